@@ -1,0 +1,72 @@
+"""Flask app factory: ``create_app(config=None)``.
+
+Layers and the zone index load once per process, here; views read them from
+``current_app.extensions["planmap"]`` via :func:`services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@dataclass
+class Services:
+    """What every request needs, built once per process."""
+
+    data: Any  # layers.PlanData
+    index: Any  # geo.index.ZoneIndex
+    store: Any  # server.store.CheckStore
+    limits: Any  # geo.limits.Limits
+
+
+def services() -> Services:
+    return current_app.extensions["planmap"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the planmap WSGI app.
+
+    ``config`` overrides the settings (defaults < ``PLANMAP_*`` environment < ``config``).
+    """
+    from geo.index import ZoneIndex
+    from geo.limits import Limits
+
+    import layers
+    from server import errors, security, settings
+    from server.store import CheckStore
+
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
+    app.config.update(settings.from_environ())
+    if config:
+        app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
+    index = ZoneIndex.from_plan_data(data)
+    limits = Limits(
+        max_bytes=int(app.config["MAX_BODY_BYTES"]),
+        max_vertices=int(app.config["MAX_VERTICES"]),
+        max_parts=int(app.config["MAX_PARTS"]),
+        max_points=int(app.config["MAX_POINTS"]),
+        max_json_depth=int(app.config["MAX_JSON_DEPTH"]),
+        max_unzipped_bytes=int(app.config["MAX_UNZIPPED_BYTES"]),
+        max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
+    )
+    store = CheckStore(app.config["DB_PATH"])
+    app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits)
+
+    from server import api, exports, ogc, pages, system
+
+    for module in (pages, api, exports, ogc, system):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    security.register(app)
+    return app

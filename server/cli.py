@@ -1,0 +1,86 @@
+"""The ``planmap`` command line.
+
+Each subcommand's work lives with its room; this module only parses arguments
+and turns domain errors into a message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="planmap", description="Baicheng spatial plan map service")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("layers", help="list the layers (table, or --json)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--data-dir", default=None)
+
+    s = sub.add_parser("import", help="import authoritative data into a layer (atomic)")
+    s.add_argument("file")
+    s.add_argument("--layer", required=True)
+    s.add_argument("--crs", default=None)
+    s.add_argument("--source", default=None, help="source/attribution text for the imported features")
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--restore", action="store_true", help="restore the previous version instead")
+
+    s = sub.add_parser("zones", help="batch point-in-zone for a CSV id,lon,lat or GeoJSON")
+    s.add_argument("points")
+    s.add_argument("--crs", default="EPSG:4326")
+    s.add_argument("-o", "--output", default=None)
+    s.add_argument("--data-dir", default=None)
+
+    s = sub.add_parser("check", help="site check of a file or a point")
+    s.add_argument("file", nargs="?")
+    s.add_argument("--point", default=None, help="LON,LAT")
+    s.add_argument("--crs", default=None)
+    s.add_argument("--format", choices=("json", "text"), default="text")
+    s.add_argument("--repair", action="store_true")
+    s.add_argument("--data-dir", default=None)
+
+    s = sub.add_parser("export", help="export layers as geojson|gpkg|shp.zip|kml|csv")
+    s.add_argument("format")
+    s.add_argument("--layer", default="all")
+    s.add_argument("--crs", default="EPSG:4326")
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--data-dir", default=None)
+
+    s = sub.add_parser("serve", help="serve the web map under a production WSGI server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--threads", type=int, default=None)
+
+    s = sub.add_parser("conflicts", help="plan-conflict report")
+    s.add_argument("--format", choices=("json", "text"), default="text")
+    s.add_argument("--distance", type=float, default=None)
+    s.add_argument("--data-dir", default=None)
+    return p
+
+
+def _handler(command: str):
+    if command in ("layers", "import"):
+        from layers import commands
+    elif command in ("zones", "check", "conflicts"):
+        from geo import commands
+    else:
+        from server import commands
+    return getattr(commands, "run_" + command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from geo.errors import PlanmapError
+
+    args = _parser().parse_args(argv)
+    try:
+        return int(_handler(args.command)(args) or 0)
+    except PlanmapError as exc:
+        where = f" [{exc.param}]" if exc.param else ""
+        print(f"planmap: {exc.code}{where}: {exc.message_en}\n         {exc.message_zh}",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The one JSON error shape, and the mapping from domain errors to HTTP.
+
+Shape: ``{"error": {"status", "code", "param", "message_en", "message_zh"}}``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from geo.errors import LimitExceeded, NotFound, PlanmapError
+
+_STATUS = ((NotFound, 404), (LimitExceeded, 413), (PlanmapError, 400))
+
+
+def status_for(exc: PlanmapError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def error_response(status: int, code: str, message_en: str, message_zh: str | None = None,
+                   param: str | None = None):
+    body = {"error": {"status": status, "code": code, "param": param,
+                      "message_en": message_en, "message_zh": message_zh or message_en}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+_HTTP_ZH = {
+    400: "请求无效", 404: "未找到", 405: "不支持该请求方法", 413: "请求内容过大",
+    415: "不支持的内容类型", 429: "请求过多", 500: "服务器内部错误",
+}
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(PlanmapError)
+    def _domain(exc: PlanmapError):
+        return error_response(status_for(exc), exc.code, exc.message_en, exc.message_zh, exc.param)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, exc.description or exc.name,
+                              _HTTP_ZH.get(status), None)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # never leak a traceback to the client
+        app.logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error (see server log)",
+                              "服务器内部错误（请查看服务器日志）")

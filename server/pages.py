@@ -1,0 +1,5 @@
+"""Blueprint stub: replaced by the owner of this module."""
+
+from flask import Blueprint
+
+bp = Blueprint("pages", __name__)

@@ -1,0 +1,65 @@
+"""planmap's settings: one named default each, overridable by ``PLANMAP_<NAME>``.
+
+Every limit the service enforces is a setting here, with the help text that
+``docs/SETTINGS.md`` and ``/-/settings`` show.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATA_DIR", "", "Folder holding catalog.json and layer files; empty = built-in data"),
+    Setting("DB_PATH", "instance/planmap.sqlite3", "SQLite file that stores site checks"),
+    Setting("MAX_BODY_BYTES", 20 * 1024 * 1024, "Largest request body or upload (413 above)"),
+    Setting("MAX_UNZIPPED_BYTES", 100 * 1024 * 1024, "Largest total size inside an uploaded zip"),
+    Setting("MAX_VERTICES", 200_000, "Most vertices in one submitted site geometry"),
+    Setting("MAX_PARTS", 1_000, "Most parts/parcels in one submitted site"),
+    Setting("MAX_POINTS", 1_000_000, "Most points in one batch zone query"),
+    Setting("MAX_JSON_DEPTH", 64, "Deepest JSON nesting accepted"),
+    Setting("MAX_FEATURES_PER_PAGE", 1_000, "Largest `limit` for OGC API items"),
+    Setting("DEFAULT_FEATURES_PER_PAGE", 100, "Default `limit` for OGC API items"),
+    Setting("REQUEST_TIME_LIMIT_S", 30, "Wall-clock budget for one request's heavy work"),
+    Setting("NEAREST_RADIUS_M", 5000, "Radius for nearest zones in point queries"),
+    Setting("RING_DISTANCES_M", "500,1000,2000", "Buffer ring distances of a site check (metres)"),
+    Setting("BASEMAP_URL", "", "Optional XYZ tile URL on the intranet; empty = no tiles fetched"),
+    Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP_URL"),
+    Setting("TIANDITU_TOKEN", "", "天地图 token; when set, 天地图 vector tiles are offered"),
+    Setting("THREADS", 8, "Worker threads of the production WSGI server"),
+)
+
+DEFAULTS = {s.name: s.default for s in SETTINGS}
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the defaults overridden by ``PLANMAP_<NAME>`` environment variables."""
+    environ = os.environ if environ is None else environ
+    values = dict(DEFAULTS)
+    for setting in SETTINGS:
+        raw = environ.get(f"PLANMAP_{setting.name}")
+        if raw is not None and raw != "":
+            try:
+                values[setting.name] = _coerce(raw, setting.default)
+            except ValueError as exc:
+                raise ValueError(f"PLANMAP_{setting.name}={raw!r}: {exc}") from exc
+    return values

@@ -1,0 +1,1 @@
+"""Vendored front-end assets (package so that wheels carry them)."""
