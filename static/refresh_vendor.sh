@@ -1,0 +1,44 @@
+#!/bin/sh
+# Refresh static/vendor/ from the pinned npm packages (package.json + package-lock.json).
+# Run from anywhere: sh static/refresh_vendor.sh   (needs node + npm and the npm registry)
+# Only the files the pages load are copied, each package with its licence.
+set -eu
+cd "$(dirname "$0")"
+npm ci --ignore-scripts --no-audit --no-fund
+rm -rf vendor
+mkdir -p vendor/leaflet/images vendor/leaflet-draw/images
+
+cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css vendor/leaflet/
+cp node_modules/leaflet/dist/images/*.png vendor/leaflet/images/
+cp node_modules/leaflet/LICENSE vendor/leaflet/LICENSE
+node -p 'require("./node_modules/leaflet/package.json").version' > vendor/leaflet/VERSION
+
+cp node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css vendor/leaflet-draw/
+cp node_modules/leaflet-draw/dist/images/spritesheet.png node_modules/leaflet-draw/dist/images/spritesheet-2x.png \
+   node_modules/leaflet-draw/dist/images/spritesheet.svg vendor/leaflet-draw/images/
+node -p 'require("./node_modules/leaflet-draw/package.json").version' > vendor/leaflet-draw/VERSION
+# The npm package of leaflet-draw declares "license": "MIT" but ships no licence file;
+# this is the upstream MIT-LICENSE.md (github.com/Leaflet/Leaflet.draw).
+cat > vendor/leaflet-draw/LICENSE <<'LICENSE'
+Copyright 2012-2016 Jacob Toye and Leaflet
+
+Permission is hereby granted, free of charge, to any person obtaining
+a copy of this software and associated documentation files (the
+"Software"), to deal in the Software without restriction, including
+without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software, and to
+permit persons to whom the Software is furnished to do so, subject to
+the following conditions:
+
+The above copyright notice and this permission notice shall be
+included in all copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND,
+EXPRESS OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF
+MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE
+LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
+OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
+WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+LICENSE
+echo "vendor/ refreshed:"; find vendor -type f | sort
