@@ -11,6 +11,8 @@ mkdir -p vendor/leaflet/images vendor/leaflet-draw/images
 cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css vendor/leaflet/
 cp node_modules/leaflet/dist/images/*.png vendor/leaflet/images/
 cp node_modules/leaflet/LICENSE vendor/leaflet/LICENSE
+# the source map is not shipped: drop its reference so devtools do not request it
+sed -i "/sourceMappingURL/d" vendor/leaflet/leaflet.js
 node -p 'require("./node_modules/leaflet/package.json").version' > vendor/leaflet/VERSION
 
 cp node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css vendor/leaflet-draw/
