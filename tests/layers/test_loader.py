@@ -1,0 +1,239 @@
+"""layers.load(): what every other room relies on, and how it fails on broken data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import shapely
+from shapely.geometry import Point
+
+import layers
+from geo.errors import LayerError, NotFound
+from tests.conftest import MINI_SEED, mini_feature, write_layer
+
+EXPECTED_LAYERS = ("admin", "ecology", "urban", "parks", "water")
+ECOLOGY_PATTERN_IDS = {"eco_core_xianghai", "eco_core_momoge", "eco_belt_west_windbreak",
+                       "eco_belt_east_wetlands", "eco_corridor_taoer_jiaoliu"}
+
+
+# ---------------------------------------------------------------- the happy path (mini data)
+def test_mini_data_loads_with_contract_shapes(mini_data_dir):
+    data = layers.load(mini_data_dir)
+    assert [e["id"] for e in data.catalog] == ["admin", "zones"]  # sorted by order, not file order
+    zones = data.layers["zones"]
+    assert zones.crs.to_epsg() == 4326
+    assert list(zones.index) == ["zone_core", "zone_park"]
+    assert zones.loc["zone_park", "citation"] == {"seed": MINI_SEED, "line": 5,
+                                                  "quote": "建设东湖公园"}
+    assert zones.loc["zone_core", "county"] == ["220802"]
+    assert data.errors == {}
+    assert data.plans[MINI_SEED].line(5) == "建设东湖公园。"
+    assert data.plans[MINI_SEED].title_en == "Mini plan"
+
+
+def test_service_area_is_the_city_feature(mini_data_dir):
+    data = layers.load(mini_data_dir)
+    assert data.service_area.equals(data.layers["admin"].geometry.loc["admin_220800"])
+    assert data.service_area.covers(Point(122.9, 45.9))
+    assert not data.service_area.covers(Point(123.1, 45.5))
+
+
+def test_feature_all_features_and_clauses_for(mini_data_dir):
+    data = layers.load(mini_data_dir)
+    f = data.feature("zone_core")
+    assert f["layer"] == "zones" and f["geometry"].geom_type == "Polygon"
+    json.dumps({k: v for k, v in f.items() if k != "geometry"})  # plain values only
+    with pytest.raises(NotFound):
+        data.feature("no_such_feature")
+    every = data.all_features()
+    assert sorted(every.index) == sorted(["admin_220800", "admin_220802", "admin_220881",
+                                          "zone_core", "zone_park"])
+    assert every.loc["zone_park", "layer"] == "zones"
+    # A clause names a feature or its whole layer.
+    assert {c["id"] for c in data.clauses_for("zone_core")} == {"cl_core", "cl_all_zones"}
+    assert {c["id"] for c in data.clauses_for("zone_park")} == {"cl_all_zones"}
+    assert data.clauses_for("admin_220802") == []
+
+
+def test_data_version_follows_the_bytes(mini_data_dir):
+    v1 = layers.load(mini_data_dir).data_version
+    assert v1 == layers.load(mini_data_dir).data_version
+    assert v1.startswith("test-1+")
+    path = mini_data_dir / "data" / "zones.geojson"
+    fc = json.loads(path.read_text("utf-8"))
+    fc["features"][0]["properties"]["name_zh"] = "改名"
+    path.write_text(json.dumps(fc, ensure_ascii=False), "utf-8")
+    assert layers.load(mini_data_dir).data_version != v1
+
+
+def test_plan_line_out_of_range_is_not_found(mini_data_dir):
+    plan = layers.load(mini_data_dir).plans[MINI_SEED]
+    with pytest.raises(NotFound):
+        plan.line(99)
+    with pytest.raises(NotFound):
+        plan.line(0)
+
+
+# ---------------------------------------------------------------- broken data
+def _zones(d):
+    return json.loads((d / "data" / "zones.geojson").read_text("utf-8"))["features"]
+
+
+def _break_corrupt_json(d):
+    (d / "data" / "zones.geojson").write_text('{"type": "FeatureCollection", "features": [',
+                                              "utf-8")
+    return "corrupt JSON"
+
+
+def _break_missing_file(d):
+    (d / "data" / "zones.geojson").unlink()
+    return "missing"
+
+
+def _break_invalid_geometry(d):
+    bowtie = {"type": "Polygon", "coordinates": [[[122.1, 45.1], [122.2, 45.2], [122.2, 45.1],
+                                                  [122.1, 45.2], [122.1, 45.1]]]}
+    write_layer(d, "zones", [mini_feature("zone_bowtie", "zones", bowtie)])
+    return "Self-intersection"
+
+
+def _break_duplicate_id_across_layers(d):
+    feats = _zones(d)
+    feats[0]["id"] = feats[0]["properties"]["id"] = "admin_220802"
+    write_layer(d, "zones", feats)
+    return "admin_220802"
+
+
+def _break_duplicate_id_in_layer(d):
+    feats = _zones(d)
+    feats[1]["id"] = feats[1]["properties"]["id"] = "zone_core"
+    write_layer(d, "zones", feats)
+    return "duplicate"
+
+
+def _break_missing_citation(d):
+    feats = _zones(d)
+    del feats[1]["properties"]["citation"]
+    write_layer(d, "zones", feats)
+    return "citation"
+
+
+def _break_citation_without_quote(d):
+    feats = _zones(d)
+    feats[1]["properties"]["citation"] = {"seed": MINI_SEED, "line": 5}
+    write_layer(d, "zones", feats)
+    return "quote"
+
+
+def _break_citation_unknown_plan(d):
+    feats = _zones(d)
+    feats[1]["properties"]["citation"]["seed"] = "999_nowhere"
+    write_layer(d, "zones", feats)
+    return "999_nowhere"
+
+
+def _break_bad_accuracy(d):
+    feats = _zones(d)
+    feats[0]["properties"]["accuracy"] = "exact"
+    write_layer(d, "zones", feats)
+    return "accuracy"
+
+
+def _break_projected_coordinates(d):
+    sq = {"type": "Polygon", "coordinates": [[[500000, 5000000], [501000, 5000000],
+                                              [501000, 5001000], [500000, 5000000]]]}
+    write_layer(d, "zones", [mini_feature("zone_proj", "zones", sq)])
+    return "WGS84"
+
+
+def _break_declared_crs(d):
+    path = d / "data" / "zones.geojson"
+    fc = json.loads(path.read_text("utf-8"))
+    fc["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4550"}}
+    path.write_text(json.dumps(fc, ensure_ascii=False), "utf-8")
+    return "4550"
+
+
+BREAKERS = [_break_corrupt_json, _break_missing_file, _break_invalid_geometry,
+            _break_duplicate_id_across_layers, _break_duplicate_id_in_layer,
+            _break_missing_citation, _break_citation_without_quote, _break_citation_unknown_plan,
+            _break_bad_accuracy, _break_projected_coordinates, _break_declared_crs]
+
+
+@pytest.mark.parametrize("breaker", BREAKERS, ids=lambda f: f.__name__[len("_break_"):])
+def test_broken_layer_raises_naming_file_and_problem(mini_data_dir, breaker):
+    expected_problem = breaker(mini_data_dir)
+    with pytest.raises(LayerError) as info:
+        layers.load(mini_data_dir)
+    err = info.value
+    assert err.code == "layer_error"
+    assert "zones.geojson" in err.message_en and "zones.geojson" in err.param
+    assert expected_problem in err.message_en
+    assert err.message_zh and err.message_zh != err.message_en
+
+
+@pytest.mark.parametrize("breaker", BREAKERS, ids=lambda f: f.__name__[len("_break_"):])
+def test_not_strict_records_the_error_and_serves_the_rest(mini_data_dir, breaker):
+    expected_problem = breaker(mini_data_dir)
+    data = layers.load(mini_data_dir, strict=False)
+    assert set(data.errors) == {"zones"}
+    assert expected_problem in data.errors["zones"]
+    assert "zones" not in data.layers
+    assert len(data.layers["admin"]) == 3
+    assert "zones" in [e["id"] for e in data.catalog]  # the health page still lists it
+    assert data.service_area is not None
+
+
+def test_missing_catalog_is_fatal_even_when_not_strict(mini_data_dir):
+    (mini_data_dir / "catalog.json").unlink()
+    with pytest.raises(LayerError, match="catalog.json"):
+        layers.load(mini_data_dir, strict=False)
+
+
+def test_corrupt_clauses_named(mini_data_dir):
+    (mini_data_dir / "clauses.json").write_text("[{", "utf-8")
+    with pytest.raises(LayerError, match="clauses.json"):
+        layers.load(mini_data_dir)
+    data = layers.load(mini_data_dir, strict=False)
+    assert "clauses.json" in data.errors["clauses"] and data.clauses == []
+    assert set(data.layers) == {"admin", "zones"}
+
+
+def test_service_area_falls_back_to_union_of_counties(mini_data_dir):
+    feats = json.loads((mini_data_dir / "data" / "admin.geojson").read_text("utf-8"))["features"]
+    write_layer(mini_data_dir, "admin", feats[1:])  # no city feature
+    area = layers.load(mini_data_dir).service_area
+    assert area.covers(Point(122.25, 45.25)) and area.covers(Point(122.75, 45.25))
+    assert not area.covers(Point(122.5, 45.75))
+
+
+# ---------------------------------------------------------------- the built-in data
+def test_builtin_data_loads_strictly_and_fast(plan_data):
+    assert plan_data.errors == {}
+    assert "admin" in plan_data.layers
+    for gdf in plan_data.layers.values():
+        assert gdf.index.is_unique and gdf.crs.to_epsg() == 4326
+        assert shapely.is_valid(gdf.geometry.values).all()
+    code = ("import time, layers; t = time.perf_counter(); layers.load(); "
+            "print(time.perf_counter() - t)")
+    # Loading happens at every server start; well under a second, not counting imports.
+    seconds = float(subprocess.run([sys.executable, "-c", code], check=True,
+                                   capture_output=True, text=True).stdout)
+    assert seconds < 1.0
+
+
+def test_builtin_service_area_is_baicheng(plan_data):
+    area = plan_data.service_area
+    assert area.covers(Point(122.84, 45.62))  # 白城 city centre
+    assert not area.covers(Point(125.3, 43.9))  # 长春
+    assert not area.covers(Point(122.05, 46.08))  # 乌兰浩特 (Inner Mongolia)
+
+
+def test_builtin_catalog_has_the_five_layers(plan_data):
+    ids = [e["id"] for e in plan_data.catalog]
+    for lid in EXPECTED_LAYERS:
+        assert lid in ids and lid in plan_data.layers, f"layer {lid} missing"
+    assert ECOLOGY_PATTERN_IDS <= set(plan_data.layers["ecology"].index)
