@@ -433,7 +433,10 @@ def _out_of_area(i: int, x: float, y: float, crs: str, why_en: str, why_zh: str,
     if hint_en:
         en += f" — hint: {hint_en}"
         zh += f"——提示：{hint_zh}"
-    return CRSError(code="coordinate_out_of_area", message_en=en, message_zh=zh, param=param)
+    err = CRSError(code="coordinate_out_of_area", message_en=en, message_zh=zh, param=param)
+    err.index = i  # lets parsers translate the index into a file line number
+    err.hint = hint_en
+    return err
 
 
 def _geographic_hint(x: float, y: float) -> tuple[str, str]:
@@ -510,12 +513,14 @@ def check_coordinates(x, y, crs: str, *, param: str = "coordinates") -> None:
     finite = np.isfinite(x) & np.isfinite(y)
     if not np.all(finite):
         i = int(np.flatnonzero(~finite)[0])
-        raise InvalidInput(
+        err = InvalidInput(
             code="non_finite_coordinate",
             message_en=f"coordinate {i} is not a finite number ({float(x[i])}, {float(y[i])})",
             message_zh=f"第 {i} 个坐标不是有限数值 ({float(x[i])}, {float(y[i])})",
             param=param,
         )
+        err.index = i
+        raise err
     if crs in GEOGRAPHIC_CRS:
         ok = _within(x, CHINA_LON) & _within(y, CHINA_LAT)
         if np.all(ok):
