@@ -124,7 +124,7 @@ LAYERS = [
     },
 ]
 
-BUILD_ORDER = ["admin"]
+BUILD_ORDER = ["admin", "water"]
 
 
 def _geometry_types(features: list[dict]) -> list[str]:

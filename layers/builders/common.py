@@ -73,20 +73,20 @@ def load_source(name: str) -> dict:
         return json.load(fh)
 
 
-def source_features(name: str, **match) -> list[dict]:
+def source_features(fname: str, **match) -> list[dict]:
     """Return source features whose properties equal every ``match`` item."""
     out = []
-    for feat in load_source(name)["features"]:
+    for feat in load_source(fname)["features"]:
         if all(feat["properties"].get(k) == v for k, v in match.items()):
             out.append(feat)
     return out
 
 
-def source_geom(name: str, **match):
+def source_geom(fname: str, **match):
     """Union of the geometries of the matching source features (WGS84)."""
-    feats = source_features(name, **match)
+    feats = source_features(fname, **match)
     if not feats:
-        raise LookupError(f"{name}: no feature with {match}")
+        raise LookupError(f"{fname}: no feature with {match}")
     return unary_union([shape(f["geometry"]) for f in feats])
 
 
@@ -351,12 +351,3 @@ def write_collection(path: Path, layer_id: str, features: list[dict]) -> bytes:
     path.write_bytes(data)
     return data
 
-
-__all__ = [
-    "MultiPoint",
-    "Point",
-    "Polygon",
-    "MultiPolygon",
-    "shape",
-    "unary_union",
-]
