@@ -124,7 +124,7 @@ LAYERS = [
     },
 ]
 
-BUILD_ORDER = ["admin", "water"]
+BUILD_ORDER = ["admin", "water", "ecology"]
 
 
 def _geometry_types(features: list[dict]) -> list[str]:

@@ -204,7 +204,7 @@ def feature(
     if accuracy != "official" and not rule:
         raise ValueError(f"{fid}: derived/schematic geometry needs a stated rule")
     if county is None:
-        county = counties_of(geometry, 0.0)
+        county = counties_of(geometry, 0.001)
     props = {
         "id": fid,
         "name_zh": name_zh,
