@@ -1,0 +1,127 @@
+"""``planmap layers`` and ``planmap import`` (argument parsing lives in ``server/cli.py``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+
+from geo.errors import InvalidInput
+from layers.loader import ACCURACY_VALUES, load
+
+
+def layer_summaries(data) -> list[dict]:
+    """One summary per catalog layer: ids, titles, group, feature and accuracy counts.
+
+    Parameters
+    ----------
+    data : PlanData
+
+    Returns
+    -------
+    list of dict
+        ``id, title_zh, title_en, group, order, features, accuracy`` (counts per
+        accuracy value, zeros included), ``kinds`` (counts), and ``error`` when the
+        layer failed to load.
+    """
+    out = []
+    for entry in data.catalog:
+        lid = entry["id"]
+        gdf = data.layers.get(lid)
+        counts = dict.fromkeys(ACCURACY_VALUES, 0)
+        kinds: dict[str, int] = {}
+        if gdf is not None:
+            for value, n in gdf["accuracy"].value_counts().items():
+                counts[str(value)] = int(n)
+            kinds = {str(k): int(n) for k, n in gdf["kind"].value_counts().sort_index().items()}
+        item = {
+            "id": lid,
+            "title_zh": entry.get("title_zh", lid),
+            "title_en": entry.get("title_en", lid),
+            "group": entry.get("group", ""),
+            "order": entry.get("order"),
+            "features": 0 if gdf is None else int(len(gdf)),
+            "accuracy": counts,
+            "kinds": kinds,
+        }
+        if lid in data.errors:
+            item["error"] = data.errors[lid]
+        out.append(item)
+    return out
+
+
+def _width(text: str) -> int:
+    # CJK characters take two terminal columns.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_table(rows: list[dict]) -> str:
+    """Render layer summaries as an aligned text table."""
+    head = ["id", "中文名", "group", "features", "official", "derived", "schematic"]
+    body = [[r["id"], r["title_zh"], r["group"], str(r["features"]),
+             *(str(r["accuracy"][a]) for a in ACCURACY_VALUES)] for r in rows]
+    widths = [max(_width(x) for x in col) for col in zip(head, *body, strict=True)]
+    numeric = {3, 4, 5, 6}
+
+    def line(cells):
+        return "  ".join(
+            (" " * (w - _width(c)) + c) if i in numeric else _pad(c, w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    lines = [line(head), line(["-" * w for w in widths])]
+    lines += [line(cells) for cells in body]
+    total = [sum(r["features"] for r in rows)] + [
+        sum(r["accuracy"][a] for r in rows) for a in ACCURACY_VALUES]
+    lines.append(line(["total", "", "", *(str(t) for t in total)]))
+    for r in rows:
+        if "error" in r:
+            lines.append(f"! {r['id']}: {r['error']}")
+    return "\n".join(lines)
+
+
+def run_layers(args) -> int:
+    """Print the layers as a table (or a JSON list with ``--json``); 1 if a layer is broken."""
+    data = load(getattr(args, "data_dir", None), strict=False)
+    rows = layer_summaries(data)
+    if getattr(args, "json", False):
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(format_table(rows))
+        print(f"data_version {data.data_version}")
+    for key, problem in data.errors.items():
+        if key not in {r["id"] for r in rows}:
+            print(f"planmap: {key}: {problem}", file=sys.stderr)
+    return 1 if data.errors else 0
+
+
+def run_import(args) -> int:
+    """Import a file into a layer, or ``--restore`` the layer's previous version."""
+    from layers.importer import import_layer, restore_previous
+
+    if getattr(args, "restore", False):
+        result = restore_previous(args.layer, args.data_dir)
+        print(f"restored {result.layer_id}: {result.features} features in {result.path}")
+        if result.previous:
+            print(f"the replaced version is kept as {result.previous}")
+        return 0
+    if not getattr(args, "file", None):
+        raise InvalidInput("file_required", "give the FILE to import (or --restore)",
+                           "请给出要导入的文件（或使用 --restore）", param="file")
+    result = import_layer(args.file, args.layer, crs=args.crs, source=args.source,
+                          data_dir=args.data_dir)
+    verb = "created" if result.created_layer else "replaced"
+    print(f"{verb} {result.layer_id}: {result.features} official features from "
+          f"{args.file} (read as {result.source_crs}); {result.matched} matched existing "
+          f"features")
+    print(f"written to {result.path}")
+    if result.previous:
+        print(f"previous version kept as {result.previous} (undo: planmap import --restore "
+              f"--layer {result.layer_id})")
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0

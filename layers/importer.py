@@ -1,0 +1,764 @@
+"""``planmap import``: replace a layer with authoritative data, atomically.
+
+A planning bureau replaces our schematic geometry with its own red-line data:
+:func:`import_layer` reads GeoJSON, GeoPackage or Shapefile (folder or ``.zip``),
+validates, reprojects to WGS84, rounds to 6 decimals, marks every feature
+``official`` and writes ``data/<layer>.geojson`` so that a reader (or a crash) sees
+either the whole old file or the whole new one:
+
+1. the new file is written to a temporary file in the same folder and fsynced;
+2. the current file is kept as ``versions/<layer>.<UTC timestamp>.geojson``
+   (a hard link: the old bytes stay exactly as they were);
+3. ``os.replace`` swaps the new file in (atomic on POSIX and Windows), and the
+   folder is fsynced.
+
+:func:`restore_previous` brings back the newest kept version the same way.
+
+What an imported feature carries
+--------------------------------
+* ``id``: the file's ``id`` column when every value is a unique string matching
+  ``^[a-z0-9_]+$``; otherwise a feature whose ``name_zh`` equals that of exactly
+  one feature of the current layer takes that feature's id (so clauses that name
+  it keep applying), the rest get ``<layer>_<n>``; the file's own id is kept as
+  ``source_id``.
+* ``name_zh``/``name_en``/``kind``: the file's columns (``name_zh`` or a name-like
+  column such as ``name``, ``名称``, ``mc``, ``xmmc``, ``dkmc``), else those of the
+  matched current feature; ``name_en`` falls back to ``name_zh``, ``kind`` to
+  ``"imported"``.
+* ``citation`` (every feature must cite the plan): the file's ``citation``
+  (object or JSON text) or ``citation_seed/_line/_quote`` columns (Shapefile's
+  10-character truncations ``citation_s/_l/_q`` too); else the matched current
+  feature's citation — its geometry is replaced, the plan text that justifies it
+  is not; else the catalog entry's ``citation`` if it has one. Otherwise the
+  import is refused (``citation_required``): official geometry does not make an
+  uncited feature part of the plan. Every citation is checked against the
+  vendored plan text (seed exists, quote found at the line, whitespace-insensitive).
+* ``accuracy``: always ``official``; ``rule`` is dropped (it described how the old
+  schematic geometry was drawn); ``source``: the ``source`` argument, else the
+  file's ``source`` column, else the file name.
+* ``county``: the file's ``county`` column, else the county units of the current
+  ``admin`` layer whose interior the geometry meets.
+* Other columns are kept as properties.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+from geo import crs as gcrs
+from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
+from geo.limits import DEFAULT_LIMITS
+from layers import loader
+from layers.loader import ID_PATTERN, PACKAGE_DIR, REQUIRED_PROPERTIES
+
+VERSIONS_DIR = "versions"
+CHUNK_BYTES = 64 * 1024
+SLOW_WRITE_ENV = "PLANMAP_TEST_SLOW_WRITE"
+"""Test hook: seconds to sleep between written chunks, honoured only under pytest
+(``PYTEST_CURRENT_TEST`` set), so a test can kill an import in mid-write."""
+
+NAME_COLUMNS = ("name_zh", "name", "名称", "名字", "mc", "xmmc", "dkmc", "qymc", "zqmc",
+                "name_cn", "zh_name")
+# Columns the importer sets itself; a file's values for them are read, never copied blindly.
+_MANAGED = set(REQUIRED_PROPERTIES) | {"rule", "extra_citations", "source_id"}
+_CITATION_COLUMNS = {
+    "seed": ("citation_seed", "cit_seed", "citation_s"),
+    "line": ("citation_line", "cit_line", "citation_l"),
+    "quote": ("citation_quote", "cit_quote", "citation_q"),
+}
+_TIMESTAMP = re.compile(r"^\d{8}T\d{12}Z$")
+_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
+_DEFAULT_STYLE = {"color": "#d62728", "fillColor": "#d62728", "weight": 2, "fillOpacity": 0.2,
+                  "radius": 6}
+
+
+@dataclass
+class ImportResult:
+    """What an import (or a restore) did.
+
+    Attributes
+    ----------
+    layer_id : str
+    path : Path
+        The layer's data file, now holding the new version.
+    features : int
+        Number of features written.
+    previous : Path or None
+        Where the replaced version was kept (None when the layer was new).
+    created_layer : bool
+        True when a catalog entry was added.
+    source_crs : str
+        CRS the input was read in.
+    matched : int
+        Features that took id/citation/names from the current layer.
+    warnings : list of str
+        E.g. clauses that name features which no longer exist.
+    """
+
+    layer_id: str
+    path: Path
+    features: int
+    previous: Path | None = None
+    created_layer: bool = False
+    source_crs: str = "EPSG:4326"
+    matched: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ atomic files
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on Windows.
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _slow_write_delay() -> float:
+    value = os.environ.get(SLOW_WRITE_ENV)
+    if not value or not os.environ.get("PYTEST_CURRENT_TEST"):
+        return 0.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return 0.0
+
+
+def _write_temp(folder: Path, stem: str, data: bytes) -> Path:
+    """Write ``data`` to a new temporary file in ``folder`` and fsync it; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".tmp")
+    delay = _slow_write_delay()
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for start in range(0, len(data), CHUNK_BYTES):
+                fh.write(data[start:start + CHUNK_BYTES])
+                if delay:
+                    fh.flush()
+                    time.sleep(delay)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` so readers see the old or the new bytes, never a mix."""
+    tmp = _write_temp(target.parent, target.name, data)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
+
+
+def _timestamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _keep_version(current: Path, folder: Path, layer_id: str) -> Path:
+    """Keep ``current`` as ``folder/<layer>.<timestamp>.geojson`` (hard link, else copy)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    while True:
+        kept = folder / f"{layer_id}.{_timestamp()}.geojson"
+        if not kept.exists():
+            break
+        time.sleep(1e-6)
+    try:
+        os.link(current, kept)
+    except OSError:  # file systems without hard links: copy (atomically) instead
+        _atomic_write(kept, current.read_bytes())
+    _fsync_dir(folder)
+    return kept
+
+
+@contextlib.contextmanager
+def _import_lock(data_dir: Path):
+    """Serialise imports into one data dir (a second import waits for the first)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock; imports there are run one at a time
+        yield
+        return
+    with open(data_dir / ".import.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_stale_temps(folder: Path, stem: str) -> None:
+    # Left by an import that was killed mid-write; safe to delete under the import lock.
+    for tmp in folder.glob(f".{stem}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+# ------------------------------------------------------------------ reading
+def _zip_member(path: Path) -> str:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInput("unreadable_file", f"{path.name}: not a readable zip ({exc})",
+                           f"{path.name}：无法读取的 zip 文件", param="file") from None
+    with zf:
+        infos = zf.infolist()
+        total = sum(i.file_size for i in infos)
+        if total > DEFAULT_LIMITS.max_unzipped_bytes:
+            raise InvalidInput("zip_too_large",
+                               f"{path.name} unpacks to {total} bytes, more than "
+                               f"{DEFAULT_LIMITS.max_unzipped_bytes}",
+                               f"{path.name} 解压后 {total} 字节，超过上限", param="file")
+        names = [i.filename for i in infos if not i.is_dir()]
+    shps = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
+    if len(shps) == 1:
+        return shps[0]
+    others = [n for n in names if n.lower().endswith((".geojson", ".json", ".gpkg"))]
+    if not shps and len(others) == 1:
+        return others[0]
+    found = shps or others
+    raise InvalidInput("ambiguous_zip" if found else "no_layer_in_zip",
+                       f"{path.name} must hold exactly one Shapefile (found {found or 'none'})",
+                       f"{path.name} 中应恰好有一个 Shapefile（找到 {found or '无'}）",
+                       param="file")
+
+
+def _source_path(path: Path, layer_id: str) -> tuple[str, str | None]:
+    """Return the GDAL path to read and the layer name inside it (or None)."""
+    if not path.exists():
+        raise InvalidInput("file_not_found", f"no such file: {path}", f"文件不存在：{path}",
+                           param="file")
+    if path.is_dir():
+        shps = sorted(path.glob("*.shp"))
+        if len(shps) != 1:
+            raise InvalidInput("ambiguous_folder",
+                               f"folder {path} must hold exactly one .shp (found {len(shps)})",
+                               f"文件夹 {path} 中应恰好有一个 .shp（找到 {len(shps)} 个）",
+                               param="file")
+        return str(shps[0]), None
+    suffix = path.suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise InvalidInput("unsupported_format",
+                           f"{path.name}: unsupported format; use GeoJSON, GeoPackage or "
+                           f"Shapefile (folder or .zip)",
+                           f"{path.name}：不支持的格式；请使用 GeoJSON、GeoPackage 或 Shapefile",
+                           param="file")
+    if suffix == ".zip":
+        return f"/vsizip/{path.resolve()}/{_zip_member(path)}", None
+    if suffix == ".gpkg":
+        try:
+            names = [str(n) for n, _ in pyogrio.list_layers(str(path))]
+        except Exception as exc:  # pyogrio raises DataSourceError & co.
+            raise InvalidInput("unreadable_file", f"{path.name}: {exc}",
+                               f"{path.name}：无法读取", param="file") from None
+        if len(names) > 1:
+            if layer_id in names:
+                return str(path), layer_id
+            raise InvalidInput("ambiguous_gpkg",
+                               f"{path.name} holds several layers {names}; name one like the "
+                               f"target layer ({layer_id!r})",
+                               f"{path.name} 含多个图层 {names}", param="file")
+    return str(path), None
+
+
+def _read(path: Path, layer_id: str):
+    gdal_path, gdal_layer = _source_path(path, layer_id)
+    try:
+        frame = pyogrio.read_dataframe(gdal_path, layer=gdal_layer)
+    except Exception as exc:  # any GDAL read problem is bad input, not a crash
+        raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
+                           f"{path.name}：无法读取（{exc}）", param="file") from None
+    return frame
+
+
+def _resolve_crs(file_crs, crs_arg: str | None):
+    """Return (name, supported): a geo.crs name, or a pyproj CRS for other file CRSs."""
+    if crs_arg:
+        return gcrs.parse_crs(crs_arg, param="crs"), True
+    if file_crs is None:
+        raise CRSError("crs_required",
+                       "the file does not say its CRS (no .prj?); give --crs, e.g. EPSG:4550",
+                       "文件未声明坐标系（缺少 .prj？）；请用 --crs 指定，例如 EPSG:4550",
+                       param="crs")
+    epsg = pyproj.CRS.from_user_input(file_crs).to_epsg(min_confidence=70)
+    if epsg is not None:
+        with contextlib.suppress(CRSError):
+            return gcrs.parse_crs(f"EPSG:{epsg}", param="crs"), True
+    # A CRS embedded in the file (e.g. Xi'an 1980 GK) that pyproj knows: transform with
+    # pyproj; the result is still checked against Baicheng below.
+    return pyproj.CRS.from_user_input(file_crs), False
+
+
+# ------------------------------------------------------------------ values
+def _plain(value):
+    """Convert a value read by pyogrio into plain JSON data (None for missing)."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
+
+
+def _json_field(value, expect: type):
+    """Read a list/object column value (GIS exports write them as JSON text)."""
+    value = _plain(value)
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    return value if isinstance(value, expect) else None
+
+
+def _column(frame: pd.DataFrame, names) -> str | None:
+    lower = {str(c).lower(): c for c in frame.columns if c != "geometry"}
+    for n in names:
+        if n.lower() in lower:
+            return lower[n.lower()]
+    return None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _check_citation(cit: dict, where: str, plans) -> dict:
+    """Check a citation against the vendored plan text; return it normalised."""
+    try:
+        seed, line, quote = str(cit["seed"]), int(cit["line"]), str(cit["quote"])
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInput("bad_citation", f"{where}: citation needs seed, line and quote",
+                           f"{where}：出处须含 seed、line、quote", param="citation") from None
+    plan = plans.get(seed)
+    if plan is None or not 1 <= line <= len(plan.lines):
+        raise InvalidInput("bad_citation", f"{where}: citation {seed}:{line} names no plan line",
+                           f"{where}：出处 {seed}:{line} 不存在", param="citation")
+    # The PDF text breaks a sentence over line, blank, line: look at the cited line and
+    # the next two, and the quote must start on the cited line.
+    first = _squash(plan.lines[line - 1])
+    window = "".join(_squash(x) for x in plan.lines[line - 1:line + 2])
+    pos = window.find(_squash(quote))
+    if not quote or pos < 0 or pos >= len(first):
+        raise InvalidInput("bad_citation",
+                           f"{where}: quote {quote[:40]!r} not found at {seed} line {line}",
+                           f"{where}：在 {seed} 第 {line} 行找不到引文", param="citation")
+    return {"seed": seed, "line": line, "quote": quote}
+
+
+def _label(frame: pd.DataFrame, i: int, id_col: str | None) -> str:
+    if id_col is not None and _plain(frame[id_col].iloc[i]) is not None:
+        return f"feature {_plain(frame[id_col].iloc[i])!r} (row {i + 1})"
+    return f"feature at row {i + 1}"
+
+
+# ------------------------------------------------------------------ geometry
+def _geometries(frame, src, supported: bool, path: Path) -> np.ndarray:
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    id_col = _column(frame, ("id",))
+    missing = np.array([g is None for g in geoms]) | shapely.is_empty(geoms)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InvalidGeometry("missing_geometry", f"{_label(frame, i, id_col)} has no geometry",
+                              f"第 {i + 1} 行要素没有几何", param="file")
+    geoms = shapely.force_2d(geoms)
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        i = int(np.flatnonzero(invalid)[0])
+        reason = shapely.is_valid_reason(geoms[i])
+        raise InvalidGeometry("invalid_geometry",
+                              f"{_label(frame, i, id_col)}: invalid geometry: {reason}",
+                              f"第 {i + 1} 行要素几何无效：{reason}", param="file")
+    if supported:
+        xy = shapely.get_coordinates(geoms)
+        # Names the first coordinate outside the CRS's area, with a hint (swapped axes,
+        # metres read as degrees, wrong zone).
+        gcrs.check_coordinates(xy[:, 0], xy[:, 1], src, param="file")
+        out = gcrs.transform_geometry(geoms, src, gcrs.WGS84, param="file")
+    else:
+        out = frame.set_geometry(list(geoms), crs=src).to_crs("EPSG:4326").geometry.values
+        out = np.asarray(out, dtype=object)
+    # Snap to the 6-decimal grid (≈ 0.1 m) keeping validity, then RFC 7946 ring order.
+    out = shapely.set_precision(out, 1e-6)
+    collapsed = shapely.is_empty(out)
+    if collapsed.any():
+        i = int(np.flatnonzero(collapsed)[0])
+        raise InvalidGeometry("collapsed_geometry",
+                              f"{_label(frame, i, id_col)} collapses at 6-decimal precision",
+                              f"第 {i + 1} 行要素在 6 位小数精度下退化", param="file")
+    out = shapely.orient_polygons(out, exterior_cw=False)
+    box = shapely.box(gcrs.BAICHENG_LON[0], gcrs.BAICHENG_LAT[0],
+                      gcrs.BAICHENG_LON[1], gcrs.BAICHENG_LAT[1])
+    outside = ~shapely.intersects(out, box)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        c = shapely.get_coordinates(out[i])[0]
+        raise CRSError("outside_service_area",
+                       f"{_label(frame, i, id_col)} lands at lon {c[0]:.4f}, lat {c[1]:.4f}, "
+                       f"outside Baicheng: wrong CRS? (read as {src})",
+                       f"第 {i + 1} 行要素落在白城市以外（经度 {c[0]:.4f}，纬度 {c[1]:.4f}）："
+                       f"坐标系是否有误？", param="crs")
+    return out
+
+
+def _round(obj):
+    if isinstance(obj, (list, tuple)):
+        if obj and isinstance(obj[0], (int, float)):
+            return [round(float(v), 6) for v in obj]
+        return [_round(x) for x in obj]
+    return obj
+
+
+def _geometry_json(geom) -> dict:
+    m = shapely.geometry.mapping(geom)
+    if m["type"] == "GeometryCollection":
+        return {"type": m["type"], "geometries": [_geometry_json(g) for g in geom.geoms]}
+    return {"type": m["type"], "coordinates": _round(m["coordinates"])}
+
+
+def _counties(geoms: np.ndarray, admin) -> list[list[str]]:
+    if admin is None or "adcode" not in admin:
+        return [[] for _ in geoms]
+    units = admin[(admin["kind"] == "county") & admin["adcode"].notna()]
+    out = [[] for _ in geoms]
+    for code, unit in zip(units["adcode"].astype(str), units.geometry.values, strict=True):
+        # Meeting the interior, not just the border (a polygon on a county line is in one).
+        hit = shapely.intersects(geoms, unit) & ~shapely.touches(geoms, unit)
+        for i in np.flatnonzero(hit):
+            out[i].append(code)
+    return [sorted(c) for c in out]
+
+
+# ------------------------------------------------------------------ features
+def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -> tuple:
+    n = len(frame)
+    prev = current.layers.get(layer_id)
+    other_ids = {fid for lid, gdf in current.layers.items() if lid != layer_id
+                 for fid in gdf.index}
+
+    id_col = _column(frame, ("id",))
+    file_ids = [_plain(v) for v in frame[id_col]] if id_col is not None else [None] * n
+    ids_usable = (id_col is not None and all(isinstance(v, str) and ID_PATTERN.match(v)
+                                             for v in file_ids)
+                  and len(set(file_ids)) == n)
+
+    name_col = _column(frame, NAME_COLUMNS)
+    names = [_plain(v) for v in frame[name_col]] if name_col is not None else [None] * n
+    names = [str(v).strip() if v not in (None, "") else None for v in names]
+
+    prev_by_name: dict[str, str] = {}
+    if prev is not None:
+        counts = prev["name_zh"].value_counts()
+        prev_by_name = {nm: fid for fid, nm in prev["name_zh"].items() if counts[nm] == 1}
+
+    ids: list[str] = []
+    matched_prev: list[str | None] = []
+    if ids_usable:
+        ids = list(file_ids)
+        matched_prev = [fid if prev is not None and fid in prev.index else None for fid in ids]
+    else:
+        taken: set[str] = set()
+        for nm in names:
+            fid = prev_by_name.get(nm) if nm else None
+            if fid in taken:
+                fid = None
+            matched_prev.append(fid)
+            if fid:
+                taken.add(fid)
+        k = 0
+        for fid in matched_prev:
+            if fid is None:
+                k += 1
+                while f"{layer_id}_{k}" in taken or f"{layer_id}_{k}" in other_ids:
+                    k += 1
+                fid = f"{layer_id}_{k}"
+                taken.add(fid)
+            ids.append(fid)
+    clash = sorted(set(ids) & other_ids)
+    if clash:
+        raise InvalidInput("duplicate_id", f"ids {clash[:5]} are already used by other layers",
+                           f"id {clash[:5]} 已被其他图层使用", param="id")
+
+    county_col = _column(frame, ("county",))
+    computed_counties = _counties(geoms, current.layers.get("admin"))
+    cols = {k: _column(frame, v) for k, v in _CITATION_COLUMNS.items()}
+    cit_col = _column(frame, ("citation",))
+    extra_cit_col = _column(frame, ("extra_citations",))
+    name_en_col = _column(frame, ("name_en",))
+    kind_col = _column(frame, ("kind",))
+    source_col = _column(frame, ("source",))
+    used = {c for c in (id_col, name_col, county_col, cit_col, extra_cit_col, name_en_col,
+                        kind_col, source_col, *cols.values()) if c is not None}
+    extras = [c for c in frame.columns
+              if c != "geometry" and c not in used and str(c) not in _MANAGED]
+
+    features = []
+    for i in range(n):
+        where = f"feature {ids[i]!r} (row {i + 1})"
+        old = prev.loc[matched_prev[i]] if matched_prev[i] is not None else None
+        cit = _json_field(frame[cit_col].iloc[i], dict) if cit_col is not None else None
+        if cit is None and all(cols.values()):
+            parts = {k: _plain(frame[c].iloc[i]) for k, c in cols.items()}
+            cit = parts if all(v not in (None, "") for v in parts.values()) else None
+        if cit is None and old is not None:
+            cit = old["citation"]
+        if cit is None and isinstance(entry, dict) and isinstance(entry.get("citation"), dict):
+            cit = entry["citation"]
+        if cit is None:
+            raise InvalidInput(
+                "citation_required",
+                f"{where}: no plan citation — add citation_seed/citation_line/citation_quote "
+                f"columns (or a citation column), or keep the ids/names of the current "
+                f"layer's features so their citations carry over",
+                f"{where}：缺少规划出处——请添加 citation_seed/citation_line/citation_quote 列，"
+                f"或沿用现有要素的 id/名称", param="citation")
+        cit = _check_citation(cit, where, current.plans)
+        extra_cits = (_json_field(frame[extra_cit_col].iloc[i], list)
+                      if extra_cit_col is not None else None)
+        if extra_cits is None and old is not None and isinstance(old.get("extra_citations"), list):
+            extra_cits = old["extra_citations"]
+        extra_cits = [_check_citation(c, where, current.plans) for c in extra_cits or ()]
+
+        name_zh = names[i] or (old["name_zh"] if old is not None else None) or ids[i]
+        name_en = _plain(frame[name_en_col].iloc[i]) if name_en_col is not None else None
+        name_en = name_en or (old["name_en"] if old is not None else None) or name_zh
+        kind = _plain(frame[kind_col].iloc[i]) if kind_col is not None else None
+        kind = kind or (old["kind"] if old is not None else None) or "imported"
+        county = _json_field(frame[county_col].iloc[i], list) if county_col is not None else None
+        if county is None and county_col is not None:
+            text = _plain(frame[county_col].iloc[i])
+            county = [c.strip() for c in str(text).split(",") if c.strip()] if text else None
+        county = [str(c) for c in county] if county is not None else computed_counties[i]
+        src = source or (_plain(frame[source_col].iloc[i]) if source_col is not None else None)
+        props = {
+            "id": ids[i], "name_zh": str(name_zh), "name_en": str(name_en), "layer": layer_id,
+            "kind": str(kind), "county": county, "accuracy": "official",
+            "source": str(src or file_name), "citation": cit,
+        }
+        if extra_cits:
+            props["extra_citations"] = extra_cits
+        if not ids_usable and file_ids[i] is not None:
+            props["source_id"] = file_ids[i]
+        for c in extras:
+            v = _plain(frame[c].iloc[i])
+            if v is not None:
+                props[str(c)] = v
+        features.append({"type": "Feature", "id": ids[i], "properties": props,
+                         "geometry": _geometry_json(geoms[i])})
+    return features, sum(m is not None for m in matched_prev)
+
+
+def _collection_bytes(layer_id: str, features: list[dict]) -> bytes:
+    # One feature per line: small diffs between versions, still valid RFC 7946.
+    body = ",\n".join(json.dumps(f, ensure_ascii=False, separators=(",", ":"))
+                      for f in features)
+    return (f'{{"type":"FeatureCollection","name":{json.dumps(layer_id)},"features":[\n'
+            f"{body}\n]}}\n").encode()
+
+
+def _validate_like_loader(data: bytes, layer_id: str, data_dir: Path, plans) -> None:
+    """Run the loader's own checks on the new bytes before they replace anything."""
+    tmp = _write_temp(data_dir / "data", f"check_{layer_id}", data)
+    try:
+        entry = {"id": layer_id, "file": str(tmp.relative_to(data_dir))}
+        loader._read_layer(entry, data_dir, plans)
+    except loader._Problem as prob:
+        raise LayerError("layer_error", f"imported data would not load: {prob.problem}",
+                         f"导入的数据无法加载：{prob.problem_zh}", param="file") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+# ------------------------------------------------------------------ catalog
+def _catalog_doc(data_dir: Path) -> dict:
+    return json.loads((data_dir / "catalog.json").read_text("utf-8"))
+
+
+def _write_catalog(data_dir: Path, doc: dict) -> None:
+    data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    _atomic_write(data_dir / "catalog.json", data)
+
+
+def _geometry_types(geoms) -> list[str]:
+    return sorted({g.geom_type.replace("Multi", "") for g in geoms})
+
+
+# ------------------------------------------------------------------ public API
+def import_layer(path, layer_id: str, crs: str | None = None, source: str | None = None,
+                 data_dir=None) -> ImportResult:
+    """Import a GeoJSON, GeoPackage or Shapefile (folder or .zip) as layer ``layer_id``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file (or Shapefile folder) to import.
+    layer_id : str
+        Target layer; a new id adds a catalog entry.
+    crs : str, optional
+        CRS of the file's coordinates (``EPSG:4326``, ``EPSG:4490``, ``EPSG:4550``,
+        ``EPSG:4529``, ``GCJ-02``); required when the file does not state one, and
+        overrides the stated one when given.
+    source : str, optional
+        Source text for the features; default the file's ``source`` column, else its name.
+    data_dir : str or Path, optional
+        Data folder to write into; default the package's own data.
+
+    Returns
+    -------
+    ImportResult
+
+    Raises
+    ------
+    InvalidInput
+        Unreadable or empty file, unusable ids, missing or wrong citation.
+    InvalidGeometry
+        A missing or invalid geometry (the GEOS reason is named).
+    CRSError
+        Unknown or missing CRS, coordinates outside the CRS's area or outside Baicheng.
+    """
+    data_dir = Path(data_dir) if data_dir else PACKAGE_DIR
+    path = Path(path)
+    if not isinstance(layer_id, str) or not ID_PATTERN.match(layer_id):
+        raise InvalidInput("invalid_layer_id", f"layer id {layer_id!r} must match ^[a-z0-9_]+$",
+                           f"图层 id {layer_id!r} 只能含小写字母、数字和下划线", param="layer")
+    frame = _read(path, layer_id)
+    if len(frame) == 0:
+        raise InvalidInput("empty_input", f"{path.name} holds no features",
+                           f"{path.name} 中没有要素", param="file")
+    src, supported = _resolve_crs(frame.crs, crs)
+    geoms = _geometries(frame, src, supported, path)
+
+    with _import_lock(data_dir):
+        current = loader.load(data_dir, strict=False)
+        entry = next((e for e in current.catalog if e["id"] == layer_id), None)
+        features, matched = _build_features(frame, geoms, layer_id, source, path.name,
+                                            current, entry)
+        data = _collection_bytes(layer_id, features)
+        _validate_like_loader(data, layer_id, data_dir, current.plans)
+
+        rel = entry.get("file", f"data/{layer_id}.geojson") if entry else \
+            f"data/{layer_id}.geojson"
+        target = data_dir / rel
+        _remove_stale_temps(target.parent, target.name)
+        previous = None
+        if target.exists():
+            previous = _keep_version(target, data_dir / VERSIONS_DIR, layer_id)
+        _atomic_write(target, data)
+
+        doc = _catalog_doc(data_dir)
+        types = _geometry_types(geoms)
+        created = entry is None
+        if created:
+            order = max((e.get("order", 0) for e in doc["layers"]), default=0) + 1
+            label = source or path.name
+            doc["layers"].append({
+                "id": layer_id, "title_zh": layer_id, "title_en": layer_id,
+                "group": "imported", "order": order, "default_on": True, "file": rel,
+                "geometry_types": types, "style": dict(_DEFAULT_STYLE), "source": label,
+                "licence": "as supplied by the data owner (not checked by planmap)",
+                "attribution": label,
+                "description_zh": f"导入的权威数据：{path.name}",
+                "description_en": f"Authoritative data imported from {path.name}",
+            })
+            _write_catalog(data_dir, doc)
+        else:
+            for e in doc["layers"]:
+                if e["id"] == layer_id and e.get("geometry_types") != types:
+                    e["geometry_types"] = types
+                    _write_catalog(data_dir, doc)
+
+    new_ids = {f["id"] for f in features}
+    warnings = []
+    if current.layers.get(layer_id) is not None:
+        gone = set(current.layers[layer_id].index) - new_ids
+        for c in current.clauses:
+            lost = sorted(gone & set(c.get("applies_to", ())))
+            if lost:
+                warnings.append(f"clause {c['id']} names features no longer in {layer_id}: "
+                                f"{', '.join(lost)}")
+    return ImportResult(layer_id=layer_id, path=target, features=len(features),
+                        previous=previous, created_layer=created, source_crs=str(src),
+                        matched=matched, warnings=warnings)
+
+
+def kept_versions(layer_id: str, data_dir=None) -> list[Path]:
+    """Kept previous versions of a layer, oldest first."""
+    folder = (Path(data_dir) if data_dir else PACKAGE_DIR) / VERSIONS_DIR
+    out = []
+    for p in folder.glob(f"{layer_id}.*.geojson"):
+        stamp = p.name[len(layer_id) + 1:-len(".geojson")]
+        if _TIMESTAMP.match(stamp):
+            out.append(p)
+    return sorted(out)
+
+
+def restore_previous(layer_id: str, data_dir=None) -> ImportResult:
+    """Put the newest kept version of ``layer_id`` back in place (atomically).
+
+    The version is taken off the stack (restoring again goes one further back);
+    the replaced file is kept under ``versions/undone/`` so nothing is lost.
+
+    Raises
+    ------
+    NotFound
+        No kept version of the layer.
+    LayerError
+        The kept version does not load (it is left where it is).
+    """
+    data_dir = Path(data_dir) if data_dir else PACKAGE_DIR
+    with _import_lock(data_dir):
+        versions = kept_versions(layer_id, data_dir)
+        if not versions:
+            raise NotFound("no_previous_version", f"no kept version of layer {layer_id!r}",
+                           f"图层 {layer_id!r} 没有可恢复的旧版本", param="layer")
+        kept = versions[-1]
+        data = kept.read_bytes()
+        current = loader.load(data_dir, strict=False)
+        _validate_like_loader(data, layer_id, data_dir, current.plans)
+        entry = next((e for e in current.catalog if e["id"] == layer_id), None)
+        target = data_dir / (entry.get("file") if entry else f"data/{layer_id}.geojson")
+        replaced = None
+        if target.exists():
+            replaced = _keep_version(target, data_dir / VERSIONS_DIR / "undone", layer_id)
+        _atomic_write(target, data)
+        kept.unlink()
+        _fsync_dir(kept.parent)
+    features = json.loads(data.decode("utf-8"))["features"]
+    return ImportResult(layer_id=layer_id, path=target, features=len(features),
+                        previous=replaced, source_crs="EPSG:4326")
