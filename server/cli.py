@@ -19,7 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", default=None)
 
     s = sub.add_parser("import", help="import authoritative data into a layer (atomic)")
-    s.add_argument("file")
+    s.add_argument("file", nargs="?", help="GeoJSON, GeoPackage or Shapefile (folder or .zip)")
     s.add_argument("--layer", required=True)
     s.add_argument("--crs", default=None)
     s.add_argument("--source", default=None, help="source/attribution text for the imported features")
