@@ -28,6 +28,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from geo.errors import CRSError, InvalidInput, LayerError, NotFound
 
@@ -493,4 +494,54 @@ def media_type(fmt: str) -> str:
 
 
 __all__ = ["FORMATS", "EXPORT_CRS", "write", "to_bytes", "filename", "media_type",
-           "flat_frame", "frames", "layer_ids", "parse_format", "parse_export_crs"]
+           "flat_frame", "frames", "geojson_features", "layer_ids", "parse_format",
+           "parse_export_crs"]
+
+
+def _plain(value):
+    """JSON-ready value: numpy scalars to Python, NaN/NA to None, containers recursively."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, str):  # numpy scalar or array
+        return _plain(value.tolist())
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def geojson_features(data, layer_id: str) -> list[dict]:
+    """Return one layer as RFC 7946 Feature dicts (WGS 84), properties unflattened.
+
+    Parameters
+    ----------
+    data : layers.PlanData
+        The loaded layers.
+    layer_id : str
+        A loaded layer (see :func:`layer_ids` for validation).
+
+    Returns
+    -------
+    list of dict
+        ``{"type": "Feature", "id", "geometry", "properties"}`` in the layer's order.
+    """
+    layer_ids(data, layer_id)
+    gdf = data.layers[layer_id]
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs("EPSG:4326")
+    geom_name = gdf.geometry.name
+    columns = [c for c in gdf.columns if c != geom_name]
+    geometries = shapely.to_geojson(gdf.geometry.values)
+    out = []
+    for position, record in enumerate(gdf[columns].itertuples(index=True, name=None)):
+        index_value, values = record[0], record[1:]
+        properties = {str(c): _plain(v) for c, v in zip(columns, values, strict=True)}
+        fid = str(properties.get("id") or index_value)
+        geometry = geometries[position]
+        out.append({"type": "Feature", "id": fid,
+                    "geometry": json.loads(geometry) if geometry is not None else None,
+                    "properties": properties})
+    return out

@@ -1,5 +1,486 @@
-"""Blueprint stub: replaced by the owner of this module."""
+"""The REST API under ``/api/v1``.
 
-from flask import Blueprint
+Each view parses HTTP arguments strictly, calls one ``geo``/``layers`` function
+with plain values and returns JSON.  Every error leaves through
+``server/errors.py`` in the one shape ``{"error": {status, code, param,
+message_en, message_zh}}``.
+"""
 
-bp = Blueprint("api", __name__)
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+
+import numpy as np
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
+from server import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+LAYER_ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+FEATURE_ID_RE = re.compile(r"^[a-z0-9_]{1,128}$")
+# A decimal number as people type it; "nan", "inf", hex and "1_000" are not numbers here.
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+               "-infinity"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+# ------------------------------------------------------------------ argument parsing
+
+def parse_number(raw, param: str) -> float:
+    """Parse a finite decimal number from query/form text.
+
+    Raises ``InvalidInput`` with code ``missing_parameter``, ``non_finite_coordinate``
+    (NaN, ±inf, overflow such as 1e400) or ``invalid_number``.
+    """
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        raise InvalidInput("missing_parameter", f"{param} is required and must be a number",
+                           f"缺少参数 {param}（必须是数字）", param=param)
+    if isinstance(raw, bool):
+        raise InvalidInput("invalid_number", f"{param} must be a number",
+                           f"{param} 必须是数字", param=param)
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = str(raw).strip()
+        if text.lower() in _NON_FINITE:
+            raise InvalidInput("non_finite_coordinate", f"{param} must be a finite number",
+                               f"{param} 必须是有限数值", param=param)
+        if len(text) > 64 or not _NUMBER_RE.match(text):
+            raise InvalidInput("invalid_number",
+                               f"{param} must be a number; got {text[:40]!r}",
+                               f"{param} 必须是数字；收到 {text[:40]!r}", param=param)
+        value = float(text)
+    if not math.isfinite(value):
+        raise InvalidInput("non_finite_coordinate", f"{param} must be a finite number",
+                           f"{param} 必须是有限数值", param=param)
+    return value
+
+
+def parse_bool(raw, param: str, default: bool = False) -> bool:
+    """Parse a boolean flag (``true/false/1/0/yes/no``)."""
+    if raw is None:
+        return default
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InvalidInput("invalid_boolean", f"{param} must be true or false; got {text[:20]!r}",
+                       f"{param} 必须是 true 或 false；收到 {text[:20]!r}", param=param)
+
+
+def parse_crs_arg(raw, param: str = "crs") -> str:
+    from geo.crs import parse_crs
+
+    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
+        return "EPSG:4326"
+    return parse_crs(raw, param=param)
+
+
+def _layer_id(layer_id: str) -> str:
+    data = services().data
+    catalog_ids = [e["id"] for e in data.catalog]
+    if not LAYER_ID_RE.match(layer_id or "") or layer_id not in catalog_ids:
+        shown = str(layer_id)[:64]
+        raise NotFound("unknown_layer", f"unknown layer {shown!r}; layers: "
+                       f"{', '.join(catalog_ids)}", f"未知图层 {shown!r}", param="layer_id")
+    if layer_id not in data.layers:
+        problem = (getattr(data, "errors", None) or {}).get(layer_id, "not loaded")
+        raise LayerError("layer_unavailable", f"layer {layer_id!r} is unavailable: {problem}",
+                         f"图层 {layer_id!r} 不可用：{problem}", param="layer_id")
+    return layer_id
+
+
+def _json_body(raw: bytes) -> object:
+    """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
+    limits = services().limits
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("invalid_encoding", "the request body must be UTF-8 JSON",
+                           "请求内容必须是 UTF-8 编码的 JSON", param="body") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+
+    def _constant(name):
+        raise InvalidInput("non_finite_coordinate",
+                           f"JSON contains {name}; numbers must be finite",
+                           f"JSON 中含有 {name}；数值必须是有限数", param="body")
+
+    def _float(text_value):
+        value = float(text_value)
+        if not math.isfinite(value):
+            _constant(text_value)
+        return value
+
+    depth = max_depth = 0
+    in_string = escape = False
+    for ch in text if len(text) < 2_000_000 else ():
+        if in_string:
+            if escape:
+                escape = False
+            elif ch == "\\":
+                escape = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                max_depth = depth
+                if depth > limits.max_json_depth:
+                    break
+        elif ch in "]}":
+            depth -= 1
+    if max_depth > limits.max_json_depth:
+        raise LimitExceeded("json_too_deep",
+                            f"JSON nested deeper than {limits.max_json_depth} levels",
+                            f"JSON 嵌套超过 {limits.max_json_depth} 层", param="body")
+    try:
+        return json.loads(text, parse_constant=_constant, parse_float=_float)
+    except RecursionError:
+        raise LimitExceeded("json_too_deep",
+                            f"JSON nested deeper than {limits.max_json_depth} levels",
+                            f"JSON 嵌套超过 {limits.max_json_depth} 层", param="body") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("invalid_json",
+                           f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                           f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
+                           param="body") from None
+    except ValueError as exc:  # e.g. integer literals beyond Python's digit limit
+        raise InvalidInput("invalid_json", f"invalid JSON: {str(exc)[:80]}",
+                           f"JSON 格式错误：{str(exc)[:80]}", param="body") from None
+
+
+def _is_json_request() -> bool:
+    mime = (request.mimetype or "").lower()
+    return mime in ("application/json", "application/geo+json") or mime.endswith("+json")
+
+
+def _upload():
+    """``(bytes, filename)`` of the multipart ``file`` field, or ``(None, None)``."""
+    if not request.files:
+        return None, None
+    f = request.files.get("file")
+    if f is None:
+        raise InvalidInput("missing_parameter", "multipart upload needs a 'file' field",
+                           "上传表单缺少 file 字段", param="file")
+    return f.read(), f.filename or ""
+
+
+# ------------------------------------------------------------------ layers, clauses
+
+@bp.get("/layers")
+def layer_list():
+    data = services().data
+    broken = dict(getattr(data, "errors", None) or {})
+    out = []
+    for entry in data.catalog:
+        item = dict(entry)
+        lid = entry["id"]
+        gdf = data.layers.get(lid)
+        item["available"] = gdf is not None
+        item["problem"] = broken.get(lid)
+        item["feature_count"] = 0 if gdf is None else int(len(gdf))
+        counts = Counter() if gdf is None or "accuracy" not in gdf.columns \
+            else Counter(str(a) for a in gdf["accuracy"])
+        item["accuracy_counts"] = {k: int(counts.get(k, 0))
+                                   for k in ("official", "derived", "schematic")}
+        item["url"] = url_for("api.layer_features_view", layer_id=lid)
+        out.append(item)
+    return jsonify({"data_version": data.data_version, "count": len(out), "layers": out})
+
+
+@bp.get("/layers/<layer_id>")
+def layer_features_view(layer_id):
+    from server.ogc import layer_features
+
+    lid = _layer_id(layer_id)
+    features = layer_features(lid)
+    body = {"type": "FeatureCollection", "layer": lid,
+            "data_version": services().data.data_version, "features": features}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    mimetype="application/geo+json")
+
+
+@bp.get("/clauses")
+def clauses():
+    data = services().data
+    feature = request.args.get("feature")
+    if feature is not None and not FEATURE_ID_RE.match(feature):
+        raise InvalidInput("invalid_feature_id",
+                           "feature must be a feature id (lower-case letters, digits, _)",
+                           "feature 必须是要素编号（小写字母、数字、下划线）", param="feature")
+    plans = getattr(data, "plans", None) or {}
+    out = []
+    for clause in data.clauses:
+        if feature is not None and feature not in (clause.get("applies_to") or []):
+            continue
+        item = dict(clause)
+        seed = (clause.get("citation") or {}).get("seed")
+        plan = plans.get(seed)
+        item["plan"] = {"seed": seed, "title_zh": getattr(plan, "title_zh", None),
+                        "title_en": getattr(plan, "title_en", None)} if seed else None
+        out.append(item)
+    return jsonify({"count": len(out), "clauses": out})
+
+
+# ------------------------------------------------------------------ zones
+
+@bp.get("/zones")
+def zones_point():
+    from geo.crs import to_wgs84
+
+    x = parse_number(request.args.get("lon"), "lon")
+    y = parse_number(request.args.get("lat"), "lat")
+    crs = parse_crs_arg(request.args.get("crs"))
+    raw_radius = request.args.get("radius")
+    radius = float(current_app.config.get("NEAREST_RADIUS_M", 5000)) if raw_radius is None \
+        else parse_number(raw_radius, "radius")
+    lon, lat = to_wgs84([x], [y], crs, param="lon")
+    lon, lat = float(lon[0]), float(lat[0])
+    try:
+        result = services().index.query_point(lon, lat, radius_m=radius)
+    except InvalidInput as exc:
+        if exc.param == "radius_m":
+            exc.param = "radius"
+        raise
+    body = {"query": {"lon": x, "lat": y, "crs": crs, "lon_wgs84": round(lon, 7),
+                      "lat_wgs84": round(lat, 7), "radius_m": radius}}
+    body.update(result)
+    return jsonify(body)
+
+
+def _points_input():
+    """``(ids, lon, lat)`` in WGS 84 from a JSON, CSV or multipart body."""
+    from geo.parsers import parse_points
+
+    from geo.crs import to_wgs84
+
+    limits = services().limits
+    raw, filename = _upload()
+    crs_raw = request.form.get("crs") if raw is not None else None
+    crs_raw = crs_raw or request.args.get("crs")
+    crs = parse_crs_arg(crs_raw)
+    if raw is None:
+        raw = request.get_data(cache=False)
+        mime = (request.mimetype or "").lower()
+        fmt = "csv" if ("csv" in mime or mime == "text/plain") else \
+            "geojson" if _is_json_request() else None
+        if fmt is None:
+            fmt = "geojson" if raw.lstrip()[:1] in (b"{", b"[") else "csv"
+    else:
+        name = filename.lower()
+        fmt = "csv" if name.endswith((".csv", ".txt")) else "geojson"
+    if not raw:
+        raise InvalidInput("empty_body", "no points given (send CSV id,lon,lat or GeoJSON)",
+                           "没有提交点位（请发送 CSV id,lon,lat 或 GeoJSON）", param="body")
+    points = parse_points(raw, fmt=fmt, crs=crs, limits=limits)
+    ids, x, y = points[0], points[1], points[2]
+    lon, lat = to_wgs84(x, y, crs, param="points") if crs != "EPSG:4326" else (x, y)
+    return ids, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _json_str(value) -> str:
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+@bp.post("/zones")
+def zones_batch():
+    ids, lon, lat = _points_input()
+    result = services().index.batch(lon, lat)
+    point_idx = np.asarray(result.point_idx)
+    zone_ids = np.asarray(result.zone_ids)
+    zone_layers = np.asarray(result.layers)
+    out_format = (request.args.get("format") or "json").strip().lower()
+    if out_format not in ("json", "csv"):
+        raise InvalidInput("unknown_format", "format must be json or csv",
+                           "format 必须是 json 或 csv", param="format")
+    ids = list(ids) if ids is not None else [str(i) for i in range(len(lon))]
+    if out_format == "csv":
+        rows = ["point_id,zone_id,layer"]
+        rows += [f"{_csv_cell(ids[p])},{z},{lay}"
+                 for p, z, lay in zip(point_idx.tolist(), zone_ids.tolist(),
+                                      zone_layers.tolist(), strict=True)]
+        return Response("\n".join(rows) + "\n", mimetype="text/csv")
+    # Build the JSON text directly: a list of 10^5+ small dicts through jsonify is the slow
+    # part of this endpoint, while every zone's tail and every point's id repeat.
+    tails: dict = {}
+    heads: dict = {}
+    parts = []
+    for p, z, lay in zip(point_idx.tolist(), zone_ids.tolist(), zone_layers.tolist(),
+                         strict=True):
+        head = heads.get(p)
+        if head is None:
+            head = heads[p] = '{"point_id":' + _json_str(ids[p]) + ',"zone_id":'
+        tail = tails.get(z)
+        if tail is None:
+            tail = tails[z] = _json_str(z) + ',"layer":' + _json_str(lay) + "}"
+        parts.append(head + tail)
+    matched = len(heads)
+    text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
+            + ',"pair_count":' + str(len(parts)) + ',"pairs":[' + ",".join(parts) + "]}")
+    return Response(text, mimetype="application/json")
+
+
+def _csv_cell(value) -> str:
+    text = str(value)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+# ------------------------------------------------------------------ site check
+
+def _site_request():
+    """Return ``(payload, fmt, filename, crs, repair, rings)`` from JSON or multipart."""
+    raw, filename = _upload()
+    if raw is not None:
+        form = request.form
+        crs = form.get("crs") or request.args.get("crs")
+        fmt = form.get("format") or request.args.get("format") or None
+        repair = parse_bool(form.get("repair", request.args.get("repair")), "repair")
+        rings = _rings(form.get("rings", request.args.get("rings")))
+        return raw, fmt, filename, crs, repair, rings
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise InvalidInput("empty_body", "send a site as JSON {\"geometry\": …} or a file upload",
+                           "请以 JSON {\"geometry\": …} 或文件上传方式提交地块", param="body")
+    if not _is_json_request() and raw.lstrip()[:1] not in (b"{", b"["):
+        # a bare file body (KML, WKT, 国土 TXT...): format from ?format= or sniffed by the parser
+        return (raw, request.args.get("format"), request.args.get("filename", ""),
+                request.args.get("crs"), parse_bool(request.args.get("repair"), "repair"),
+                _rings(request.args.get("rings")))
+    body = _json_body(raw)
+    if not isinstance(body, dict):
+        raise InvalidInput("invalid_body", "the JSON body must be an object",
+                           "JSON 请求内容必须是对象", param="body")
+    if body.get("type") in ("Feature", "FeatureCollection", "Polygon", "MultiPolygon",
+                            "Point", "LineString", "MultiLineString", "MultiPoint",
+                            "GeometryCollection"):
+        site, fmt = body, "geojson"  # a bare GeoJSON document
+        body = {}
+    elif body.get("wkt") is not None:
+        site, fmt = body.get("wkt"), "wkt"
+        if not isinstance(site, str):
+            raise InvalidInput("invalid_wkt", "wkt must be a string", "wkt 必须是字符串",
+                               param="wkt")
+    else:
+        site = body.get("geometry", body.get("site"))
+        fmt = "geojson"
+        if site is None:
+            raise InvalidInput("missing_parameter",
+                               "give the site as 'geometry' (GeoJSON) or 'wkt'",
+                               "请以 geometry（GeoJSON）或 wkt 提交地块", param="geometry")
+        if not isinstance(site, dict):
+            raise InvalidInput("invalid_geometry", "geometry must be a GeoJSON object",
+                               "geometry 必须是 GeoJSON 对象", param="geometry")
+    payload = site if isinstance(site, str) else json.dumps(site, ensure_ascii=False)
+    crs = body.get("crs", request.args.get("crs"))
+    if crs is not None and not isinstance(crs, str):
+        raise InvalidInput("unsupported_crs", "crs must be a string such as EPSG:4490",
+                           "crs 必须是字符串，例如 EPSG:4490", param="crs")
+    repair = parse_bool(body.get("repair", request.args.get("repair")), "repair")
+    rings = _rings(body.get("rings", request.args.get("rings")))
+    return payload.encode("utf-8"), fmt, "", crs, repair, rings
+
+
+def _rings(raw):
+    """Ring distances in metres from a JSON list or ``"500,1000"``; None = the setting."""
+    if raw is None or raw == "":
+        return None
+    values = raw if isinstance(raw, list) else str(raw).split(",")
+    if len(values) > 10:
+        raise InvalidInput("too_many_rings", "at most 10 ring distances",
+                           "缓冲环距离最多 10 个", param="rings")
+    out = []
+    for v in values:
+        d = parse_number(v, "rings")
+        if not 0 < d <= 100_000:
+            raise InvalidInput("invalid_rings", "ring distances must be in (0, 100000] metres",
+                               "缓冲环距离必须在 (0, 100000] 米之间", param="rings")
+        out.append(d)
+    return sorted(set(out))
+
+
+def _default_rings() -> list[float]:
+    raw = current_app.config.get("RING_DISTANCES_M", "500,1000,2000")
+    if isinstance(raw, (list, tuple)):
+        return [float(v) for v in raw]
+    return [float(v) for v in str(raw).split(",") if v.strip()]
+
+
+@bp.post("/sitecheck")
+def sitecheck_create():
+    from geo.parsers import parse_site
+    from geo.sitecheck import site_check
+
+    svc = services()
+    payload, fmt, filename, crs, repair, rings = _site_request()
+    site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
+                      repair=repair)
+    result = site_check(svc.index, site, rings=rings or _default_rings())
+    result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
+    site_geojson = _site_geojson(site)
+    check_id = svc.store.save(result, site_geojson)
+    body = {"id": check_id, "report_url": f"/report/{check_id}",
+            "url": url_for("api.sitecheck_get", check_id=check_id)}
+    body.update(result)
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = body["url"]
+    return response
+
+
+def _site_geojson(site) -> dict | None:
+    import shapely
+
+    geom = getattr(site, "geometry", site)
+    if isinstance(geom, shapely.Geometry):
+        return json.loads(shapely.to_geojson(geom))
+    if isinstance(geom, dict):
+        return geom
+    return None
+
+
+def _json_default(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    try:
+        import shapely
+
+        if isinstance(value, shapely.Geometry):
+            return json.loads(shapely.to_geojson(value))
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+@bp.get("/sitecheck/<check_id>")
+def sitecheck_get(check_id):
+    stored = services().store.get(check_id)
+    body = {"id": stored["id"], "report_url": f"/report/{stored['id']}",
+            "url": url_for("api.sitecheck_get", check_id=stored["id"]),
+            "created": stored["created"], "site_geometry": stored["site"]}
+    body.update(stored["result"])
+    return jsonify(body)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from server.openapi import api_document
+
+    return Response(json.dumps(api_document(), ensure_ascii=False),
+                    mimetype="application/vnd.oai.openapi+json;version=3.0")

@@ -1,5 +1,434 @@
-"""Blueprint stub: replaced by the owner of this module."""
+"""OGC API – Features (Part 1 Core + Part 2 CRS by reference) at ``/ogc``.
 
-from flask import Blueprint
+One collection per loaded layer.  Conformance: core, geojson, html, oas30, crs.
+Coordinates in a response follow the axis order of the requested CRS, as Part 2
+requires: CRS84 is lon/lat, EPSG:4490 is lat/lon, EPSG:4550 is northing/easting.
+"""
 
-bp = Blueprint("ogc", __name__)
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import re
+import threading
+
+import numpy as np
+import shapely
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from geo.errors import CRSError, InvalidInput, NotFound
+from server import services
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG_URI = "http://www.opengis.net/def/crs/EPSG/0/{}"
+#: OGC CRS URI -> (geo.crs name, axes swapped relative to x=east/lon, y=north/lat)
+SUPPORTED = {
+    CRS84: ("EPSG:4326", False),
+    EPSG_URI.format(4490): ("EPSG:4490", True),
+    EPSG_URI.format(4550): ("EPSG:4550", True),
+}
+CRS_LIST = list(SUPPORTED)
+
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+]
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+HTML = "text/html"
+ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
+_INT_RE = re.compile(r"^[0-9]{1,15}$")
+
+_cache_lock = threading.Lock()
+
+
+# ------------------------------------------------------------------ helpers
+
+def layer_features(layer_id: str) -> list[dict]:
+    """GeoJSON Feature dicts of a layer (WGS 84), built once per loaded data."""
+    from layers import export
+
+    data = services().data
+    cache = current_app.extensions.setdefault("planmap_features", {})
+    key = (id(data), layer_id)
+    features = cache.get(key)
+    if features is None:
+        features = export.geojson_features(data, layer_id)
+        with _cache_lock:
+            cache[key] = features
+    return features
+
+
+def _collection_ids() -> list[str]:
+    data = services().data
+    return [e["id"] for e in data.catalog if e["id"] in data.layers]
+
+
+def _entry(cid: str) -> dict:
+    if not isinstance(cid, str) or not ID_RE.match(cid) or cid not in _collection_ids():
+        shown = str(cid)[:64]
+        raise NotFound("unknown_collection", f"unknown collection {shown!r}",
+                       f"未知要素集合 {shown!r}", param="collectionId")
+    for entry in services().data.catalog:
+        if entry["id"] == cid:
+            return entry
+    raise AssertionError("unreachable")
+
+
+def _wants_html() -> bool:
+    f = request.args.get("f")
+    if f is not None:
+        f = f.strip().lower()
+        if f in ("html", "text/html"):
+            return True
+        if f in ("json", "geojson", "application/json", GEOJSON):
+            return False
+        raise InvalidInput("unknown_format", f"unknown f={f[:20]!r}; use json or html",
+                           f"不支持的 f={f[:20]!r}；请使用 json 或 html", param="f")
+    best = request.accept_mimetypes.best_match([GEOJSON, JSON, HTML])
+    if best != HTML:
+        return False
+    return request.accept_mimetypes[HTML] > max(request.accept_mimetypes[JSON],
+                                                request.accept_mimetypes[GEOJSON])
+
+
+def _json(body, media=JSON, status=200, headers=None):
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    response = Response(text, status=status, mimetype=media)
+    if media == GEOJSON or media == JSON:
+        response.headers["Content-Type"] = media
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def _url(endpoint: str, **values) -> str:
+    return url_for(endpoint, _external=True, **values)
+
+
+def _parse_crs(name: str, default: str = CRS84) -> str:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if value.startswith("[") and value.endswith("]"):  # safe-CURIE form [EPSG:4490]
+        value = value[1:-1]
+    aliases = {"OGC:CRS84": CRS84, "CRS84": CRS84,
+               "EPSG:4490": EPSG_URI.format(4490), "EPSG:4550": EPSG_URI.format(4550)}
+    value = aliases.get(value.upper(), value)
+    if value.replace("https://", "http://") in SUPPORTED:
+        return value.replace("https://", "http://")
+    shown = raw[:80]
+    raise CRSError("unsupported_crs",
+                   f"unsupported {name} {shown!r}; supported: {', '.join(CRS_LIST)}",
+                   f"不支持的 {name} {shown!r}；支持：{', '.join(CRS_LIST)}", param=name)
+
+
+def _parse_number(text: str, param: str) -> float:
+    if not _NUMBER_RE.match(text):
+        low = text.strip().lower().lstrip("+-")
+        if low in ("nan", "inf", "infinity"):
+            raise InvalidInput("non_finite_coordinate", f"{param} must be finite numbers",
+                               f"{param} 必须是有限数值", param=param)
+        raise InvalidInput("invalid_bbox", f"{param}: {text[:40]!r} is not a number",
+                           f"{param}：{text[:40]!r} 不是数字", param=param)
+    value = float(text)
+    if not math.isfinite(value):
+        raise InvalidInput("non_finite_coordinate", f"{param} must be finite numbers",
+                           f"{param} 必须是有限数值", param=param)
+    return value
+
+
+def parse_bbox(raw: str, crs_uri: str) -> shapely.Geometry:
+    """Parse ``bbox`` (in the axis order of ``crs_uri``) into a WGS 84 polygon."""
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise InvalidInput("invalid_bbox",
+                           f"bbox needs 4 (or 6) comma-separated numbers; got {len(parts)}",
+                           f"bbox 需要 4 个（或 6 个）逗号分隔的数字；收到 {len(parts)} 个",
+                           param="bbox")
+    values = [_parse_number(p, "bbox") for p in parts]
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    a0, b0, a1, b1 = values
+    crs_name, swapped = SUPPORTED[crs_uri]
+    if b0 > b1 or a0 > a1:
+        # CRS84 allows minx > maxx for a box across the antimeridian; Baicheng is far from it
+        raise InvalidInput("invalid_bbox",
+                           "bbox minimum exceeds maximum (boxes across the antimeridian are "
+                           "not supported: the service area is Baicheng)",
+                           "bbox 最小值大于最大值（不支持跨越 180° 经线的范围：服务区为白城市）",
+                           param="bbox")
+    if swapped:
+        a0, b0, a1, b1 = b0, a0, b1, a1
+    x0, y0, x1, y1 = a0, b0, a1, b1
+    if crs_name == "EPSG:4550":
+        from geo.crs import transform_xy
+
+        # densify the edges: a projected box is not a lon/lat box
+        t = np.linspace(0.0, 1.0, 21)
+        xs = np.concatenate([x0 + (x1 - x0) * t, np.full_like(t, x1), x1 - (x1 - x0) * t,
+                             np.full_like(t, x0)])
+        ys = np.concatenate([np.full_like(t, y0), y0 + (y1 - y0) * t, np.full_like(t, y1),
+                             y1 - (y1 - y0) * t])
+        if max(abs(x0), abs(x1), abs(y0), abs(y1)) > 1e8:
+            raise InvalidInput("invalid_bbox", "bbox is outside the area of EPSG:4550",
+                               "bbox 超出 EPSG:4550 的适用范围", param="bbox")
+        lon, lat = transform_xy(xs, ys, "EPSG:4550", "EPSG:4326", param="bbox")
+        return shapely.box(float(lon.min()), float(lat.min()), float(lon.max()),
+                           float(lat.max()))
+    if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90):
+        raise InvalidInput("invalid_bbox", "bbox is outside [-180, -90, 180, 90]",
+                           "bbox 超出 [-180, -90, 180, 90] 的范围", param="bbox")
+    return shapely.box(x0, y0, x1, y1)
+
+
+def _parse_int(name: str, default: int, minimum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not _INT_RE.match(raw.strip()):
+        raise InvalidInput(f"invalid_{name}",
+                           f"{name} must be an integer ≥ {minimum}; got {raw[:40]!r}",
+                           f"{name} 必须是不小于 {minimum} 的整数；收到 {raw[:40]!r}", param=name)
+    value = int(raw.strip())
+    if value < minimum:
+        raise InvalidInput(f"invalid_{name}",
+                           f"{name} must be an integer ≥ {minimum}; got {value}",
+                           f"{name} 必须是不小于 {minimum} 的整数；收到 {value}", param=name)
+    return value
+
+
+def _to_crs(geometry: dict | None, crs_uri: str) -> dict | None:
+    """A GeoJSON geometry dict in WGS 84 converted to ``crs_uri`` (in its axis order)."""
+    crs_name, swapped = SUPPORTED[crs_uri]
+    if geometry is None or crs_name == "EPSG:4326":
+        return geometry
+    from geo.crs import transform_geometry
+
+    geom = shapely.geometry.shape(geometry)
+    geom = transform_geometry(geom, "EPSG:4326", crs_name)
+    if swapped:
+        geom = shapely.transform(geom, lambda c: c[:, ::-1])
+    digits = 2 if crs_name == "EPSG:4550" else 7
+    out = json.loads(shapely.to_geojson(geom))
+    return _round(out, digits)
+
+
+def _round(geometry: dict, digits: int) -> dict:
+    def r(c):
+        if isinstance(c, (int, float)):
+            return round(c, digits)
+        return [r(v) for v in c]
+
+    if "coordinates" in geometry:
+        geometry["coordinates"] = r(geometry["coordinates"])
+    if "geometries" in geometry:
+        geometry["geometries"] = [_round(g, digits) for g in geometry["geometries"]]
+    return geometry
+
+
+def _content_crs(crs_uri: str) -> dict:
+    return {"Content-Crs": f"<{crs_uri}>"}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat() \
+        .replace("+00:00", "Z")
+
+
+def _extent(cid: str) -> list[float]:
+    gdf = services().data.layers[cid]
+    if len(gdf) == 0:
+        return [-180.0, -90.0, 180.0, 90.0]
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    return [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)]
+
+
+def _collection(cid: str) -> dict:
+    entry = _entry(cid)
+    return {
+        "id": cid,
+        "title": entry.get("title_zh") or cid,
+        "description": f"{entry.get('title_en', '')} — {entry.get('description_zh', '')} "
+                       f"{entry.get('description_en', '')} Attribution: "
+                       f"{entry.get('attribution', '')}".strip(),
+        "attribution": entry.get("attribution", ""),
+        "license": entry.get("licence", ""),
+        "itemType": "feature",
+        "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84}},
+        "crs": CRS_LIST,
+        "storageCrs": CRS84,
+        "links": [
+            {"href": _url("ogc.collection", cid=cid), "rel": "self", "type": JSON,
+             "title": "this collection"},
+            {"href": _url("ogc.collection", cid=cid, f="html"), "rel": "alternate",
+             "type": HTML, "title": "this collection as HTML"},
+            {"href": _url("ogc.items", cid=cid), "rel": "items", "type": GEOJSON,
+             "title": "features"},
+            {"href": _url("ogc.items", cid=cid, f="html"), "rel": "items", "type": HTML,
+             "title": "features as HTML"},
+        ],
+    }
+
+
+# ------------------------------------------------------------------ views
+
+@bp.get("/")
+@bp.get("")
+def landing():
+    body = {
+        "title": "planmap — 白城市规划“一张图” OGC API – Features",
+        "description": "Spatial plans of Baicheng City (白城市), Jilin Province: every feature "
+                       "carries accuracy (official/derived/schematic), source and a citation "
+                       "of the plan text.",
+        "links": [
+            {"href": _url("ogc.landing"), "rel": "self", "type": JSON, "title": "this document"},
+            {"href": _url("ogc.landing", f="html"), "rel": "alternate", "type": HTML,
+             "title": "this document as HTML"},
+            {"href": _url("ogc.service_desc"), "rel": "service-desc",
+             "type": "application/vnd.oai.openapi+json;version=3.0",
+             "title": "the API definition (OpenAPI 3.0)"},
+            {"href": _url("ogc.conformance"), "rel": "conformance", "type": JSON,
+             "title": "conformance classes"},
+            {"href": _url("ogc.collections"), "rel": "data", "type": JSON,
+             "title": "feature collections"},
+        ],
+    }
+    if _wants_html():
+        return render_template("ogc/landing.html", body=body)
+    return _json(body)
+
+
+@bp.get("/api")
+def service_desc():
+    from server.openapi import ogc_document
+
+    return _json(ogc_document(), media="application/vnd.oai.openapi+json;version=3.0")
+
+
+@bp.get("/conformance")
+def conformance():
+    body = {"conformsTo": CONFORMANCE}
+    if _wants_html():
+        return render_template("ogc/conformance.html", body=body)
+    return _json(body)
+
+
+@bp.get("/collections")
+def collections():
+    body = {
+        "links": [
+            {"href": _url("ogc.collections"), "rel": "self", "type": JSON},
+            {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": HTML},
+        ],
+        "crs": CRS_LIST,
+        "collections": [_collection(cid) for cid in _collection_ids()],
+    }
+    if _wants_html():
+        return render_template("ogc/collections.html", body=body)
+    return _json(body)
+
+
+@bp.get("/collections/<cid>")
+def collection(cid):
+    body = _collection(cid)
+    if _wants_html():
+        return render_template("ogc/collection.html", body=body)
+    return _json(body)
+
+
+@bp.get("/collections/<cid>/items")
+def items(cid):
+    _entry(cid)
+    html = _wants_html()
+    cfg = current_app.config
+    default_limit = int(cfg.get("DEFAULT_FEATURES_PER_PAGE", 100))
+    max_limit = int(cfg.get("MAX_FEATURES_PER_PAGE", 1000))
+    limit = min(_parse_int("limit", default_limit, 1), max_limit)
+    offset = _parse_int("offset", 0, 0)
+    crs_uri = _parse_crs("crs")
+    bbox_crs = _parse_crs("bbox-crs")
+    raw_bbox = request.args.get("bbox")
+    features = layer_features(cid)
+    if raw_bbox is not None and raw_bbox.strip() != "":
+        box = parse_bbox(raw_bbox, bbox_crs)
+        gdf = services().data.layers[cid]
+        hits = np.sort(gdf.sindex.query(box, predicate="intersects"))
+        selected = [features[int(i)] for i in hits]
+    else:
+        selected = features
+    matched = len(selected)
+    page = selected[offset: offset + limit]
+    if crs_uri != CRS84:
+        page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
+    args["limit"] = str(limit)
+    links = [
+        {"href": _url("ogc.items", cid=cid, offset=offset, **args), "rel": "self",
+         "type": GEOJSON, "title": "this page"},
+        {"href": _url("ogc.items", cid=cid, offset=offset, f="html", **args),
+         "rel": "alternate", "type": HTML, "title": "this page as HTML"},
+        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
+    ]
+    if offset + limit < matched:
+        links.append({"href": _url("ogc.items", cid=cid, offset=offset + limit, **args),
+                      "rel": "next", "type": GEOJSON, "title": "next page"})
+    if offset > 0:
+        links.append({"href": _url("ogc.items", cid=cid, offset=max(0, offset - limit),
+                                   **args),
+                      "rel": "prev", "type": GEOJSON, "title": "previous page"})
+    body = {
+        "type": "FeatureCollection",
+        "features": page,
+        "links": links,
+        "numberMatched": matched,
+        "numberReturned": len(page),
+        "timeStamp": _now(),
+    }
+    if html:
+        response = Response(render_template("ogc/items.html", body=body, cid=cid,
+                                            title=_entry(cid).get("title_zh", cid),
+                                            crs=crs_uri), mimetype=HTML)
+    else:
+        response = _json(body, media=GEOJSON)
+    response.headers.update(_content_crs(crs_uri))
+    return response
+
+
+@bp.get("/collections/<cid>/items/<fid>")
+def item(cid, fid):
+    _entry(cid)
+    html = _wants_html()
+    crs_uri = _parse_crs("crs")
+    for feature in layer_features(cid):
+        if feature["id"] == fid:
+            break
+    else:
+        shown = str(fid)[:80]
+        raise NotFound("unknown_feature", f"no feature {shown!r} in collection {cid!r}",
+                       f"要素集合 {cid!r} 中没有要素 {shown!r}", param="featureId")
+    body = dict(feature)
+    if crs_uri != CRS84:
+        body["geometry"] = _to_crs(feature["geometry"], crs_uri)
+    body["links"] = [
+        {"href": _url("ogc.item", cid=cid, fid=fid), "rel": "self", "type": GEOJSON},
+        {"href": _url("ogc.item", cid=cid, fid=fid, f="html"), "rel": "alternate",
+         "type": HTML},
+        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
+    ]
+    if html:
+        response = Response(render_template("ogc/item.html", body=body, cid=cid, crs=crs_uri),
+                            mimetype=HTML)
+    else:
+        response = _json(body, media=GEOJSON)
+    response.headers.update(_content_crs(crs_uri))
+    return response
