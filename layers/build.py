@@ -124,7 +124,7 @@ LAYERS = [
     },
 ]
 
-BUILD_ORDER = ["admin", "water", "ecology"]
+BUILD_ORDER = ["admin", "water", "ecology", "urban"]
 
 
 def _geometry_types(features: list[dict]) -> list[str]:
