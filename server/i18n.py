@@ -1,0 +1,282 @@
+"""Every UI string of the pages, Chinese first, English second — in one place.
+
+Templates get ``t`` (``t("key")``) and the JS gets the ``js`` subset through the
+page configuration, so no string is hard-coded anywhere else.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "app_title": "白城市规划一张图",
+        "app_subtitle": "白城市“十四五”规划空间结构",
+        "lang_toggle": "English",
+        "lang_toggle_title": "Switch to English",
+        "search_placeholder": "搜索地名、区域、县市…",
+        "search_none": "无匹配结果",
+        "legend": "图例",
+        "legend_schematic": "虚线 = 示意范围（按规划文字绘制，非法定边界）",
+        "legend_derived": "推算：由真实几何计算（如河流缓冲区）",
+        "layers": "图层",
+        "tool_measure_line": "测距",
+        "tool_measure_area": "测面积",
+        "tool_draw_point": "画点",
+        "tool_draw_line": "画线",
+        "tool_draw_polygon": "画面",
+        "tool_upload": "上传文件",
+        "tool_upload_hint": "GeoJSON、KML、Shapefile（zip）、国土 TXT",
+        "tool_clear": "清除",
+        "panel_title": "信息",
+        "panel_hint": "点击地图查看该处所属区域、附近区域及适用条款；或绘制/上传选址范围进行选址检查。",
+        "panel_close": "关闭",
+        "loading": "查询中…",
+        "error": "出错了",
+        "here_zones": "此处所在区域",
+        "here_none": "此处不在任何规划区域内",
+        "outside_service_area": "此处不在白城市范围内",
+        "nearest": "附近区域",
+        "distance": "距离",
+        "clauses": "适用条款",
+        "clauses_none": "无适用条款",
+        "citation": "出处",
+        "plan_line": "第 {line} 行",
+        "open_in_plan": "在规划原文中查看",
+        "layer": "图层",
+        "kind": "类型",
+        "accuracy": "精度",
+        "name": "名称",
+        "county": "所在县市",
+        "coordinates": "坐标",
+        "measure_length": "长度",
+        "measure_area": "面积",
+        "sitecheck": "选址检查",
+        "site": "选址范围",
+        "site_area": "用地面积",
+        "site_length": "长度",
+        "verdict": "结论",
+        "overlap": "叠加区域",
+        "overlap_none": "未与任何规划区域重叠",
+        "overlap_m2": "重叠面积 (m²)",
+        "overlap_ha": "公顷",
+        "overlap_mu": "亩",
+        "overlap_pct": "占选址 %",
+        "rings": "缓冲区",
+        "ring_within": "{d} 米范围内",
+        "accuracy_note": "数据精度说明",
+        "repairs": "已自动修复",
+        "report_link": "打开可打印报告",
+        "unit_m": "米",
+        "unit_km": "公里",
+        "unit_m2": "平方米",
+        "unit_ha": "公顷",
+        "unit_mu": "亩",
+        "report_title": "选址检查报告",
+        "report_id": "报告编号",
+        "report_time": "检查时间",
+        "data_version": "数据版本",
+        "report_map": "选址位置示意图",
+        "report_print": "打印",
+        "report_back": "返回地图",
+        "report_zones": "涉及规划区域",
+        "report_nearest": "最近区域",
+        "report_rings": "缓冲区内区域",
+        "report_clauses": "适用规划条款",
+        "report_none": "无",
+        "report_map_note": "图中虚线为示意范围；底图为行政区划。",
+        "plan_title": "规划原文",
+        "plan_cited": "已引用的行",
+        "plan_back": "返回地图",
+        "plan_lines": "共 {n} 行",
+        "not_found": "未找到",
+        "not_found_plan": "没有这份规划文本：{seed}",
+        "not_found_report": "没有编号为 {id} 的选址检查报告（可能已被删除或链接有误）。",
+        "layer_errors": "以下图层未能加载：",
+        "basemap": "底图",
+        "basemap_tianditu": "天地图矢量",
+        "basemap_custom": "内网底图",
+        "acc_official": "官方",
+        "acc_derived": "推算",
+        "acc_schematic": "示意",
+        "eff_prohibited": "禁止",
+        "eff_restricted": "限制",
+        "eff_required": "要求",
+        "eff_encouraged": "鼓励",
+        "verdict_conflict": "冲突：选址涉及禁止开发的区域",
+        "verdict_review": "需审查：选址涉及限制性区域",
+        "verdict_ok": "未发现冲突",
+        "verdict_outside": "选址不在白城市范围内",
+        "kind_point": "点",
+        "kind_line": "线",
+        "kind_polygon": "面",
+    },
+    "en": {
+        "app_title": "Baicheng Plan Map",
+        "app_subtitle": "Spatial structure of Baicheng's 14th Five-Year Plan",
+        "lang_toggle": "中文",
+        "lang_toggle_title": "切换到中文",
+        "search_placeholder": "Search places, zones, counties…",
+        "search_none": "No match",
+        "legend": "Legend",
+        "legend_schematic": "Dashed = schematic extent (drawn from the plan text, not a legal boundary)",
+        "legend_derived": "Derived: computed from real geometry (e.g. a river buffer)",
+        "layers": "Layers",
+        "tool_measure_line": "Distance",
+        "tool_measure_area": "Area",
+        "tool_draw_point": "Point",
+        "tool_draw_line": "Line",
+        "tool_draw_polygon": "Polygon",
+        "tool_upload": "Upload file",
+        "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, 国土 TXT",
+        "tool_clear": "Clear",
+        "panel_title": "Information",
+        "panel_hint": "Click the map to see the zones there, nearby zones and the clauses that apply; "
+                      "or draw/upload a site to check it.",
+        "panel_close": "Close",
+        "loading": "Loading…",
+        "error": "Error",
+        "here_zones": "Zones at this spot",
+        "here_none": "This spot lies in no plan zone",
+        "outside_service_area": "This spot is outside Baicheng City",
+        "nearest": "Nearest zones",
+        "distance": "Distance",
+        "clauses": "Clauses that apply",
+        "clauses_none": "No clause applies",
+        "citation": "Source",
+        "plan_line": "line {line}",
+        "open_in_plan": "Show in the plan text",
+        "layer": "Layer",
+        "kind": "Kind",
+        "accuracy": "Accuracy",
+        "name": "Name",
+        "county": "County",
+        "coordinates": "Coordinates",
+        "measure_length": "Length",
+        "measure_area": "Area",
+        "sitecheck": "Site check",
+        "site": "Site",
+        "site_area": "Site area",
+        "site_length": "Length",
+        "verdict": "Verdict",
+        "overlap": "Zones touched",
+        "overlap_none": "The site overlaps no plan zone",
+        "overlap_m2": "Overlap (m²)",
+        "overlap_ha": "ha",
+        "overlap_mu": "mu",
+        "overlap_pct": "% of site",
+        "rings": "Buffer rings",
+        "ring_within": "within {d} m",
+        "accuracy_note": "Data accuracy",
+        "repairs": "Automatically repaired",
+        "report_link": "Open the printable report",
+        "unit_m": "m",
+        "unit_km": "km",
+        "unit_m2": "m²",
+        "unit_ha": "ha",
+        "unit_mu": "mu",
+        "report_title": "Site check report",
+        "report_id": "Report id",
+        "report_time": "Checked at",
+        "data_version": "Data version",
+        "report_map": "Site location sketch",
+        "report_print": "Print",
+        "report_back": "Back to the map",
+        "report_zones": "Plan zones touched",
+        "report_nearest": "Nearest zones",
+        "report_rings": "Zones within buffer rings",
+        "report_clauses": "Plan clauses that apply",
+        "report_none": "None",
+        "report_map_note": "Dashed outlines are schematic extents; the base is the administrative divisions.",
+        "plan_title": "Plan text",
+        "plan_cited": "Cited lines",
+        "plan_back": "Back to the map",
+        "plan_lines": "{n} lines",
+        "not_found": "Not found",
+        "not_found_plan": "No such plan text: {seed}",
+        "not_found_report": "No site check report with id {id} (it may have been deleted, or the link is wrong).",
+        "layer_errors": "These layers could not be loaded:",
+        "basemap": "Basemap",
+        "basemap_tianditu": "Tianditu vector",
+        "basemap_custom": "Intranet basemap",
+        "acc_official": "official",
+        "acc_derived": "derived",
+        "acc_schematic": "schematic",
+        "eff_prohibited": "prohibited",
+        "eff_restricted": "restricted",
+        "eff_required": "required",
+        "eff_encouraged": "encouraged",
+        "verdict_conflict": "Conflict: the site touches a zone where development is prohibited",
+        "verdict_review": "Review needed: the site touches a restricted zone",
+        "verdict_ok": "No conflict found",
+        "verdict_outside": "The site is outside Baicheng City",
+        "kind_point": "point",
+        "kind_line": "line",
+        "kind_polygon": "polygon",
+    },
+}
+
+# the keys the browser needs (planmap.js); the rest are server-side only
+JS_KEYS = (
+    "search_placeholder", "search_none", "loading", "error", "here_zones", "here_none",
+    "outside_service_area", "nearest", "distance", "clauses", "clauses_none", "citation",
+    "plan_line", "open_in_plan", "layer", "kind", "accuracy", "name", "county", "coordinates",
+    "measure_length", "measure_area", "sitecheck", "site", "site_area", "site_length", "verdict",
+    "overlap", "overlap_none", "overlap_m2", "overlap_ha", "overlap_mu", "overlap_pct", "rings",
+    "ring_within", "accuracy_note", "repairs", "report_link", "unit_m", "unit_km", "unit_m2",
+    "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",
+    "eff_restricted", "eff_required", "eff_encouraged", "verdict_conflict", "verdict_review",
+    "verdict_ok", "verdict_outside", "panel_hint",
+)
+
+# leaflet-draw's own hints while drawing (its L.drawLocal), per language
+DRAW_LOCAL = {
+    "zh": {
+        "start": "点击地图开始绘制", "cont_line": "单击继续绘制，单击最后一点结束",
+        "cont_poly": "单击继续绘制", "end_poly": "单击第一个点闭合", "point": "点击地图放置点",
+        "finish": "完成", "undo": "撤销最后一点", "cancel": "取消",
+        "error": "<strong>错误：</strong>边线不能相交",
+    },
+    "en": {
+        "start": "Click to start drawing", "cont_line": "Click to continue; click the last point to finish",
+        "cont_poly": "Click to continue drawing", "end_poly": "Click the first point to close",
+        "point": "Click the map to place a point", "finish": "Finish", "undo": "Delete last point",
+        "cancel": "Cancel", "error": "<strong>Error:</strong> edges cannot cross",
+    },
+}
+
+
+def lang_from(value: str | None) -> str:
+    """Return a supported language code for a ``?lang=`` value (Chinese by default)."""
+    value = (value or "").strip().lower()
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def current_lang() -> str:
+    """The language of the current request (``?lang=en`` or Chinese)."""
+    return lang_from(request.args.get("lang"))
+
+
+def t(lang: str, key: str, **fmt) -> str:
+    """Look up one UI string; ``fmt`` fills ``{placeholders}``."""
+    table = STRINGS.get(lang, STRINGS[DEFAULT_LANG])
+    text = table.get(key) or STRINGS[DEFAULT_LANG].get(key) or key
+    return text.format(**fmt) if fmt else text
+
+
+def js_strings(lang: str) -> dict[str, str]:
+    """The strings planmap.js needs, in ``lang``."""
+    return {key: t(lang, key) for key in JS_KEYS}
+
+
+def accuracy_label(lang: str, accuracy: str | None) -> str:
+    return t(lang, f"acc_{accuracy}") if accuracy in ("official", "derived", "schematic") else (
+        accuracy or "")
+
+
+def effect_label(lang: str, effect: str | None) -> str:
+    known = ("prohibited", "restricted", "required", "encouraged")
+    return t(lang, f"eff_{effect}") if effect in known else (effect or "")

@@ -1,0 +1,296 @@
+"""The printable site-check report: table rows and a server-rendered SVG map extract.
+
+Everything here returns plain values; the template escapes them (Jinja autoescape).
+The SVG holds only numbers and escaped text, so it is safe to embed.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import shapely
+from shapely.geometry import shape
+
+from server import i18n
+
+SVG_W, SVG_H = 640, 420
+SVG_PAD = 12
+MU_PER_M2 = 1 / 666.6666667  # 1 亩 = 10000/15 m²
+ZONE_COLORS = ("#d84315", "#2e7d32", "#1565c0", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457")
+
+
+def _num(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value == value else None  # NaN → None
+
+
+def _first(d: dict, *keys):
+    for key in keys:
+        if isinstance(d, dict) and d.get(key) is not None:
+            return d[key]
+    return None
+
+
+def _plan_href(citation, lang: str) -> str | None:
+    if not isinstance(citation, dict) or not citation.get("seed"):
+        return None
+    suffix = "?lang=en" if lang == "en" else ""
+    line = citation.get("line")
+    try:
+        line = int(line)
+    except (TypeError, ValueError):
+        return f"/plan/{citation['seed']}{suffix}"
+    sep = "&" if suffix else "?"
+    return f"/plan/{citation['seed']}{suffix}{sep}hl={line}#L{line}"
+
+
+def _name(item: dict, lang: str) -> str:
+    if lang == "en" and item.get("name_en"):
+        return str(item["name_en"])
+    return str(item.get("name_zh") or item.get("name_en") or item.get("id") or "")
+
+
+def _site_geometry(site):
+    """The submitted site (a GeoJSON geometry, Feature or FeatureCollection) as shapely."""
+    if not isinstance(site, dict):
+        return None
+    try:
+        if site.get("type") == "FeatureCollection":
+            geoms = [shape(f["geometry"]) for f in site.get("features", []) if f.get("geometry")]
+            return shapely.union_all(geoms) if geoms else None
+        if site.get("type") == "Feature":
+            return shape(site["geometry"]) if site.get("geometry") else None
+        return shape(site)
+    except (KeyError, TypeError, ValueError, AttributeError, shapely.errors.GEOSException):
+        return None
+
+
+def _feature_index(data) -> dict:
+    """Feature id → (layer id, row) across all layers."""
+    out = {}
+    for lid, gdf in getattr(data, "layers", {}).items():
+        for fid in gdf.index:
+            out[str(fid)] = (lid, gdf.loc[fid])
+    return out
+
+
+def build(record: dict, data, lang: str, config) -> dict:
+    """Everything the report template shows, from a stored check ``record``."""
+    result = record.get("result") or {}
+    site_info = result.get("site") or {}
+    features = _feature_index(data)
+    layer_titles = {e["id"]: e.get("title_en" if lang == "en" else "title_zh") or e["id"]
+                    for e in getattr(data, "catalog", [])}
+
+    def zone_meta(item):
+        fid = str(item.get("id", ""))
+        lid = item.get("layer") or (features[fid][0] if fid in features else "")
+        row = features[fid][1] if fid in features else {}
+        merged = {"name_zh": row.get("name_zh") if hasattr(row, "get") else None,
+                  "name_en": row.get("name_en") if hasattr(row, "get") else None}
+        merged.update({k: v for k, v in item.items() if v is not None})
+        return fid, lid, merged, row
+
+    site_area = _num(_first(site_info, "area_m2"))
+    zones = []
+    for item in result.get("zones") or []:
+        if not isinstance(item, dict):
+            continue
+        fid, lid, merged, row = zone_meta(item)
+        m2 = _num(_first(item, "overlap_m2", "area_m2", "overlap_area_m2"))
+        ha = _num(_first(item, "overlap_ha", "area_ha"))
+        mu = _num(_first(item, "overlap_mu", "area_mu"))
+        pct = _num(_first(item, "pct_of_site", "percent_of_site", "share_pct", "overlap_pct"))
+        if pct is None:
+            share = _num(_first(item, "share", "fraction", "share_of_site"))
+            pct = share * 100 if share is not None else None
+        if m2 is not None:
+            ha = ha if ha is not None else m2 / 10_000
+            mu = mu if mu is not None else m2 * MU_PER_M2
+            if pct is None and site_area:
+                pct = 100 * m2 / site_area
+        citation = item.get("citation")
+        if citation is None and hasattr(row, "get"):
+            citation = row.get("citation")
+        zones.append({
+            "id": fid, "name": _name(merged, lang), "layer": layer_titles.get(lid, lid or ""),
+            "accuracy": i18n.accuracy_label(lang, merged.get("accuracy")),
+            "m2": m2, "ha": ha, "mu": mu, "pct": pct,
+            "citation": citation if isinstance(citation, dict) else None,
+            "plan_href": _plan_href(citation, lang),
+        })
+    nearest = []
+    for item in result.get("nearest") or []:
+        if isinstance(item, dict):
+            fid, lid, merged, _row = zone_meta(item)
+            nearest.append({"id": fid, "name": _name(merged, lang),
+                            "layer": layer_titles.get(lid, lid or ""),
+                            "accuracy": i18n.accuracy_label(lang, merged.get("accuracy")),
+                            "distance_m": _num(item.get("distance_m"))})
+    rings = []
+    for ring in result.get("rings") or []:
+        if not isinstance(ring, dict):
+            continue
+        names = []
+        for z in ring.get("zones") or []:
+            if isinstance(z, dict):
+                names.append(_name(zone_meta(z)[2], lang))
+            else:
+                fid = str(z)
+                names.append(_name(dict(features[fid][1]), lang) if fid in features else fid)
+        rings.append({"distance_m": _num(ring.get("distance_m")), "zones": names})
+    clauses = []
+    for clause in result.get("clauses") or []:
+        if not isinstance(clause, dict):
+            continue
+        citation = clause.get("citation") if isinstance(clause.get("citation"), dict) else None
+        clauses.append({
+            "id": str(clause.get("id", "")),
+            "effect": i18n.effect_label(lang, clause.get("effect")),
+            "effect_code": str(clause.get("effect", "")),
+            "text_zh": str(clause.get("text_zh") or ""),
+            "summary_en": str(clause.get("summary_en") or ""),
+            "citation": citation, "plan_href": _plan_href(citation, lang),
+        })
+
+    verdict = result.get("verdict")
+    verdict_code = verdict.get("code") if isinstance(verdict, dict) else verdict
+    verdict_text = _verdict_text(verdict, lang)
+    note = result.get("accuracy_note")
+    if isinstance(note, dict):
+        note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
+    site_geom = _site_geometry(record.get("site"))
+    return {
+        "site": {"kind": site_info.get("kind"), "area_m2": site_area,
+                 "area_ha": _num(site_info.get("area_ha")) if site_info.get("area_ha") is not None
+                 else (site_area / 10_000 if site_area is not None else None),
+                 "area_mu": _num(site_info.get("area_mu")) if site_info.get("area_mu") is not None
+                 else (site_area * MU_PER_M2 if site_area is not None else None),
+                 "length_m": _num(site_info.get("length_m"))},
+        "zones": zones, "nearest": nearest, "rings": rings, "clauses": clauses,
+        "verdict_code": str(verdict_code or ""), "verdict": verdict_text,
+        "accuracy_note": str(note or ""),
+        "repairs": [str(r) for r in (result.get("repairs") or [])],
+        "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
+        "svg": render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
+            r["distance_m"] for r in rings if r["distance_m"]], lang=lang),
+    }
+
+
+_VERDICT_KEYS = {"conflict": "verdict_conflict", "prohibited": "verdict_conflict",
+                 "review": "verdict_review", "restricted": "verdict_review",
+                 "ok": "verdict_ok", "clear": "verdict_ok", "compatible": "verdict_ok",
+                 "outside": "verdict_outside", "outside_service_area": "verdict_outside"}
+
+
+def _verdict_text(verdict, lang: str) -> str:
+    if isinstance(verdict, dict):
+        text = verdict.get(f"message_{lang}") or verdict.get(f"text_{lang}") or verdict.get(
+            "message_zh") or verdict.get("code")
+        return str(text or "")
+    key = _VERDICT_KEYS.get(str(verdict or "").lower())
+    return i18n.t(lang, key) if key else str(verdict or "")
+
+
+def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
+    """A small SVG map of the site over the touched zones, the counties and buffer rings."""
+    from geo import crs
+
+    if site is None or site.is_empty:
+        return ""
+    try:
+        site_m = crs.to_metric(site)
+    except Exception:  # a sketch must never break the report
+        return ""
+    reach = max([float(r) for r in rings_m if r] or [0.0])
+    minx, miny, maxx, maxy = site_m.bounds
+    span = max(maxx - minx, maxy - miny, 500.0)
+    margin = max(reach, span * 0.25, 300.0) * 1.08
+    minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
+    w, h = maxx - minx, maxy - miny
+    scale = min((SVG_W - 2 * SVG_PAD) / w, (SVG_H - 2 * SVG_PAD) / h)
+    ox = SVG_PAD + ((SVG_W - 2 * SVG_PAD) - w * scale) / 2
+    oy = SVG_PAD + ((SVG_H - 2 * SVG_PAD) - h * scale) / 2
+    frame = shapely.box(minx, miny, maxx, maxy)
+    tol = 0.6 / scale  # below a pixel
+
+    def path(geom) -> str:
+        geom = shapely.clip_by_rect(geom, minx, miny, maxx, maxy).simplify(tol)
+        parts = []
+        for poly_or_line in getattr(geom, "geoms", [geom]):
+            if poly_or_line.is_empty:
+                continue
+            rings = ([poly_or_line.exterior, *poly_or_line.interiors]
+                     if poly_or_line.geom_type == "Polygon" else [poly_or_line])
+            for ring in rings:
+                coords = list(ring.coords)
+                if not coords:
+                    continue
+                pts = " ".join(f"{ox + (x - minx) * scale:.1f},{oy + (maxy - y) * scale:.1f}"
+                               for x, y, *_ in coords)
+                close = " Z" if poly_or_line.geom_type == "Polygon" else ""
+                parts.append(f"M{pts}{close}")
+        return " ".join(parts)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {SVG_H}" '
+           f'width="{SVG_W}" height="{SVG_H}" class="pm-report-svg" role="img">',
+           f'<rect x="0" y="0" width="{SVG_W}" height="{SVG_H}" fill="#fbfaf7" stroke="#999"/>']
+    admin = getattr(data, "layers", {}).get("admin")
+    if admin is not None:
+        for geom in admin.geometry:
+            try:
+                g = crs.to_metric(geom)
+            except Exception:
+                continue
+            if g.intersects(frame):
+                out.append(f'<path d="{path(g)}" fill="none" stroke="#777" stroke-width="1"/>')
+    legend = []
+    for i, fid in enumerate(dict.fromkeys(zone_ids)):
+        if fid not in features:
+            continue
+        _lid, row = features[fid]
+        color = ZONE_COLORS[i % len(ZONE_COLORS)]
+        try:
+            g = crs.to_metric(row.geometry)
+        except Exception:
+            continue
+        dash = ' stroke-dasharray="6 4"' if row.get("accuracy") == "schematic" else ""
+        if g.geom_type in ("Point", "MultiPoint"):
+            g = g.buffer(3 / scale)
+        d = path(g)
+        if d:
+            out.append(f'<path d="{d}" fill="{color}" fill-opacity="0.22" stroke="{color}" '
+                       f'stroke-width="1.5"{dash} fill-rule="evenodd"/>')
+            name = row.get("name_en") if lang == "en" and row.get("name_en") else row.get(
+                "name_zh")
+            legend.append((color, str(name or fid), bool(dash)))
+    for r in sorted({float(r) for r in rings_m if r}):
+        d = path(site_m.buffer(r, 32))
+        if d:
+            out.append(f'<path d="{d}" fill="none" stroke="#444" stroke-width="0.8" '
+                       f'stroke-dasharray="2 3"/>')
+    site_draw = site_m if site_m.geom_type not in ("Point", "MultiPoint") else site_m.buffer(
+        4 / scale)
+    out.append(f'<path d="{path(site_draw)}" fill="#000" fill-opacity="0.15" stroke="#000" '
+               f'stroke-width="2.5" fill-rule="evenodd"/>')
+    # scale bar: a round length near a fifth of the width
+    target = w / 5
+    bar = next((v for v in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
+                if v >= target * 0.6), 50000)
+    px = bar * scale
+    label = f"{bar // 1000:g} km" if bar >= 1000 else f"{bar} m"
+    y0 = SVG_H - 18
+    out.append(f'<path d="M16,{y0} h{px:.1f}" stroke="#000" stroke-width="3"/>'
+               f'<text x="16" y="{y0 - 6}" font-size="12">{escape(label)}</text>')
+    out.append(f'<text x="{SVG_W - 16}" y="24" font-size="14" text-anchor="end">N ↑</text>')
+    for i, (color, name, dashed) in enumerate(legend[:8]):
+        y = 20 + i * 18
+        dash = ' stroke-dasharray="3 2"' if dashed else ""
+        out.append(f'<rect x="16" y="{y - 10}" width="14" height="10" fill="{color}" '
+                   f'fill-opacity="0.3" stroke="{color}"{dash}/>'
+                   f'<text x="36" y="{y}" font-size="12">{escape(name)}</text>')
+    out.append("</svg>")
+    return "".join(out)
