@@ -124,7 +124,7 @@ LAYERS = [
     },
 ]
 
-BUILD_ORDER = ["admin", "water", "ecology", "urban"]
+BUILD_ORDER = ["admin", "water", "ecology", "urban", "parks"]
 
 
 def _geometry_types(features: list[dict]) -> list[str]:

@@ -113,6 +113,17 @@ def _disc_in(centre_metric, r_km, county):
     return polygonal(centre_metric.buffer(r_km * 1000, 32).intersection(county_metric(county)))
 
 
+def nenjiangwan_metric():
+    """Disc of 4 km around the point of the 嫩江 nearest the 大安 seat, in 大安市."""
+    nen_bay = nearest_points(nen_metric(), to_metric(geonames_point("Dalai")))[0]
+    return _disc_in(nen_bay, 4.0, DAAN)
+
+
+def taobei_donghu_metric():
+    """Disc of 2 km around the catalog's approximate 洮北东湖 position, in 洮北区."""
+    return _disc_in(to_metric(Point(122.95, 45.62)), 2.0, TAOBEI)
+
+
 def build() -> list[dict]:
     """Build the ecology features (the five pattern features first)."""
     out = []
@@ -195,12 +206,10 @@ def build() -> list[dict]:
     )
     # Wetlands named for restoration (line 873).
     wet_rule = "The plan names the wetland for restoration (line 873) without a boundary. "
-    daan_seat = to_metric(geonames_point("Dalai"))
-    nen_bay = nearest_points(nen_metric(), daan_seat)[0]
     wetlands = [
         (
             "eco_nenjiangwan_wetland", "大安嫩江湾湿地", "Nenjiang Bay wetland (Da'an)",
-            _disc_in(nen_bay, 4.0, DAAN), "大安嫩江湾",
+            nenjiangwan_metric(), "大安嫩江湾",
             wet_rule + "Disc of 4 km radius around the point of the GSHHG 嫩江 centreline "
             "nearest the 大安 seat (GeoNames 大赉), clipped to 大安市. Size not published.",
             "medium",
@@ -222,7 +231,7 @@ def build() -> list[dict]:
         ),
         (
             "eco_taobei_donghu", "洮北东湖湿地", "Taobei East Lake wetland",
-            _disc_in(to_metric(Point(122.95, 45.62)), 2.0, TAOBEI), "洮北东湖",
+            taobei_donghu_metric(), "洮北东湖",
             wet_rule + "No source places it: disc of 2 km radius around the reference "
             "catalog's approximate position 122.95E 45.62N east of the Baicheng main city "
             "(compiler's estimate, low confidence), clipped to 洮北区.",
