@@ -1,0 +1,730 @@
+"""The zone index: point-in-zone, nearest zones and vectorised batch queries.
+
+A *zone* is a polygonal feature (Polygon/MultiPolygon) of any layer.  Point and line
+features are not zones — nothing lies "in" a river centreline — but they count for
+``nearest`` and for the site check's buffer rings.
+
+Point rule
+    A point on a zone's boundary (a vertex or anywhere on an edge) is **inside** the zone:
+    the predicate is ``zone.covers(point)`` (equivalently ``zone.intersects(point)``), so a
+    point on the shared edge of two adjacent zones lies in both.  ``geopandas.sjoin`` with
+    ``predicate="intersects"`` gives the same answer; ``"within"`` would drop boundary points.
+
+How it is fast
+    The index precomputes a uniform cell grid over the zones' extent (WGS 84 degrees).
+    Every cell records the zones that cover it entirely and the zones whose boundary
+    crosses it.  A point's cell comes from two multiplications; zones that cover the cell
+    answer without any geometry test, and only points in boundary cells are tested with
+    prepared ``shapely.intersects_xy``, vectorised per zone.  Cells are marked as boundary
+    cells conservatively (a boundary within a hair of a cell edge marks both neighbours), so
+    the grid never decides a point that the exact test would decide differently.
+
+    Distances are computed in EPSG:4550 metres against a precomputed metric copy of every
+    feature, cut into short pieces (boundary rings of polygons, lines, points) held in an
+    ``STRtree``; the distance from an outside point to a polygon is the distance to its
+    boundary, so pieces give exact distances cheaply.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+import pyproj
+import shapely
+
+from geo import crs as _crs
+from geo.errors import InvalidInput
+
+DEFAULT_RADIUS_M = 5000.0
+"""Default search radius of ``nearest`` (metres)."""
+
+DEFAULT_NEAREST_PER_LAYER = 3
+"""Most nearest features reported per layer."""
+
+_EPS = 1e-6  # in cell units: slack that makes boundary-cell marking conservative
+_POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
+_CHUNK_VERTICES = 32  # vertices per distance piece: short pieces → cheap exact distances
+_ENTRY_FIELDS = ("id", "layer", "name_zh", "name_en", "accuracy", "kind")
+
+
+@lru_cache(maxsize=1)
+def _to_metric_transformer() -> pyproj.Transformer:
+    # WGS 84 → EPSG:4550 for single points; arrays and geometries go through geo.crs.
+    return pyproj.Transformer.from_crs(_crs.WGS84, _crs.METRIC_CRS, always_xy=True)
+
+
+class BatchResult(NamedTuple):
+    """Pairs (point, zone) of a batch query, grouped by ascending point index.
+
+    Attributes
+    ----------
+    point_idx : ndarray of int64
+        Index of the point in the input arrays.
+    zone_ids : ndarray of object (str)
+        Feature id of the zone that covers the point.
+    layers : ndarray of object (str)
+        Layer id of that zone.
+    """
+
+    point_idx: np.ndarray
+    zone_ids: np.ndarray
+    layers: np.ndarray
+
+
+def _scalar_text(value, default=None):
+    if value is None:
+        return default
+    try:
+        if value != value:  # NaN from a pandas column
+            return default
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+class ZoneIndex:
+    """Spatial index over every feature of every layer, built once.
+
+    Parameters
+    ----------
+    layers : mapping of str to GeoDataFrame
+        Layer id → features in EPSG:4326 (index = feature id, or an ``id`` column).
+        Iteration order is the layer order used in results.
+    service_area : shapely.Geometry, optional
+        Polygon of Baicheng City (WGS 84); ``in_service_area`` is False without it.
+    clauses : list of dict, optional
+        Policy clauses (see ``layers/clauses.json``); kept for the site check.
+    plans : mapping, optional
+        Seed id → plan title (or an object with a ``title`` attribute).
+    grid_cells : int, optional
+        Cells along the longer side of the grid (more cells: fewer exact tests, more memory).
+    """
+
+    def __init__(self, layers: Mapping, service_area=None, clauses=None, *, plans=None,
+                 grid_cells: int = 1536):
+        self.clauses = list(clauses or [])
+        self.plan_titles = {}
+        for seed, plan in (plans or {}).items():
+            title = plan if isinstance(plan, str) else getattr(plan, "title", None)
+            if title is None and isinstance(plan, Mapping):
+                title = plan.get("title")
+            self.plan_titles[seed] = title
+        self.layer_ids: list[str] = [str(k) for k in layers]
+        self._load_features(layers)
+        self._build_metric()
+        self.service_area = service_area
+        self._build_grid(service_area, grid_cells)
+
+    @classmethod
+    def from_plan_data(cls, data, **kwargs) -> ZoneIndex:
+        """Build the index from :func:`layers.load`'s ``PlanData``.
+
+        Parameters
+        ----------
+        data : PlanData
+            Uses ``layers`` (in ``catalog`` order), ``service_area``, ``clauses``, ``plans``.
+        **kwargs
+            Passed to :class:`ZoneIndex` (e.g. ``grid_cells``).
+
+        Returns
+        -------
+        ZoneIndex
+        """
+        layers = dict(data.layers)
+        order = [e["id"] for e in (getattr(data, "catalog", None) or []) if e.get("id") in layers]
+        ordered = {k: layers[k] for k in order}
+        ordered.update({k: v for k, v in layers.items() if k not in ordered})
+        return cls(ordered, service_area=getattr(data, "service_area", None),
+                   clauses=getattr(data, "clauses", None), plans=getattr(data, "plans", None),
+                   **kwargs)
+
+    # ------------------------------------------------------------------ building
+
+    def _load_features(self, layers: Mapping) -> None:
+        ids, lyr, geoms, entries = [], [], [], []
+        for layer_id, gdf in layers.items():
+            if gdf is None or len(gdf) == 0:
+                continue
+            if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+                gdf = gdf.to_crs(4326)
+            cols = set(gdf.columns)
+            fids = gdf["id"].tolist() if "id" in cols else [str(i) for i in gdf.index]
+            records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+            for fid, rec, geom in zip(fids, records, gdf.geometry.values, strict=True):
+                if geom is None or shapely.is_empty(geom):
+                    continue
+                entry = {
+                    "id": str(fid),
+                    "layer": str(layer_id),
+                    "name_zh": _scalar_text(rec.get("name_zh"), str(fid)),
+                    "name_en": _scalar_text(rec.get("name_en")),
+                    "accuracy": _scalar_text(rec.get("accuracy")),
+                    "kind": _scalar_text(rec.get("kind")),
+                    "citation": _scalar_text(rec.get("citation")),
+                    "geometry_type": geom.geom_type,
+                }
+                ids.append(str(fid))
+                lyr.append(str(layer_id))
+                geoms.append(geom)
+                entries.append(entry)
+        self._fid = np.array(ids, dtype=object)
+        self._flayer = np.array(lyr, dtype=object)
+        self._fgeom = np.array(geoms, dtype=object)
+        self._entries = entries
+        self._fkey = {(e["layer"], e["id"]): i for i, e in enumerate(entries)}
+        types = shapely.get_type_id(self._fgeom) if len(geoms) else np.zeros(0, int)
+        self._is_zone = np.isin(types, _POLYGONAL)
+        self.zone_idx = np.flatnonzero(self._is_zone)
+        shapely.prepare(self._fgeom)
+
+    def _build_metric(self) -> None:
+        """Metric copies, zone areas, the zone STRtree and the distance pieces."""
+        n = len(self._fgeom)
+        self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
+        self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
+        shapely.prepare(self._fgeom_m)
+        self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
+        pieces, owner = [], []
+        for i, g in enumerate(self._fgeom_m):
+            t = shapely.get_type_id(g)
+            if t in (0, 4):  # Point, MultiPoint
+                parts = shapely.get_parts(g)
+                pieces.extend(parts)
+                owner.extend([i] * len(parts))
+                continue
+            lines = shapely.boundary(g) if t in _POLYGONAL else g
+            for line in shapely.get_parts(shapely.get_parts(lines)):
+                if shapely.get_type_id(line) == 0:
+                    pieces.append(line)
+                    owner.append(i)
+                    continue
+                coords = shapely.get_coordinates(line)
+                step = _CHUNK_VERTICES - 1
+                for s in range(0, max(len(coords) - 1, 1), step):
+                    pieces.append(shapely.linestrings(coords[s:s + step + 1]))
+                    owner.append(i)
+        self._pieces = np.array(pieces, dtype=object)
+        self._piece_owner = np.array(owner, dtype=np.int64)
+        self._piece_tree = shapely.STRtree(self._pieces)
+        # The same pieces as padded segment arrays (one row per piece; a point is a
+        # zero-length segment; padding repeats the last segment), so a single point's
+        # distances take a few numpy operations and no geometry objects.
+        w = _CHUNK_VERTICES - 1
+        ax = np.zeros((len(pieces), w))
+        ay, ex, ey = np.zeros_like(ax), np.zeros_like(ax), np.zeros_like(ax)
+        for k, piece in enumerate(self._pieces):
+            c = shapely.get_coordinates(piece)
+            if len(c) == 1:
+                c = np.vstack([c, c])
+            a, b = c[:-1], c[1:]
+            pad = w - len(a)
+            if pad:
+                a = np.vstack([a, np.repeat(a[-1:], pad, axis=0)])
+                b = np.vstack([b, np.repeat(b[-1:], pad, axis=0)])
+            ax[k], ay[k], ex[k], ey[k] = a[:, 0], a[:, 1], b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
+        l2 = ex ** 2 + ey ** 2
+        # Complex numbers fold x and y into one array: fewer numpy calls per query.
+        self._seg_a = ax + 1j * ay
+        self._seg_e = ex + 1j * ey
+        self._seg_ce_inv = np.conj(self._seg_e) * np.divide(1.0, l2, out=np.zeros_like(l2),
+                                                             where=l2 > 0)
+
+    def _point_distances(self, x: float, y: float, radius_m: float):
+        """Feature index → distance (m) of features within ``radius_m`` of metric (x, y)."""
+        cand = self._piece_tree.query(shapely.box(x - radius_m, y - radius_m,
+                                                  x + radius_m, y + radius_m))
+        if len(cand) == 0:
+            return {}
+        e = self._seg_e[cand]
+        p = complex(x, y) - self._seg_a[cand]
+        t = (p * self._seg_ce_inv[cand]).real  # projection onto the segment, in [0, 1] below
+        np.clip(t, 0.0, 1.0, out=t)
+        p -= t * e
+        d = np.abs(p).min(axis=1)
+        best: dict[int, float] = {}
+        for f, v in zip(self._piece_owner[cand].tolist(), d.tolist(), strict=True):
+            if v <= radius_m and v < best.get(f, math.inf):
+                best[f] = v
+        return best
+
+    def _build_grid(self, service_area, grid_cells: int) -> None:
+        geoms = list(self._fgeom[self.zone_idx])
+        if service_area is not None and not shapely.is_empty(service_area):
+            shapely.prepare(service_area)
+            geoms.append(service_area)
+        if geoms:
+            b = shapely.bounds(np.array(geoms, dtype=object))
+            minx, miny = b[:, 0].min(), b[:, 1].min()
+            maxx, maxy = b[:, 2].max(), b[:, 3].max()
+        else:
+            minx = miny = 0.0
+            maxx = maxy = 1.0
+        # Roughly square cells in metres; pad one cell so every zone is strictly inside.
+        coslat = max(math.cos(math.radians((miny + maxy) / 2)), 0.1)
+        span = max((maxx - minx) * coslat, maxy - miny, 1e-9)
+        dy = span / grid_cells
+        dx = dy / coslat
+        self._x0, self._y0 = minx - dx, miny - dy
+        self._dx, self._dy = dx, dy
+        self._nx = int(math.ceil((maxx - minx) / dx)) + 3
+        self._ny = int(math.ceil((maxy - miny) / dy)) + 3
+        self._inv_dx, self._inv_dy = 1.0 / dx, 1.0 / dy
+
+        cell_sig = np.zeros(self._ny * self._nx, dtype=np.int32)
+        grid = cell_sig.reshape(self._ny, self._nx)
+        sigs: list[tuple[tuple, tuple]] = [((), ())]
+        lookup: dict[tuple[tuple, tuple], int] = {((), ()): 0}
+        for z in self.zone_idx:
+            (iy0, iy1, ix0, ix1), state = self._classify(self._fgeom[z])
+            view = grid[iy0:iy1, ix0:ix1]
+            touched = state > 0
+            # New signature = old one + this zone (covering or boundary); a lookup table
+            # indexed by old*2+flag avoids sorting millions of cells.
+            key = view[touched].astype(np.int64) * 2 + (state[touched] == 2)
+            present = np.zeros(2 * len(sigs), dtype=bool)
+            present[key] = True
+            remap = np.zeros(2 * len(sigs), dtype=np.int32)
+            for k in np.flatnonzero(present):
+                cov, bnd = sigs[k // 2]
+                new = (cov, bnd + (int(z),)) if k % 2 else (cov + (int(z),), bnd)
+                if new not in lookup:
+                    lookup[new] = len(sigs)
+                    sigs.append(new)
+                remap[k] = lookup[new]
+            view[touched] = remap[key]
+        self._cell_sig = cell_sig
+        self._sigs = sigs
+        self._sig_cov_len, self._sig_cov_start, self._sig_cov_flat = _csr([s[0] for s in sigs])
+        self._sig_bnd_len, self._sig_bnd_start, self._sig_bnd_flat = _csr([s[1] for s in sigs])
+
+        self._sa_state = None
+        if service_area is not None and not shapely.is_empty(service_area):
+            (iy0, iy1, ix0, ix1), state = self._classify(service_area)
+            sa = np.zeros((self._ny, self._nx), dtype=np.int8)
+            sa[iy0:iy1, ix0:ix1] = state
+            self._sa_state = sa.ravel()
+
+    def _classify(self, geom):
+        """Cells of ``geom``'s bbox: 0 outside, 1 covered entirely, 2 crossed by the boundary."""
+        minx, miny, maxx, maxy = geom.bounds
+        ix0 = max(int(math.floor((minx - self._x0) * self._inv_dx - _EPS)), 0)
+        iy0 = max(int(math.floor((miny - self._y0) * self._inv_dy - _EPS)), 0)
+        ix1 = min(int(math.floor((maxx - self._x0) * self._inv_dx + _EPS)) + 1, self._nx)
+        iy1 = min(int(math.floor((maxy - self._y0) * self._inv_dy + _EPS)) + 1, self._ny)
+        w, h = ix1 - ix0, iy1 - iy0
+        state = np.zeros((h, w), dtype=np.int8)
+
+        # Boundary cells: cut edges to ≤ half a cell, then mark every cell that each piece's
+        # bbox (widened by _EPS) touches — a superset of the cells the boundary crosses.
+        step = 0.5 * min(self._dx, self._dy)
+        rings = shapely.get_parts(shapely.get_parts(shapely.boundary(geom)))
+        rings = shapely.segmentize(rings, step)
+        coords, part = shapely.get_coordinates(rings, return_index=True)
+        same = part[1:] == part[:-1]
+        a, b = coords[:-1][same], coords[1:][same]
+        lo_x = np.floor((np.minimum(a[:, 0], b[:, 0]) - self._x0) * self._inv_dx - _EPS)
+        hi_x = np.floor((np.maximum(a[:, 0], b[:, 0]) - self._x0) * self._inv_dx + _EPS)
+        lo_y = np.floor((np.minimum(a[:, 1], b[:, 1]) - self._y0) * self._inv_dy - _EPS)
+        hi_y = np.floor((np.maximum(a[:, 1], b[:, 1]) - self._y0) * self._inv_dy + _EPS)
+        lo_x, hi_x = lo_x.astype(np.int64) - ix0, hi_x.astype(np.int64) - ix0
+        lo_y, hi_y = lo_y.astype(np.int64) - iy0, hi_y.astype(np.int64) - iy0
+        for ox in range(3):
+            for oy in range(3):
+                m = (lo_x + ox <= hi_x) & (lo_y + oy <= hi_y)
+                cx = np.clip(lo_x[m] + ox, 0, w - 1)
+                cy = np.clip(lo_y[m] + oy, 0, h - 1)
+                state[cy, cx] = 2
+
+        # Other cells are wholly in or wholly out; along a row, a run of them between
+        # boundary cells shares one answer, so one centre per run is tested.
+        free = state != 2
+        prev = np.zeros_like(free)
+        prev[:, 1:] = free[:, :-1]
+        start = (free & ~prev).ravel()
+        starts = np.flatnonzero(start)
+        if len(starts):
+            run = np.cumsum(start) - 1
+            r, c = np.divmod(starts, w)
+            cx = self._x0 + (ix0 + c + 0.5) * self._dx
+            cy = self._y0 + (iy0 + r + 0.5) * self._dy
+            inside = shapely.contains_xy(geom, cx, cy)
+            flat = state.ravel()
+            freef = free.ravel()
+            flat[freef & inside[np.maximum(run, 0)]] = 1
+        return (iy0, iy1, ix0, ix1), state
+
+    # ------------------------------------------------------------------ single point
+
+    def _cell(self, lon: float, lat: float) -> int:
+        fx = (lon - self._x0) * self._inv_dx
+        fy = (lat - self._y0) * self._inv_dy
+        if 0.0 <= fx < self._nx and 0.0 <= fy < self._ny:
+            return int(fy) * self._nx + int(fx)
+        return -1
+
+    def covering(self, lon: float, lat: float) -> list[int]:
+        """Return the internal indices of the zones that cover (lon, lat), in layer order.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS 84 degrees (finite; not validated here).
+
+        Returns
+        -------
+        list of int
+            Feature indices; see :meth:`entry`.
+        """
+        cell = self._cell(lon, lat)
+        if cell < 0:
+            return []
+        cov, bnd = self._sigs[self._cell_sig[cell]]
+        if not bnd:
+            return list(cov)
+        hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
+        return sorted(cov + tuple(hits)) if hits else list(cov)
+
+    def in_service_area(self, lon: float, lat: float) -> bool:
+        """Whether (lon, lat) lies in Baicheng City (boundary counts as inside).
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS 84 degrees.
+
+        Returns
+        -------
+        bool
+        """
+        if self._sa_state is None:
+            return False
+        cell = self._cell(lon, lat)
+        if cell < 0:
+            return False
+        state = self._sa_state[cell]
+        if state == 2:
+            return bool(shapely.intersects_xy(self.service_area, lon, lat))
+        return bool(state == 1)
+
+    def entry(self, i: int) -> dict:
+        """Return a fresh result entry for feature ``i`` (id, layer, names, accuracy, kind…)."""
+        return dict(self._entries[i])
+
+    def feature_index(self, layer: str, fid: str) -> int | None:
+        """Return the internal index of feature ``fid`` of ``layer``, or None."""
+        return self._fkey.get((layer, fid))
+
+    def nearest(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,
+                per_layer: int = DEFAULT_NEAREST_PER_LAYER, exclude_layers=()) -> list[dict]:
+        """Nearest features of each layer within ``radius_m`` of a point.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS 84 degrees.
+        radius_m : float, optional
+            Search radius in metres (EPSG:4550), default 5 km.
+        per_layer : int, optional
+            Most features reported per layer (closest first).
+        exclude_layers : iterable of str, optional
+            Layers to leave out (e.g. those whose zones cover the point).
+
+        Returns
+        -------
+        list of dict
+            Entries with ``distance_m``, by layer order then distance.
+        """
+        x, y = _to_metric_transformer().transform(lon, lat)
+        found = self._point_distances(x, y, radius_m)
+        return self._group_nearest(found.keys(), found.values(), radius_m, per_layer,
+                                   set(exclude_layers), ())
+
+    def feature_distances(self, geom_m, max_distance_m: float):
+        """Distance from a metric geometry to every feature within ``max_distance_m``.
+
+        Parameters
+        ----------
+        geom_m : shapely.Geometry
+            Geometry in EPSG:4550 metres.
+        max_distance_m : float
+            Search radius in metres.
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            Feature indices (ascending) and distances in metres.  For a polygon zone that
+            contains ``geom_m`` the value is the distance to its boundary, not 0: callers
+            handle touched zones themselves.
+        """
+        cand = self._piece_tree.query(geom_m, predicate="dwithin", distance=max_distance_m)
+        if len(cand) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        d = shapely.distance(geom_m, self._pieces[cand])
+        f = self._piece_owner[cand]
+        order = np.lexsort((d, f))
+        f, d = f[order], d[order]
+        first = np.ones(len(f), dtype=bool)
+        first[1:] = f[1:] != f[:-1]
+        return f[first], d[first]
+
+    def _group_nearest(self, feats, dists, radius_m, per_layer, exclude_layers,
+                       exclude_features) -> list[dict]:
+        """Entries of the closest ``per_layer`` features of each layer, layer order."""
+        per: dict[str, list[tuple[float, int]]] = {}
+        for f, d in zip(feats, dists, strict=True):
+            layer = self._flayer[f]
+            if layer in exclude_layers or f in exclude_features or d > radius_m:
+                continue
+            per.setdefault(layer, []).append((d, f))
+        out = []
+        for layer in self.layer_ids:
+            for d, f in sorted(per.get(layer, ()))[:per_layer]:
+                e = dict(self._entries[f])
+                e["distance_m"] = round(d, 1)
+                out.append(e)
+        return out
+
+    def query_point(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,
+                    per_layer: int = DEFAULT_NEAREST_PER_LAYER) -> dict:
+        """Answer what governs this spot: the zones covering it, the nearest zones per layer.
+
+        A point on a zone's boundary — on a vertex or an edge — is inside the zone
+        (``covers``); on the shared edge of two adjacent zones it is in both.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS 84 degrees (convert other CRSs with :mod:`geo.crs` first).
+        radius_m : float, optional
+            Search radius for ``nearest`` in metres (default 5 km, measured in EPSG:4550).
+        per_layer : int, optional
+            Most nearest features per layer.
+
+        Returns
+        -------
+        dict
+            ``{"in_service_area": bool, "zones": [entry…], "nearest": [entry + distance_m…]}``;
+            ``zones`` holds only zones that cover the point (layer order); ``nearest`` lists,
+            for each layer none of whose zones covers the point, its features (zones, lines,
+            points) within ``radius_m``, closest first.
+
+        Raises
+        ------
+        InvalidInput
+            Non-finite or out-of-range coordinates, or a negative radius.
+        """
+        lon, lat = _check_lonlat(lon, lat)
+        radius_m = check_radius(radius_m)
+        covering = self.covering(lon, lat)
+        zones = [dict(self._entries[z]) for z in covering]
+        covered_layers = {self._flayer[z] for z in covering}
+        return {
+            "in_service_area": self.in_service_area(lon, lat),
+            "zones": zones,
+            "nearest": self.nearest(lon, lat, radius_m, per_layer=per_layer,
+                                    exclude_layers=covered_layers),
+        }
+
+    # ------------------------------------------------------------------ batch
+
+    def batch_indices(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised point-in-zone returning internal zone indices.
+
+        Parameters
+        ----------
+        lon, lat : array_like of float
+            WGS 84 degrees; NaN or far-away points simply match nothing.
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            ``point_idx`` (int64, ascending, grouped) and feature index (int64) pairs.
+        """
+        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
+        if lon.shape != lat.shape:
+            raise InvalidInput(code="shape_mismatch", param="points",
+                               message_en="lon and lat arrays differ in length",
+                               message_zh="经度与纬度数组长度不一致")
+        n = len(lon)
+        fx = (lon - self._x0) * self._inv_dx
+        fy = (lat - self._y0) * self._inv_dy
+        ok = (fx >= 0) & (fx < self._nx) & (fy >= 0) & (fy < self._ny)  # NaN → False
+        if ok.all():
+            sig = self._cell_sig[fy.astype(np.int64) * self._nx + fx.astype(np.int64)]
+        else:
+            sig = np.zeros(n, dtype=np.int32)
+            sig[ok] = self._cell_sig[fy[ok].astype(np.int64) * self._nx
+                                     + fx[ok].astype(np.int64)]
+
+        # Zones that cover the whole cell: no geometry test.
+        cov_cnt = self._sig_cov_len[sig]
+        cov_pt, cov_zone = _expand(sig, cov_cnt, self._sig_cov_start, self._sig_cov_flat,
+                                   np.arange(n))
+
+        # Zones whose boundary crosses the cell: exact prepared test, one call per zone.
+        bnd_cnt_all = self._sig_bnd_len[sig]
+        bp = np.flatnonzero(bnd_cnt_all)
+        hit_pt = np.zeros(0, dtype=np.int64)
+        hit_zone = np.zeros(0, dtype=np.int64)
+        if len(bp):
+            cand_pt, cand_zone = _expand(sig[bp], bnd_cnt_all[bp], self._sig_bnd_start,
+                                         self._sig_bnd_flat, bp)
+            order = np.argsort(cand_zone, kind="stable")
+            cand_pt, cand_zone = cand_pt[order], cand_zone[order]
+            cuts = np.flatnonzero(np.diff(cand_zone)) + 1
+            keep = np.zeros(len(cand_pt), dtype=bool)
+            for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(cand_pt)], strict=True):
+                p = cand_pt[s:e]
+                keep[s:e] = shapely.intersects_xy(self._fgeom[cand_zone[s]], lon[p], lat[p])
+            hit_pt, hit_zone = cand_pt[keep], cand_zone[keep]
+
+        if len(hit_pt) == 0:
+            return cov_pt, cov_zone
+        # Merge, grouped by point: covering zones first, then boundary hits (by zone).
+        order = np.argsort(hit_pt, kind="stable")
+        hit_pt, hit_zone = hit_pt[order], hit_zone[order]
+        hit_cnt = np.bincount(hit_pt, minlength=n)
+        total = cov_cnt.astype(np.int64) + hit_cnt
+        start = np.cumsum(total) - total
+        out_pt = np.empty(int(total.sum()), dtype=np.int64)
+        out_zone = np.empty_like(out_pt)
+        cov_rank = np.arange(len(cov_pt)) - np.repeat(np.cumsum(cov_cnt) - cov_cnt, cov_cnt)
+        pos = start[cov_pt] + cov_rank
+        out_pt[pos] = cov_pt
+        out_zone[pos] = cov_zone
+        first = np.searchsorted(hit_pt, hit_pt, side="left")
+        pos = start[hit_pt] + cov_cnt[hit_pt] + (np.arange(len(hit_pt)) - first)
+        out_pt[pos] = hit_pt
+        out_zone[pos] = hit_zone
+        return out_pt, out_zone
+
+    def batch(self, lon, lat, ids=None) -> BatchResult:
+        """Vectorised point-in-zone for many points (boundary counts as inside).
+
+        Parameters
+        ----------
+        lon, lat : array_like of float
+            WGS 84 degrees.
+        ids : array_like, optional
+            Accepted for symmetry with the CLI; pair ``ids[point_idx]`` to name points.
+
+        Returns
+        -------
+        BatchResult
+            ``(point_idx, zone_ids, layers)``; a point covered by k zones appears k times,
+            a point in no zone not at all.  Agrees with ``geopandas.sjoin(points, zones,
+            predicate="intersects")``.
+        """
+        p, z = self.batch_indices(lon, lat)
+        return BatchResult(p, self._fid[z], self._flayer[z])
+
+    def in_service_area_batch(self, lon, lat) -> np.ndarray:
+        """Vectorised :meth:`in_service_area` (bool array)."""
+        lon = np.asarray(lon, dtype=np.float64).ravel()
+        lat = np.asarray(lat, dtype=np.float64).ravel()
+        out = np.zeros(len(lon), dtype=bool)
+        if self._sa_state is None:
+            return out
+        fx = (lon - self._x0) * self._inv_dx
+        fy = (lat - self._y0) * self._inv_dy
+        ok = np.flatnonzero((fx >= 0) & (fx < self._nx) & (fy >= 0) & (fy < self._ny))
+        st = self._sa_state[fy[ok].astype(np.int64) * self._nx + fx[ok].astype(np.int64)]
+        out[ok[st == 1]] = True
+        b = ok[st == 2]
+        out[b] = shapely.intersects_xy(self.service_area, lon[b], lat[b])
+        return out
+
+    # ------------------------------------------------------------------ info
+
+    @property
+    def zone_count(self) -> int:
+        """Number of polygonal zones."""
+        return len(self.zone_idx)
+
+    def zones_frame(self):
+        """All zones as one GeoDataFrame (``id``, ``layer``, geometry; EPSG:4326)."""
+        import geopandas as gpd
+
+        z = self.zone_idx
+        return gpd.GeoDataFrame({"id": self._fid[z], "layer": self._flayer[z]},
+                                geometry=list(self._fgeom[z]), crs="EPSG:4326")
+
+    def grid_stats(self) -> dict:
+        """Grid size and how many cells need exact tests (for benchmarks and docs)."""
+        bnd = self._sig_bnd_len[self._cell_sig] > 0
+        return {"nx": self._nx, "ny": self._ny, "cell_deg": (self._dx, self._dy),
+                "boundary_cells": int(bnd.sum()), "signatures": len(self._sigs)}
+
+
+def _csr(groups: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lens = np.array([len(g) for g in groups], dtype=np.int64)
+    starts = np.cumsum(lens) - lens
+    flat = np.array([x for g in groups for x in g], dtype=np.int64)
+    return lens, starts, flat
+
+
+def _expand(sig, cnt, starts, flat, points):
+    """CSR expansion: for each point, all members of its signature's group."""
+    cnt = np.asarray(cnt, dtype=np.int64)
+    total = int(cnt.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pts = np.repeat(points, cnt)
+    base = np.repeat(starts[sig] - (np.cumsum(cnt) - cnt), cnt)
+    return pts.astype(np.int64, copy=False), flat[base + np.arange(total)]
+
+
+def _check_lonlat(lon, lat) -> tuple[float, float]:
+    try:
+        lon, lat = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise InvalidInput(code="invalid_coordinate", param="point",
+                           message_en=f"coordinates must be numbers, got {lon!r}, {lat!r}",
+                           message_zh=f"坐标必须是数字，收到 {lon!r}, {lat!r}") from None
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise InvalidInput(code="non_finite_coordinate", param="point",
+                           message_en=f"coordinates must be finite, got {lon}, {lat}",
+                           message_zh=f"坐标必须是有限数值，收到 {lon}, {lat}")
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise InvalidInput(code="coordinate_out_of_range", param="point",
+                           message_en=f"longitude/latitude out of range: {lon}, {lat}",
+                           message_zh=f"经纬度超出范围：{lon}, {lat}")
+    return lon, lat
+
+
+def check_radius(radius_m) -> float:
+    """Validate a search radius in metres (finite, 0 … 100 km).
+
+    Parameters
+    ----------
+    radius_m : float
+        Radius in metres.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_radius`` when not a finite number in range.
+    """
+    try:
+        r = float(radius_m)
+    except (TypeError, ValueError):
+        r = float("nan")
+    if not (math.isfinite(r) and 0.0 <= r <= MAX_RADIUS_M):
+        raise InvalidInput(code="invalid_radius", param="radius_m",
+                           message_en=f"radius must be between 0 and {MAX_RADIUS_M:g} m, "
+                                      f"got {radius_m!r}",
+                           message_zh=f"半径必须在 0 到 {MAX_RADIUS_M:g} 米之间，收到 {radius_m!r}")
+    return r
+
+
+MAX_RADIUS_M = 100_000.0
+"""Largest accepted search radius (metres)."""

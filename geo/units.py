@@ -1,0 +1,72 @@
+"""Area and length units used in Chinese land administration.
+
+* 1 公顷 (hectare, ha) = 10 000 m²
+* 1 亩 (mu) = 10 000 / 15 m² ≈ 666.667 m² (the statutory 市亩; 15 亩 = 1 公顷)
+
+All areas are measured in EPSG:4550 (see :mod:`geo.crs`) before they reach this module.
+"""
+
+from __future__ import annotations
+
+M2_PER_HA = 10_000.0
+M2_PER_MU = 10_000.0 / 15.0
+
+
+def m2_to_ha(m2: float) -> float:
+    """Convert square metres to 公顷 (hectares).
+
+    Parameters
+    ----------
+    m2 : float
+        Area in square metres.
+
+    Returns
+    -------
+    float
+        Area in hectares.
+    """
+    return float(m2) / M2_PER_HA
+
+
+def m2_to_mu(m2: float) -> float:
+    """Convert square metres to 亩 (1 亩 = 10000/15 m²).
+
+    Parameters
+    ----------
+    m2 : float
+        Area in square metres.
+
+    Returns
+    -------
+    float
+        Area in mu.
+    """
+    return float(m2) / M2_PER_MU
+
+
+def area_fields(m2: float | None, prefix: str = "area") -> dict:
+    """Return ``{prefix_m2, prefix_ha, prefix_mu}`` rounded for display, or ``None`` values.
+
+    Rounding keeps far more digits than the data's accuracy warrants (0.01 m², 1e-6 ha,
+    1e-4 亩) so that no precision is lost when a caller compares figures; presentation
+    layers round further.
+
+    Parameters
+    ----------
+    m2 : float or None
+        Area in square metres; ``None`` (a point or line) gives ``None`` fields.
+    prefix : str, optional
+        Key prefix, e.g. ``"area"`` or ``"overlap"``.
+
+    Returns
+    -------
+    dict
+        Three keys ``<prefix>_m2``, ``<prefix>_ha``, ``<prefix>_mu``.
+    """
+    if m2 is None:
+        return {f"{prefix}_m2": None, f"{prefix}_ha": None, f"{prefix}_mu": None}
+    return {
+        f"{prefix}_m2": round(float(m2), 2),
+        f"{prefix}_ha": round(m2_to_ha(m2), 6),
+        f"{prefix}_mu": round(m2_to_mu(m2), 4),
+    }
