@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
+from geo.errors import InvalidInput, LayerError, NotFound
 from server import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -102,64 +102,9 @@ def _layer_id(layer_id: str) -> str:
 
 def _json_body(raw: bytes) -> object:
     """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
-    limits = services().limits
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("invalid_encoding", "the request body must be UTF-8 JSON",
-                           "请求内容必须是 UTF-8 编码的 JSON", param="body") from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    from geo.parsers import load_json
 
-    def _constant(name):
-        raise InvalidInput("non_finite_coordinate",
-                           f"JSON contains {name}; numbers must be finite",
-                           f"JSON 中含有 {name}；数值必须是有限数", param="body")
-
-    def _float(text_value):
-        value = float(text_value)
-        if not math.isfinite(value):
-            _constant(text_value)
-        return value
-
-    depth = max_depth = 0
-    in_string = escape = False
-    for ch in text if len(text) < 2_000_000 else ():
-        if in_string:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                max_depth = depth
-                if depth > limits.max_json_depth:
-                    break
-        elif ch in "]}":
-            depth -= 1
-    if max_depth > limits.max_json_depth:
-        raise LimitExceeded("json_too_deep",
-                            f"JSON nested deeper than {limits.max_json_depth} levels",
-                            f"JSON 嵌套超过 {limits.max_json_depth} 层", param="body")
-    try:
-        return json.loads(text, parse_constant=_constant, parse_float=_float)
-    except RecursionError:
-        raise LimitExceeded("json_too_deep",
-                            f"JSON nested deeper than {limits.max_json_depth} levels",
-                            f"JSON 嵌套超过 {limits.max_json_depth} 层", param="body") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput("invalid_json",
-                           f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                           f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）：{exc.msg}",
-                           param="body") from None
-    except ValueError as exc:  # e.g. integer literals beyond Python's digit limit
-        raise InvalidInput("invalid_json", f"invalid JSON: {str(exc)[:80]}",
-                           f"JSON 格式错误：{str(exc)[:80]}", param="body") from None
+    return load_json(raw, services().limits, param="body")
 
 
 def _is_json_request() -> bool:
@@ -262,32 +207,25 @@ def zones_point():
 
 
 def _points_input():
-    """``(ids, lon, lat)`` in WGS 84 from a JSON, CSV or multipart body."""
+    """``(ids, lon, lat)`` in WGS 84 from a CSV, GeoJSON or multipart body."""
     from geo.parsers import parse_points
 
-    from geo.crs import to_wgs84
-
-    limits = services().limits
     raw, filename = _upload()
     crs_raw = request.form.get("crs") if raw is not None else None
-    crs_raw = crs_raw or request.args.get("crs")
-    crs = parse_crs_arg(crs_raw)
+    crs = parse_crs_arg(crs_raw or request.args.get("crs"))
+    fmt = None
     if raw is None:
         raw = request.get_data(cache=False)
         mime = (request.mimetype or "").lower()
-        fmt = "csv" if ("csv" in mime or mime == "text/plain") else \
-            "geojson" if _is_json_request() else None
-        if fmt is None:
-            fmt = "geojson" if raw.lstrip()[:1] in (b"{", b"[") else "csv"
-    else:
-        name = filename.lower()
-        fmt = "csv" if name.endswith((".csv", ".txt")) else "geojson"
+        if "csv" in mime:
+            fmt = "csv"
+        elif _is_json_request():
+            fmt = "geojson"
     if not raw:
         raise InvalidInput("empty_body", "no points given (send CSV id,lon,lat or GeoJSON)",
                            "没有提交点位（请发送 CSV id,lon,lat 或 GeoJSON）", param="body")
-    points = parse_points(raw, fmt=fmt, crs=crs, limits=limits)
-    ids, x, y = points[0], points[1], points[2]
-    lon, lat = to_wgs84(x, y, crs, param="points") if crs != "EPSG:4326" else (x, y)
+    ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=services().limits,
+                                 filename=filename or None)
     return ids, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
@@ -422,8 +360,9 @@ def _default_rings() -> list[float]:
 
 @bp.post("/sitecheck")
 def sitecheck_create():
-    from geo.parsers import parse_site
     from geo.sitecheck import site_check
+
+    from geo.parsers import parse_site
 
     svc = services()
     payload, fmt, filename, crs, repair, rings = _site_request()
@@ -482,5 +421,4 @@ def sitecheck_get(check_id):
 def openapi():
     from server.openapi import api_document
 
-    return Response(json.dumps(api_document(), ensure_ascii=False),
-                    mimetype="application/vnd.oai.openapi+json;version=3.0")
+    return Response(json.dumps(api_document(), ensure_ascii=False), mimetype="application/json")

@@ -44,8 +44,12 @@ def register(app: Flask) -> None:
     def _http(exc: HTTPException):
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, exc.description or exc.name,
-                              _HTTP_ZH.get(status), None)
+        response = error_response(status, code, exc.description or exc.name,
+                                  _HTTP_ZH.get(status), None)
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:  # 405 must name the allowed methods (RFC 9110)
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # never leak a traceback to the client

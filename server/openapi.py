@@ -1,0 +1,505 @@
+"""The OpenAPI 3.0.3 documents: ``/api/v1/openapi.json`` and the OGC service description.
+
+Both are built here from plain dicts, self-contained (every ``$ref`` points into
+``#/components``; nothing remote), so they load on an offline machine.  Parameter
+schemas carry the same constraints the views enforce, so generated clients and
+fuzzers (schemathesis) see what is valid.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+
+from server.system import VERSION
+
+LAYER_ID = {"type": "string", "pattern": "^[a-z0-9_]{1,64}$", "example": "admin"}
+FEATURE_ID = {"type": "string", "pattern": "^[a-z0-9_]{1,128}$", "example": "admin_220802"}
+CHECK_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "example": "q3Zt0bS1xYk2"}
+CRS_PARAM = {
+    "type": "string",
+    "enum": ["EPSG:4326", "EPSG:4490", "EPSG:4550", "EPSG:4529", "gcj02", "CRS84"],
+    "default": "EPSG:4326",
+    "description": "CRS of the input coordinates. EPSG:4326/4490/CRS84/gcj02: lon, lat in "
+                   "degrees; EPSG:4550: CGCS2000 3° Gauss-Krüger CM 123°E easting, northing "
+                   "(metres); EPSG:4529: the same with the zone prefix 41 on the easting.",
+}
+EXPORT_CRS = {"type": "string", "enum": ["EPSG:4326", "EPSG:4490", "EPSG:4550"],
+              "default": "EPSG:4326"}
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "param", "message_en", "message_zh"],
+            "properties": {
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "code": {"type": "string", "description": "machine-readable error code"},
+                "param": {"type": "string", "nullable": True,
+                          "description": "the offending parameter, field or file"},
+                "message_en": {"type": "string"},
+                "message_zh": {"type": "string"},
+            },
+        }
+    },
+}
+
+CITATION = {
+    "type": "object",
+    "required": ["seed", "line", "quote"],
+    "properties": {"seed": {"type": "string"}, "line": {"type": "integer"},
+                   "quote": {"type": "string", "description": "verbatim plan text"}},
+}
+
+GEOMETRY = {
+    "type": "object",
+    "nullable": True,
+    "required": ["type"],
+    "properties": {"type": {"type": "string", "enum": [
+        "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+        "GeometryCollection"]}},
+    "description": "GeoJSON geometry (RFC 7946)",
+}
+
+FEATURE = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "string"},
+        "geometry": {"$ref": "#/components/schemas/Geometry"},
+        "properties": {"type": "object", "nullable": True, "properties": {
+            "id": {"type": "string"}, "name_zh": {"type": "string"},
+            "name_en": {"type": "string", "nullable": True}, "layer": {"type": "string"},
+            "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+            "source": {"type": "string"},
+            "citation": {"$ref": "#/components/schemas/Citation"},
+            "county": {"type": "array", "items": {"type": "string"}},
+        }},
+        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+    },
+}
+
+FEATURE_COLLECTION = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+        "layer": {"type": "string"},
+        "data_version": {"type": "string"},
+        "links": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "timeStamp": {"type": "string", "format": "date-time"},
+    },
+}
+
+LINK = {
+    "type": "object",
+    "required": ["href", "rel"],
+    "properties": {"href": {"type": "string"}, "rel": {"type": "string"},
+                   "type": {"type": "string"}, "title": {"type": "string"}},
+}
+
+LAYER = {
+    "type": "object",
+    "required": ["id", "title_zh", "title_en", "feature_count", "accuracy_counts", "available"],
+    "properties": {
+        "id": {"type": "string"}, "title_zh": {"type": "string"}, "title_en": {"type": "string"},
+        "group": {"type": "string"}, "order": {"type": "integer"},
+        "default_on": {"type": "boolean"},
+        "geometry_types": {"type": "array", "items": {"type": "string"}},
+        "source": {"type": "string"}, "licence": {"type": "string"},
+        "attribution": {"type": "string"},
+        "available": {"type": "boolean"},
+        "problem": {"type": "string", "nullable": True},
+        "feature_count": {"type": "integer", "minimum": 0},
+        "accuracy_counts": {
+            "type": "object",
+            "required": ["official", "derived", "schematic"],
+            "properties": {k: {"type": "integer", "minimum": 0}
+                           for k in ("official", "derived", "schematic")},
+        },
+        "url": {"type": "string"},
+    },
+}
+
+ZONE = {
+    "type": "object",
+    "required": ["id", "layer"],
+    "properties": {
+        "id": {"type": "string"}, "layer": {"type": "string"}, "name_zh": {"type": "string"},
+        "name_en": {"type": "string", "nullable": True},
+        "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+        "kind": {"type": "string", "nullable": True},
+        "distance_m": {"type": "number", "minimum": 0},
+    },
+}
+
+POINT_RESULT = {
+    "type": "object",
+    "required": ["query", "in_service_area", "zones", "nearest"],
+    "properties": {
+        "query": {"type": "object", "required": ["lon", "lat", "crs"], "properties": {
+            "lon": {"type": "number"}, "lat": {"type": "number"}, "crs": {"type": "string"},
+            "lon_wgs84": {"type": "number"}, "lat_wgs84": {"type": "number"},
+            "radius_m": {"type": "number"}}},
+        "in_service_area": {"type": "boolean"},
+        "zones": {"type": "array", "items": {"$ref": "#/components/schemas/Zone"}},
+        "nearest": {"type": "array", "items": {"$ref": "#/components/schemas/Zone"}},
+    },
+}
+
+BATCH_RESULT = {
+    "type": "object",
+    "required": ["count", "pairs"],
+    "properties": {
+        "count": {"type": "integer", "minimum": 0, "description": "number of input points"},
+        "matched_points": {"type": "integer", "minimum": 0},
+        "pair_count": {"type": "integer", "minimum": 0},
+        "pairs": {"type": "array", "items": {
+            "type": "object", "required": ["point_id", "zone_id", "layer"],
+            "properties": {"point_id": {"type": "string"}, "zone_id": {"type": "string"},
+                           "layer": {"type": "string"}}}},
+    },
+}
+
+SITE_REQUEST = {
+    "type": "object",
+    "description": "A site as GeoJSON (`geometry`, or `site`) or WKT (`wkt`). "
+                   "A bare GeoJSON Geometry/Feature/FeatureCollection is accepted too.",
+    "properties": {
+        "geometry": {"type": "object", "description": "GeoJSON Geometry, Feature or "
+                     "FeatureCollection"},
+        "site": {"type": "object", "description": "alias of geometry"},
+        "wkt": {"type": "string", "maxLength": 20_000_000},
+        "crs": CRS_PARAM,
+        "repair": {"type": "boolean", "default": False,
+                   "description": "repair invalid geometry (and report what changed)"},
+        "rings": {"type": "array", "maxItems": 10,
+                  "items": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
+                            "maximum": 100000},
+                  "description": "buffer ring distances in metres"},
+    },
+    "example": {"geometry": {"type": "Polygon", "coordinates": [[
+        [122.83, 45.61], [122.85, 45.61], [122.85, 45.63], [122.83, 45.63], [122.83, 45.61]]]},
+        "crs": "EPSG:4326"},
+}
+
+SITE_RESULT = {
+    "type": "object",
+    "required": ["id", "report_url", "verdict"],
+    "properties": {
+        "id": {"type": "string"}, "report_url": {"type": "string"}, "url": {"type": "string"},
+        "created": {"type": "number"},
+        "site": {"type": "object", "properties": {
+            "kind": {"type": "string"}, "area_m2": {"type": "number", "nullable": True},
+            "area_ha": {"type": "number", "nullable": True},
+            "area_mu": {"type": "number", "nullable": True},
+            "length_m": {"type": "number", "nullable": True}}},
+        "zones": {"type": "array", "items": {"type": "object"}},
+        "nearest": {"type": "array", "items": {"type": "object"}},
+        "rings": {"type": "array", "items": {"type": "object"}},
+        "clauses": {"type": "array", "items": {"type": "object"}},
+        "verdict": {"type": "string"},
+        "accuracy_note": {"type": "string", "nullable": True},
+        "repairs": {"type": "array", "items": {}},
+        "site_geometry": {"type": "object", "nullable": True},
+    },
+}
+
+CLAUSE = {
+    "type": "object",
+    "required": ["id", "effect", "text_zh", "citation", "applies_to"],
+    "properties": {
+        "id": {"type": "string"},
+        "effect": {"type": "string", "enum": ["prohibited", "restricted", "required",
+                                              "encouraged"]},
+        "text_zh": {"type": "string"}, "summary_en": {"type": "string"},
+        "citation": {"$ref": "#/components/schemas/Citation"},
+        "applies_to": {"type": "array", "items": {"type": "string"}},
+        "plan": {"type": "object", "nullable": True},
+    },
+}
+
+
+def _error_responses(*statuses: int) -> dict:
+    text = {400: "invalid input", 404: "not found", 405: "method not allowed",
+            413: "input larger than a limit", 415: "unsupported media type"}
+    return {str(s): {"description": text.get(s, "error"),
+                     "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/Error"}}}}
+            for s in statuses}
+
+
+def _json_response(ref: str, description: str, media: str = "application/json") -> dict:
+    return {"description": description,
+            "content": {media: {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def _components() -> dict:
+    return {"schemas": {
+        "Error": ERROR, "Citation": CITATION, "Geometry": GEOMETRY, "Feature": FEATURE,
+        "FeatureCollection": FEATURE_COLLECTION, "Link": LINK, "Layer": LAYER, "Zone": ZONE,
+        "PointResult": POINT_RESULT, "BatchResult": BATCH_RESULT,
+        "SiteCheckRequest": SITE_REQUEST, "SiteCheckResult": SITE_RESULT, "Clause": CLAUSE,
+    }}
+
+
+def _info(title: str) -> dict:
+    return {
+        "title": title,
+        "version": VERSION,
+        "description": "planmap: spatial plans of Baicheng City (白城市), Jilin Province. "
+                       "Every feature carries accuracy (official/derived/schematic), source and "
+                       "a citation (seed, line, verbatim quote). Every error has the shape "
+                       "`{\"error\": {status, code, param, message_en, message_zh}}`.",
+        "license": {"name": "MIT (code); data licences per layer, see /api/v1/layers"},
+    }
+
+
+@lru_cache(maxsize=1)
+def _api_document() -> dict:
+    points_csv_example = "id,lon,lat\np1,122.84,45.62\np2,123.1,45.3\n"
+    paths = {
+        "/api/v1/layers": {"get": {
+            "operationId": "listLayers", "summary": "The layer catalog with feature counts",
+            "tags": ["layers"],
+            "responses": {"200": {"description": "catalog", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["layers", "count"], "properties": {
+                    "data_version": {"type": "string"}, "count": {"type": "integer"},
+                    "layers": {"type": "array",
+                               "items": {"$ref": "#/components/schemas/Layer"}}}}}}},
+                **_error_responses(400)}}},
+        "/api/v1/layers/{layer_id}": {"get": {
+            "operationId": "getLayer", "summary": "One layer as a GeoJSON FeatureCollection",
+            "tags": ["layers"],
+            "parameters": [{"name": "layer_id", "in": "path", "required": True,
+                            "schema": LAYER_ID}],
+            "responses": {"200": _json_response("FeatureCollection", "features (WGS 84)",
+                                                "application/geo+json"),
+                          **_error_responses(400, 404)}}},
+        "/api/v1/zones": {
+            "get": {
+                "operationId": "zonesAtPoint",
+                "summary": "Zones covering a point, and the nearest zones per layer",
+                "tags": ["zones"],
+                "parameters": [
+                    {"name": "lon", "in": "query", "required": True,
+                     "schema": {"type": "number", "example": 122.84},
+                     "description": "longitude (or easting for projected crs)"},
+                    {"name": "lat", "in": "query", "required": True,
+                     "schema": {"type": "number", "example": 45.62},
+                     "description": "latitude (or northing for projected crs)"},
+                    {"name": "crs", "in": "query", "required": False, "schema": CRS_PARAM},
+                    {"name": "radius", "in": "query", "required": False,
+                     "schema": {"type": "number", "minimum": 0, "maximum": 100000,
+                                "default": 5000},
+                     "description": "search radius of `nearest`, metres"},
+                ],
+                "responses": {"200": _json_response("PointResult", "zones at the point"),
+                              **_error_responses(400)}},
+            "post": {
+                "operationId": "zonesBatch",
+                "summary": "Batch point-in-zone: CSV id,lon,lat or GeoJSON points",
+                "tags": ["zones"],
+                "parameters": [
+                    {"name": "crs", "in": "query", "required": False, "schema": CRS_PARAM},
+                    {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+                ],
+                "requestBody": {"required": True, "content": {
+                    "text/csv": {"schema": {"type": "string"}, "example": points_csv_example},
+                    "application/json": {"schema": {"type": "object", "description":
+                                                    "GeoJSON FeatureCollection of Points "
+                                                    "(feature id = point id) or MultiPoint"}},
+                    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                       "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "crs": CRS_PARAM}}},
+                }},
+                "responses": {"200": {"description": "(point, zone) pairs", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/BatchResult"}},
+                    "text/csv": {"schema": {"type": "string"}}}},
+                    **_error_responses(400, 413)}},
+        },
+        "/api/v1/sitecheck": {"post": {
+            "operationId": "siteCheck",
+            "summary": "Site check of a proposed site; the result is stored",
+            "tags": ["sitecheck"],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/SiteCheckRequest"}},
+                "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                   "properties": {
+                    "file": {"type": "string", "format": "binary",
+                             "description": "GeoJSON, WKT, KML, zipped Shapefile or 国土 TXT"},
+                    "crs": CRS_PARAM,
+                    "format": {"type": "string",
+                               "enum": ["geojson", "wkt", "kml", "shp.zip", "txt"]},
+                    "repair": {"type": "boolean"}}}},
+            }},
+            "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),
+                          **_error_responses(400, 413)}}},
+        "/api/v1/sitecheck/{check_id}": {"get": {
+            "operationId": "getSiteCheck", "summary": "A stored site check", "tags": ["sitecheck"],
+            "parameters": [{"name": "check_id", "in": "path", "required": True,
+                            "schema": CHECK_ID}],
+            "responses": {"200": _json_response("SiteCheckResult", "the stored site check"),
+                          **_error_responses(400, 404)}}},
+        "/api/v1/clauses": {"get": {
+            "operationId": "listClauses", "summary": "Policy clauses with citations",
+            "tags": ["clauses"],
+            "parameters": [{"name": "feature", "in": "query", "required": False,
+                            "schema": FEATURE_ID,
+                            "description": "only clauses that apply to this feature id"}],
+            "responses": {"200": {"description": "clauses", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["count", "clauses"], "properties": {
+                    "count": {"type": "integer", "minimum": 0},
+                    "clauses": {"type": "array",
+                                "items": {"$ref": "#/components/schemas/Clause"}}}}}}},
+                **_error_responses(400)}}},
+        "/api/v1/openapi.json": {"get": {
+            "operationId": "openapi", "summary": "This document", "tags": ["meta"],
+            "responses": {"200": {"description": "OpenAPI 3.0.3", "content": {
+                "application/json": {"schema": {"type": "object"}}}}}}},
+        "/export/{filename}": {"get": {
+            "operationId": "export", "summary": "Download a layer (or all) in a GIS format",
+            "tags": ["exports"],
+            "description": "`filename` is `<layer|all>.<geojson|gpkg|shp.zip|kml|csv>`. "
+                           "KML is WGS 84 only.",
+            "parameters": [
+                {"name": "filename", "in": "path", "required": True,
+                 "schema": {"type": "string",
+                            "pattern": r"^[a-z0-9_]{1,64}\.(geojson|gpkg|shp\.zip|kml|csv)$",
+                            "example": "all.gpkg"}},
+                {"name": "crs", "in": "query", "required": False, "schema": EXPORT_CRS},
+            ],
+            "responses": {"200": {"description": "the file", "content": {
+                "application/geo+json": {"schema": {"type": "string", "format": "binary"}},
+                "application/geopackage+sqlite3": {"schema": {"type": "string",
+                                                              "format": "binary"}},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.google-earth.kml+xml": {"schema": {"type": "string",
+                                                                    "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                **_error_responses(400, 404)}}},
+        "/-/health": {"get": {
+            "operationId": "health", "summary": "Service and layer status", "tags": ["meta"],
+            "responses": {"200": {"description": "status", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["status"], "properties": {
+                    "status": {"type": "string", "enum": ["ok", "degraded"]},
+                    "data_version": {"type": "string"},
+                    "layers": {"type": "object"}}}}}}}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": _info("planmap API"),
+        "servers": [{"url": "/"}],
+        "tags": [{"name": t} for t in ("layers", "zones", "sitecheck", "clauses", "exports",
+                                       "meta")],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def api_document() -> dict:
+    """Return the OpenAPI document of ``/api/v1`` (plus ``/export`` and ``/-/health``)."""
+    return copy.deepcopy(_api_document())
+
+
+OGC_F = {"name": "f", "in": "query", "required": False,
+         "schema": {"type": "string", "enum": ["json", "html"]},
+         "description": "response format (default: by Accept header, JSON otherwise)"}
+OGC_CRS_ENUM = ["http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+                "http://www.opengis.net/def/crs/EPSG/0/4490",
+                "http://www.opengis.net/def/crs/EPSG/0/4550"]
+
+
+@lru_cache(maxsize=1)
+def _ogc_document() -> dict:
+    json_any = {"application/json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}}}
+    cid = {"name": "collectionId", "in": "path", "required": True, "schema": LAYER_ID}
+    content_crs = {"Content-Crs": {"description": "CRS of the geometries, as <URI>",
+                                   "schema": {"type": "string"}}}
+    paths = {
+        "/ogc": {"get": {"operationId": "landingPage", "summary": "Landing page",
+                         "tags": ["Capabilities"], "parameters": [OGC_F],
+                         "responses": {"200": {"description": "links", "content": json_any},
+                                       **_error_responses(400)}}},
+        "/ogc/conformance": {"get": {"operationId": "getConformance",
+                                     "summary": "Conformance classes",
+                                     "tags": ["Capabilities"], "parameters": [OGC_F],
+                                     "responses": {"200": {"description": "conformsTo",
+                                                           "content": json_any},
+                                                   **_error_responses(400)}}},
+        "/ogc/collections": {"get": {"operationId": "getCollections",
+                                     "summary": "One collection per layer",
+                                     "tags": ["Capabilities"], "parameters": [OGC_F],
+                                     "responses": {"200": {"description": "collections",
+                                                           "content": json_any},
+                                                   **_error_responses(400)}}},
+        "/ogc/collections/{collectionId}": {"get": {
+            "operationId": "describeCollection", "summary": "A collection",
+            "tags": ["Capabilities"], "parameters": [cid, OGC_F],
+            "responses": {"200": {"description": "collection", "content": json_any},
+                          **_error_responses(400, 404)}}},
+        "/ogc/collections/{collectionId}/items": {"get": {
+            "operationId": "getFeatures", "summary": "Features, paged, with bbox and crs",
+            "tags": ["Data"],
+            "parameters": [
+                cid,
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                 "style": "form", "explode": False},
+                {"name": "offset", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 0, "default": 0}},
+                {"name": "bbox", "in": "query", "required": False, "style": "form",
+                 "explode": False,
+                 "schema": {"type": "array", "minItems": 4, "maxItems": 6,
+                            "items": {"type": "number"}}},
+                {"name": "bbox-crs", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+                {"name": "crs", "in": "query", "required": False,
+                 "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+                OGC_F,
+            ],
+            "responses": {"200": {"description": "features", "headers": content_crs,
+                                  "content": {"application/geo+json": {"schema": {
+                                      "$ref": "#/components/schemas/FeatureCollection"}},
+                                      "text/html": {"schema": {"type": "string"}}}},
+                          **_error_responses(400, 404)}}},
+        "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
+            "operationId": "getFeature", "summary": "One feature", "tags": ["Data"],
+            "parameters": [cid, {"name": "featureId", "in": "path", "required": True,
+                                 "schema": {"type": "string"}},
+                           {"name": "crs", "in": "query", "required": False,
+                            "schema": {"type": "string", "format": "uri",
+                                       "enum": OGC_CRS_ENUM}},
+                           OGC_F],
+            "responses": {"200": {"description": "feature", "headers": content_crs,
+                                  "content": {"application/geo+json": {"schema": {
+                                      "$ref": "#/components/schemas/Feature"}},
+                                      "text/html": {"schema": {"type": "string"}}}},
+                          **_error_responses(400, 404)}}},
+        "/ogc/api": {"get": {"operationId": "getServiceDesc",
+                             "summary": "This API definition", "tags": ["Capabilities"],
+                             "responses": {"200": {"description": "OpenAPI 3.0", "content": {
+                                 "application/vnd.oai.openapi+json;version=3.0": {
+                                     "schema": {"type": "object"}}}}}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": _info("planmap OGC API – Features"),
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def ogc_document() -> dict:
+    """Return the OpenAPI document of the OGC API – Features service at ``/ogc``."""
+    return copy.deepcopy(_ogc_document())
