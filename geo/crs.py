@@ -107,8 +107,8 @@ def parse_crs(text: object, *, param: str = "crs") -> str:
 
     Parameters
     ----------
-    text : str
-        E.g. ``"4326"``, ``"epsg:4326"``, ``"CRS84"``,
+    text : str or int
+        E.g. ``4326``, ``"4326"``, ``"epsg:4326"``, ``"CRS84"``,
         ``"http://www.opengis.net/def/crs/EPSG/0/4490"``, ``"GCJ-02"``.
     param : str, optional
         Parameter name reported in the error.
@@ -124,6 +124,8 @@ def parse_crs(text: object, *, param: str = "crs") -> str:
         ``unsupported_crs`` for anything else (other codes, PROJ strings, WKT, other
         URLs, non-strings); the message lists the supported CRSs.
     """
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)  # a JSON body may carry the EPSG code as a number
     if not isinstance(text, str) or len(text) > _MAX_CRS_TEXT:
         raise _unsupported(text, param)
     key = text.strip().lower()

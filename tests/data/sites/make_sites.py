@@ -40,9 +40,20 @@ def closed(ring):
 
 
 def txt(parcels) -> str:
-    lines = ["[属性描述]", "格式版本号=1.01版本", "数据产生单位=测试单位", "数据产生日期=2024-05-01",
-             "坐标系=2000国家大地坐标系", "几度分带=3", "投影类型=高斯克吕格", "计量单位=米",
-             "带号=41", "精度=0.01", "转换参数=,,,,,,", "[地块坐标]"]
+    lines = [
+        "[属性描述]",
+        "格式版本号=1.01版本",
+        "数据产生单位=测试单位",
+        "数据产生日期=2024-05-01",
+        "坐标系=2000国家大地坐标系",
+        "几度分带=3",
+        "投影类型=高斯克吕格",
+        "计量单位=米",
+        "带号=41",
+        "精度=0.01",
+        "转换参数=,,,,,,",
+        "[地块坐标]",
+    ]
     for number, (name, rings) in enumerate(parcels, start=1):
         n = sum(len(closed(r)) for r in rings)
         lines.append(f"{n},0.0000,{number},{name},面,,,,@")
@@ -60,7 +71,7 @@ def txt(parcels) -> str:
 def lonlat(ring):
     arr = np.array(closed(ring))
     lon, lat = to_wgs84(arr[:, 1], arr[:, 0], "EPSG:4529")
-    return [[round(float(a), 9), round(float(b), 9)] for a, b in zip(lon, lat)]
+    return [[round(float(a), 9), round(float(b), 9)] for a, b in zip(lon, lat, strict=True)]
 
 
 def main() -> None:
