@@ -98,7 +98,9 @@ LAYERS = [
         "source": "Plan text (seed 000); GeoNames and Natural Earth places; stated rules",
         "licence": "CC BY 4.0 (GeoNames); public domain (Natural Earth)",
         "attribution": ATTRIBUTION_PLAN + " " + ATTRIBUTION_GEONAMES,
-        "description_zh": "白城市区、四个县城、节点城镇、白城—洮南增长极与中心城区“一核五区”（示意）。",
+        "description_zh": (
+            "白城市区、四个县城、节点城镇、白城—洮南增长极与中心城区“一核五区”（示意）。"
+        ),
         "description_en": "Main city, four county seats, node towns, the Baicheng–Taonan growth "
         "pole and the central city's six functional zones (schematic).",
     },
@@ -118,7 +120,9 @@ LAYERS = [
         "source": "Plan text (seed 000) placed by stated rules",
         "licence": "Derived from the sources of the admin, water and urban layers",
         "attribution": ATTRIBUTION_PLAN,
-        "description_zh": "重点产业园区、开发区、长白氢能走廊及规划点名的公园（kind 区分产业园区与公园）。",
+        "description_zh": (
+            "重点产业园区、开发区、长白氢能走廊及规划点名的公园（kind 区分产业园区与公园）。"
+        ),
         "description_en": "Industrial parks and development zones, the Changchun–Baicheng "
         "hydrogen corridor and the public parks of the plan (kind tells them apart).",
     },

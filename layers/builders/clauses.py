@@ -1,10 +1,54 @@
-"""Policy clauses a site check applies (verbatim plan text with citations)."""
+"""Policy clauses a site check applies: verbatim plan text with citations.
+
+The clauses are kept in ``layers/sources/clauses_source.json`` (``id, effect, line,
+text_zh, summary_en, applies_to``). ``text_zh`` is the plan's words with the PDF's stray
+whitespace removed; :func:`build` checks that it occurs at the cited line of the
+vendored seed and that every ``applies_to`` id is a feature of the layers. ``effect``
+follows the reference catalog's policy ``type``. Clauses the plan states for the whole
+city apply to ``admin_220800``. Policies whose zones have no geometry here (e.g.
+生态保护红线, 永久基本农田, 基本草原) are left out (see docs/DATA.md).
+"""
 
 from __future__ import annotations
 
-CLAUSES: list[dict] = []
+import json
+
+from .common import SEED, SOURCES, cite
+
+EFFECTS = ("prohibited", "restricted", "required", "encouraged")
+SOURCE_FILE = SOURCES / "clauses_source.json"
 
 
 def build(known_ids: set[str]) -> list[dict]:
-    """Return the clauses, checking citations and that ``applies_to`` ids exist."""
-    return []
+    """Return the clause dicts, checking citations and that ``applies_to`` ids exist.
+
+    Parameters
+    ----------
+    known_ids
+        Ids of every feature of the built layers.
+    """
+    with open(SOURCE_FILE, encoding="utf-8") as fh:
+        rows = json.load(fh)
+    out = []
+    seen = set()
+    for row in rows:
+        cid, effect, applies = row["id"], row["effect"], row["applies_to"]
+        if effect not in EFFECTS:
+            raise ValueError(f"{cid}: bad effect {effect}")
+        if cid in seen:
+            raise ValueError(f"duplicate clause id {cid}")
+        seen.add(cid)
+        missing = [i for i in applies if i not in known_ids]
+        if missing:
+            raise ValueError(f"{cid}: applies_to unknown features {missing}")
+        out.append(
+            {
+                "id": cid,
+                "effect": effect,
+                "text_zh": row["text_zh"],
+                "summary_en": row["summary_en"],
+                "citation": cite(row["line"], row["text_zh"], SEED),
+                "applies_to": list(applies),
+            }
+        )
+    return out

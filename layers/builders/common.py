@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from pyproj import Transformer
@@ -19,7 +19,6 @@ from shapely import make_valid, set_precision
 from shapely.geometry import (
     GeometryCollection,
     MultiLineString,
-    MultiPoint,
     MultiPolygon,
     Point,
     Polygon,
@@ -66,7 +65,7 @@ def to_wgs84(geom):
 
 
 # --------------------------------------------------------------------- sources
-@lru_cache(maxsize=None)
+@cache
 def load_source(name: str) -> dict:
     """Read a vendored source FeatureCollection from ``layers/sources``."""
     with open(SOURCES / name, encoding="utf-8") as fh:
@@ -90,13 +89,13 @@ def source_geom(fname: str, **match):
     return unary_union([shape(f["geometry"]) for f in feats])
 
 
-@lru_cache(maxsize=None)
+@cache
 def county_geom(adcode: str):
     """Official boundary of a county (or the city, 220800) in WGS84."""
     return source_geom("baicheng_admin_wgs84.geojson", adcode=adcode)
 
 
-@lru_cache(maxsize=None)
+@cache
 def county_metric(adcode: str):
     """Official boundary of a county in EPSG:4550."""
     return to_metric(county_geom(adcode))
@@ -136,7 +135,7 @@ def counties_of(geom_wgs84, min_share: float = 0.0) -> list[str]:
 
 
 # ------------------------------------------------------------------- citations
-@lru_cache(maxsize=None)
+@cache
 def plan_lines(seed: str = SEED) -> tuple[str, ...]:
     """Lines of a vendored plan text (1-based index = position + 1)."""
     with open(PLANS / f"{seed}.txt", encoding="utf-8") as fh:
@@ -173,7 +172,7 @@ def quote_found(line: int, quote: str, seed: str = SEED, span: int = 2) -> bool:
 
 
 def cite(line: int, quote: str, seed: str = SEED) -> dict:
-    """A checked citation; raises if the quote is not at the cited line."""
+    """Return a checked citation; raise if the quote is not at the cited line."""
     if not quote_found(line, quote, seed):
         raise ValueError(f"citation not found: {seed}:{line} {quote!r}")
     return {"seed": seed, "line": line, "quote": quote}
@@ -350,4 +349,3 @@ def write_collection(path: Path, layer_id: str, features: list[dict]) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data
-

@@ -71,7 +71,7 @@ def xianghai_core():
 
 
 def momoge_core():
-    """Published coordinate range ∩ 镇赉县 ∩ a disc around its centroid, at the published area."""
+    """Intersect the published range, 镇赉县 and a disc sized to the published area."""
     env = polygonal(rect_lonlat(*MOMOGE_BOX).intersection(county_metric(ZHENLAI)))
     c = env.centroid
 
@@ -98,7 +98,10 @@ def west_windbreak_belt():
 def east_wetland_belt():
     """Buffers of the 嫩江 and 月亮泡 clipped to 镇赉县 and 大安市."""
     zone = unary_union(
-        [nen_metric().buffer(EAST_NEN_KM * 1000, 8), yueliang_metric().buffer(EAST_LAKE_KM * 1000, 8)]
+        [
+            nen_metric().buffer(EAST_NEN_KM * 1000, 8),
+            yueliang_metric().buffer(EAST_LAKE_KM * 1000, 8),
+        ]
     )
     return polygonal(zone.intersection(counties_metric((ZHENLAI, DAAN))))
 
@@ -131,36 +134,58 @@ def build() -> list[dict]:
     w, s, e, n = XIANGHAI_BOX
     out.append(
         feature(
-            "eco_core_xianghai", "向海国际重要湿地生态核", "Xianghai international wetland "
-            "ecological core", "ecology", "ecological_core", to_wgs84(xianghai_core()),
-            "schematic", PLAN_SOURCE, cite(559, "向海国际重要湿地生态核"), county=[TONGYU],
+            "eco_core_xianghai",
+            "向海国际重要湿地生态核",
+            "Xianghai international wetland ecological core",
+            "ecology",
+            "ecological_core",
+            to_wgs84(xianghai_core()),
+            "schematic",
+            PLAN_SOURCE,
+            cite(559, "向海国际重要湿地生态核"),
+            county=[TONGYU],
             rule=f"Ellipse centred on the centre of 向海 NNR's published coordinate range "
             f"({(w + e) / 2:.3f}E {(s + n) / 2:.3f}N), axis ratio 45 km N-S : 42 km E-W "
             f"(published extents), scaled so that after clipping to 通榆县 its area is the "
             f"published {XIANGHAI_AREA_KM2:,.2f} km² (105,467 ha). Honours: area, centre, "
             "county, extents' ratio. Does not honour the published coordinate range (a box of "
             "only ~880 km², inconsistent with the area). Not the legal reserve boundary.",
-            extra_citations=pattern_extra, protected_area="向海国家级自然保护区",
+            extra_citations=pattern_extra,
+            protected_area="向海国家级自然保护区",
         )
     )
     out.append(
         feature(
-            "eco_core_momoge", "莫莫格国家级自然保护区生态核", "Momoge national nature reserve "
-            "ecological core", "ecology", "ecological_core", to_wgs84(momoge_core()),
-            "schematic", PLAN_SOURCE, cite(561, "莫莫格国家级自然保护区生态核"), county=[ZHENLAI],
+            "eco_core_momoge",
+            "莫莫格国家级自然保护区生态核",
+            "Momoge national nature reserve ecological core",
+            "ecology",
+            "ecological_core",
+            to_wgs84(momoge_core()),
+            "schematic",
+            PLAN_SOURCE,
+            cite(561, "莫莫格国家级自然保护区生态核"),
+            county=[ZHENLAI],
             rule="Momoge NNR's published coordinate range (123°27′00″–124°04′34″E, "
             "45°42′25″–46°18′00″N) ∩ 镇赉县 (2,528 km²), intersected with a disc around that "
             f"envelope's centroid whose radius is chosen so that the area is the published "
             f"{MOMOGE_AREA_KM2:,.0f} km² (144,000 ha). Honours: area, coordinate range, county. "
             "Not the legal reserve boundary.",
-            extra_citations=pattern_extra, protected_area="莫莫格国家级自然保护区",
+            extra_citations=pattern_extra,
+            protected_area="莫莫格国家级自然保护区",
         )
     )
     out.append(
         feature(
-            "eco_belt_west_windbreak", "白城西部防风屏障生态带", "Western windbreak barrier "
-            "ecological belt", "ecology", "ecological_belt", to_wgs84(west_windbreak_belt()),
-            "schematic", PLAN_SOURCE, cite(565, "白城西部防风屏障生态带"),
+            "eco_belt_west_windbreak",
+            "白城西部防风屏障生态带",
+            "Western windbreak barrier ecological belt",
+            "ecology",
+            "ecological_belt",
+            to_wgs84(west_windbreak_belt()),
+            "schematic",
+            PLAN_SOURCE,
+            cite(565, "白城西部防风屏障生态带"),
             rule=f"{WINDBREAK_KM:g} km band inside Baicheng along its boundary with Inner "
             "Mongolia (兴安盟 152200, 通辽市 150500; boundary parts within 2 km of them), "
             "clipped to 洮南市, 洮北区 and 通榆县. Width chosen for display; the plan gives none.",
@@ -169,9 +194,15 @@ def build() -> list[dict]:
     )
     out.append(
         feature(
-            "eco_belt_east_wetlands", "东部湿地群生态带", "Eastern wetland-cluster ecological "
-            "belt", "ecology", "ecological_belt", to_wgs84(east_wetland_belt()), "schematic",
-            PLAN_SOURCE, cite(565, "东部湿地群生态带"),
+            "eco_belt_east_wetlands",
+            "东部湿地群生态带",
+            "Eastern wetland-cluster ecological belt",
+            "ecology",
+            "ecological_belt",
+            to_wgs84(east_wetland_belt()),
+            "schematic",
+            PLAN_SOURCE,
+            cite(565, "东部湿地群生态带"),
             rule=f"Union of a {EAST_NEN_KM:g} km buffer of the GSHHG 嫩江 centreline and a "
             f"{EAST_LAKE_KM:g} km buffer of the GSHHG 月亮泡 polygon, clipped to 镇赉县 and "
             "大安市 (the counties of the eastern wetlands the plan names: 莫莫格, 嫩江湾, "
@@ -181,9 +212,15 @@ def build() -> list[dict]:
     )
     out.append(
         feature(
-            "eco_corridor_taoer_jiaoliu", "洮儿河－蛟流河生态廊道", "Taoer–Jiaoliu river "
-            "ecological corridor", "ecology", "ecological_corridor", to_wgs84(corridor()),
-            "schematic", PLAN_SOURCE, cite(569, "洮儿河－蛟流河生态廊道"),
+            "eco_corridor_taoer_jiaoliu",
+            "洮儿河－蛟流河生态廊道",
+            "Taoer–Jiaoliu river ecological corridor",
+            "ecology",
+            "ecological_corridor",
+            to_wgs84(corridor()),
+            "schematic",
+            PLAN_SOURCE,
+            cite(569, "洮儿河－蛟流河生态廊道"),
             rule=f"{CORRIDOR_KM:g} km buffer (each side) of the real GSHHG 洮儿河 centreline "
             "plus the hand-placed 蛟流河 line (see wat_jiaoliu_river), clipped to Baicheng "
             "City. The 洮儿河 part is derived from real geometry; the 蛟流河 part is schematic.",
@@ -194,10 +231,15 @@ def build() -> list[dict]:
     taobei_taoer = taoer_metric().intersection(county_metric(TAOBEI))
     out.append(
         feature(
-            "eco_hundred_li_corridor", "百里生态长廊", "Hundred-li ecological corridor",
-            "ecology", "ecological_corridor",
+            "eco_hundred_li_corridor",
+            "百里生态长廊",
+            "Hundred-li ecological corridor",
+            "ecology",
+            "ecological_corridor",
             to_wgs84(polygonal(taobei_taoer.buffer(1000, 8).intersection(county_metric(TAOBEI)))),
-            "schematic", PLAN_SOURCE, cite(569, "百里生态长廊"),
+            "schematic",
+            PLAN_SOURCE,
+            cite(569, "百里生态长廊"),
             rule="1 km buffer (each side) of the GSHHG 洮儿河 centreline within 洮北区 "
             "(≈64 km ≈ 百里). The plan names the corridor with the Taoer water supply but "
             "gives no route; placement medium-low confidence.",
@@ -208,30 +250,42 @@ def build() -> list[dict]:
     wet_rule = "The plan names the wetland for restoration (line 873) without a boundary. "
     wetlands = [
         (
-            "eco_nenjiangwan_wetland", "大安嫩江湾湿地", "Nenjiang Bay wetland (Da'an)",
-            nenjiangwan_metric(), "大安嫩江湾",
+            "eco_nenjiangwan_wetland",
+            "大安嫩江湾湿地",
+            "Nenjiang Bay wetland (Da'an)",
+            nenjiangwan_metric(),
+            "大安嫩江湾",
             wet_rule + "Disc of 4 km radius around the point of the GSHHG 嫩江 centreline "
             "nearest the 大安 seat (GeoNames 大赉), clipped to 大安市. Size not published.",
             "medium",
         ),
         (
-            "eco_baolawendu", "包拉温都湿地", "Baolawendu wetland (Tongyu)",
-            _disc_in(to_metric(geonames_point("Bor Ondor")), 5.0, TONGYU), "包拉温都",
+            "eco_baolawendu",
+            "包拉温都湿地",
+            "Baolawendu wetland (Tongyu)",
+            _disc_in(to_metric(geonames_point("Bor Ondor")), 5.0, TONGYU),
+            "包拉温都",
             wet_rule + "Disc of 5 km radius around the GeoNames point 'Bor Ondor' (包拉温都), "
             "clipped to 通榆县. Size not published.",
             "medium",
         ),
         (
-            "eco_niuxintaobao", "牛心套保湿地", "Niuxintaobao wetland (Da'an)",
-            _disc_in(to_metric(Point(123.55, 45.40)), 4.0, DAAN), "牛心套保",
+            "eco_niuxintaobao",
+            "牛心套保湿地",
+            "Niuxintaobao wetland (Da'an)",
+            _disc_in(to_metric(Point(123.55, 45.40)), 4.0, DAAN),
+            "牛心套保",
             wet_rule + "No source places it: disc of 4 km radius around the reference "
             "catalog's approximate position 123.55E 45.40N (compiler's estimate, low "
             "confidence), clipped to 大安市. Replace with official data.",
             "low",
         ),
         (
-            "eco_taobei_donghu", "洮北东湖湿地", "Taobei East Lake wetland",
-            taobei_donghu_metric(), "洮北东湖",
+            "eco_taobei_donghu",
+            "洮北东湖湿地",
+            "Taobei East Lake wetland",
+            taobei_donghu_metric(),
+            "洮北东湖",
             wet_rule + "No source places it: disc of 2 km radius around the reference "
             "catalog's approximate position 122.95E 45.62N east of the Baicheng main city "
             "(compiler's estimate, low confidence), clipped to 洮北区.",
@@ -241,8 +295,17 @@ def build() -> list[dict]:
     for fid, zh, en, geom, quote, rule, conf in wetlands:
         out.append(
             feature(
-                fid, zh, en, "ecology", "wetland", to_wgs84(geom), "schematic", PLAN_SOURCE,
-                cite(873, quote), rule=rule, placement_confidence=conf,
+                fid,
+                zh,
+                en,
+                "ecology",
+                "wetland",
+                to_wgs84(geom),
+                "schematic",
+                PLAN_SOURCE,
+                cite(873, quote),
+                rule=rule,
+                placement_confidence=conf,
             )
         )
     return out

@@ -35,16 +35,51 @@ POLE_KM = 5.0  # half-width of the Baicheng–Taonan growth-pole band
 # "一核五区" sectors around the main-city centre: (id, zh, en, from_az, to_az, line, quote).
 # Compass azimuths, clockwise; the plan gives each zone's direction (东, 西南, 南, 西, 北).
 SECTORS = [
-    ("urb_north_logistics", "北部现代物流集散区", "Northern modern logistics zone",
-     315, 45, 1517, "北部现代物流集散区"),
-    ("urb_east_lowcarbon_industry", "东部低碳工业创新发展集中区",
-     "Eastern low-carbon industrial innovation zone", 45, 135, 1503, "东部低碳工业创新发展集中区"),
-    ("urb_south_livable", "南部宜居宜游引领区", "Southern livable and leisure zone",
-     135, 200, 1511, "南部宜居宜游引领区"),
-    ("urb_sw_modern_services", "西南现代服务业集聚区", "South-western modern services zone",
-     200, 250, 1507, "西南现代服务业集聚区"),
-    ("urb_west_culture_health", "西部文化康养示范区", "Western culture and health zone",
-     250, 315, 1513, "西部文化康养示范区"),
+    (
+        "urb_north_logistics",
+        "北部现代物流集散区",
+        "Northern modern logistics zone",
+        315,
+        45,
+        1517,
+        "北部现代物流集散区",
+    ),
+    (
+        "urb_east_lowcarbon_industry",
+        "东部低碳工业创新发展集中区",
+        "Eastern low-carbon industrial innovation zone",
+        45,
+        135,
+        1503,
+        "东部低碳工业创新发展集中区",
+    ),
+    (
+        "urb_south_livable",
+        "南部宜居宜游引领区",
+        "Southern livable and leisure zone",
+        135,
+        200,
+        1511,
+        "南部宜居宜游引领区",
+    ),
+    (
+        "urb_sw_modern_services",
+        "西南现代服务业集聚区",
+        "South-western modern services zone",
+        200,
+        250,
+        1507,
+        "西南现代服务业集聚区",
+    ),
+    (
+        "urb_west_culture_health",
+        "西部文化康养示范区",
+        "Western culture and health zone",
+        250,
+        315,
+        1513,
+        "西部文化康养示范区",
+    ),
 ]
 
 
@@ -84,38 +119,146 @@ def at_azimuth(r_km, az):
 
 # Seats: (id, zh, en, GeoNames name, county, line, quote).
 SEATS = [
-    ("urb_aux_taonan", "洮南市城区", "Taonan city (county seat)", "Taonan", TAONAN, 624,
-     "以洮南、大安、"),
-    ("urb_aux_daan", "大安市城区", "Da'an city (county seat, Dalai)", "Dalai", DAAN, 624,
-     "以洮南、大安、"),
-    ("urb_aux_zhenlai", "镇赉县城（镇赉镇）", "Zhenlai county seat", "Zhenlai", ZHENLAI, 626,
-     "镇赉、通榆县城为次中心"),
-    ("urb_aux_tongyu", "通榆县城（开通镇）", "Tongyu county seat (Kaitong)", "Kaitong", TONGYU, 626,
-     "镇赉、通榆县城为次中心"),
+    (
+        "urb_aux_taonan",
+        "洮南市城区",
+        "Taonan city (county seat)",
+        "Taonan",
+        TAONAN,
+        624,
+        "以洮南、大安、",
+    ),
+    (
+        "urb_aux_daan",
+        "大安市城区",
+        "Da'an city (county seat, Dalai)",
+        "Dalai",
+        DAAN,
+        624,
+        "以洮南、大安、",
+    ),
+    (
+        "urb_aux_zhenlai",
+        "镇赉县城（镇赉镇）",
+        "Zhenlai county seat",
+        "Zhenlai",
+        ZHENLAI,
+        626,
+        "镇赉、通榆县城为次中心",
+    ),
+    (
+        "urb_aux_tongyu",
+        "通榆县城（开通镇）",
+        "Tongyu county seat (Kaitong)",
+        "Kaitong",
+        TONGYU,
+        626,
+        "镇赉、通榆县城为次中心",
+    ),
 ]
 
 # Node towns: (id, zh, en, GeoNames name or (lon, lat), county, line, quote, kind).
 TOWNS = [
-    ("urb_node_lingxia", "洮北岭下镇", "Lingxia town (Taobei)", (123.05, 45.55), TAOBEI, 1615,
-     "洮北岭下", "industrial_town"),
-    ("urb_node_tantu", "镇赉坦途镇", "Tantu town (Zhenlai)", "Tantu", ZHENLAI, 1615, "镇赉坦途",
-     "industrial_town"),
-    ("urb_node_heishui", "洮南黑水镇", "Heishui town (Taonan)", "Heishui", TAONAN, 1615,
-     "洮南黑水", "industrial_town"),
-    ("urb_node_zhanyu", "通榆瞻榆镇", "Zhanyu town (Tongyu)", (122.62, 44.62), TONGYU, 1615,
-     "通榆瞻榆", "industrial_town"),
-    ("urb_node_anguang", "大安安广镇", "Anguang town (Da'an)", (123.80, 45.62), DAAN, 1615,
-     "大安安广", "industrial_town"),
-    ("urb_node_linhai", "洮北林海镇", "Linhai town (Taobei)", "Linhai", TAOBEI, 1456, "林海",
-     "node_town"),
-    ("urb_node_liangjiazi", "大安两家子镇", "Liangjiazi town (Da'an)", (124.02, 45.33), DAAN,
-     1595, "两家子清洁能源化工园区", "node_town"),
-    ("urb_node_dagangzi", "大安大岗子镇", "Dagangzi town (Da'an)", (124.20, 45.42), DAAN, 1324,
-     "大岗子", "node_town"),
-    ("urb_node_fushun", "洮南福顺镇", "Fushun town (Taonan)", (122.60, 45.42), TAONAN, 1130,
-     "福顺", "node_town"),
-    ("urb_node_haituo", "大安海坨乡", "Haituo township (Da'an)", (123.95, 45.36), DAAN, 1975,
-     "海坨", "node_town"),
+    (
+        "urb_node_lingxia",
+        "洮北岭下镇",
+        "Lingxia town (Taobei)",
+        (123.05, 45.55),
+        TAOBEI,
+        1615,
+        "洮北岭下",
+        "industrial_town",
+    ),
+    (
+        "urb_node_tantu",
+        "镇赉坦途镇",
+        "Tantu town (Zhenlai)",
+        "Tantu",
+        ZHENLAI,
+        1615,
+        "镇赉坦途",
+        "industrial_town",
+    ),
+    (
+        "urb_node_heishui",
+        "洮南黑水镇",
+        "Heishui town (Taonan)",
+        "Heishui",
+        TAONAN,
+        1615,
+        "洮南黑水",
+        "industrial_town",
+    ),
+    (
+        "urb_node_zhanyu",
+        "通榆瞻榆镇",
+        "Zhanyu town (Tongyu)",
+        (122.62, 44.62),
+        TONGYU,
+        1615,
+        "通榆瞻榆",
+        "industrial_town",
+    ),
+    (
+        "urb_node_anguang",
+        "大安安广镇",
+        "Anguang town (Da'an)",
+        (123.80, 45.62),
+        DAAN,
+        1615,
+        "大安安广",
+        "industrial_town",
+    ),
+    (
+        "urb_node_linhai",
+        "洮北林海镇",
+        "Linhai town (Taobei)",
+        "Linhai",
+        TAOBEI,
+        1456,
+        "林海",
+        "node_town",
+    ),
+    (
+        "urb_node_liangjiazi",
+        "大安两家子镇",
+        "Liangjiazi town (Da'an)",
+        (124.02, 45.33),
+        DAAN,
+        1595,
+        "两家子清洁能源化工园区",
+        "node_town",
+    ),
+    (
+        "urb_node_dagangzi",
+        "大安大岗子镇",
+        "Dagangzi town (Da'an)",
+        (124.20, 45.42),
+        DAAN,
+        1324,
+        "大岗子",
+        "node_town",
+    ),
+    (
+        "urb_node_fushun",
+        "洮南福顺镇",
+        "Fushun town (Taonan)",
+        (122.60, 45.42),
+        TAONAN,
+        1130,
+        "福顺",
+        "node_town",
+    ),
+    (
+        "urb_node_haituo",
+        "大安海坨乡",
+        "Haituo township (Da'an)",
+        (123.95, 45.36),
+        DAAN,
+        1975,
+        "海坨",
+        "node_town",
+    ),
 ]
 
 
@@ -132,19 +275,31 @@ def build() -> list[dict]:
     )
     out.append(
         feature(
-            "urb_main_baicheng", "白城市区（一主）", "Baicheng main city (the 'one main')",
-            "urban", "main_city",
+            "urb_main_baicheng",
+            "白城市区（一主）",
+            "Baicheng main city (the 'one main')",
+            "urban",
+            "main_city",
             to_wgs84(polygonal(centre.buffer(MAIN_CITY_KM * 1000, 32).intersection(taobei))),
-            "schematic", PLAN_SOURCE, cite(624, "以白城市区为主核心"), county=[TAOBEI],
+            "schematic",
+            PLAN_SOURCE,
+            cite(624, "以白城市区为主核心"),
+            county=[TAOBEI],
             rule=main_rule,
         )
     )
     out.append(
         feature(
-            "urb_core_old_town", "生活配套服务核心功能区（老城区）",
-            "Old-town core: living services (the 'one core')", "urban", "functional_zone",
+            "urb_core_old_town",
+            "生活配套服务核心功能区（老城区）",
+            "Old-town core: living services (the 'one core')",
+            "urban",
+            "functional_zone",
             to_wgs84(polygonal(centre.buffer(CORE_KM * 1000, 32).intersection(taobei))),
-            "schematic", PLAN_SOURCE, cite(1501, "生活配套服务核心功能区"), county=[TAOBEI],
+            "schematic",
+            PLAN_SOURCE,
+            cite(1501, "生活配套服务核心功能区"),
+            county=[TAOBEI],
             rule=f"Disc of {CORE_KM:g} km radius around the main-city centre (GeoNames 白城); "
             "the plan puts the core in the old town (老城区).",
             extra_citations=[cite(1496, "“一核五区”城市发展格局")],
@@ -154,8 +309,16 @@ def build() -> list[dict]:
         geom = polygonal(sector_metric(CORE_KM, MAIN_CITY_KM, a0, a1).intersection(taobei))
         out.append(
             feature(
-                fid, zh, en, "urban", "functional_zone", to_wgs84(geom), "schematic",
-                PLAN_SOURCE, cite(line, quote), county=[TAOBEI],
+                fid,
+                zh,
+                en,
+                "urban",
+                "functional_zone",
+                to_wgs84(geom),
+                "schematic",
+                PLAN_SOURCE,
+                cite(line, quote),
+                county=[TAOBEI],
                 rule=f"Sector of the ring {CORE_KM:g}–{MAIN_CITY_KM:g} km around the main-city "
                 f"centre (GeoNames 白城) from azimuth {a0}° to {a1}° (clockwise from north), "
                 "after the direction the plan gives the zone. Sector angles are a display "
@@ -166,10 +329,16 @@ def build() -> list[dict]:
     # University town: inside the western zone (医教大学城).
     out.append(
         feature(
-            "urb_university_town", "医教大学城", "Medical-education university town", "urban",
+            "urb_university_town",
+            "医教大学城",
+            "Medical-education university town",
+            "urban",
             "functional_zone",
             to_wgs84(polygonal(at_azimuth(3.5, 282).buffer(1000, 16).intersection(taobei))),
-            "schematic", PLAN_SOURCE, cite(1511, "医教大学城"), county=[TAOBEI],
+            "schematic",
+            PLAN_SOURCE,
+            cite(1511, "医教大学城"),
+            county=[TAOBEI],
             rule="Disc of 1 km radius at 3.5 km, azimuth 282°, from the main-city centre: inside "
             "the western culture-and-health sector the plan assigns it to; exact site unknown.",
             placement_confidence="low",
@@ -181,20 +350,36 @@ def build() -> list[dict]:
     pole = polygonal(pole.intersection(county_metric(TAOBEI).union(county_metric(TAONAN))))
     out.append(
         feature(
-            "urb_growth_pole_baicheng_taonan", "白城市域中心－洮南融合发展增长极",
-            "Baicheng–Taonan integrated growth pole", "urban", "growth_pole", to_wgs84(pole),
-            "schematic", PLAN_SOURCE, cite(631, "白城市域中心－洮南融合发展增长极"),
+            "urb_growth_pole_baicheng_taonan",
+            "白城市域中心－洮南融合发展增长极",
+            "Baicheng–Taonan integrated growth pole",
+            "urban",
+            "growth_pole",
+            to_wgs84(pole),
+            "schematic",
+            PLAN_SOURCE,
+            cite(631, "白城市域中心－洮南融合发展增长极"),
             rule=f"{POLE_KM:g} km buffer of the straight segment between the GeoNames points of "
             "白城 and 洮南, clipped to 洮北区 and 洮南市.",
         )
     )
     for fid, zh, en, gname, county, line, quote in SEATS:
         p = geonames_point(gname)
-        zone = polygonal(to_metric(p).buffer(SEAT_KM * 1000, 32).intersection(county_metric(county)))
+        zone = polygonal(
+            to_metric(p).buffer(SEAT_KM * 1000, 32).intersection(county_metric(county))
+        )
         out.append(
             feature(
-                fid, zh, en, "urban", "county_seat", to_wgs84(zone), "schematic",
-                GEONAMES_SOURCE + "; " + PLAN_SOURCE, cite(line, quote), county=[county],
+                fid,
+                zh,
+                en,
+                "urban",
+                "county_seat",
+                to_wgs84(zone),
+                "schematic",
+                GEONAMES_SOURCE + "; " + PLAN_SOURCE,
+                cite(line, quote),
+                county=[county],
                 rule=f"Disc of {SEAT_KM:g} km radius around the GeoNames point '{gname}' "
                 f"({p.x:.4f}E {p.y:.4f}N), clipped to the county: a schematic seat zone, not "
                 "the built-up boundary.",
@@ -205,9 +390,7 @@ def build() -> list[dict]:
         if isinstance(where, str):
             p = geonames_point(where)
             acc, src, conf = "derived", GEONAMES_SOURCE, "medium"
-            rule = (
-                f"GeoNames point '{where}' (gazetteer position, typically within 1–2 km)."
-            )
+            rule = f"GeoNames point '{where}' (gazetteer position, typically within 1–2 km)."
         else:
             p = Point(*where)
             acc, src, conf = "schematic", PLAN_SOURCE, "low"
@@ -218,8 +401,18 @@ def build() -> list[dict]:
             )
         out.append(
             feature(
-                fid, zh, en, "urban", kind, p, acc, src, cite(line, quote), county=[county],
-                rule=rule, placement_confidence=conf,
+                fid,
+                zh,
+                en,
+                "urban",
+                kind,
+                p,
+                acc,
+                src,
+                cite(line, quote),
+                county=[county],
+                rule=rule,
+                placement_confidence=conf,
             )
         )
     return out

@@ -88,15 +88,30 @@ def build() -> list[dict]:
     )
     out.append(
         feature(
-            "wat_nen_river", "嫩江", "Nen River", "water", "river",
-            to_wgs84(nen), "derived", GSHHG_SOURCE, dike,
-            county=[ZHENLAI, DAAN], rule=rule_nen,
+            "wat_nen_river",
+            "嫩江",
+            "Nen River",
+            "water",
+            "river",
+            to_wgs84(nen),
+            "derived",
+            GSHHG_SOURCE,
+            dike,
+            county=[ZHENLAI, DAAN],
+            rule=rule_nen,
         )
     )
     out.append(
         feature(
-            "wat_taoer_river", "洮儿河", "Taoer River", "water", "river",
-            to_wgs84(taoer), "derived", GSHHG_SOURCE, dike,
+            "wat_taoer_river",
+            "洮儿河",
+            "Taoer River",
+            "water",
+            "river",
+            to_wgs84(taoer),
+            "derived",
+            GSHHG_SOURCE,
+            dike,
             rule="GSHHG 2.3.6 WDBII centreline named 洮儿河 by PROVENANCE.md, clipped to "
             "Baicheng City (220800).",
         )
@@ -104,8 +119,14 @@ def build() -> list[dict]:
     jiaoliu = jiaoliu_metric()
     out.append(
         feature(
-            "wat_jiaoliu_river", "蛟流河", "Jiaoliu River", "water", "river",
-            to_wgs84(jiaoliu), "schematic", PLAN_SOURCE,
+            "wat_jiaoliu_river",
+            "蛟流河",
+            "Jiaoliu River",
+            "water",
+            "river",
+            to_wgs84(jiaoliu),
+            "schematic",
+            PLAN_SOURCE,
             cite(569, "洮儿河－蛟流河生态廊道"),
             county=[TAONAN],
             rule="Not in any source. Hand-placed straight line from the point of 洮南市's "
@@ -118,14 +139,27 @@ def build() -> list[dict]:
     # River zones: polygons for point site checks.
     for fid, name_zh, name_en, line, county in (
         ("wat_nen_river_zone", "嫩江河道及岸线（示意）", "Nen River zone (schematic)", nen, None),
-        ("wat_taoer_river_zone", "洮儿河河道及岸线（示意）", "Taoer River zone (schematic)",
-         taoer, None),
+        (
+            "wat_taoer_river_zone",
+            "洮儿河河道及岸线（示意）",
+            "Taoer River zone (schematic)",
+            taoer,
+            None,
+        ),
     ):
         zone = polygonal(line.buffer(RIVER_ZONE_M, 8).intersection(city))
         out.append(
             feature(
-                fid, name_zh, name_en, "water", "river_zone",
-                to_wgs84(zone), "derived", GSHHG_SOURCE, dike, county=county,
+                fid,
+                name_zh,
+                name_en,
+                "water",
+                "river_zone",
+                to_wgs84(zone),
+                "derived",
+                GSHHG_SOURCE,
+                dike,
+                county=county,
                 rule=f"{RIVER_ZONE_M:g} m each side of the GSHHG centreline (see the river "
                 "feature), clipped to Baicheng City. Not the legal river management "
                 "boundary (河道管理范围), which the plan does not give.",
@@ -133,8 +167,14 @@ def build() -> list[dict]:
         )
     out.append(
         feature(
-            "wat_yueliang_lake", "月亮泡（月亮湖水库）", "Yueliang Pao (Moon Lake) reservoir",
-            "water", "lake", to_wgs84(yueliang_metric()), "derived", GSHHG_SOURCE,
+            "wat_yueliang_lake",
+            "月亮泡（月亮湖水库）",
+            "Yueliang Pao (Moon Lake) reservoir",
+            "water",
+            "lake",
+            to_wgs84(yueliang_metric()),
+            "derived",
+            GSHHG_SOURCE,
             cite(859, "开展月亮湖等重点水库除险加固综合治理"),
             rule="GSHHG 2.3.6 level-2 lake polygon id 182223 (identified as 月亮泡 by overlap "
             "with the Natural Earth lake 'Yueliang Pao'), clipped to Baicheng City.",
@@ -147,15 +187,21 @@ def build() -> list[dict]:
     nen_intake = nearest_points(nen, to_metric(geonames_point("Zhenlai")))[0]
     links = [
         (
-            "wat_yin_tao_ru_xiang", "引洮入向", "Taoer-to-Xianghai water transfer",
-            _link(taonan_on_taoer, xianghai), cite(687, "“引洮入向”"),
+            "wat_yin_tao_ru_xiang",
+            "引洮入向",
+            "Taoer-to-Xianghai water transfer",
+            _link(taonan_on_taoer, xianghai),
+            cite(687, "“引洮入向”"),
             "Straight link from the point of the 洮儿河 centreline nearest the 洮南 seat to "
             "the centre of 向海 NNR's published coordinate range (122.300E 45.033N). The "
             "canal's route is not in the plan.",
         ),
         (
-            "wat_yin_nen_ru_bai", "引嫩入白", "Nen-to-Baicheng water transfer",
-            _link(nen_intake, baicheng), cite(683, "引嫩入白扩建"),
+            "wat_yin_nen_ru_bai",
+            "引嫩入白",
+            "Nen-to-Baicheng water transfer",
+            _link(nen_intake, baicheng),
+            cite(683, "引嫩入白扩建"),
             "Straight link from the point of the 嫩江 centreline nearest the 镇赉 seat "
             "(GeoNames) to the Baicheng main city (GeoNames). The intake and canal route "
             "are not in the plan.",
@@ -164,10 +210,17 @@ def build() -> list[dict]:
     for fid, zh, en, geom, citation, rule in links:
         out.append(
             feature(
-                fid, zh, en, "water", "water_transfer",
-                to_wgs84(lineal(geom.intersection(city))), "schematic", PLAN_SOURCE,
-                citation, rule=rule, placement_confidence="low",
+                fid,
+                zh,
+                en,
+                "water",
+                "water_transfer",
+                to_wgs84(lineal(geom.intersection(city))),
+                "schematic",
+                PLAN_SOURCE,
+                citation,
+                rule=rule,
+                placement_confidence="low",
             )
         )
     return out
-
