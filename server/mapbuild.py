@@ -236,7 +236,7 @@ def _basemaps(m, settings: dict, lang: str) -> list[str]:
 
 def build_map(data, lang: str, settings: dict) -> MapParts:
     """Render the Folium map for ``lang`` into its header, body and script parts."""
-    m = folium.Map(location=CENTER, zoom_start=8, tiles=None, control_scale=True,
+    m = folium.Map(location=CENTER, zoom_start=8, tiles=None, control_scale=False,
                    min_zoom=5, max_zoom=18, prefer_canvas=False)
     # replace every CDN default of Folium by the vendored files
     m.default_js = [("leaflet", LEAFLET_JS), ("leaflet_draw", DRAW_JS)]
@@ -254,8 +254,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         style = safe_style(entry.get("style"))
         collection = display_collection(gdf, lid)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
-        group = folium.FeatureGroup(name=html.escape(title), show=bool(entry.get("default_on", True)),
-                                    overlay=True, control=True)
+        group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
+                                    show=bool(entry.get("default_on", True)))
         geojson = folium.GeoJson(
             collection, name=title, style_function=_style_function(style), embed=True,
             control=False, smooth_factor=1.0,

@@ -124,6 +124,8 @@
     var p = feature.properties || {};
     layer.bindTooltip(function () { return tooltipNode(p); }, {sticky: true});
     layer.bindPopup(function () { return popupNode(p); }, {maxWidth: 320});
+    // Leaflet stops a click that opens a popup before it reaches the map: query here too
+    layer.on('click', function (ev) { if (!tool) queryPoint(ev.latlng); });
     SEARCH.push({
       text: ((p.name_zh || '') + ' ' + (p.name_en || '')).toLowerCase(),
       name: name(p), sub: layerTitle(layerId), layerId: layerId, layer: layer
@@ -469,7 +471,9 @@
   // ---------- start ----------
   window.planmapInit = function (map, cfg) {
     MAP = map; CFG = cfg; S = cfg.strings;
+    window.planmapMap = map;  // for tests and the console
     marks = L.featureGroup().addTo(map);
+    L.control.scale({imperial: false, position: 'bottomright'}).addTo(map);
     var reg = window.planmapLayers || {};
     Object.keys(reg).forEach(function (id) {
       LAYERS[id] = reg[id];
