@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyproj import Transformer
 from shapely import make_valid, set_precision
+from shapely import transform as _transform
 from shapely.geometry import (
     GeometryCollection,
     MultiLineString,
@@ -26,7 +27,7 @@ from shapely.geometry import (
     shape,
 )
 from shapely.geometry.polygon import orient
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 
 LAYERS_DIR = Path(__file__).resolve().parent.parent
 SOURCES = LAYERS_DIR / "sources"
@@ -56,12 +57,12 @@ _TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
 
 def to_metric(geom):
     """Project a WGS84 lon/lat geometry to EPSG:4550 metres."""
-    return transform(_TO_METRIC.transform, geom)
+    return _transform(geom, _TO_METRIC.transform, interleaved=False)
 
 
 def to_wgs84(geom):
     """Project an EPSG:4550 geometry back to WGS84 lon/lat."""
-    return transform(_TO_WGS84.transform, geom)
+    return _transform(geom, _TO_WGS84.transform, interleaved=False)
 
 
 # --------------------------------------------------------------------- sources
