@@ -32,7 +32,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tool_upload_hint": "GeoJSON、KML、Shapefile（zip）、国土 TXT",
         "tool_clear": "清除",
         "panel_title": "信息",
-        "panel_hint": "点击地图查看该处所属区域、附近区域及适用条款；或绘制/上传选址范围进行选址检查。",
+        "panel_hint": ("点击地图查看该处所属区域、附近区域及适用条款；"
+                       "或绘制/上传选址范围进行选址检查。"),
         "panel_close": "关闭",
         "loading": "查询中…",
         "error": "出错了",
@@ -94,7 +95,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "plan_lines": "共 {n} 行",
         "not_found": "未找到",
         "not_found_plan": "没有这份规划文本：{seed}",
-        "not_found_report": "没有编号为 {id} 的选址检查报告（可能已被删除或链接有误）。",
+        "not_found_report": ("没有编号为 {id} 的选址检查报告"
+                             "（可能已被删除或链接有误）。"),
         "layer_errors": "以下图层未能加载：",
         "basemap": "底图",
         "basemap_tianditu": "天地图矢量",
@@ -122,7 +124,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Search places, zones, counties…",
         "search_none": "No match",
         "legend": "Legend",
-        "legend_schematic": "Dashed = schematic extent (drawn from the plan text, not a legal boundary)",
+        "legend_schematic": ("Dashed = schematic extent "
+                             "(drawn from the plan text, not a legal boundary)"),
         "legend_derived": "Derived: computed from real geometry (e.g. a river buffer)",
         "layers": "Layers",
         "tool_measure_line": "Distance",
@@ -134,8 +137,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, 国土 TXT",
         "tool_clear": "Clear",
         "panel_title": "Information",
-        "panel_hint": "Click the map to see the zones there, nearby zones and the clauses that apply; "
-                      "or draw/upload a site to check it.",
+        "panel_hint": ("Click the map to see the zones there, nearby zones and the clauses "
+                       "that apply; or draw/upload a site to check it."),
         "panel_close": "Close",
         "loading": "Loading…",
         "error": "Error",
@@ -190,14 +193,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "report_rings": "Zones within buffer rings",
         "report_clauses": "Plan clauses that apply",
         "report_none": "None",
-        "report_map_note": "Dashed outlines are schematic extents; the base is the administrative divisions.",
+        "report_map_note": ("Dashed outlines are schematic extents; "
+                            "the base is the administrative divisions."),
         "plan_title": "Plan text",
         "plan_cited": "Cited lines",
         "plan_back": "Back to the map",
         "plan_lines": "{n} lines",
         "not_found": "Not found",
         "not_found_plan": "No such plan text: {seed}",
-        "not_found_report": "No site check report with id {id} (it may have been deleted, or the link is wrong).",
+        "not_found_report": ("No site check report with id {id} "
+                             "(it may have been deleted, or the link is wrong)."),
         "layer_errors": "These layers could not be loaded:",
         "basemap": "Basemap",
         "basemap_tianditu": "Tianditu vector",
@@ -241,7 +246,8 @@ DRAW_LOCAL = {
         "error": "<strong>错误：</strong>边线不能相交",
     },
     "en": {
-        "start": "Click to start drawing", "cont_line": "Click to continue; click the last point to finish",
+        "start": "Click to start drawing",
+        "cont_line": "Click to continue; click the last point to finish",
         "cont_poly": "Click to continue drawing", "end_poly": "Click the first point to close",
         "point": "Click the map to place a point", "finish": "Finish", "undo": "Delete last point",
         "cancel": "Cancel", "error": "<strong>Error:</strong> edges cannot cross",
