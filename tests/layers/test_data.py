@@ -358,5 +358,5 @@ def test_build_is_deterministic(tmp_path):
         check=True,
         capture_output=True,
     )
-    for rel in ["catalog.json", "clauses.json", *(f"data/{g}.geojson" for g in GROUPS)]:
+    for rel in ["catalog.json", "clauses.json", "RULES.md", *(f"data/{g}.geojson" for g in GROUPS)]:
         assert (tmp_path / rel).read_bytes() == (LAYERS / rel).read_bytes(), rel
