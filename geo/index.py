@@ -48,7 +48,10 @@ DEFAULT_NEAREST_PER_LAYER = 3
 _EPS = 1e-6  # in cell units: slack that makes boundary-cell marking conservative
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
 _CHUNK_VERTICES = 32  # vertices per distance piece: short pieces → cheap exact distances
-_ENTRY_FIELDS = ("id", "layer", "name_zh", "name_en", "accuracy", "kind")
+_TILE_MIN_VERTICES = 200  # zones with more vertices are cut into tiles for overlaps
+
+AREA_TILE_M = 5000.0
+"""Tile size (metres) used to cut large zones for fast overlap measures."""
 
 
 @lru_cache(maxsize=1)
@@ -187,7 +190,7 @@ class ZoneIndex:
         self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
         self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
         shapely.prepare(self._fgeom_m)
-        self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
+        self._build_area_pieces()
         pieces, owner = [], []
         for i, g in enumerate(self._fgeom_m):
             t = shapely.get_type_id(g)
@@ -232,6 +235,78 @@ class ZoneIndex:
         self._seg_e = ex + 1j * ey
         self._seg_ce_inv = np.conj(self._seg_e) * np.divide(1.0, l2, out=np.zeros_like(l2),
                                                              where=l2 > 0)
+
+    def _build_area_pieces(self) -> None:
+        """Cut large zones along a metric tile grid; a site then meets only small pieces.
+
+        The tiles partition the plane, so the overlap area of a site with a zone is the
+        sum of its overlaps with that zone's pieces (tile edges have no area).
+        """
+        t = AREA_TILE_M
+        pieces, owner = [], []
+        for z in self.zone_idx.tolist():
+            g = self._fgeom_m[z]
+            if shapely.get_num_coordinates(g) <= _TILE_MIN_VERTICES:
+                pieces.append(g)
+                owner.append(z)
+                continue
+            minx, miny, maxx, maxy = g.bounds
+            xs = np.arange(math.floor(minx / t) * t, maxx, t)
+            ys = np.arange(math.floor(miny / t) * t, maxy, t)
+            gx, gy = np.meshgrid(xs, ys)
+            boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + t, gy.ravel() + t)
+            boxes = boxes[shapely.intersects(g, boxes)]
+            full = shapely.covers(g, boxes)
+            parts = list(boxes[full])
+            for piece in shapely.intersection(g, boxes[~full]):
+                polys = [p for p in shapely.get_parts(piece)
+                         if shapely.get_type_id(p) in _POLYGONAL and p.area > 0]
+                parts.extend(polys)
+            pieces.extend(parts)
+            owner.extend([z] * len(parts))
+        self._area_pieces = np.array(pieces, dtype=object)
+        self._area_owner = np.array(owner, dtype=np.int64)
+        shapely.prepare(self._area_pieces)
+        self._area_tree = shapely.STRtree(self._area_pieces)
+        self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
+
+    def overlaps_metric(self, geom_m, kind: str) -> dict[int, float]:
+        """Overlap of a metric site with every zone it shares area (or length) with.
+
+        Parameters
+        ----------
+        geom_m : shapely.Geometry
+            The site in EPSG:4550 metres (prepared for speed).
+        kind : {"polygon", "line"}
+            ``polygon``: overlap areas (m²); ``line``: overlap lengths (m), zone
+            boundaries included.
+
+        Returns
+        -------
+        dict
+            Feature index → overlap (> 0 only).
+        """
+        cand = self.zone_idx[self._zone_tree.query(geom_m)]  # bounding boxes only
+        out: dict[int, float] = {}
+        pieces = None
+        for z in np.sort(cand).tolist():
+            zg = self._fgeom_m[z]
+            if not shapely.intersects(zg, geom_m):  # prepared zone: indexed, fast
+                continue
+            if kind == "line":
+                # Whole zone: summing pieces would count a line along a tile edge twice.
+                v = float(shapely.intersection(geom_m, zg).length)
+            elif shapely.covers(zg, geom_m):  # the common case: no overlay at all
+                v = float(geom_m.area)
+            else:
+                if pieces is None:
+                    pc = self._area_tree.query(geom_m)
+                    pieces = (self._area_pieces[pc], self._area_owner[pc])
+                mine = pieces[0][pieces[1] == z]
+                v = float(shapely.area(shapely.intersection(geom_m, mine)).sum())
+            if v > 0.0:
+                out[z] = v
+        return out
 
     def _point_distances(self, x: float, y: float, radius_m: float):
         """Feature index → distance (m) of features within ``radius_m`` of metric (x, y)."""

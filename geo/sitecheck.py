@@ -1,0 +1,295 @@
+"""Site check: what a point, line or (multi)polygon site touches, and what the plan says.
+
+Rules (decided here, relied on by the API, the CLI and the reports):
+
+* **Measures** are computed in EPSG:4550 metres (:mod:`geo.crs`): the site's area in m²,
+  公顷 and 亩 (polygons) or its length (lines); per zone the overlap area (or length).
+* **Touched** — a polygon site touches a zone when they share area (overlap > 0 m²); a
+  line site when part of the line lies in the zone (overlap > 0 m, the zone's boundary
+  included); a point site when the zone covers it (a boundary point is inside, as in
+  :meth:`geo.index.ZoneIndex.query_point`).  A site that only meets a zone along its edge
+  does not touch it: the zone appears in every ring at distance 0 instead.  Point and line
+  features (rivers, town points) are touched when they meet the site at all.
+* **Rings** are cumulative: ring *d* lists every feature whose distance to the site is
+  ≤ *d* metres, excluding the features the site touches.
+* **Nearest** — for each layer of which the site touches nothing, the closest features
+  within ``radius_m``.
+* **Clauses** — every policy clause whose ``applies_to`` names a touched feature (or a
+  touched feature's layer); the **verdict** is the strongest effect among them:
+  ``prohibited`` > ``restricted`` > ``required`` > ``encouraged`` > ``none``.
+* **Accuracy note** — present whenever a touched feature is ``schematic`` (placed from the
+  plan's words, not surveyed), naming those features; ``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+
+import shapely
+
+from geo import crs as _crs
+from geo.errors import InvalidGeometry, InvalidInput
+from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
+from geo.units import area_fields
+
+DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
+"""Default buffer ring distances in metres."""
+
+MAX_RINGS = 10
+"""Most buffer rings in one site check."""
+
+EFFECTS = ("prohibited", "restricted", "required", "encouraged")
+"""Clause effects, strongest first."""
+
+VERDICTS = EFFECTS + ("none",)
+"""Possible verdicts, strongest first."""
+
+_RANK = {e: len(EFFECTS) - i for i, e in enumerate(EFFECTS)}
+VERDICT_ZH = {"prohibited": "禁止", "restricted": "限制", "required": "须满足要求",
+              "encouraged": "鼓励", "none": "无相关条款"}
+_KIND_BY_DIM = {0: "point", 1: "line", 2: "polygon"}
+
+
+def strongest_effect(effects) -> str:
+    """Return the strongest of ``effects`` (see :data:`VERDICTS`), ``"none"`` if empty.
+
+    Parameters
+    ----------
+    effects : iterable of str
+        Clause effects; unknown values are ignored.
+
+    Returns
+    -------
+    str
+    """
+    best = max((_RANK.get(e, 0) for e in effects), default=0)
+    return EFFECTS[len(EFFECTS) - best] if best else "none"
+
+
+def check_rings(rings) -> tuple[float, ...]:
+    """Validate buffer ring distances: 1–10 finite numbers in (0, 100 km], sorted, unique.
+
+    Parameters
+    ----------
+    rings : iterable of float
+        Distances in metres.
+
+    Returns
+    -------
+    tuple of float
+        Sorted unique distances.
+
+    Raises
+    ------
+    InvalidInput
+        ``invalid_rings`` naming the offending value.
+    """
+    try:
+        values = [float(r) for r in rings]
+    except (TypeError, ValueError):
+        values = None
+    if not values or len(values) > MAX_RINGS or not all(
+            math.isfinite(v) and 0.0 < v <= MAX_RADIUS_M for v in values):
+        raise InvalidInput(
+            code="invalid_rings", param="rings",
+            message_en=f"rings must be 1 to {MAX_RINGS} distances in (0, {MAX_RADIUS_M:g}] m, "
+                       f"got {rings!r}",
+            message_zh=f"缓冲环须为 1 至 {MAX_RINGS} 个 (0, {MAX_RADIUS_M:g}] 米之间的距离，"
+                       f"收到 {rings!r}")
+    return tuple(sorted(set(values)))
+
+
+def _check_geometry(geom) -> int:
+    if not isinstance(geom, shapely.Geometry):
+        raise InvalidInput(code="invalid_geometry_type", param="geometry",
+                           message_en=f"expected a geometry, got {type(geom).__name__}",
+                           message_zh=f"需要几何对象，收到 {type(geom).__name__}")
+    if geom.is_empty:
+        raise InvalidGeometry(code="empty_geometry", param="geometry",
+                              message_en="the site geometry is empty",
+                              message_zh="用地几何为空")
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        raise InvalidGeometry(code="invalid_geometry", param="geometry",
+                              message_en=f"invalid site geometry: {reason}",
+                              message_zh=f"用地几何无效：{reason}")
+    return int(shapely.get_dimensions(geom))
+
+
+def _pct(part, whole):
+    if part is None or not whole:
+        return None
+    return round(100.0 * part / whole, 4)
+
+
+def _clause_lookup(index: ZoneIndex, clauses: list) -> dict[str, list[dict]]:
+    """Map feature id (and layer id) → clauses naming it; cached on the index."""
+    cache = getattr(index, "_sitecheck_clause_cache", None)
+    if cache is not None and cache[0] is clauses:
+        return cache[1]
+    lookup: dict[str, list[dict]] = {}
+    for clause in clauses:
+        for target in clause.get("applies_to") or ():
+            lookup.setdefault(str(target), []).append(clause)
+    index._sitecheck_clause_cache = (clauses, lookup)
+    return lookup
+
+
+def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=None,
+               repairs=(), radius_m: float = DEFAULT_RADIUS_M, per_layer: int = 1) -> dict:
+    """Check a site against every layer and the plan's policy clauses.
+
+    Parameters
+    ----------
+    index : ZoneIndex
+        The zone index (built once).
+    geom_wgs84 : shapely.Geometry
+        The site in WGS 84 lon/lat: (multi)point, (multi)line or (multi)polygon; must be
+        valid (parse with ``repair=True`` to fix it first).
+    rings : iterable of float, optional
+        Buffer ring distances in metres (default 500, 1000, 2000).
+    clauses : list of dict, optional
+        Policy clauses; defaults to those the index was built with.
+    repairs : iterable of str, optional
+        Repairs made while parsing, reported back unchanged.
+    radius_m : float, optional
+        Search radius for ``nearest`` (default 5 km).
+    per_layer : int, optional
+        Nearest features reported per layer (default 1).
+
+    Returns
+    -------
+    dict
+        ``site``, ``in_service_area``, ``zones``, ``nearest``, ``rings``, ``clauses``,
+        ``verdict``, ``verdict_zh``, ``accuracy_note``, ``repairs`` (see the module rules).
+
+    Raises
+    ------
+    InvalidGeometry
+        Empty or invalid geometry (GEOS reason in the message).
+    InvalidInput
+        Bad rings or radius.
+    """
+    dim = _check_geometry(geom_wgs84)
+    rings = check_rings(rings)
+    radius_m = check_radius(radius_m)
+    kind = _KIND_BY_DIM.get(dim, "polygon")
+    geom_m = _crs.to_metric(geom_wgs84)
+    shapely.prepare(geom_m)
+
+    site_area = float(geom_m.area) if kind == "polygon" else None
+    site_length = float(geom_m.length) if kind == "line" else None
+    site = {"kind": kind, "geometry_type": geom_wgs84.geom_type,
+            **area_fields(site_area),
+            "length_m": None if site_length is None else round(site_length, 2)}
+
+    # Touched zones and their overlaps (exact; large zones are pre-cut into tiles).
+    if kind == "point":
+        overlaps = {z: None for pt in shapely.get_parts(geom_wgs84)
+                    for z in index.covering(pt.x, pt.y)}
+    else:
+        overlaps = index.overlaps_metric(geom_m, kind)
+    touched: list[dict] = []
+    touched_idx: set[int] = set()
+    for z in sorted(overlaps):
+        v = overlaps[z]
+        overlap_area = v if kind == "polygon" else None
+        overlap_len = v if kind == "line" else None
+        e = index.entry(z)
+        e.update(area_fields(overlap_area, "overlap"))
+        e["overlap_length_m"] = None if overlap_len is None else round(overlap_len, 2)
+        e["pct_of_site"] = _pct(overlap_area if kind == "polygon" else overlap_len,
+                                site_area if kind == "polygon" else site_length)
+        e["pct_of_zone"] = _pct(overlap_area, float(index._farea_m[z]))
+        touched.append(e)
+        touched_idx.add(z)
+
+    # Distances to every feature near the site (pieces of boundaries, lines and points).
+    reach = max(radius_m, rings[-1])
+    feats, dists = index.feature_distances(geom_m, reach)
+    dist = dict(zip(feats.tolist(), dists.tolist(), strict=True))
+    for f, d in dist.items():
+        if d == 0.0 and not index._is_zone[f]:  # a line/point feature meeting the site
+            e = index.entry(f)
+            length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
+                      if kind == "polygon" else None)
+            e.update(area_fields(None, "overlap"))
+            e.update({"overlap_length_m": None if length is None else round(length, 2),
+                      "pct_of_site": None, "pct_of_zone": None})
+            touched.append(e)
+            touched_idx.add(f)
+    touched.sort(key=lambda e: index.feature_index(e["layer"], e["id"]))
+    for e in touched:
+        e["schematic"] = e.get("accuracy") == "schematic"
+
+    touched_layers = {e["layer"] for e in touched}
+    near_sorted = sorted((d, f) for f, d in dist.items() if f not in touched_idx)
+    nearest = index._group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
+                                   radius_m, per_layer, touched_layers, touched_idx)
+    ring_out = []
+    for r in rings:
+        within = [(d, f) for d, f in near_sorted if d <= r]
+        ring_out.append({
+            "distance_m": r,
+            "zones": [index._fid[f] for _, f in within],
+            "features": [{"id": index._fid[f], "layer": index._flayer[f],
+                          "name_zh": index._entries[f]["name_zh"], "distance_m": round(d, 1)}
+                         for d, f in within],
+        })
+
+    clause_list = index.clauses if clauses is None else list(clauses)
+    lookup = _clause_lookup(index, clause_list)
+    attached: dict[str, dict] = {}
+    for e in touched:
+        for target in (e["id"], e["layer"]):
+            for clause in lookup.get(target, ()):
+                entry = attached.get(clause["id"])
+                if entry is None:
+                    entry = attached[clause["id"]] = _clause_entry(index, clause)
+                if e["id"] not in entry["zones"]:
+                    entry["zones"].append(e["id"])
+    clause_out = sorted(attached.values(), key=lambda c: (-_RANK.get(c["effect"], 0), c["id"]))
+    verdict = strongest_effect(c["effect"] for c in clause_out)
+
+    schematic = [e for e in touched if e["schematic"]]
+    return {
+        "site": site,
+        "in_service_area": bool(index.service_area is not None
+                                and shapely.intersects(index.service_area, geom_wgs84)),
+        "zones": touched,
+        "nearest": nearest,
+        "rings": ring_out,
+        "clauses": clause_out,
+        "verdict": verdict,
+        "verdict_zh": VERDICT_ZH[verdict],
+        "accuracy_note": _accuracy_note(schematic) if schematic else None,
+        "repairs": list(repairs),
+    }
+
+
+def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
+    citation = clause.get("citation") or {}
+    seed = citation.get("seed")
+    return {
+        "id": clause["id"],
+        "effect": clause.get("effect"),
+        "text_zh": clause.get("text_zh"),
+        "summary_en": clause.get("summary_en"),
+        "citation": citation,
+        "plan": {"seed": seed, "title": index.plan_titles.get(seed)},
+        "zones": [],
+    }
+
+
+def _accuracy_note(schematic: list[dict]) -> dict:
+    names_zh = "、".join(e["name_zh"] for e in schematic)
+    names_en = ", ".join(e.get("name_en") or e["id"] for e in schematic)
+    return {
+        "zh": f"示意性范围：{names_zh} 的边界是依据规划文字示意绘制的，并非法定或测绘边界；"
+              f"重叠面积和距离仅供参考，须以主管部门的正式数据为准。",
+        "en": f"Schematic extent: the boundaries of {names_en} were drawn from the plan's "
+              f"wording, not surveyed or legal boundaries; overlaps and distances are "
+              f"indicative only — confirm against the authority's official data.",
+        "zones": [{"id": e["id"], "layer": e["layer"], "name_zh": e["name_zh"]}
+                  for e in schematic],
+    }
