@@ -360,15 +360,18 @@ def _default_rings() -> list[float]:
 
 @bp.post("/sitecheck")
 def sitecheck_create():
-    from geo.sitecheck import site_check
-
     from geo.parsers import parse_site
+    from geo.sitecheck import site_check
 
     svc = services()
     payload, fmt, filename, crs, repair, rings = _site_request()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)
-    result = site_check(svc.index, site, rings=rings or _default_rings())
+    result = site_check(svc.index, site.geometry, rings=rings or _default_rings(),
+                        repairs=site.repairs,
+                        radius_m=float(current_app.config.get("NEAREST_RADIUS_M", 5000)))
+    result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
+                                "parcels": list(site.parcels)})
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)
     check_id = svc.store.save(result, site_geojson)
