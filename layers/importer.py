@@ -38,7 +38,8 @@ What an imported feature carries
   file's ``source`` column, else the file name.
 * ``county``: the file's ``county`` column, else the county units of the current
   ``admin`` layer whose interior the geometry meets.
-* Other columns are kept as properties.
+* Other columns are kept as properties (JSON text of a list/object is read back
+  as the list/object, as GIS formats store them that way).
 """
 
 from __future__ import annotations
@@ -142,12 +143,16 @@ def _slow_write_delay() -> float:
         return 0.0
 
 
-def _write_temp(folder: Path, stem: str, data: bytes) -> Path:
+def _write_temp(folder: Path, stem: str, data: bytes, mode: int = 0o644,
+                hook: bool = True) -> Path:
     """Write ``data`` to a new temporary file in ``folder`` and fsync it; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".tmp")
-    delay = _slow_write_delay()
+    delay = _slow_write_delay() if hook else 0.0
     try:
+        # mkstemp makes the file private (0600); the data file is read by the server.
+        with contextlib.suppress(OSError, AttributeError):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             for start in range(0, len(data), CHUNK_BYTES):
                 fh.write(data[start:start + CHUNK_BYTES])
@@ -165,7 +170,10 @@ def _write_temp(folder: Path, stem: str, data: bytes) -> Path:
 
 def _atomic_write(target: Path, data: bytes) -> None:
     """Replace ``target`` with ``data`` so readers see the old or the new bytes, never a mix."""
-    tmp = _write_temp(target.parent, target.name, data)
+    mode = 0o644
+    with contextlib.suppress(OSError):
+        mode = target.stat().st_mode & 0o777
+    tmp = _write_temp(target.parent, target.name, data, mode)
     try:
         os.replace(tmp, target)
     except BaseException:
@@ -413,8 +421,13 @@ def _geometries(frame, src, supported: bool, path: Path) -> np.ndarray:
     else:
         out = frame.set_geometry(list(geoms), crs=src).to_crs("EPSG:4326").geometry.values
         out = np.asarray(out, dtype=object)
-    # Snap to the 6-decimal grid (≈ 0.1 m) keeping validity, then RFC 7946 ring order.
-    out = shapely.set_precision(out, 1e-6)
+    # Round to 6 decimals (≈ 0.1 m) keeping vertex order; where rounding breaks
+    # validity (tiny spikes, near-touching rings) snap to the grid with GEOS instead,
+    # which keeps the result valid.
+    out = shapely.transform(out, lambda c: np.round(c, 6))
+    broken = ~shapely.is_valid(out)
+    if broken.any():
+        out[broken] = shapely.set_precision(out[broken], 1e-6)
     collapsed = shapely.is_empty(out)
     if collapsed.any():
         i = int(np.flatnonzero(collapsed)[0])
@@ -576,6 +589,10 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
             props["source_id"] = file_ids[i]
         for c in extras:
             v = _plain(frame[c].iloc[i])
+            if isinstance(v, str) and v.strip()[:1] in ("[", "{"):
+                # GIS formats keep lists/objects as JSON text (see layers/export.py).
+                parsed = _json_field(v, (list, dict))
+                v = v if parsed is None else parsed
             if v is not None:
                 props[str(c)] = v
         features.append({"type": "Feature", "id": ids[i], "properties": props,
@@ -593,7 +610,7 @@ def _collection_bytes(layer_id: str, features: list[dict]) -> bytes:
 
 def _validate_like_loader(data: bytes, layer_id: str, data_dir: Path, plans) -> None:
     """Run the loader's own checks on the new bytes before they replace anything."""
-    tmp = _write_temp(data_dir / "data", f"check_{layer_id}", data)
+    tmp = _write_temp(data_dir / "data", f"check_{layer_id}", data, hook=False)
     try:
         entry = {"id": layer_id, "file": str(tmp.relative_to(data_dir))}
         loader._read_layer(entry, data_dir, plans)
