@@ -237,3 +237,53 @@ def test_builtin_catalog_has_the_five_layers(plan_data):
     for lid in EXPECTED_LAYERS:
         assert lid in ids and lid in plan_data.layers, f"layer {lid} missing"
     assert ECOLOGY_PATTERN_IDS <= set(plan_data.layers["ecology"].index)
+
+
+# ---------------------------------------------------------------- planmap layers
+def _raw_counts(data_dir, layer_id):
+    path = data_dir / "data" / f"{layer_id}.geojson"
+    feats = json.loads(path.read_text("utf-8"))["features"]
+    counts = {"official": 0, "derived": 0, "schematic": 0}
+    for f in feats:
+        counts[f["properties"]["accuracy"]] += 1
+    return len(feats), counts
+
+
+def test_cli_layers_json_lists_the_five_layers_with_counts(capsys):
+    from server.cli import main
+
+    assert main(["layers", "--json"]) == 0
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    for lid in EXPECTED_LAYERS:
+        assert lid in rows, f"layer {lid} missing from planmap layers --json"
+        row = rows[lid]
+        assert row["title_zh"] and row["title_en"] and row["group"]
+        n, counts = _raw_counts(layers.PACKAGE_DIR, lid)
+        assert row["features"] == n > 0
+        assert row["accuracy"] == counts
+        assert "error" not in row
+
+
+def test_cli_layers_table_is_readable(capsys, plan_data):
+    from server.cli import main
+
+    assert main(["layers"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["id", "中文名"]
+    for entry in plan_data.catalog:
+        row = next(ln for ln in lines if ln.split()[:1] == [entry["id"]])
+        assert entry["title_zh"] in row
+        assert str(len(plan_data.layers[entry["id"]])) in row.split()
+
+
+def test_cli_layers_reports_a_broken_layer(mini_data_dir, capsys):
+    from server.cli import main
+
+    (mini_data_dir / "data" / "zones.geojson").write_text("{", "utf-8")
+    assert main(["layers", "--json", "--data-dir", str(mini_data_dir)]) == 1
+    rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert "zones.geojson" in rows["zones"]["error"] and rows["zones"]["features"] == 0
+    assert rows["admin"]["features"] == 3
+    assert main(["layers", "--data-dir", str(mini_data_dir)]) == 1
+    assert "! zones: data/zones.geojson: corrupt JSON" in capsys.readouterr().out
