@@ -63,9 +63,9 @@ def create_app(config: dict | None = None) -> Flask:
     store = CheckStore(app.config["DB_PATH"])
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits)
 
-    from server import api, exports, ogc, pages, system
+    from server import api, conflicts, exports, ogc, pages, system
 
-    for module in (pages, api, exports, ogc, system):
+    for module in (pages, api, exports, ogc, system, conflicts):
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)
