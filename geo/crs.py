@@ -461,12 +461,19 @@ def _geographic_hint(x: float, y: float) -> tuple[str, str]:
 
 def _projected_hint(x: float, y: float, crs: str) -> tuple[str, str]:
     prefixed = crs == GK_ZONE41
-    offset = ZONE41_OFFSET if prefixed else 0.0
-    east = (GK_EASTING[0] + offset, GK_EASTING[1] + offset)
-    if _within(np.float64(y), east) and _within(np.float64(x), GK_NORTHING):
+    plain = GK_EASTING
+    zoned = (GK_EASTING[0] + ZONE41_OFFSET, GK_EASTING[1] + ZONE41_OFFSET)
+    if _within(np.float64(x), GK_NORTHING) and (
+            _within(np.float64(y), plain) or _within(np.float64(y), zoned)):
+        extra_en = extra_zh = ""
+        if _within(np.float64(y), zoned) != prefixed:
+            right = GK_ZONE41 if not prefixed else GK_CM123
+            extra_en = f"; the easting {'has' if not prefixed else 'lacks'} the 41 prefix, " \
+                       f"so use crs={right}"
+            extra_zh = f"；东坐标{'带有' if not prefixed else '没有'} 41 带号，请使用 crs={right}"
         return ("northing/easting swapped? x must be the easting (survey files list X = "
-                "northing first)",
-                "南北/东西坐标是否颠倒？x 应为东坐标（测量文件中 X 为北坐标）")
+                "northing first)" + extra_en,
+                "南北/东西坐标是否颠倒？x 应为东坐标（测量文件中 X 为北坐标）" + extra_zh)
     if abs(x) <= 180 and abs(y) <= 90:
         return ("degrees passed as metres? use crs=EPSG:4326 (or EPSG:4490)",
                 "是否把度当作米？请使用 crs=EPSG:4326（或 EPSG:4490）")

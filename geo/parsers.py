@@ -186,14 +186,14 @@ def detect_format(data: bytes, filename: str | None = None, *, allowed=FORMATS) 
     if head.startswith(b"PK\x03\x04") and "shapefile" in allowed:
         return "shapefile"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    # 国土 TXT first: its "[属性描述]" would otherwise look like a JSON array.
+    if "txt" in allowed and any(m.encode(enc) in head for m in (_TXT_HEADER, _TXT_COORDS)
+                                for enc in ("utf-8", "gb18030")):
+        return "txt"
     if stripped[:1] in (b"{", b"[") and "geojson" in allowed:
         return "geojson"
     if stripped[:1] == b"<" and "kml" in allowed:
         return "kml"
-    if "txt" in allowed and ("[属性描述]".encode() in head or "[地块坐标]".encode() in head
-                             or "[属性描述]".encode("gb18030") in head
-                             or "[地块坐标]".encode("gb18030") in head):
-        return "txt"
     if "wkt" in allowed and _WKT_START.match(stripped):
         return "wkt"
     if "csv" in allowed and b"," in stripped.split(b"\n", 1)[0]:
@@ -302,7 +302,16 @@ def _finish(geoms: list[BaseGeometry], names: list[str], crs_in: str, fmt: str,
             builder: _Builder, limits: Limits, repair: bool, param: str = "geometry",
             ) -> ParsedSite:
     """Area-of-use check, validity, union and transform — shared by every format."""
-    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    flat: list[BaseGeometry] = []
+    flat_names: list[str] = []
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            continue
+        # A GeometryCollection is checked member by member (mixed kinds are refused).
+        members = list(shapely.get_parts(g)) if g.geom_type == "GeometryCollection" else [g]
+        flat.extend(members)
+        flat_names.extend([names[i] if i < len(names) else ""] * len(members))
+    geoms, names = flat, flat_names
     if not geoms:
         raise _err(InvalidGeometry, "empty_geometry", "the input contains no geometry",
                    "输入中没有几何图形", param)
@@ -362,35 +371,32 @@ def _finish(geoms: list[BaseGeometry], names: list[str], crs_in: str, fmt: str,
 _JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 
 
-def json_depth(text: str) -> int:
-    """Return the deepest ``[``/``{`` nesting of a JSON text, without recursion.
+def json_shape(text: str) -> tuple[int, int]:
+    """Return the deepest ``[``/``{`` nesting of a JSON text and its number of ``[``.
 
     Strings are removed with a linear regular expression first, then brackets are counted
-    with numpy, so a 20 MB document takes milliseconds and 100 000 levels cannot overflow
-    the stack.
+    with numpy: no recursion, so 100 000 levels cannot overflow the stack, and a 20 MB
+    document takes well under a second.  Every GeoJSON position is an array, so the ``[``
+    count bounds the number of vertices before anything is parsed.
     """
     bare = _JSON_STRING.sub("", text)
     buf = np.frombuffer(bare.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
     if buf.size == 0:
-        return 0
-    step = (np.isin(buf, (0x5B, 0x7B)).astype(np.int32)
-            - np.isin(buf, (0x5D, 0x7D)).astype(np.int32))
-    return int(np.cumsum(step).max(initial=0))
+        return 0, 0
+    opens = buf == 0x5B
+    step = (opens | (buf == 0x7B)).astype(np.int32) - ((buf == 0x5D) | (buf == 0x7D))
+    return int(np.cumsum(step).max(initial=0)), int(np.count_nonzero(opens))
+
+
+def json_depth(text: str) -> int:
+    """Return the deepest ``[``/``{`` nesting of a JSON text (see :func:`json_shape`)."""
+    return json_shape(text)[0]
 
 
 def _reject_constant(name: str):
     raise _err(InvalidInput, "non_finite_coordinate",
                f"JSON contains {name}; numbers must be finite",
                f"JSON 中含有 {name}；数值必须为有限值", "file")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _err(InvalidInput, "non_finite_coordinate",
-                   f"JSON number {text[:30]} overflows to infinity",
-                   f"JSON 数值 {text[:30]} 溢出为无穷大", "file")
-    return value
 
 
 def _no_duplicates(pairs):
@@ -404,8 +410,12 @@ def _no_duplicates(pairs):
     return obj
 
 
-def load_json(data, limits: Limits = DEFAULT_LIMITS, *, param: str = "file"):
-    """Parse JSON safely: size and depth first; NaN, ±Infinity, 1e400, duplicate keys rejected.
+def load_json(data, limits: Limits = DEFAULT_LIMITS, *, param: str = "file",
+              max_arrays: int | None = None):
+    """Parse JSON safely: size and depth first; NaN, ±Infinity, duplicate keys rejected.
+
+    Numbers such as ``1e400`` parse to infinity (a Python-level float hook would cost
+    seconds on large files); coordinates are checked for finiteness afterwards.
 
     Parameters
     ----------
@@ -415,6 +425,9 @@ def load_json(data, limits: Limits = DEFAULT_LIMITS, *, param: str = "file"):
         ``max_bytes`` and ``max_json_depth`` apply.
     param : str
         Parameter name reported in errors.
+    max_arrays : int, optional
+        Refuse (``too_many_vertices``) a document with more JSON arrays than this: a
+        bound on GeoJSON positions checked before parsing.
 
     Returns
     -------
@@ -423,13 +436,18 @@ def load_json(data, limits: Limits = DEFAULT_LIMITS, *, param: str = "file"):
     """
     raw = _as_bytes(data, limits, param)
     text = _decode_utf8(raw, param)
-    depth = json_depth(text)
+    depth, arrays = json_shape(text)
     if depth > limits.max_json_depth:
         raise _err(LimitExceeded, "json_too_deep",
                    f"JSON is nested {depth} levels deep; the limit is {limits.max_json_depth}",
                    f"JSON 嵌套 {depth} 层，上限为 {limits.max_json_depth} 层", param)
+    if max_arrays is not None and arrays > max_arrays:
+        raise _err(LimitExceeded, "too_many_vertices",
+                   f"GeoJSON has about {arrays} positions; the vertex limit is "
+                   f"{limits.max_vertices}",
+                   f"GeoJSON 约有 {arrays} 个坐标点，顶点上限为 {limits.max_vertices}", "geometry")
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+        return json.loads(text, parse_constant=_reject_constant,
                           object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise _err(InvalidInput, "invalid_json",
@@ -531,7 +549,9 @@ def _feature_name(feature: dict, i: int) -> str:
 
 
 def _parse_geojson(data: bytes, crs: str | None, limits: Limits, repair: bool) -> ParsedSite:
-    doc = load_json(data, limits)
+    # Positions + rings + polygons ≤ 2 × positions for any real polygon; the exact count
+    # is enforced while the coordinates are read.
+    doc = load_json(data, limits, max_arrays=2 * limits.max_vertices + 4 * limits.max_parts)
     kind = _type_of(doc, "document")
     embedded = _geojson_crs(doc)
     crs_in = _resolve_crs(crs, embedded, gcrs.WGS84, "GeoJSON crs member")
