@@ -43,6 +43,11 @@ def _page(client, query=""):
     return html, script
 
 
+def _overlay_names(overlays: str) -> list[str]:
+    """The layer names of Folium's layer-control ``overlays`` object literal."""
+    return [json.loads(f'"{k}"') for k in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', overlays)]
+
+
 def _asset_urls(html: str) -> list[str]:
     """URLs the browser fetches for the page (``data:`` URLs are inline, not fetched)."""
     urls = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
@@ -60,8 +65,7 @@ def test_map_page_registers_and_lists_every_catalog_layer(client, app):
     assert {e["id"] for e in catalog} >= {"admin", "ecology", "urban", "parks", "water"}
     overlays = re.search(r"overlays\s*:\s*\{(.*?)\}", script, re.S)
     assert overlays, "no layer control in the map script"
-    names = [json.loads(f'"{k}"') for k in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', overlays.group(1))]
-    assert names == [html_escape(e["title_zh"]) for e in catalog]
+    assert _overlay_names(overlays.group(1)) == [html_escape(e["title_zh"]) for e in catalog]
     for entry in catalog:
         # each layer is handed to planmap.js (tooltips, popups, search) under its id
         assert f'(window.planmapLayers = window.planmapLayers || {{}})["{entry["id"]}"]' in script
@@ -194,7 +198,7 @@ def test_hostile_feature_name_is_never_markup(hostile_client):
         assert "\\u003cimg src=x onerror=alert(1)\\u003e" in script
         # a layer title reaches Leaflet's layer control (which uses innerHTML) HTML-escaped
         overlays = re.search(r"overlays\s*:\s*\{(.*?)\}", script, re.S).group(1)
-        names = [json.loads(f'"{k}"') for k in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', overlays)]
+        names = _overlay_names(overlays)
         if lang == "zh":
             assert "&lt;b&gt;bold&lt;/b&gt;" in names
         assert not any("<" in name for name in names)
