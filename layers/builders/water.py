@@ -55,12 +55,12 @@ def taoer_metric():
 def jiaoliu_metric():
     """Hand-placed 蛟流河: the sources carry no geometry for it (EPSG:4550).
 
-    Straight line from the point of 洮南市's boundary nearest 122.30E 45.60N (it enters
-    from Inner Mongolia on the north-west) to the point of the 洮儿河 centreline nearest
-    the 洮南 seat, where the plan's corridor joins the two rivers.
+    Straight line from the point of 洮南市's boundary nearest the GeoNames point of 突泉
+    (Tuquan, the Inner Mongolian county the river flows from) to the point of the 洮儿河
+    centreline nearest the 洮南 seat, where the plan's corridor joins the two rivers.
     """
     border = county_metric(TAONAN).boundary
-    start = nearest_points(border, to_metric(Point(122.30, 45.60)))[0]
+    start = nearest_points(border, to_metric(geonames_point("Tuquan")))[0]
     seat = to_metric(geonames_point("Taonan"))
     end = nearest_points(taoer_metric(), seat)[0]
     return LineString([start, end])
@@ -130,9 +130,10 @@ def build() -> list[dict]:
             cite(569, "洮儿河－蛟流河生态廊道"),
             county=[TAONAN],
             rule="Not in any source. Hand-placed straight line from the point of 洮南市's "
-            "boundary nearest 122.30E 45.60N to the point of the GSHHG 洮儿河 centreline "
-            "nearest the 洮南 seat (GeoNames). Shows only that the river runs through "
-            "洮南市 into the 洮儿河; the real course differs.",
+            "boundary nearest the GeoNames point of 突泉 (Tuquan, the Inner Mongolian county "
+            "upstream) to the point of the GSHHG 洮儿河 centreline nearest the 洮南 seat "
+            "(GeoNames). Shows only that the river enters 洮南市 from the west and joins the "
+            "洮儿河 near the seat; the real course differs.",
             placement_confidence="low",
         )
     )
