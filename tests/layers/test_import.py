@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import pytest
 import shapely
@@ -186,6 +187,21 @@ def test_import_other_supported_crs(mini_data_dir, tmp_path, crs, offset):
     pyogrio.write_dataframe(frame, path, driver="GPKG")
     import_layer(path, "redline", data_dir=mini_data_dir)
     _lands(mini_data_dir)
+
+
+def test_import_gcj02_needs_and_honours_crs(mini_data_dir, tmp_path):
+    from geo.crs import wgs84_to_gcj02
+
+    frame = _bureau_frame().to_crs("EPSG:4326")
+    truth = frame.geometry.iloc[0]
+    # AMap coordinates: WGS84 shifted ~500 m by the GCJ-02 obfuscation.
+    gcj = shapely.transform(truth, lambda c: np.column_stack(wgs84_to_gcj02(c[:, 0], c[:, 1])))
+    path = tmp_path / "amap.geojson"
+    pyogrio.write_dataframe(frame.set_geometry([gcj], crs="EPSG:4326"), path, driver="GeoJSON")
+    import_layer(path, "redline", crs="GCJ-02", data_dir=mini_data_dir)
+    got = _lands(mini_data_dir).geometry
+    assert shapely.hausdorff_distance(got, truth) < 2e-6
+    assert shapely.hausdorff_distance(gcj, truth) > 0.003  # the shift the import undid
 
 
 def _lands(data_dir):
