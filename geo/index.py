@@ -102,7 +102,7 @@ class ZoneIndex:
     clauses : list of dict, optional
         Policy clauses (see ``layers/clauses.json``); kept for the site check.
     plans : mapping, optional
-        Seed id → plan title (or an object with a ``title`` attribute).
+        Seed id → plan title, or an object/dict with ``title_zh`` and ``title_en``.
     grid_cells : int, optional
         Cells along the longer side of the grid (more cells: fewer exact tests, more memory).
     """
@@ -110,12 +110,12 @@ class ZoneIndex:
     def __init__(self, layers: Mapping, service_area=None, clauses=None, *, plans=None,
                  grid_cells: int = 1536):
         self.clauses = list(clauses or [])
-        self.plan_titles = {}
+        self.plan_titles: dict[str, dict] = {}
         for seed, plan in (plans or {}).items():
-            title = plan if isinstance(plan, str) else getattr(plan, "title", None)
-            if title is None and isinstance(plan, Mapping):
-                title = plan.get("title")
-            self.plan_titles[seed] = title
+            get = plan.get if isinstance(plan, Mapping) else (lambda k, p=plan: getattr(p, k, None))
+            zh = plan if isinstance(plan, str) else (get("title_zh") or get("title"))
+            self.plan_titles[seed] = {"title_zh": zh, "title_en": None if isinstance(plan, str)
+                                      else get("title_en")}
         self.layer_ids: list[str] = [str(k) for k in layers]
         self._load_features(layers)
         self._build_metric()
@@ -187,6 +187,7 @@ class ZoneIndex:
     def _build_metric(self) -> None:
         """Metric copies, zone areas, the zone STRtree and the distance pieces."""
         n = len(self._fgeom)
+        _to_metric_transformer()  # build it now, not on the first query
         self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
         self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
         shapely.prepare(self._fgeom_m)
@@ -213,6 +214,10 @@ class ZoneIndex:
         self._pieces = np.array(pieces, dtype=object)
         self._piece_owner = np.array(owner, dtype=np.int64)
         self._piece_tree = shapely.STRtree(self._pieces)
+        self._box_buf = np.empty(1, dtype=object)
+        layer_no = {lid: k for k, lid in enumerate(self.layer_ids)}
+        self._flayer_no = np.array([layer_no[x] for x in self._flayer], dtype=np.int64)
+        self._piece_layer = self._flayer_no[self._piece_owner] if n else np.zeros(0, np.int64)
         # The same pieces as padded segment arrays (one row per piece; a point is a
         # zero-length segment; padding repeats the last segment), so a single point's
         # distances take a few numpy operations and no geometry objects.
@@ -308,10 +313,24 @@ class ZoneIndex:
                 out[z] = v
         return out
 
-    def _point_distances(self, x: float, y: float, radius_m: float):
-        """Feature index → distance (m) of features within ``radius_m`` of metric (x, y)."""
-        cand = self._piece_tree.query(shapely.box(x - radius_m, y - radius_m,
-                                                  x + radius_m, y + radius_m))
+    def _query_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """Return the distance pieces whose bounding box meets the box (x0, y0, x1, y1)."""
+        box = shapely.lib.box(x0, y0, x1, y1, True)
+        tree = getattr(self._piece_tree, "_tree", None)
+        if tree is None:  # shapely changed its internals: use the public (slower) call
+            return self._piece_tree.query(box)
+        # The public STRtree.query spends more time wrapping a scalar than searching.
+        self._box_buf[0] = box
+        return tree.query(self._box_buf, 0)[1]
+
+    def _point_distances(self, x: float, y: float, radius_m: float, excluded=None):
+        """Feature index → distance (m) of features within ``radius_m`` of metric (x, y).
+
+        ``excluded`` is a boolean array over layer numbers; those layers are skipped.
+        """
+        cand = self._query_box(x - radius_m, y - radius_m, x + radius_m, y + radius_m)
+        if excluded is not None and len(cand):
+            cand = cand[~excluded[self._piece_layer[cand]]]
         if len(cand) == 0:
             return {}
         e = self._seg_e[cand]
@@ -514,7 +533,13 @@ class ZoneIndex:
             Entries with ``distance_m``, by layer order then distance.
         """
         x, y = _to_metric_transformer().transform(lon, lat)
-        found = self._point_distances(x, y, radius_m)
+        excluded = None
+        if exclude_layers:
+            excluded = np.zeros(len(self.layer_ids) + 1, dtype=bool)
+            for layer in exclude_layers:
+                if layer in self.layer_ids:
+                    excluded[self.layer_ids.index(layer)] = True
+        found = self._point_distances(x, y, radius_m, excluded)
         return self._group_nearest(found.keys(), found.values(), radius_m, per_layer,
                                    set(exclude_layers), ())
 

@@ -276,7 +276,8 @@ def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
         "text_zh": clause.get("text_zh"),
         "summary_en": clause.get("summary_en"),
         "citation": citation,
-        "plan": {"seed": seed, "title": index.plan_titles.get(seed)},
+        "plan": {"seed": seed, **index.plan_titles.get(seed, {"title_zh": None,
+                                                               "title_en": None})},
         "zones": [],
     }
 
