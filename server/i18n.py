@@ -108,10 +108,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "eff_restricted": "限制",
         "eff_required": "要求",
         "eff_encouraged": "鼓励",
-        "verdict_conflict": "冲突：选址涉及禁止开发的区域",
-        "verdict_review": "需审查：选址涉及限制性区域",
-        "verdict_ok": "未发现冲突",
-        "verdict_outside": "选址不在白城市范围内",
+        "verdict_prohibited": "禁止：适用条款中有禁止性规定，须专项论证或调整选址",
+        "verdict_restricted": "限制：适用条款中有限制性规定，须按条款审查",
+        "verdict_required": "须满足要求：适用条款提出了须落实的要求",
+        "verdict_encouraged": "鼓励：适用条款鼓励在此类区域发展",
+        "verdict_none": "无相关条款：选址未触及有条款约束的区域",
         "kind_point": "点",
         "kind_line": "线",
         "kind_polygon": "面",
@@ -214,10 +215,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "eff_restricted": "restricted",
         "eff_required": "required",
         "eff_encouraged": "encouraged",
-        "verdict_conflict": "Conflict: the site touches a zone where development is prohibited",
-        "verdict_review": "Review needed: the site touches a restricted zone",
-        "verdict_ok": "No conflict found",
-        "verdict_outside": "The site is outside Baicheng City",
+        "verdict_prohibited": "Prohibited: a clause that applies here prohibits something; "
+                              "needs a special review or another site",
+        "verdict_restricted": "Restricted: a clause that applies here restricts development",
+        "verdict_required": "Requirements: the clauses that apply here set requirements",
+        "verdict_encouraged": "Encouraged: the clauses that apply here encourage development",
+        "verdict_none": "No clause: the site touches no zone governed by a clause",
         "kind_point": "point",
         "kind_line": "line",
         "kind_polygon": "polygon",
@@ -233,8 +236,8 @@ JS_KEYS = (
     "overlap", "overlap_none", "overlap_m2", "overlap_ha", "overlap_mu", "overlap_pct", "rings",
     "ring_within", "accuracy_note", "repairs", "report_link", "unit_m", "unit_km", "unit_m2",
     "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",
-    "eff_restricted", "eff_required", "eff_encouraged", "verdict_conflict", "verdict_review",
-    "verdict_ok", "verdict_outside", "panel_hint",
+    "eff_restricted", "eff_required", "eff_encouraged", "verdict_prohibited", "verdict_restricted",
+    "verdict_required", "verdict_encouraged", "verdict_none", "panel_hint",
 )
 
 # leaflet-draw's own hints while drawing (its L.drawLocal), per language
@@ -276,6 +279,15 @@ def t(lang: str, key: str, **fmt) -> str:
 def js_strings(lang: str) -> dict[str, str]:
     """The strings planmap.js needs, in ``lang``."""
     return {key: t(lang, key) for key in JS_KEYS}
+
+
+VERDICTS = ("prohibited", "restricted", "required", "encouraged", "none")
+
+
+def verdict_label(lang: str, verdict) -> str:
+    """Readable verdict for a site check's ``verdict`` code (see geo.sitecheck)."""
+    code = str(verdict or "")
+    return t(lang, f"verdict_{code}") if code in VERDICTS else code
 
 
 def accuracy_label(lang: str, accuracy: str | None) -> str:

@@ -180,19 +180,10 @@ def build(record: dict, data, lang: str, config) -> dict:
     }
 
 
-_VERDICT_KEYS = {"conflict": "verdict_conflict", "prohibited": "verdict_conflict",
-                 "review": "verdict_review", "restricted": "verdict_review",
-                 "ok": "verdict_ok", "clear": "verdict_ok", "compatible": "verdict_ok",
-                 "outside": "verdict_outside", "outside_service_area": "verdict_outside"}
-
-
 def _verdict_text(verdict, lang: str) -> str:
     if isinstance(verdict, dict):
-        text = verdict.get(f"message_{lang}") or verdict.get(f"text_{lang}") or verdict.get(
-            "message_zh") or verdict.get("code")
-        return str(text or "")
-    key = _VERDICT_KEYS.get(str(verdict or "").lower())
-    return i18n.t(lang, key) if key else str(verdict or "")
+        verdict = verdict.get("code")
+    return i18n.verdict_label(lang, verdict)
 
 
 def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
@@ -251,7 +242,9 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
     for i, fid in enumerate(dict.fromkeys(zone_ids)):
         if fid not in features:
             continue
-        _lid, row = features[fid]
+        lid, row = features[fid]
+        if lid == "admin":  # the counties are the base drawing already
+            continue
         color = ZONE_COLORS[i % len(ZONE_COLORS)]
         try:
             g = crs.to_metric(row.geometry)

@@ -303,11 +303,8 @@
     }).catch(function (err) { showError(body, err); });
   }
   function verdictText(v) {
-    if (v && typeof v === 'object') return CFG.lang === 'en' ? (v.message_en || v.code) : (v.message_zh || v.code);
-    var key = {conflict: 'verdict_conflict', prohibited: 'verdict_conflict', review: 'verdict_review',
-      restricted: 'verdict_review', ok: 'verdict_ok', clear: 'verdict_ok', compatible: 'verdict_ok',
-      outside: 'verdict_outside', outside_service_area: 'verdict_outside'}[String(v || '').toLowerCase()];
-    return key ? S[key] : String(v || '');
+    if (v && typeof v === 'object') v = v.code;
+    return S['verdict_' + v] || String(v || '');
   }
   function first(obj, keys) {
     for (var i = 0; i < keys.length; i++) if (obj[keys[i]] !== undefined && obj[keys[i]] !== null) return obj[keys[i]];
@@ -374,7 +371,7 @@
       body.appendChild(el('h3', null, S.rings));
       var rl = el('ul');
       rings.forEach(function (r) {
-        var names = (r.zones || []).map(function (z) { return typeof z === 'object' ? name(z) : String(z); });
+        var names = (r.features || r.zones || []).map(function (z) { return typeof z === 'object' ? name(z) : String(z); });
         rl.appendChild(el('li', null, fmt(S.ring_within, {d: num(r.distance_m, 0)}) + ': ' + (names.join('、') || '–')));
       });
       body.appendChild(rl);
