@@ -312,13 +312,18 @@ def _resolve_crs(file_crs, crs_arg: str | None):
                        "the file does not say its CRS (no .prj?); give --crs, e.g. EPSG:4550",
                        "文件未声明坐标系（缺少 .prj？）；请用 --crs 指定，例如 EPSG:4550",
                        param="crs")
-    epsg = pyproj.CRS.from_user_input(file_crs).to_epsg(min_confidence=70)
+    try:
+        file_crs = pyproj.CRS.from_user_input(file_crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError("unsupported_crs", f"the file's CRS is not understood ({exc}); give --crs",
+                       "无法识别文件的坐标系；请用 --crs 指定", param="crs") from None
+    epsg = file_crs.to_epsg(min_confidence=70)
     if epsg is not None:
         with contextlib.suppress(CRSError):
             return gcrs.parse_crs(f"EPSG:{epsg}", param="crs"), True
     # A CRS embedded in the file (e.g. Xi'an 1980 GK) that pyproj knows: transform with
     # pyproj; the result is still checked against Baicheng below.
-    return pyproj.CRS.from_user_input(file_crs), False
+    return file_crs, False
 
 
 # ------------------------------------------------------------------ values

@@ -175,8 +175,9 @@ def test_shapefile_without_prj_needs_crs(mini_data_dir, tmp_path):
     _lands(mini_data_dir)
 
 
-@pytest.mark.parametrize("crs, offset", [("EPSG:4529", 41_000_000.0), ("EPSG:4490", None)])
-def test_import_other_supported_crs(mini_data_dir, tmp_path, crs, offset):
+@pytest.mark.parametrize("crs, offset", [("EPSG:4529", 41_000_000.0), ("EPSG:4490", None),
+                                         ("EPSG:32651", None)])  # UTM 51N: via the file's CRS
+def test_import_other_crs(mini_data_dir, tmp_path, crs, offset):
     frame = _bureau_frame()
     if offset:
         frame = frame.set_geometry(shapely.transform(frame.geometry.values,
