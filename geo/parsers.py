@@ -982,9 +982,11 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
     except PlanmapError:
         raise
     except Exception as exc:  # pyogrio raises several unrelated classes for corrupt files
+        # GDAL's message names our private temp file; the user only needs the reason.
+        reason = str(exc).replace(os.path.dirname(path) + os.sep, "")[:160]
         raise _err(InvalidInput, "invalid_shapefile",
-                   f"the shapefile cannot be read: {str(exc)[:160]}",
-                   f"无法读取 shapefile：{str(exc)[:160]}") from None
+                   f"the shapefile cannot be read: {reason}",
+                   f"无法读取 shapefile：{reason}") from None
     b = _Builder(limits, repair)
     if wkb is None:
         raise _err(InvalidGeometry, "empty_geometry", "the shapefile has no geometry",
