@@ -5,7 +5,7 @@ Shape: ``{"error": {"status", "code", "param", "message_en", "message_zh"}}``.
 
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import LimitExceeded, NotFound, PlanmapError
@@ -43,6 +43,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if status == 413 and limit and (request.content_length or 0) > limit:
+            # Werkzeug's text names no limit; say which setting refused the body
+            return error_response(
+                413, "body_too_large",
+                f"request body exceeds MAX_BODY_BYTES ({limit} bytes)",
+                f"请求内容超过 MAX_BODY_BYTES（{limit} 字节）", "body")
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(status, code, exc.description or exc.name,
                                   _HTTP_ZH.get(status), None)
