@@ -104,7 +104,11 @@ def _json_body(raw: bytes) -> object:
     """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
     from geo.parsers import load_json
 
-    return load_json(raw, services().limits, param="body")
+    limits = services().limits
+    # Every GeoJSON position is a JSON array: bound them before parsing, as parse_site does
+    # for the geometry itself (a million-vertex body is refused in milliseconds, not seconds).
+    max_arrays = 2 * limits.max_vertices + 4 * limits.max_parts + 64
+    return load_json(raw, limits, param="body", max_arrays=max_arrays)
 
 
 def _is_json_request() -> bool:
