@@ -641,6 +641,15 @@ def _geometry_types(geoms) -> list[str]:
     return sorted({g.geom_type.replace("Multi", "") for g in geoms})
 
 
+def _sync_geometry_types(data_dir: Path, layer_id: str, types: list[str]) -> None:
+    """Make the catalog entry's ``geometry_types`` describe the new data (the map styles by it)."""
+    doc = _catalog_doc(data_dir)
+    for e in doc["layers"]:
+        if e["id"] == layer_id and set(e.get("geometry_types") or ()) != set(types):
+            e["geometry_types"] = types
+            _write_catalog(data_dir, doc)
+
+
 # ------------------------------------------------------------------ public API
 def import_layer(path, layer_id: str, crs: str | None = None, source: str | None = None,
                  data_dir=None) -> ImportResult:
@@ -720,10 +729,7 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
             })
             _write_catalog(data_dir, doc)
         else:
-            for e in doc["layers"]:
-                if e["id"] == layer_id and e.get("geometry_types") != types:
-                    e["geometry_types"] = types
-                    _write_catalog(data_dir, doc)
+            _sync_geometry_types(data_dir, layer_id, types)
 
     new_ids = {f["id"] for f in features}
     warnings = []
@@ -781,6 +787,10 @@ def restore_previous(layer_id: str, data_dir=None) -> ImportResult:
         _atomic_write(target, data)
         kept.unlink()
         _fsync_dir(kept.parent)
-    features = json.loads(data.decode("utf-8"))["features"]
+        features = json.loads(data.decode("utf-8"))["features"]
+        types = sorted({shapely.geometry.shape(f["geometry"]).geom_type.replace("Multi", "")
+                        for f in features})
+        if entry is not None:
+            _sync_geometry_types(data_dir, layer_id, types)
     return ImportResult(layer_id=layer_id, path=target, features=len(features),
                         previous=replaced, source_crs="EPSG:4326")

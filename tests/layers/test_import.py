@@ -36,6 +36,20 @@ TO_4550 = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
 CITE = {"seed": MINI_SEED, "line": 3, "quote": "构建“两核”生态格局"}
 
 
+def _package_state():
+    d = layers.PACKAGE_DIR
+    files = [d / "catalog.json", *sorted((d / "data").glob("*")), *sorted(d.glob("versions/**/*"))]
+    return {str(p): p.stat().st_mtime_ns for p in files if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def _package_data_untouched():
+    """Every test here imports into a copy: the installed data must not change."""
+    before = _package_state()
+    yield
+    assert _package_state() == before, "a test modified the package's own data"
+
+
 def _gdf(rows, geoms, crs="EPSG:4326"):
     return gpd.GeoDataFrame(rows, geometry=list(geoms), crs=crs)
 
@@ -383,18 +397,25 @@ def _zones_file(tmp_path, name, x0):
 def test_restore_brings_back_previous_versions(mini_data_dir, tmp_path, capsys):
     target = mini_data_dir / "data" / "zones.geojson"
     v0 = target.read_bytes()
+    version0 = layers.load(mini_data_dir).data_version
     r1 = import_layer(_zones_file(tmp_path, "a.geojson", 122.1), "zones", data_dir=mini_data_dir)
     assert r1.previous is not None and r1.previous.read_bytes() == v0
     v1 = target.read_bytes()
     import_layer(_zones_file(tmp_path, "b.geojson", 122.2), "zones", data_dir=mini_data_dir)
     assert len(kept_versions("zones", mini_data_dir)) == 2
     assert layers.load(mini_data_dir).feature("zone_core")["geometry"].bounds[0] == 122.2
+    version1 = layers.load(mini_data_dir).data_version
+    assert version1 != version0  # caches keyed on the data version refresh
+    assert layers.load(mini_data_dir).layer_entry("zones")["geometry_types"] == ["Polygon"]
 
     restore_previous("zones", mini_data_dir)
     assert target.read_bytes() == v1
     assert cli(["import", "--restore", "--layer", "zones", "--data-dir", str(mini_data_dir)]) == 0
     assert "restored zones" in capsys.readouterr().out
     assert target.read_bytes() == v0
+    restored = layers.load(mini_data_dir)
+    assert restored.data_version != version1
+    assert set(restored.layer_entry("zones")["geometry_types"]) == {"Point", "Polygon"}
     assert layers.load(mini_data_dir).layers["zones"]["accuracy"].eq("schematic").all()
     with pytest.raises(NotFound) as info:
         restore_previous("zones", mini_data_dir)
