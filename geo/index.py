@@ -482,6 +482,20 @@ class ZoneIndex:
         hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
         return sorted(cov + tuple(hits)) if hits else list(cov)
 
+    def zones_at(self, lon: float, lat: float) -> list[dict]:
+        """Return the entries of the zones covering (lon, lat) (boundary inside), layer order.
+
+        Parameters
+        ----------
+        lon, lat : float
+            WGS 84 degrees (finite; not validated here — see :meth:`query_point`).
+
+        Returns
+        -------
+        list of dict
+        """
+        return [dict(self._entries[z]) for z in self.covering(lon, lat)]
+
     def in_service_area(self, lon: float, lat: float) -> bool:
         """Whether (lon, lat) lies in Baicheng City (boundary counts as inside).
 

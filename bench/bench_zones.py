@@ -1,0 +1,194 @@
+"""Zone engine benchmark: batch point-in-zone vs geopandas.sjoin, single-point queries,
+nearest zones and polygon site checks, on the built-in Baicheng layers.
+
+Run from the repository root:
+
+    python bench/bench_zones.py
+
+Prints a markdown table (copied into docs/PERFORMANCE.md, section "Zone engine").
+Everything is seeded; the figures depend only on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+import shapely.affinity  # noqa: E402
+
+import layers  # noqa: E402
+from geo import crs as gcrs  # noqa: E402
+from geo.index import ZoneIndex  # noqa: E402
+from geo.sitecheck import site_check  # noqa: E402
+
+LOAD_AT_START = (0.0, 0.0, 0.0)
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+class Clock:
+    """Wall time and this process's CPU time (other processes on a busy 2-core machine
+    stretch the first, much less the second); best of the repeats for each."""
+
+    def __init__(self):
+        self.wall = self.cpu = math.inf
+
+
+def timed(fn, repeat=1):
+    clock = Clock()
+    out = None
+    for _ in range(repeat):
+        gc.collect()
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        clock.cpu = min(clock.cpu, time.process_time() - c)
+        clock.wall = min(clock.wall, time.perf_counter() - w)
+    return clock, out
+
+
+def percentiles_us(fn, points):
+    """p50/p99 in µs, wall clock and thread CPU clock."""
+    gc.collect()
+    gc.disable()
+    try:
+        wall = np.empty(len(points))
+        cpu = np.empty(len(points))
+        for i, (a, b) in enumerate(points):
+            w, c = time.perf_counter_ns(), time.thread_time_ns()
+            fn(a, b)
+            cpu[i] = time.thread_time_ns() - c
+            wall[i] = time.perf_counter_ns() - w
+    finally:
+        gc.enable()
+    return {k: (np.percentile(v, 50) / 1e3, np.percentile(v, 99) / 1e3)
+            for k, v in (("wall", wall), ("cpu", cpu))}
+
+
+def random_sites(index, data, n, rng):
+    """Rotated squares of 0.1–5 km², centres uniform inside Baicheng, in WGS 84."""
+    minx, miny, maxx, maxy = data.service_area.bounds
+    sites = []
+    while len(sites) < n:
+        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if not index.in_service_area(lon, lat):
+            continue
+        x, y = (float(v) for v in gcrs.metric_xy(lon, lat))
+        side = math.sqrt(rng.uniform(0.1e6, 5e6))
+        sq = shapely.box(x - side / 2, y - side / 2, x + side / 2, y + side / 2)
+        sq = shapely.affinity.rotate(sq, rng.uniform(0, 90), origin="centroid")
+        sites.append(gcrs.from_metric(sq))
+    return sites
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="1e3,1e5,1e6", help="batch sizes (comma separated)")
+    ap.add_argument("--single", type=int, default=20_000, help="single-point queries")
+    ap.add_argument("--sites", type=int, default=2_000, help="polygon site checks")
+    args = ap.parse_args(argv)
+
+    global LOAD_AT_START
+    LOAD_AT_START = os.getloadavg()
+    rng = np.random.default_rng(20261123)
+    t_load, data = timed(layers.load)
+    t_build, index = timed(lambda: ZoneIndex.from_plan_data(data))
+    zones = index.zones_frame()
+    zones.sindex  # noqa: B018  geopandas builds its tree lazily: not part of the timing
+    minx, miny, maxx, maxy = data.service_area.bounds
+    stats = index.grid_stats()
+
+    rows = []
+    for n in [int(float(s)) for s in args.sizes.split(",")]:
+        lon = rng.uniform(minx, maxx, n)
+        lat = rng.uniform(miny, maxy, n)
+        repeat = 5 if n <= 100_000 else 3
+        t_ours, res = timed(lambda lon=lon, lat=lat: index.batch(lon, lat), repeat)
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+        t_sj, joined = timed(lambda pts=pts: gpd.sjoin(pts, zones, predicate="within"),
+                             1 if n >= 1_000_000 else 3)
+        ours = set(zip(res.point_idx.tolist(), res.zone_ids.tolist(), strict=True))
+        theirs = set(zip(joined.index.tolist(), joined["id"].tolist(), strict=True))
+        rows.append((n, len(ours), t_ours, t_sj, ours == theirs))
+
+    sample = list(zip(rng.uniform(minx, maxx, args.single).tolist(),
+                      rng.uniform(miny, maxy, args.single).tolist(), strict=True))
+    for a, b in sample[:500]:  # warm caches
+        index.query_point(a, b)
+    p_zone = percentiles_us(index.zones_at, sample)
+    covered = {(a, b): {index._flayer[z] for z in index.covering(a, b)} for a, b in sample}
+    p_near = percentiles_us(lambda a, b: index.nearest(a, b, exclude_layers=covered[(a, b)]),
+                            sample)
+    p_query = percentiles_us(index.query_point, sample)
+
+    sites = random_sites(index, data, args.sites, rng)
+    for s in sites[:50]:
+        site_check(index, s)
+    t_sites, _ = timed(lambda: [site_check(index, s) for s in sites])
+
+    load0 = LOAD_AT_START
+    load = os.getloadavg()
+    print("## Zone engine — benchmark run")
+    print()
+    print(f"Command: `python bench/bench_zones.py`  ·  CPU: {cpu_model()}, "
+          f"{os.cpu_count()} cores  ·  Python {platform.python_version()}, shapely "
+          f"{shapely.__version__} (GEOS {shapely.geos_version_string}), geopandas "
+          f"{gpd.__version__}, numpy {np.__version__}  ·  load average (1 min) at start "
+          f"{load0[0]:.2f}, at end {load[0]:.2f}")
+    print()
+    print(f"Data: {len(index._fid)} features in {len(index.layer_ids)} layers, "
+          f"{index.zone_count} polygonal zones; load {t_load:.2f} s, index build "
+          f"{t_build:.2f} s; grid {stats['nx']}×{stats['ny']} cells, "
+          f"{stats['boundary_cells']} boundary cells "
+          f"({100 * stats['boundary_cells'] / (stats['nx'] * stats['ny']):.1f} %).")
+    print()
+    print("Throughput = points / time; wall clock, with this process's CPU time in brackets.")
+    print()
+    print("| batch points | pairs | planmap points/s | sjoin(within) points/s | speed-up "
+          "| same pairs |")
+    print("|---:|---:|---:|---:|---:|:---:|")
+    for n, pairs, ours, sj, same in rows:
+        print(f"| {n:,} | {pairs:,} | {n / ours.wall / 1e6:,.2f} M ({n / ours.cpu / 1e6:,.2f} M)"
+              f" | {n / sj.wall / 1e3:,.1f} k ({n / sj.cpu / 1e3:,.1f} k) | "
+              f"{sj.wall / ours.wall:,.0f}× ({sj.cpu / ours.cpu:,.0f}×) | "
+              f"{'yes' if same else 'NO'} |")
+    print()
+    print(f"| single query ({len(sample):,} random points, in process) | p50 µs | p99 µs "
+          "| p50 µs CPU | p99 µs CPU |")
+    print("|---|---:|---:|---:|---:|")
+    for label, p in (("point in zone (`zones_at`)", p_zone),
+                     ("nearest zones, 5 km (`nearest`)", p_near),
+                     ("full `query_point` (zones + nearest + service area)", p_query)):
+        print(f"| {label} | {p['wall'][0]:.1f} | {p['wall'][1]:.1f} | {p['cpu'][0]:.1f} "
+              f"| {p['cpu'][1]:.1f} |")
+    print()
+    print("| polygon site checks (0.1–5 km², rotated squares in Baicheng) | sites/s | "
+          "sites/s CPU |")
+    print("|---|---:|---:|")
+    print(f"| {len(sites):,} sites | {len(sites) / t_sites.wall:,.0f} | "
+          f"{len(sites) / t_sites.cpu:,.0f} |")
+    return 0 if all(r[4] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
