@@ -123,7 +123,7 @@
   function bindFeature(layerId, feature, layer) {
     var p = feature.properties || {};
     layer.bindTooltip(function () { return tooltipNode(p); }, {sticky: true});
-    layer.bindPopup(function () { return popupNode(p); }, {maxWidth: 320});
+    layer.bindPopup(function () { return popupNode(p); }, {maxWidth: 320, maxHeight: 380});
     // Leaflet stops a click that opens a popup before it reaches the map: query here too
     layer.on('click', function (ev) { if (!tool) queryPoint(ev.latlng); });
     SEARCH.push({

@@ -43,4 +43,6 @@ LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
 OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 LICENSE
+# node_modules/ is only the source of the copy: remove it so it never ships in the wheel
+rm -rf node_modules
 echo "vendor/ refreshed:"; find vendor -type f | sort
