@@ -130,6 +130,83 @@ LAYERS = [
 
 BUILD_ORDER = ["admin", "water", "ecology", "urban", "parks"]
 
+# Issue 7 layers (helper G): the Baicheng plan's remaining groups and the provincial
+# context layers (seeds 001/004, group ``context``, off by default).
+ATTRIBUTION_PROVINCE = (
+    "Plans: 吉林省“十四五”规划纲要 (seed 001); 吉林省“一主六双”专项规划 (seed 004)."
+)
+
+
+def _layer(lid, zh, en, group, color, fill, desc_zh, desc_en, default_on=True, dash=None,
+           source="Plan text (seed 000) placed by stated rules", attribution=None):
+    style = {"color": color, "fillColor": fill, "weight": 1.5, "fillOpacity": 0.25, "radius": 5}
+    if dash:
+        style["dashArray"] = dash
+    return {
+        "id": lid, "title_zh": zh, "title_en": en, "group": group, "default_on": default_on,
+        "style": style, "source": source,
+        "licence": "Derived from MIT (boundaries), LGPL-3.0-or-later (GSHHG) and CC BY 4.0 "
+        "(GeoNames) sources",
+        "attribution": attribution or " ".join(
+            [ATTRIBUTION_PLAN, ATTRIBUTION_ADMIN, ATTRIBUTION_GEONAMES]),
+        "description_zh": desc_zh, "description_en": desc_en,
+    }
+
+
+_CTX_SOURCE = "Plan texts (seeds 001/004) placed by stated rules"
+_CTX_ATTR = " ".join([ATTRIBUTION_PROVINCE, ATTRIBUTION_ADMIN, ATTRIBUTION_GEONAMES])
+LAYERS += [
+    _layer("agriculture", "农业示范区与牧业基地", "Agriculture demonstration zones and bases",
+           "agriculture", "#9e9d24", "#e6ee9c",
+           "5个绿色高质高效示范区、5大绿色牧业基地等（县级示意）。",
+           "Demonstration zones and livestock bases by county (schematic)."),
+    _layer("water_projects", "水利工程", "Water projects", "water_projects", "#00838f", "#80deea",
+           "引察济向、洮儿河灌区（示意）。", "Water transfer and irrigation projects (schematic)."),
+    _layer("energy", "新能源与能源设施", "Energy", "energy", "#ef6c00", "#ffcc80",
+           "风、光千万千瓦基地、变电站、输电与输气管线（示意）。",
+           "Wind and PV bases, substations, transmission and gas lines (schematic)."),
+    _layer("transport", "交通", "Transport", "transport", "#37474f", "#b0bec5",
+           "铁路、国道G302、机场与内陆港（示意连线）。",
+           "Railways, G302, airports and the inland port (schematic links)."),
+    _layer("tourism", "旅游", "Tourism", "tourism", "#ad1457", "#f48fb1",
+           "规划点名的景区景点与西部旅游大环线白城段（示意）。",
+           "Scenic areas and tourism projects named in the plan (schematic)."),
+    _layer("ctx_province_patterns", "省级格局（一圈三区四轴、三区四屏三廊一网）",
+           "Provincial patterns (001)", "context", "#5d4037", "#bcaaa4",
+           "吉林省“十四五”规划的城市化与生态格局中与白城相关的部分（示意）。",
+           "Baicheng-relevant parts of the province's urbanisation and ecology patterns.",
+           default_on=False, dash="4 4", source=_CTX_SOURCE, attribution=_CTX_ATTR),
+    _layer("ctx_clean_energy_base", "吉林省西部国家级清洁能源基地", "West Jilin clean-energy base",
+           "context", "#e65100", "#ffb74d",
+           "基地范围、各县规划容量与以乡镇命名的风电、光伏场址（示意）。",
+           "Base extent, county capacities and the named wind/PV sites (schematic).",
+           default_on=False, source=_CTX_SOURCE, attribution=_CTX_ATTR),
+    _layer("ctx_west_tourism_loop", "长松大白通长西部旅游大环线", "West Jilin tourism loop",
+           "context", "#880e4f", "#f06292", "西部环线骨架、湿地环线景区连通路与集散中心（示意）。",
+           "Loop skeleton, wetland loop roads and hubs (schematic).", default_on=False,
+           dash="8 4", source=_CTX_SOURCE, attribution=_CTX_ATTR),
+    _layer("ctx_channels", "白松长通至辽宁大通道", "Bai-Song-Chang-Tong channel", "context",
+           "#263238", "#90a4ae", "通道白城段、齐大公路莫莫格至大安段、大安嫩江大桥（示意）。",
+           "Channel branches and Baicheng projects (schematic).", default_on=False,
+           dash="8 4", source=_CTX_SOURCE, attribution=_CTX_ATTR),
+    _layer("ctx_hydrogen_corridor", "长春—白城氢能走廊", "Changchun–Baicheng hydrogen corridor",
+           "context", "#1b5e20", "#a5d6a7", "省级规划的长春—白城氢能走廊（示意）。",
+           "The provincial hydrogen corridor (schematic).", default_on=False, dash="2 6",
+           source=_CTX_SOURCE, attribution=_CTX_ATTR),
+]
+BUILD_ORDER += [
+    "agriculture", "water_projects", "energy", "transport", "tourism", "ctx_province_patterns",
+    "ctx_clean_energy_base", "ctx_west_tourism_loop", "ctx_channels", "ctx_hydrogen_corridor",
+]
+# Layers whose builder is not ``layers.builders.<id>.build``: id → (module, function).
+BUILDERS = {
+    "ctx_province_patterns": ("context", "build_patterns"),
+    "ctx_clean_energy_base": ("context", "build_energy_base"),
+    "ctx_west_tourism_loop": ("context", "build_tourism_loop"),
+    "ctx_channels": ("context", "build_channels"),
+    "ctx_hydrogen_corridor": ("context", "build_hydrogen"),
+}
+
 
 def _geometry_types(features: list[dict]) -> list[str]:
     kinds = set()
@@ -184,8 +261,9 @@ def build(out_dir: Path | None = None) -> dict[str, bytes]:
     written: dict[str, bytes] = {}
     built: dict[str, list[dict]] = {}
     for layer_id in BUILD_ORDER:
-        module = importlib.import_module(f"layers.builders.{layer_id}")
-        feats = module.build()
+        mod_name, func = BUILDERS.get(layer_id, (layer_id, "build"))
+        module = importlib.import_module(f"layers.builders.{mod_name}")
+        feats = getattr(module, func)()
         built[layer_id] = feats
         rel = f"data/{layer_id}.geojson"
         written[rel] = write_collection(out_dir / rel, layer_id, feats)
