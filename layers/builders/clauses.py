@@ -17,6 +17,8 @@ from .common import SEED, SOURCES, cite
 
 EFFECTS = ("prohibited", "restricted", "required", "encouraged")
 SOURCE_FILE = SOURCES / "clauses_source.json"
+# Clauses of the issue-7 layers; rows may carry a ``seed`` (default 000).
+EXTRA_SOURCE_FILES = (SOURCES / "clauses_context.json",)
 
 
 def build(known_ids: set[str]) -> list[dict]:
@@ -29,6 +31,10 @@ def build(known_ids: set[str]) -> list[dict]:
     """
     with open(SOURCE_FILE, encoding="utf-8") as fh:
         rows = json.load(fh)
+    for extra in EXTRA_SOURCE_FILES:
+        if extra.is_file():
+            with open(extra, encoding="utf-8") as fh:
+                rows += json.load(fh)
     out = []
     seen = set()
     for row in rows:
@@ -47,7 +53,7 @@ def build(known_ids: set[str]) -> list[dict]:
                 "effect": effect,
                 "text_zh": row["text_zh"],
                 "summary_en": row["summary_en"],
-                "citation": cite(row["line"], row["text_zh"], SEED),
+                "citation": cite(row["line"], row["text_zh"], row.get("seed", SEED)),
                 "applies_to": list(applies),
             }
         )
