@@ -291,27 +291,27 @@ class ZoneIndex:
         dict
             Feature index → overlap (> 0 only).
         """
-        cand = self.zone_idx[self._zone_tree.query(geom_m)]  # bounding boxes only
-        out: dict[int, float] = {}
-        pieces = None
-        for z in np.sort(cand).tolist():
-            zg = self._fgeom_m[z]
-            if not shapely.intersects(zg, geom_m):  # prepared zone: indexed, fast
-                continue
-            if kind == "line":
-                # Whole zone: summing pieces would count a line along a tile edge twice.
-                v = float(shapely.intersection(geom_m, zg).length)
-            elif shapely.covers(zg, geom_m):  # the common case: no overlay at all
-                v = float(geom_m.area)
-            else:
-                if pieces is None:
-                    pc = self._area_tree.query(geom_m)
-                    pieces = (self._area_pieces[pc], self._area_owner[pc])
-                mine = pieces[0][pieces[1] == z]
-                v = float(shapely.area(shapely.intersection(geom_m, mine)).sum())
-            if v > 0.0:
-                out[z] = v
-        return out
+        cand = np.sort(self.zone_idx[self._zone_tree.query(geom_m)])  # bounding boxes only
+        if len(cand) == 0:
+            return {}
+        zg = self._fgeom_m[cand]
+        hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
+        cand, zg = cand[hit], zg[hit]
+        if len(cand) == 0:
+            return {}
+        if kind == "line":
+            # Whole zones: summing pieces would count a line along a tile edge twice.
+            values = shapely.length(shapely.intersection(geom_m, zg))
+        else:
+            values = np.full(len(cand), float(geom_m.area))
+            partial = np.flatnonzero(~shapely.covers(zg, geom_m))  # covered: no overlay
+            if len(partial):
+                pc = self._area_tree.query(geom_m)
+                owners = self._area_owner[pc]
+                for k in partial.tolist():
+                    mine = self._area_pieces[pc[owners == cand[k]]]
+                    values[k] = float(shapely.area(shapely.intersection(geom_m, mine)).sum())
+        return {z: v for z, v in zip(cand.tolist(), values.tolist(), strict=True) if v > 0.0}
 
     def _query_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Return the distance pieces whose bounding box meets the box (x0, y0, x1, y1)."""
@@ -482,6 +482,57 @@ class ZoneIndex:
         hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
         return sorted(cov + tuple(hits)) if hits else list(cov)
 
+    def intersects_service_area(self, geom) -> bool:
+        """Whether a WGS 84 geometry meets Baicheng City (boundary included).
+
+        Parameters
+        ----------
+        geom : shapely.Geometry
+            WGS 84 geometry.
+
+        Returns
+        -------
+        bool
+        """
+        if self.service_area is None:
+            return False
+        x, y = shapely.get_coordinates(geom)[0].tolist()
+        if self._sa_state is not None:
+            cell = self._cell(x, y)
+            if cell >= 0 and self._sa_state[cell] == 1:  # a vertex deep inside: done
+                return True
+        return bool(shapely.intersects(self.service_area, geom))
+
+    def to_metric(self, geom):
+        """Project a WGS 84 geometry to EPSG:4550 metres (same result as geo.crs.to_metric).
+
+        Parameters
+        ----------
+        geom : shapely.Geometry
+            WGS 84 geometry with finite coordinates.
+
+        Returns
+        -------
+        shapely.Geometry
+
+        Raises
+        ------
+        CRSError
+            When a coordinate cannot be projected.
+        """
+        tr = _to_metric_transformer()
+
+        def fn(c: np.ndarray) -> np.ndarray:
+            x, y = tr.transform(c[:, 0], c[:, 1])
+            out = np.empty_like(c)
+            out[:, 0], out[:, 1] = x, y
+            return out
+
+        out = shapely.transform(geom, fn)
+        if not np.isfinite(shapely.bounds(out)).all():
+            return _crs.to_metric(geom)  # raises the CRS module's error with its wording
+        return out
+
     def zones_at(self, lon: float, lat: float) -> list[dict]:
         """Return the entries of the zones covering (lon, lat) (boundary inside), layer order.
 
@@ -574,11 +625,16 @@ class ZoneIndex:
             contains ``geom_m`` the value is the distance to its boundary, not 0: callers
             handle touched zones themselves.
         """
-        cand = self._piece_tree.query(geom_m, predicate="dwithin", distance=max_distance_m)
+        x0, y0, x1, y1 = shapely.bounds(geom_m).tolist()
+        r = max_distance_m
+        # Bounding boxes, then one vectorised distance call (a dwithin query would compute
+        # most distances twice).
+        cand = self._query_box(x0 - r, y0 - r, x1 + r, y1 + r)
         if len(cand) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         d = shapely.distance(geom_m, self._pieces[cand])
-        f = self._piece_owner[cand]
+        near = d <= r
+        d, f = d[near], self._piece_owner[cand[near]]
         order = np.lexsort((d, f))
         f, d = f[order], d[order]
         first = np.ones(len(f), dtype=bool)

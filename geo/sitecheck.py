@@ -27,7 +27,6 @@ import math
 
 import shapely
 
-from geo import crs as _crs
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
 from geo.units import area_fields
@@ -123,14 +122,18 @@ def _pct(part, whole):
 
 
 def _clause_lookup(index: ZoneIndex, clauses: list) -> dict[str, list[dict]]:
-    """Map feature id (and layer id) → clauses naming it; cached on the index."""
+    """Map feature id (and layer id) → result entries of the clauses naming it.
+
+    The entries are templates (``zones`` empty), built once and cached on the index.
+    """
     cache = getattr(index, "_sitecheck_clause_cache", None)
     if cache is not None and cache[0] is clauses:
         return cache[1]
     lookup: dict[str, list[dict]] = {}
     for clause in clauses:
+        template = _clause_entry(index, clause)
         for target in clause.get("applies_to") or ():
-            lookup.setdefault(str(target), []).append(clause)
+            lookup.setdefault(str(target), []).append(template)
     index._sitecheck_clause_cache = (clauses, lookup)
     return lookup
 
@@ -174,7 +177,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     rings = check_rings(rings)
     radius_m = check_radius(radius_m)
     kind = _KIND_BY_DIM.get(dim, "polygon")
-    geom_m = _crs.to_metric(geom_wgs84)
+    geom_m = index.to_metric(geom_wgs84)
     shapely.prepare(geom_m)
 
     site_area = float(geom_m.area) if kind == "polygon" else None
@@ -242,10 +245,10 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     attached: dict[str, dict] = {}
     for e in touched:
         for target in (e["id"], e["layer"]):
-            for clause in lookup.get(target, ()):
-                entry = attached.get(clause["id"])
+            for template in lookup.get(target, ()):
+                entry = attached.get(template["id"])
                 if entry is None:
-                    entry = attached[clause["id"]] = _clause_entry(index, clause)
+                    entry = attached[template["id"]] = {**template, "zones": []}
                 if e["id"] not in entry["zones"]:
                     entry["zones"].append(e["id"])
     clause_out = sorted(attached.values(), key=lambda c: (-_RANK.get(c["effect"], 0), c["id"]))
@@ -254,8 +257,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     schematic = [e for e in touched if e["schematic"]]
     return {
         "site": site,
-        "in_service_area": bool(index.service_area is not None
-                                and shapely.intersects(index.service_area, geom_wgs84)),
+        "in_service_area": index.intersects_service_area(geom_wgs84),
         "zones": touched,
         "nearest": nearest,
         "rings": ring_out,
