@@ -332,9 +332,16 @@ def _site_request():
     if crs is not None and not isinstance(crs, str):
         raise InvalidInput("unsupported_crs", "crs must be a string such as EPSG:4490",
                            "crs 必须是字符串，例如 EPSG:4490", param="crs")
-    repair = parse_bool(body.get("repair", request.args.get("repair")), "repair")
-    rings = _rings(body.get("rings", request.args.get("rings")))
-    return payload.encode("utf-8"), fmt, "", crs, repair, rings
+    repair = body.get("repair")
+    if repair is not None and not isinstance(repair, bool):
+        raise InvalidInput("invalid_boolean", "repair must be true or false (a JSON boolean)",
+                           "repair 必须是 true 或 false（JSON 布尔值）", param="repair")
+    rings = body.get("rings")
+    if rings is not None and (not isinstance(rings, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in rings)):
+        raise InvalidInput("invalid_rings", "rings must be a list of distances in metres",
+                           "rings 必须是以米为单位的距离列表", param="rings")
+    return payload.encode("utf-8"), fmt, "", crs, bool(repair), _rings(rings)
 
 
 def _rings(raw):

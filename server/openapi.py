@@ -176,10 +176,10 @@ SITE_REQUEST = {
                      "FeatureCollection"},
         "site": {"type": "object", "description": "alias of geometry"},
         "wkt": {"type": "string", "maxLength": 20_000_000},
-        "crs": CRS_PARAM,
-        "repair": {"type": "boolean", "default": False,
+        "crs": {**CRS_PARAM, "nullable": True},
+        "repair": {"type": "boolean", "default": False, "nullable": True,
                    "description": "repair invalid geometry (and report what changed)"},
-        "rings": {"type": "array", "maxItems": 10,
+        "rings": {"type": "array", "maxItems": 10, "nullable": True,
                   "items": {"type": "number", "exclusiveMinimum": True, "minimum": 0,
                             "maximum": 100000},
                   "description": "buffer ring distances in metres"},
@@ -191,22 +191,46 @@ SITE_REQUEST = {
 
 SITE_RESULT = {
     "type": "object",
-    "required": ["id", "report_url", "verdict"],
+    "required": ["id", "report_url", "site", "zones", "nearest", "rings", "clauses", "verdict"],
     "properties": {
         "id": {"type": "string"}, "report_url": {"type": "string"}, "url": {"type": "string"},
         "created": {"type": "number"},
-        "site": {"type": "object", "properties": {
-            "kind": {"type": "string"}, "area_m2": {"type": "number", "nullable": True},
+        "site": {"type": "object", "required": ["kind"], "properties": {
+            "kind": {"type": "string"}, "geometry_type": {"type": "string"},
+            "area_m2": {"type": "number", "nullable": True},
             "area_ha": {"type": "number", "nullable": True},
             "area_mu": {"type": "number", "nullable": True},
             "length_m": {"type": "number", "nullable": True}}},
-        "zones": {"type": "array", "items": {"type": "object"}},
-        "nearest": {"type": "array", "items": {"type": "object"}},
-        "rings": {"type": "array", "items": {"type": "object"}},
-        "clauses": {"type": "array", "items": {"type": "object"}},
+        "in_service_area": {"type": "boolean"},
+        "zones": {"type": "array", "items": {"type": "object", "required": ["id", "layer"],
+                                             "properties": {
+            "id": {"type": "string"}, "layer": {"type": "string"},
+            "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+            "overlap_m2": {"type": "number", "nullable": True},
+            "pct_of_site": {"type": "number", "nullable": True}}}},
+        "nearest": {"type": "array", "items": {"type": "object", "required": ["id", "layer"],
+                                               "properties": {
+            "id": {"type": "string"}, "layer": {"type": "string"},
+            "distance_m": {"type": "number", "minimum": 0}}}},
+        "rings": {"type": "array", "items": {"type": "object", "required": ["distance_m"],
+                                             "properties": {
+            "distance_m": {"type": "number"},
+            "zones": {"type": "array", "items": {"type": "string"}},
+            "features": {"type": "array", "items": {"type": "object"}}}}},
+        "clauses": {"type": "array", "items": {"type": "object",
+                                               "required": ["id", "effect", "citation"],
+                                               "properties": {
+            "id": {"type": "string"}, "effect": {"type": "string"},
+            "text_zh": {"type": "string"},
+            "citation": {"$ref": "#/components/schemas/Citation"}}}},
         "verdict": {"type": "string"},
-        "accuracy_note": {"type": "string", "nullable": True},
-        "repairs": {"type": "array", "items": {}},
+        "verdict_zh": {"type": "string"},
+        "accuracy_note": {"nullable": True, "description": "why schematic/derived zones limit "
+                          "what the verdict can say (text, or {zh, en, zones})"},
+        "repairs": {"type": "array", "items": {"type": "string"}},
+        "input": {"type": "object", "properties": {
+            "format": {"type": "string"}, "crs": {"type": "string"},
+            "parcels": {"type": "array", "items": {"type": "string"}}}},
         "site_geometry": {"type": "object", "nullable": True},
     },
 }
@@ -453,7 +477,10 @@ def _ogc_document() -> dict:
             "parameters": [
                 cid,
                 {"name": "limit", "in": "query", "required": False,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                 "schema": {"type": "integer", "minimum": 1, "default": 100},
+                 "description": "page size; values above the server's maximum "
+                                "(setting MAX_FEATURES_PER_PAGE, default 1000) are reduced "
+                                "to it, as OGC API – Features permits",
                  "style": "form", "explode": False},
                 {"name": "offset", "in": "query", "required": False,
                  "schema": {"type": "integer", "minimum": 0, "default": 0}},
