@@ -6,7 +6,6 @@ never into the package.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -37,18 +36,13 @@ TO_4550 = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
 CITE = {"seed": MINI_SEED, "line": 3, "quote": "构建“两核”生态格局"}
 
 
-def _package_state():
-    d = layers.PACKAGE_DIR
-    files = [d / "catalog.json", *sorted((d / "data").glob("*")), *sorted(d.glob("versions/**/*"))]
-    return {str(p): hashlib.sha1(p.read_bytes()).hexdigest() for p in files if p.is_file()}
-
-
 @pytest.fixture(autouse=True)
-def _package_data_untouched():
-    """Every test here imports into a copy: the installed data must not change."""
-    before = _package_state()
-    yield
-    assert _package_state() == before, "a test modified the package's own data"
+def _package_data_untouchable(monkeypatch, tmp_path):
+    """Every test here imports into a copy: an import that forgot ``data_dir`` fails
+    (it finds no data) instead of writing into the installed package."""
+    from layers import importer
+
+    monkeypatch.setattr(importer, "PACKAGE_DIR", tmp_path / "not-the-package")
 
 
 def _gdf(rows, geoms, crs="EPSG:4326"):
@@ -203,6 +197,19 @@ def test_import_other_crs(mini_data_dir, tmp_path, crs, offset):
     pyogrio.write_dataframe(frame, path, driver="GPKG")
     import_layer(path, "redline", data_dir=mini_data_dir)
     _lands(mini_data_dir)
+
+
+def test_epsg4550_lands_where_geodesy_says(mini_data_dir, tmp_path):
+    # Independent of any library: on the central meridian (123°E) the easting is the false
+    # easting 500 000 m and the northing is the GRS80 meridian arc, 4 984 944.378 m at 45°N.
+    frame = _gdf({"id": ["marker_1"], "citation_seed": [MINI_SEED], "citation_line": [5],
+                  "citation_quote": ["建设东湖公园"]}, [Point(500000.0, 4984944.378)],
+                 crs="EPSG:4550")
+    path = tmp_path / "marker.gpkg"
+    pyogrio.write_dataframe(frame, path, driver="GPKG")
+    import_layer(path, "markers", data_dir=mini_data_dir)
+    got = layers.load(mini_data_dir).feature("marker_1")["geometry"]
+    assert (got.x, got.y) == (123.0, 45.0)  # exact after rounding to 6 decimals
 
 
 def test_import_gcj02_needs_and_honours_crs(mini_data_dir, tmp_path):
