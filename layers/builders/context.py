@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shapely.geometry import LineString, MultiPoint, Point, box, shape
+from shapely.geometry import LineString, MultiPoint, Point, shape
 from shapely.ops import unary_union
 
 from .common import (
@@ -41,6 +41,7 @@ from .common import (
     lineal,
     load_source,
     polygonal,
+    rect_lonlat,
     source_features,
     to_metric,
     to_wgs84,
@@ -51,7 +52,9 @@ S004 = "004_bba0a9fb5e7355d6"
 SRC_001 = "吉林省国民经济和社会发展第十四个五年规划纲要 (seed 001), placed by a stated rule"
 SRC_004 = "吉林省“一主六双”高质量发展战略专项规划 (seed 004), placed by a stated rule"
 CONTEXT_FILE = "context_admin_wgs84.geojson"
-EXTENT = (121.2, 43.7, 125.1, 46.8)  # the clip box of the vendored context boundaries
+# Clip box: the vendored context boundaries reach 121.2–125.1°E, 43.7–46.8°N; the map's
+# extent (and the data tests) stop at 44.0–46.6°N, so context geometry is clipped to both.
+EXTENT = (121.21, 44.01, 125.09, 46.59)
 JILIN_REST = "220000"
 SONGYUAN = "220700"
 OUTSIDE_UNITS = ("220700", "152200", "150500", "230200", "230600")
@@ -104,8 +107,10 @@ def unit_metric(code: str):
         return county_metric(code)
     if code == JILIN_REST:
         jilin = to_metric(shape(source_features(CONTEXT_FILE, adcode="220000")[0]["geometry"]))
+        jilin = jilin.intersection(rect_lonlat(*EXTENT))
         return jilin.difference(unary_union([county_metric(CITY), unit_metric(SONGYUAN)]))
-    return to_metric(shape(source_features(CONTEXT_FILE, adcode=code)[0]["geometry"]))
+    unit = to_metric(shape(source_features(CONTEXT_FILE, adcode=code)[0]["geometry"]))
+    return unit.intersection(rect_lonlat(*EXTENT))
 
 
 def all_units() -> tuple[str, ...]:
@@ -132,7 +137,7 @@ def units_of(geom_metric, min_share: float = 0.01) -> list[str]:
 def extent_metric():
     """The clip extent: the union of the vendored context boundaries and Baicheng."""
     units = [to_metric(shape(f["geometry"])) for f in load_source(CONTEXT_FILE)["features"]]
-    return unary_union([*units, county_metric(CITY)]).intersection(to_metric(box(*EXTENT)))
+    return unary_union([*units, county_metric(CITY)]).intersection(rect_lonlat(*EXTENT))
 
 
 def polyline(names: list[str]):
@@ -145,7 +150,7 @@ def polyline_rule(names: list[str], what: str) -> str:
     srcs = ", ".join(f"{n} ({town_source(n)})" for n in names)
     return (
         f"Straight segments through {srcs}: {what} The plan names the towns, not the route "
-        f"(no road/rail geometry in our sources); clipped to the vendored context extent "
+        f"(no road/rail geometry in our sources); clipped to the map extent "
         f"{EXTENT[0]}–{EXTENT[2]}°E, {EXTENT[1]}–{EXTENT[3]}°N."
     )
 
