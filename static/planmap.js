@@ -300,6 +300,19 @@
     fetchJSON(CFG.api.sitecheck, opts).then(function (res) {
       body.textContent = '';
       renderSiteCheck(body, res);
+      // an uploaded site is drawn from the stored check (the server parsed the file)
+      if (isFile && res.url && /^\/[^\/]/.test(res.url)) {
+        fetchJSON(res.url).then(function (stored) {
+          if (!stored.site_geometry) return;
+          var site = L.geoJSON(stored.site_geometry, {
+            style: {color: '#000', weight: 2.5, fillColor: '#f0b429', fillOpacity: 0.25},
+            pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 7}); }
+          });
+          marks.clearLayers();
+          marks.addLayer(site);
+          MAP.fitBounds(site.getBounds(), {maxZoom: 15, padding: [40, 40]});
+        }).catch(function () { /* the result is shown already; the outline is a bonus */ });
+      }
     }).catch(function (err) { showError(body, err); });
   }
   function verdictText(v) {
@@ -464,6 +477,13 @@
     dl.toolbar.finish = {title: d.finish, text: d.finish};
     dl.toolbar.undo = {title: d.undo, text: d.undo};
   }
+
+  // ---------- documents (report): a print button without inline script ----------
+  document.addEventListener('DOMContentLoaded', function () {
+    Array.prototype.forEach.call(document.querySelectorAll('[data-action=print]'), function (b) {
+      b.addEventListener('click', function () { window.print(); });
+    });
+  });
 
   // ---------- start ----------
   window.planmapInit = function (map, cfg) {

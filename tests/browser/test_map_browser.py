@@ -200,6 +200,9 @@ def test_uploading_a_file_shows_verdict_and_overlap_areas(page, server, tmp_path
     open_map(page, server)
     page.set_input_files("#pm-upload", str(upload))
     _assert_site_check_result(page)
+    # the uploaded site is drawn on the map from the stored check
+    page.wait_for_selector('.leaflet-overlay-pane path[stroke="#000"][stroke-width="2.5"]',
+                           timeout=5000)
 
 
 def test_measuring_an_area_shows_mu_and_hectares(page, server):
@@ -245,6 +248,7 @@ def test_report_page_has_its_table_and_prints(page, server):
     table = page.locator("#pm-report-zones")
     assert table.locator("tbody tr").count() == len(result["zones"])
     assert page.locator("svg.pm-report-svg path").count() > 0
+    assert page.locator("[data-action=print]").is_visible()
     page.emulate_media(media="print")
     assert not page.locator(".pm-doc-head").is_visible()  # navigation hidden on paper
     pdf = page.pdf(format="A4", print_background=True)
