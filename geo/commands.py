@@ -127,10 +127,20 @@ def run_check(args) -> int:
 
 
 def run_conflicts(args) -> int:
-    """Plan-conflict report (issue 7; not built yet)."""
-    raise InvalidInput(code="not_implemented", param="conflicts",
-                       message_en="the conflicts report is not implemented yet",
-                       message_zh="规划冲突报告尚未实现")
+    """Plan-conflict report: ``planmap conflicts [--format json|text] [--distance M]``."""
+    from geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts, report_text
+
+    distance = DEFAULT_DISTANCE_M if args.distance is None else check_distance(args.distance)
+    from layers import load  # the data room; geo itself stays independent of it
+
+    data = load(getattr(args, "data_dir", None))
+    result = find_conflicts(data, None, distance)
+    if args.format == "json":
+        doc = {"distance_m": distance, "count": len(result), "conflicts": result}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(report_text(result, distance) + "\n")
+    return 0
 
 
 def _num(v, digits=2) -> str:
