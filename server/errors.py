@@ -8,9 +8,10 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from geo.errors import LimitExceeded, NotFound, PlanmapError
+from geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
 
-_STATUS = ((NotFound, 404), (LimitExceeded, 413), (PlanmapError, 400))
+# A layer that failed to load is the server's problem, not the request's: 503.
+_STATUS = ((NotFound, 404), (LimitExceeded, 413), (LayerError, 503), (PlanmapError, 400))
 
 
 def status_for(exc: PlanmapError) -> int:
@@ -31,7 +32,7 @@ def error_response(status: int, code: str, message_en: str, message_zh: str | No
 
 _HTTP_ZH = {
     400: "请求无效", 404: "未找到", 405: "不支持该请求方法", 413: "请求内容过大",
-    415: "不支持的内容类型", 429: "请求过多", 500: "服务器内部错误",
+    415: "不支持的内容类型", 429: "请求过多", 500: "服务器内部错误", 503: "服务暂不可用",
 }
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from geo.errors import CRSError, InvalidInput, NotFound
+from geo.errors import CRSError, InvalidInput, LayerError, NotFound
 from server import services
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -73,6 +73,12 @@ def _collection_ids() -> list[str]:
 
 
 def _entry(cid: str) -> dict:
+    data = services().data
+    broken = getattr(data, "errors", None) or {}
+    if isinstance(cid, str) and cid in broken:  # in the catalog but failed to load: say so
+        raise LayerError("layer_unavailable",
+                         f"collection {cid!r} is unavailable: {broken[cid]}",
+                         f"要素集合 {cid!r} 不可用：{broken[cid]}", param="collectionId")
     if not isinstance(cid, str) or not ID_RE.match(cid) or cid not in _collection_ids():
         shown = str(cid)[:64]
         raise NotFound("unknown_collection", f"unknown collection {shown!r}",
