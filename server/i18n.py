@@ -22,6 +22,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend": "图例",
         "legend_schematic": "虚线 = 示意范围（按规划文字绘制，非法定边界）",
         "legend_derived": "推算：由真实几何计算（如河流缓冲区）",
+        "legend_wide": "覆盖全市大部分的区域只画轮廓，不填色",
         "layers": "图层",
         "tool_measure_line": "测距",
         "tool_measure_area": "测面积",
@@ -128,6 +129,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "legend_schematic": ("Dashed = schematic extent "
                              "(drawn from the plan text, not a legal boundary)"),
         "legend_derived": "Derived: computed from real geometry (e.g. a river buffer)",
+        "legend_wide": "Zones covering much of the city are drawn as outlines only",
         "layers": "Layers",
         "tool_measure_line": "Distance",
         "tool_measure_area": "Area",

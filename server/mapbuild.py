@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import folium
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
@@ -50,6 +51,8 @@ TIANDITU_LABEL_URL = TIANDITU_URL.replace("vec_w", "cva_w").replace("LAYER=vec",
 _COLOR_RE = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., ]{5,40}\))$")
 _DASH_RE = re.compile(r"^[0-9]+(?:[ ,][0-9]+)*$")
 SCHEMATIC_DASH = "6 4"
+# polygons covering this share of the city or more are drawn unfilled (see display_collection)
+WIDE_SHARE = 0.3
 
 DEFAULT_STYLE = {"color": "#555555", "fillColor": "#999999", "weight": 1.5, "fillOpacity": 0.2}
 
@@ -130,11 +133,19 @@ def _county(value) -> list[str]:
     return []
 
 
-def display_collection(gdf, layer_id: str) -> dict:
-    """The layer as a small GeoJSON FeatureCollection for the map (text properties only)."""
+def display_collection(gdf, layer_id: str, wide_area: float | None = None) -> dict:
+    """The layer as a small GeoJSON FeatureCollection for the map (text properties only).
+
+    Features are ordered largest first, so small ones lie on top and stay clickable.
+    A polygon at least ``wide_area`` (square degrees) large is flagged ``wide``: drawn as an
+    outline only, since a fill that covers much of the city would hide every other layer.
+    """
     tolerance = SIMPLIFY_DEG.get(layer_id, SIMPLIFY_DEFAULT_DEG)
     features = []
-    for fid, row in gdf.iterrows():
+    # planar area in square degrees: only compared within Baicheng, so no projection needed
+    areas = pd.Series(shapely.area(gdf.geometry.values), index=gdf.index).fillna(0.0)
+    for fid in areas.sort_values(ascending=False, kind="stable").index:
+        row = gdf.loc[fid]
         geom = display_geometry(row.geometry, tolerance)
         if geom is None:
             continue
@@ -148,6 +159,8 @@ def display_collection(gdf, layer_id: str) -> dict:
             "county": _county(row.get("county")),
             "citation": _citation(row.get("citation")),
         }
+        if wide_area and layer_id != "admin" and float(areas[fid]) >= wide_area:
+            props["wide"] = True
         features.append({"type": "Feature", "id": props["id"], "properties": props,
                          "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": features}
@@ -189,6 +202,10 @@ def _style_function(style: dict):
         out.pop("radius", None)
         if feature["properties"].get("accuracy") == "schematic":
             out["dashArray"] = SCHEMATIC_DASH
+        if feature["properties"].get("wide"):
+            # no fill at all: the outline stays clickable, the inside lets clicks through
+            out["fill"] = False
+            out["weight"] = max(float(out.get("weight", 1.5)), 2.0)
         return out
     return style_for
 
@@ -245,6 +262,7 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
 
     legend = []
     layer_meta = {}
+    wide_area = _city_area(data) * WIDE_SHARE
     for entry in data.catalog:
         lid = entry["id"]
         gdf = data.layers.get(lid)
@@ -252,7 +270,7 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
             continue
         title = _text(entry.get("title_zh" if lang == "zh" else "title_en") or lid)
         style = safe_style(entry.get("style"))
-        collection = display_collection(gdf, lid)
+        collection = display_collection(gdf, lid, wide_area)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
         group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
                                     show=bool(entry.get("default_on", True)))
@@ -298,6 +316,15 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
                      script_version=version, legend=legend)
     parts.basemap_origins = basemap_origins
     return parts
+
+
+def _city_area(data) -> float:
+    """Area of Baicheng in square degrees (only compared with features' areas)."""
+    area = getattr(getattr(data, "service_area", None), "area", None)
+    if not area:
+        admin = getattr(data, "layers", {}).get("admin")
+        area = float(admin.geometry.area.max()) if admin is not None and len(admin) else 0.0
+    return float(area or 0.0)
 
 
 def _bounds(data):

@@ -296,3 +296,31 @@ def test_report_page_prints_the_site_check(client, stored_check):
     assert re.search(r"@page\s*\{\s*size:\s*A4", css)
     en = client.get(url + "?lang=en").get_data(as_text=True)
     assert i18n.t("en", "report_title") in en
+
+
+# ---- display geometry ------------------------------------------------------------------------
+
+def test_display_collection_simplifies_rounds_orders_and_flags_wide_zones():
+    import geopandas as gpd
+    import shapely
+
+    from server import mapbuild
+
+    big = shapely.box(122.0, 45.0, 123.0, 46.0).buffer(0.1, quad_segs=64)
+    small = shapely.Point(122.123456789, 45.987654321).buffer(0.01, quad_segs=64)
+    gdf = gpd.GeoDataFrame(
+        {"id": ["small", "big"], "name_zh": ["小", "大"], "accuracy": ["schematic", "derived"],
+         "citation": [{"seed": PLAN, "line": 1, "quote": "x" * 500}, None]},
+        geometry=[small, big], crs=4326).set_index("id", drop=False)
+    fc = mapbuild.display_collection(gdf, "ecology", wide_area=big.area * 0.9)
+    assert [f["id"] for f in fc["features"]] == ["big", "small"]  # small ones drawn on top
+    big_f, small_f = fc["features"]
+    assert big_f["properties"].get("wide") is True and "wide" not in small_f["properties"]
+    coords = [c for ring in small_f["geometry"]["coordinates"] for c in ring]
+    assert all(round(x, 5) == x and round(y, 5) == y for x, y in coords)
+    assert len(coords) < len(small.exterior.coords)  # simplified for display
+    assert len(small_f["properties"]["citation"]["quote"]) <= mapbuild.QUOTE_MAX_CHARS + 1
+    style = mapbuild._style_function(mapbuild.safe_style({"color": "#123456"}))
+    assert style(big_f)["fill"] is False
+    assert style(small_f)["dashArray"] == mapbuild.SCHEMATIC_DASH and "fill" not in style(small_f)
+    assert mapbuild.safe_style({"color": "red;x:url(http://e)"})["color"] == "#555555"
