@@ -397,12 +397,10 @@
       res.repairs.forEach(function (r) { ul.appendChild(el('li', null, typeof r === 'object' ? JSON.stringify(r) : r)); });
       body.appendChild(ul);
     }
-    if (res.accuracy_note) {
-      body.appendChild(el('h3', null, S.accuracy_note));
-      var note = res.accuracy_note;
-      if (typeof note === 'object') note = note[CFG.lang] || note.zh || note.en || '';
-      body.appendChild(el('p', 'pm-small', note));
-    }
+    body.appendChild(el('h3', null, S.accuracy_note));
+    var note = res.accuracy_note;
+    if (note && typeof note === 'object') note = note[CFG.lang] || note.zh || note.en || '';
+    body.appendChild(el('p', 'pm-small', note || S.accuracy_note_none));
     var href = res.report_url || (res.id ? CFG.report_url + encodeURIComponent(res.id) : null);
     if (href && /^\/[^\/]/.test(href)) {
       if (CFG.lang === 'en' && href.indexOf('lang=') < 0) href += (href.indexOf('?') < 0 ? '?' : '&') + 'lang=en';
