@@ -45,6 +45,8 @@ What an imported feature carries
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import math
 import os
@@ -54,8 +56,9 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -77,12 +80,16 @@ SLOW_WRITE_ENV = "PLANMAP_TEST_SLOW_WRITE"
 NAME_COLUMNS = ("name_zh", "name", "名称", "名字", "mc", "xmmc", "dkmc", "qymc", "zqmc",
                 "name_cn", "zh_name")
 # Columns the importer sets itself; a file's values for them are read, never copied blindly.
-_MANAGED = set(REQUIRED_PROPERTIES) | {"rule", "extra_citations", "source_id"}
+_MANAGED = set(REQUIRED_PROPERTIES) | {"rule", "extra_citations", "source_id", "attribution",
+                                       "licence"}
 _CITATION_COLUMNS = {
-    "seed": ("citation_seed", "cit_seed", "citation_s"),
-    "line": ("citation_line", "cit_line", "citation_l"),
-    "quote": ("citation_quote", "cit_quote", "citation_q"),
+    "seed": ("citation_seed", "cite_seed", "cit_seed", "citation_s"),
+    "line": ("citation_line", "cite_line", "cit_line", "citation_l"),
+    "quote": ("citation_quote", "cite_quote", "cit_quote", "citation_q"),
 }
+# Columns of planmap's own exports that describe the layer, not the feature: they feed a
+# new layer's catalog entry instead of every feature.
+_LAYER_COLUMNS = ("attribution", "licence", "layer")
 _TIMESTAMP = re.compile(r"^\d{8}T\d{12}Z$")
 _SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 _DEFAULT_STYLE = {"color": "#d62728", "fillColor": "#d62728", "weight": 2, "fillOpacity": 0.2,
@@ -227,7 +234,36 @@ def _remove_stale_temps(folder: Path, stem: str) -> None:
 
 
 # ------------------------------------------------------------------ reading
-def _zip_member(path: Path) -> str:
+_SPLIT = re.compile(r"^(?P<base>.+)_(polygon|line|point)$")
+
+
+def _pick_shapefiles(shps: list[str], layer_id: str, where: str) -> list[str]:
+    """Choose the Shapefile(s) of a folder or zip that hold ``layer_id``.
+
+    One file: that one. Several: the one named like the layer, or the parts of
+    planmap's own export, which splits a mixed layer into ``<layer>_polygon``,
+    ``_line`` and ``_point``.
+    """
+    if len(shps) == 1:
+        return shps
+    stems = {PurePosixPath(n).stem: n for n in shps}
+    if layer_id in stems:
+        return [stems[layer_id]]
+    parts = {s: m.group("base") for s in stems if (m := _SPLIT.match(s))}
+    bases = set(parts.values())
+    if layer_id in bases:
+        return sorted(stems[s] for s, base in parts.items() if base == layer_id)
+    if len(bases) == 1 and len(parts) == len(stems):
+        return sorted(shps)
+    found = sorted(stems)
+    raise InvalidInput("ambiguous_input" if found else "no_layer_found",
+                       f"{where} must hold one Shapefile, or one named like the layer "
+                       f"({layer_id!r}); found {found or 'none'}",
+                       f"{where} 中应只有一个 Shapefile，或有一个与图层同名（{layer_id}）；"
+                       f"找到 {found or '无'}", param="file")
+
+
+def _zip_members(path: Path, layer_id: str) -> list[str]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -241,33 +277,27 @@ def _zip_member(path: Path) -> str:
                                f"{path.name} unpacks to {total} bytes, more than "
                                f"{DEFAULT_LIMITS.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
-        names = [i.filename for i in infos if not i.is_dir()]
-    shps = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
-    if len(shps) == 1:
-        return shps[0]
+        names = [i.filename for i in infos if not i.is_dir() and "__MACOSX" not in i.filename]
+    shps = [n for n in names if n.lower().endswith(".shp")]
+    if shps:
+        return _pick_shapefiles(shps, layer_id, path.name)
     others = [n for n in names if n.lower().endswith((".geojson", ".json", ".gpkg"))]
-    if not shps and len(others) == 1:
-        return others[0]
-    found = shps or others
-    raise InvalidInput("ambiguous_zip" if found else "no_layer_in_zip",
-                       f"{path.name} must hold exactly one Shapefile (found {found or 'none'})",
-                       f"{path.name} 中应恰好有一个 Shapefile（找到 {found or '无'}）",
-                       param="file")
+    if len(others) == 1:
+        return others
+    raise InvalidInput("ambiguous_input" if others else "no_layer_found",
+                       f"{path.name} must hold a Shapefile (or one GeoJSON/GeoPackage); "
+                       f"found {others or 'none'}",
+                       f"{path.name} 中应有一个 Shapefile；找到 {others or '无'}", param="file")
 
 
-def _source_path(path: Path, layer_id: str) -> tuple[str, str | None]:
-    """Return the GDAL path to read and the layer name inside it (or None)."""
+def _sources(path: Path, layer_id: str) -> list[tuple[str, str | None]]:
+    """Return the GDAL paths to read, each with the layer name inside it (or None)."""
     if not path.exists():
         raise InvalidInput("file_not_found", f"no such file: {path}", f"文件不存在：{path}",
                            param="file")
     if path.is_dir():
-        shps = sorted(path.glob("*.shp"))
-        if len(shps) != 1:
-            raise InvalidInput("ambiguous_folder",
-                               f"folder {path} must hold exactly one .shp (found {len(shps)})",
-                               f"文件夹 {path} 中应恰好有一个 .shp（找到 {len(shps)} 个）",
-                               param="file")
-        return str(shps[0]), None
+        shps = [str(p) for p in sorted(path.glob("*.shp"))]
+        return [(p, None) for p in _pick_shapefiles(shps, layer_id, f"folder {path}")]
     suffix = path.suffix.lower()
     if suffix not in _SUFFIXES:
         raise InvalidInput("unsupported_format",
@@ -276,7 +306,7 @@ def _source_path(path: Path, layer_id: str) -> tuple[str, str | None]:
                            f"{path.name}：不支持的格式；请使用 GeoJSON、GeoPackage 或 Shapefile",
                            param="file")
     if suffix == ".zip":
-        return f"/vsizip/{path.resolve()}/{_zip_member(path)}", None
+        return [(f"/vsizip/{path.resolve()}/{m}", None) for m in _zip_members(path, layer_id)]
     if suffix == ".gpkg":
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(str(path))]
@@ -285,21 +315,98 @@ def _source_path(path: Path, layer_id: str) -> tuple[str, str | None]:
                                f"{path.name}：无法读取", param="file") from None
         if len(names) > 1:
             if layer_id in names:
-                return str(path), layer_id
-            raise InvalidInput("ambiguous_gpkg",
+                return [(str(path), layer_id)]
+            raise InvalidInput("ambiguous_input",
                                f"{path.name} holds several layers {names}; name one like the "
                                f"target layer ({layer_id!r})",
                                f"{path.name} 含多个图层 {names}", param="file")
-    return str(path), None
+    return [(str(path), None)]
+
+
+def _planmap_zip_tables(path: Path) -> tuple[dict, dict]:
+    """Read the side tables of a planmap Shapefile export.
+
+    ``fields.csv`` (stem -> short -> full name) and ``attributes.csv`` ((layer, id) ->
+    row) hold what DBF cannot: long names and text over 254 bytes.
+    """
+    fields: dict[str, dict[str, str]] = {}
+    rows: dict[tuple[str, str], dict] = {}
+    if path.suffix.lower() != ".zip":
+        return fields, rows
+    with zipfile.ZipFile(path) as zf:
+        names = set(zf.namelist())
+        if "fields.csv" in names:
+            text = zf.read("fields.csv").decode("utf-8", errors="replace")
+            for r in csv.DictReader(io.StringIO(text)):
+                fields.setdefault(r.get("file", ""), {})[r.get("short", "")] = r.get("full", "")
+        if "attributes.csv" in names:
+            text = zf.read("attributes.csv").decode("utf-8", errors="replace")
+            for r in csv.DictReader(io.StringIO(text)):
+                rows[(r.get("layer", ""), r.get("id", ""))] = r
+    return fields, rows
+
+
+def _restore_long_names_and_text(frame, stem: str, fields: dict, rows: dict):
+    if stem in fields:
+        frame = frame.rename(columns={k: v for k, v in fields[stem].items()
+                                      if k in frame.columns and v})
+    if not rows or "id" not in frame.columns:
+        return frame
+    layer_col = frame["layer"] if "layer" in frame.columns else [""] * len(frame)
+    for i, (lid, fid) in enumerate(zip(layer_col, frame["id"], strict=True)):
+        full = rows.get((str(lid), str(fid)))
+        if not full:
+            continue
+        for col, value in full.items():
+            # Only text DBF cut at 254 bytes: the full value starts with the cut one.
+            if col in frame.columns and isinstance(frame[col].iat[i], str):
+                cut = frame[col].iat[i]
+                if len(value) > len(cut) and value.startswith(cut):
+                    frame.iloc[i, frame.columns.get_loc(col)] = value
+    return frame
 
 
 def _read(path: Path, layer_id: str):
-    gdal_path, gdal_layer = _source_path(path, layer_id)
-    try:
-        frame = pyogrio.read_dataframe(gdal_path, layer=gdal_layer)
-    except Exception as exc:  # any GDAL read problem is bad input, not a crash
-        raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
-                           f"{path.name}：无法读取（{exc}）", param="file") from None
+    parts = []
+    fields, rows = _planmap_zip_tables(path) if path.suffix.lower() == ".zip" else ({}, {})
+    for gdal_path, gdal_layer in _sources(path, layer_id):
+        try:
+            frame = pyogrio.read_dataframe(gdal_path, layer=gdal_layer)
+        except Exception as exc:  # any GDAL read problem is bad input, not a crash
+            raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
+                               f"{path.name}：无法读取（{exc}）", param="file") from None
+        # Shapefile cannot tell a Point from a one-part MultiPoint, and a GeoPackage
+        # layer has one type (Multi* when mixed): one-part multis become single parts.
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        single = np.array([g is not None and g.geom_type.startswith("Multi") and
+                           len(g.geoms) == 1 for g in geoms], dtype=bool)
+        if single.any():
+            geoms[single] = [g.geoms[0] for g in geoms[single]]
+            frame = frame.set_geometry(list(geoms), crs=frame.crs)
+        parts.append(_restore_long_names_and_text(frame, PurePosixPath(gdal_path).stem,
+                                                  fields, rows))
+    if len(parts) > 1:
+        crss = {str(p.crs) for p in parts}
+        if len(crss) > 1:
+            raise CRSError("mixed_crs", f"the parts of {path.name} have different CRSs {crss}",
+                           f"{path.name} 各部分的坐标系不一致", param="file")
+        frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                                 crs=parts[0].crs)
+        if rows and "id" in frame.columns:
+            # Split by geometry type on export; attributes.csv keeps the layer's order.
+            order = {key: n for n, key in enumerate(rows)}
+            layer_of = frame["layer"] if "layer" in frame.columns else [""] * len(frame)
+            rank = [order.get((str(lid), str(fid)), len(order))
+                    for lid, fid in zip(layer_of, frame["id"], strict=True)]
+            frame = frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    else:
+        frame = parts[0]
+    # A planmap export of several layers ("all") names each row's layer: keep ours.
+    layer_col = _column(frame, ("layer",))
+    if layer_col is not None and len(frame):
+        values = {str(v) for v in frame[layer_col].dropna()}
+        if len(values) > 1 and layer_id in values:
+            frame = frame[frame[layer_col].astype(str) == layer_id].reset_index(drop=True)
     return frame
 
 
@@ -536,7 +643,7 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
     computed_counties = _counties(geoms, current.layers.get("admin"))
     cols = {k: _column(frame, v) for k, v in _CITATION_COLUMNS.items()}
     cit_col = _column(frame, ("citation",))
-    extra_cit_col = _column(frame, ("extra_citations",))
+    extra_cit_col = _column(frame, ("extra_citations", "extra_cite"))
     name_en_col = _column(frame, ("name_en",))
     kind_col = _column(frame, ("kind",))
     source_col = _column(frame, ("source",))
@@ -603,6 +710,15 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
         features.append({"type": "Feature", "id": ids[i], "properties": props,
                          "geometry": _geometry_json(geoms[i])})
     return features, sum(m is not None for m in matched_prev)
+
+
+def _uniform(frame, name: str) -> str | None:
+    """Return the one value a column has on every row (else None)."""
+    col = _column(frame, (name,))
+    if col is None:
+        return None
+    values = {str(v) for v in (_plain(x) for x in frame[col]) if v not in (None, "")}
+    return values.pop() if len(values) == 1 else None
 
 
 def _collection_bytes(layer_id: str, features: list[dict]) -> bytes:
@@ -717,13 +833,14 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
         created = entry is None
         if created:
             order = max((e.get("order", 0) for e in doc["layers"]), default=0) + 1
-            label = source or path.name
+            label = source or _uniform(frame, "source") or path.name
             doc["layers"].append({
                 "id": layer_id, "title_zh": layer_id, "title_en": layer_id,
                 "group": "imported", "order": order, "default_on": True, "file": rel,
                 "geometry_types": types, "style": dict(_DEFAULT_STYLE), "source": label,
-                "licence": "as supplied by the data owner (not checked by planmap)",
-                "attribution": label,
+                "licence": _uniform(frame, "licence")
+                or "as supplied by the data owner (not checked by planmap)",
+                "attribution": _uniform(frame, "attribution") or label,
                 "description_zh": f"导入的权威数据：{path.name}",
                 "description_en": f"Authoritative data imported from {path.name}",
             })
