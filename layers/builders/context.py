@@ -392,7 +392,7 @@ PV = "pv_site"
 SITES = [
     ("taipingshan", "太平山风电场", WIND, TAOBEI, "太平山", 61, 10, 3615, "太平山风电场"),
     ("lingxia", "岭下风电场", WIND, TAOBEI, "岭下", 99, 25, 3616, "岭下风电场"),
-    ("jiaqi", "吉电架其风电", WIND, ZHENLAI, "架其", 102, 10, 3635, "吉电架其风电"),
+    ("jiaqi", "吉电架其风电 (在建)", WIND, ZHENLAI, "架其", 102, 10, 3635, "吉电架其风电"),
     ("yangsha", "洋沙风电", WIND, ZHENLAI, "洋沙", 152, 30, 3636, "洋沙风电"),
     ("jianping", "建平风电", WIND, ZHENLAI, "建平", 264, 55, 3639, "建平风电"),
     ("longgang", "龙岗风电", WIND, ZHENLAI, "龙岗", 95, 20, 3640, "龙岗风电"),
