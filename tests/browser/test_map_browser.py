@@ -192,17 +192,34 @@ def test_drawing_a_polygon_shows_verdict_and_overlap_areas(page, server):
     assert page.watch.errors == []
 
 
-def test_uploading_a_file_shows_verdict_and_overlap_areas(page, server, tmp_path):
-    ring = [list(p) for p in SITE] + [list(SITE[0])]
-    upload = tmp_path / "site.geojson"
-    upload.write_text(json.dumps({"type": "Feature", "properties": {},
-                                  "geometry": {"type": "Polygon", "coordinates": [ring]}}))
+SAMPLE_SITES = ROOT / "tests" / "data" / "sites"
+
+
+@pytest.mark.parametrize("sample", [None, "parcel.kml", "parcel.txt", "parcel_shp.zip"],
+                         ids=["geojson", "kml", "guotu_txt_gbk", "shapefile_zip"])
+def test_uploading_a_file_shows_verdict_and_overlap_areas(page, server, tmp_path, sample):
+    if sample is None:
+        ring = [list(p) for p in SITE] + [list(SITE[0])]
+        upload = tmp_path / "site.geojson"
+        upload.write_text(json.dumps({"type": "Feature", "properties": {},
+                                      "geometry": {"type": "Polygon", "coordinates": [ring]}}))
+    else:
+        upload = SAMPLE_SITES / sample
+        assert upload.exists(), upload
     open_map(page, server)
     page.set_input_files("#pm-upload", str(upload))
     _assert_site_check_result(page)
     # the uploaded site is drawn on the map from the stored check
     page.wait_for_selector('.leaflet-overlay-pane path[stroke="#000"][stroke-width="2.5"]',
                            timeout=5000)
+
+
+def test_drawing_a_point_checks_the_point(page, server):
+    open_map(page, server)
+    page.click("button[data-tool=draw-point]")
+    page.mouse.click(*screen_xy(page, *BAICHENG, zoom=11))
+    page.wait_for_selector("#pm-verdict", timeout=15000)
+    assert "洮北区" in page.locator("#pm-overlap").inner_text()
 
 
 def test_measuring_an_area_shows_mu_and_hectares(page, server):
