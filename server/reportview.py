@@ -119,6 +119,7 @@ def build(record: dict, data, lang: str, config) -> dict:
             "id": fid, "name": _name(merged, lang), "layer": layer_titles.get(lid, lid or ""),
             "accuracy": i18n.accuracy_label(lang, merged.get("accuracy")),
             "m2": m2, "ha": ha, "mu": mu, "pct": pct,
+            "length_m": _num(item.get("overlap_length_m")),
             "citation": citation if isinstance(citation, dict) else None,
             "plan_href": _plan_href(citation, lang),
         })

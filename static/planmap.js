@@ -363,6 +363,7 @@
         var tr = el('tr');
         var nameCell = el('td');
         add(nameCell, name(z), el('div', 'pm-muted', layerTitle(z.layer)), accBadge(z.accuracy));
+        if (z.overlap_length_m) add(nameCell, el('div', 'pm-small', S.overlap_length + ': ' + dist(z.overlap_length_m)));
         add(tr, nameCell, el('td', 'pm-r', num(m2, 0)), el('td', 'pm-r', num(ha, 2)),
           el('td', 'pm-r', num(mu, 1)), el('td', 'pm-r', num(pct, 1)));
         tb.appendChild(tr);

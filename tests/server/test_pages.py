@@ -324,3 +324,14 @@ def test_display_collection_simplifies_rounds_orders_and_flags_wide_zones():
     assert style(big_f)["fill"] is False
     assert style(small_f)["dashArray"] == mapbuild.SCHEMATIC_DASH and "fill" not in style(small_f)
     assert mapbuild.safe_style({"color": "red;x:url(http://e)"})["color"] == "#555555"
+
+
+def test_tianditu_token_adds_its_tiles_and_hosts(tmp_path):
+    app = create_app({"DB_PATH": str(tmp_path / "c.sqlite3"), "TIANDITU_TOKEN": "abc&<x>"})
+    client = app.test_client()
+    response = client.get("/")
+    script = client.get(_script_url(response.get_data(as_text=True))).get_data(as_text=True)
+    assert "tianditu.gov.cn/vec_w/wmts" in script
+    assert "tk=abc%26%3Cx%3E" in script  # the token is URL-quoted, never raw
+    csp = response.headers["Content-Security-Policy"]
+    assert "https://t0.tianditu.gov.cn" in csp and "script-src 'self';" in csp
