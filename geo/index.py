@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 import pyproj
@@ -54,28 +52,58 @@ AREA_TILE_M = 5000.0
 """Tile size (metres) used to cut large zones for fast overlap measures."""
 
 
-@lru_cache(maxsize=1)
 def _to_metric_transformer() -> pyproj.Transformer:
-    # WGS 84 → EPSG:4550 for single points; arrays and geometries go through geo.crs.
-    return pyproj.Transformer.from_crs(_crs.WGS84, _crs.METRIC_CRS, always_xy=True)
+    # WGS 84 → EPSG:4550, shared with geo.crs's cache: building one costs ~1 s.
+    return _crs._transformer(_crs.WGS84, _crs.METRIC_CRS)
 
 
-class BatchResult(NamedTuple):
+class BatchResult:
     """Pairs (point, zone) of a batch query, grouped by ascending point index.
+
+    Unpacks as ``point_idx, zone_ids, layers = result``.
 
     Attributes
     ----------
     point_idx : ndarray of int64
         Index of the point in the input arrays.
+    zone_idx : ndarray of int
+        Internal index of the zone (see :meth:`ZoneIndex.entry`).
     zone_ids : ndarray of object (str)
-        Feature id of the zone that covers the point.
+        Feature id of the zone that covers the point (built on first access).
     layers : ndarray of object (str)
-        Layer id of that zone.
+        Layer id of that zone (built on first access).
     """
 
-    point_idx: np.ndarray
-    zone_ids: np.ndarray
-    layers: np.ndarray
+    __slots__ = ("point_idx", "zone_idx", "_id_table", "_layer_table", "_ids", "_layers")
+
+    def __init__(self, point_idx, zone_idx, id_table, layer_table):
+        self.point_idx = point_idx
+        self.zone_idx = zone_idx
+        self._id_table, self._layer_table = id_table, layer_table
+        self._ids = self._layers = None
+
+    @property
+    def zone_ids(self) -> np.ndarray:
+        """Feature ids, one per pair."""
+        if self._ids is None:
+            self._ids = self._id_table[self.zone_idx]
+        return self._ids
+
+    @property
+    def layers(self) -> np.ndarray:
+        """Layer ids, one per pair."""
+        if self._layers is None:
+            self._layers = self._layer_table[self.zone_idx]
+        return self._layers
+
+    def __iter__(self):
+        return iter((self.point_idx, self.zone_ids, self.layers))
+
+    def __len__(self) -> int:
+        return 3
+
+    def __getitem__(self, i):
+        return (self.point_idx, self.zone_ids, self.layers)[i]
 
 
 def _scalar_text(value, default=None):
@@ -188,7 +216,7 @@ class ZoneIndex:
         """Metric copies, zone areas, the zone STRtree and the distance pieces."""
         n = len(self._fgeom)
         _to_metric_transformer()  # build it now, not on the first query
-        self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
+        self._fgeom_m = self.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
         self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
         shapely.prepare(self._fgeom_m)
         self._build_area_pieces()
@@ -392,8 +420,16 @@ class ZoneIndex:
             view[touched] = remap[key]
         self._cell_sig = cell_sig
         self._sigs = sigs
-        self._sig_cov_len, self._sig_cov_start, self._sig_cov_flat = _csr([s[0] for s in sigs])
-        self._sig_bnd_len, self._sig_bnd_start, self._sig_bnd_flat = _csr([s[1] for s in sigs])
+        # Per signature, its zones in feature (= layer) order: covering zones as z,
+        # boundary zones as -(z + 2); rows padded with -1.
+        width = max(1, max(len(c) + len(b) for c, b in sigs))
+        dtype = np.int16 if len(self._fid) < 16_000 else np.int32
+        table = np.full((len(sigs), width), -1, dtype=dtype)
+        for k, (cov, bnd) in enumerate(sigs):
+            row = sorted([(z, z) for z in cov] + [(z, -(z + 2)) for z in bnd])
+            table[k, :len(row)] = [code for _, code in row]
+        self._sig_table = table
+        self._sig_count = (table != -1).sum(axis=1)
 
         self._sa_state = None
         if service_area is not None and not shapely.is_empty(service_area):
@@ -712,7 +748,8 @@ class ZoneIndex:
         Returns
         -------
         (ndarray, ndarray)
-            ``point_idx`` (int64, ascending, grouped) and feature index (int64) pairs.
+            ``point_idx`` (int64, ascending) and feature index (small signed integers)
+            pairs; a point's zones follow layer order.
         """
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
@@ -731,47 +768,29 @@ class ZoneIndex:
             sig[ok] = self._cell_sig[fy[ok].astype(np.int64) * self._nx
                                      + fx[ok].astype(np.int64)]
 
-        # Zones that cover the whole cell: no geometry test.
-        cov_cnt = self._sig_cov_len[sig]
-        cov_pt, cov_zone = _expand(sig, cov_cnt, self._sig_cov_start, self._sig_cov_flat,
-                                   np.arange(n))
+        # One row per point of its cell's zones (padded): covering zones as their index,
+        # zones whose boundary crosses the cell encoded as -(index + 2), -1 = nothing.
+        table = self._sig_table[sig]
+        zone = table[table != -1]  # row-major: grouped by point, layer order within
+        point = np.repeat(np.arange(n, dtype=np.int64), self._sig_count[sig])
 
-        # Zones whose boundary crosses the cell: exact prepared test, one call per zone.
-        bnd_cnt_all = self._sig_bnd_len[sig]
-        bp = np.flatnonzero(bnd_cnt_all)
-        hit_pt = np.zeros(0, dtype=np.int64)
-        hit_zone = np.zeros(0, dtype=np.int64)
-        if len(bp):
-            cand_pt, cand_zone = _expand(sig[bp], bnd_cnt_all[bp], self._sig_bnd_start,
-                                         self._sig_bnd_flat, bp)
-            order = np.argsort(cand_zone, kind="stable")
-            cand_pt, cand_zone = cand_pt[order], cand_zone[order]
-            cuts = np.flatnonzero(np.diff(cand_zone)) + 1
-            keep = np.zeros(len(cand_pt), dtype=bool)
-            for s, e in zip(np.r_[0, cuts], np.r_[cuts, len(cand_pt)], strict=True):
-                p = cand_pt[s:e]
-                keep[s:e] = shapely.intersects_xy(self._fgeom[cand_zone[s]], lon[p], lat[p])
-            hit_pt, hit_zone = cand_pt[keep], cand_zone[keep]
-
-        if len(hit_pt) == 0:
-            return cov_pt, cov_zone
-        # Merge, grouped by point: covering zones first, then boundary hits (by zone).
-        order = np.argsort(hit_pt, kind="stable")
-        hit_pt, hit_zone = hit_pt[order], hit_zone[order]
-        hit_cnt = np.bincount(hit_pt, minlength=n)
-        total = cov_cnt.astype(np.int64) + hit_cnt
-        start = np.cumsum(total) - total
-        out_pt = np.empty(int(total.sum()), dtype=np.int64)
-        out_zone = np.empty_like(out_pt)
-        cov_rank = np.arange(len(cov_pt)) - np.repeat(np.cumsum(cov_cnt) - cov_cnt, cov_cnt)
-        pos = start[cov_pt] + cov_rank
-        out_pt[pos] = cov_pt
-        out_zone[pos] = cov_zone
-        first = np.searchsorted(hit_pt, hit_pt, side="left")
-        pos = start[hit_pt] + cov_cnt[hit_pt] + (np.arange(len(hit_pt)) - first)
-        out_pt[pos] = hit_pt
-        out_zone[pos] = hit_zone
-        return out_pt, out_zone
+        # Boundary candidates: exact prepared test, one vectorised call per zone.
+        cand = np.flatnonzero(zone < -1)
+        if len(cand):
+            cz = -zone[cand] - 2
+            zone[cand] = cz
+            order = np.argsort(cz, kind="stable")
+            cand, cz = cand[order], cz[order]
+            cuts = np.flatnonzero(cz[1:] != cz[:-1]) + 1
+            keep = np.ones(len(cand), dtype=bool)
+            for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(cand)], strict=True):
+                p = point[cand[s:e]]
+                keep[s:e] = shapely.intersects_xy(self._fgeom[cz[s]], lon[p], lat[p])
+            if not keep.all():
+                mask = np.ones(len(zone), dtype=bool)
+                mask[cand[~keep]] = False
+                point, zone = point[mask], zone[mask]
+        return point, zone
 
     def batch(self, lon, lat, ids=None) -> BatchResult:
         """Vectorised point-in-zone for many points (boundary counts as inside).
@@ -791,7 +810,7 @@ class ZoneIndex:
             predicate="intersects")``.
         """
         p, z = self.batch_indices(lon, lat)
-        return BatchResult(p, self._fid[z], self._flayer[z])
+        return BatchResult(p, z, self._fid, self._flayer)
 
     def in_service_area_batch(self, lon, lat) -> np.ndarray:
         """Vectorised :meth:`in_service_area` (bool array)."""
@@ -826,27 +845,10 @@ class ZoneIndex:
 
     def grid_stats(self) -> dict:
         """Grid size and how many cells need exact tests (for benchmarks and docs)."""
-        bnd = self._sig_bnd_len[self._cell_sig] > 0
+        has_bnd = np.array([len(b) > 0 for _, b in self._sigs])
+        bnd = has_bnd[self._cell_sig]
         return {"nx": self._nx, "ny": self._ny, "cell_deg": (self._dx, self._dy),
                 "boundary_cells": int(bnd.sum()), "signatures": len(self._sigs)}
-
-
-def _csr(groups: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lens = np.array([len(g) for g in groups], dtype=np.int64)
-    starts = np.cumsum(lens) - lens
-    flat = np.array([x for g in groups for x in g], dtype=np.int64)
-    return lens, starts, flat
-
-
-def _expand(sig, cnt, starts, flat, points):
-    """CSR expansion: for each point, all members of its signature's group."""
-    cnt = np.asarray(cnt, dtype=np.int64)
-    total = int(cnt.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pts = np.repeat(points, cnt)
-    base = np.repeat(starts[sig] - (np.cumsum(cnt) - cnt), cnt)
-    return pts.astype(np.int64, copy=False), flat[base + np.arange(total)]
 
 
 def _check_lonlat(lon, lat) -> tuple[float, float]:
