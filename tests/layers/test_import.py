@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -24,7 +25,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 import layers
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, NotFound
+from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
 from layers.importer import import_layer, kept_versions, restore_previous
 from server.cli import main as cli
 from tests.conftest import MINI_SEED
@@ -444,6 +445,38 @@ def test_restore_brings_back_previous_versions(mini_data_dir, tmp_path, capsys):
         restore_previous("zones", mini_data_dir)
     assert info.value.code == "no_previous_version"
     assert target.read_bytes() == v0
+
+
+def test_restore_refuses_a_corrupt_kept_version(mini_data_dir, tmp_path):
+    import_layer(_zones_file(tmp_path, "a.geojson", 122.1), "zones", data_dir=mini_data_dir)
+    (kept,) = kept_versions("zones", mini_data_dir)
+    kept.write_text("{", "utf-8")
+    before = _snapshot(mini_data_dir)
+    with pytest.raises(LayerError):
+        restore_previous("zones", mini_data_dir)
+    assert _snapshot(mini_data_dir) == before
+
+
+def test_concurrent_imports_are_serialised(mini_data_dir, tmp_path):
+    files = [_zones_file(tmp_path, f"{i}.geojson", 122.1 + 0.1 * i) for i in range(4)]
+    errors = []
+
+    def run(path):
+        try:
+            import_layer(path, "zones", data_dir=mini_data_dir)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(f,)) for f in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    # Every import kept the one before it: the original plus three imported versions.
+    assert len(kept_versions("zones", mini_data_dir)) == 4
+    x0 = layers.load(mini_data_dir).feature("zone_core")["geometry"].bounds[0]
+    assert x0 in {122.1, 122.2, 122.3, 122.4}
 
 
 def test_import_without_file_is_an_input_error(mini_data_dir, capsys):
