@@ -153,8 +153,3 @@ def test_check_needs_exactly_one_of_file_or_point(cached, tmp_path, capsys):
     assert "invalid_point" in capsys.readouterr().err
     assert main(["check", "--point", "45.62,122.839"]) == 2  # swapped: outside the area
     assert capsys.readouterr().err
-
-
-def test_conflicts_is_not_implemented_yet(capsys):
-    assert main(["conflicts"]) == 2
-    assert "not_implemented" in capsys.readouterr().err
