@@ -1,7 +1,7 @@
 """Benchmark: layers.load() and planmap import on the built-in data.
 
-Run:  python bench/load.py            (prints the figures)
-      python bench/load.py --write    (also updates its section of docs/PERFORMANCE.md)
+Run:  python bench/bench_layers.py            (prints the figures)
+      python bench/bench_layers.py --write    (also updates its section of docs/PERFORMANCE.md)
 
 Loading happens at every server start and every CLI call, so it should stay well
 under a second; an import re-validates the whole data dir and writes atomically.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import layers  # noqa: E402
 from layers.importer import import_layer  # noqa: E402
 
-SECTION = "## layers: load and import (bench/load.py)"
+SECTION = "## layers: load and import (bench/bench_layers.py)"
 
 
 def _timed(fn, repeat):
@@ -70,8 +70,10 @@ def main() -> int:
             rows.append((f"import_layer({lid}.geojson, {src.stat().st_size // 1024} KiB)",
                          med, best))
 
+    load_avg = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-               f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+               f"Python {platform.python_version()}, {platform.system()} {platform.release()}; "
+               f"1-min load average {load_avg:.1f} when run")
     lines = [
         SECTION,
         "",

@@ -210,7 +210,7 @@ def test_service_area_falls_back_to_union_of_counties(mini_data_dir):
 
 # ---------------------------------------------------------------- the built-in data
 def test_builtin_data_loads_strictly(plan_data):
-    # (How fast: bench/load.py, figures in docs/PERFORMANCE.md.)
+    # (How fast: bench/bench_layers.py, figures in docs/PERFORMANCE.md.)
     assert plan_data.errors == {}
     assert "admin" in plan_data.layers
     for gdf in plan_data.layers.values():
