@@ -124,12 +124,20 @@ def main(argv=None) -> int:
         lat = rng.uniform(miny, maxy, n)
         repeat = 5 if n <= 100_000 else 3
         t_ours, res = timed(lambda lon=lon, lat=lat: index.batch(lon, lat), repeat)
+
+        def with_strings(lon=lon, lat=lat):
+            r = index.batch(lon, lat)
+            return r.zone_ids, r.layers  # materialise the id strings too
+
+        t_str, _ = timed(with_strings, repeat)
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
         t_sj, joined = timed(lambda pts=pts: gpd.sjoin(pts, zones, predicate="within"),
                              1 if n >= 1_000_000 else 3)
         ours = set(zip(res.point_idx.tolist(), res.zone_ids.tolist(), strict=True))
         theirs = set(zip(joined.index.tolist(), joined["id"].tolist(), strict=True))
-        rows.append((n, len(ours), t_ours, t_sj, ours == theirs))
+        rows.append((n, len(ours), t_ours, t_str, t_sj, ours == theirs))
+        print(f"[{n:,} points: planmap {t_ours.wall:.3f} s, sjoin {t_sj.wall:.3f} s]",
+              file=sys.stderr, flush=True)
 
     sample = list(zip(rng.uniform(minx, maxx, args.single).tolist(),
                       rng.uniform(miny, maxy, args.single).tolist(), strict=True))
@@ -157,20 +165,22 @@ def main(argv=None) -> int:
           f"{load0[0]:.2f}, at end {load[0]:.2f}")
     print()
     print(f"Data: {len(index._fid)} features in {len(index.layer_ids)} layers, "
-          f"{index.zone_count} polygonal zones; load {t_load:.2f} s, index build "
-          f"{t_build:.2f} s; grid {stats['nx']}×{stats['ny']} cells, "
+          f"{index.zone_count} polygonal zones; load {t_load.wall:.2f} s, index build "
+          f"{t_build.wall:.2f} s wall ({t_build.cpu:.2f} s CPU); grid "
+          f"{stats['nx']}×{stats['ny']} cells, "
           f"{stats['boundary_cells']} boundary cells "
           f"({100 * stats['boundary_cells'] / (stats['nx'] * stats['ny']):.1f} %).")
     print()
     print("Throughput = points / time; wall clock, with this process's CPU time in brackets.")
     print()
-    print("| batch points | pairs | planmap points/s | sjoin(within) points/s | speed-up "
-          "| same pairs |")
-    print("|---:|---:|---:|---:|---:|:---:|")
-    for n, pairs, ours, sj, same in rows:
+    print("| batch points | pairs | planmap points/s (index pairs) | planmap points/s (with id "
+          "strings) | sjoin(within) points/s | speed-up (strings vs sjoin) | same pairs |")
+    print("|---:|---:|---:|---:|---:|---:|:---:|")
+    for n, pairs, ours, strs, sj, same in rows:
         print(f"| {n:,} | {pairs:,} | {n / ours.wall / 1e6:,.2f} M ({n / ours.cpu / 1e6:,.2f} M)"
+              f" | {n / strs.wall / 1e6:,.2f} M ({n / strs.cpu / 1e6:,.2f} M)"
               f" | {n / sj.wall / 1e3:,.1f} k ({n / sj.cpu / 1e3:,.1f} k) | "
-              f"{sj.wall / ours.wall:,.0f}× ({sj.cpu / ours.cpu:,.0f}×) | "
+              f"{sj.wall / strs.wall:,.0f}× ({sj.cpu / strs.cpu:,.0f}×) | "
               f"{'yes' if same else 'NO'} |")
     print()
     print(f"| single query ({len(sample):,} random points, in process) | p50 µs | p99 µs "
@@ -187,7 +197,7 @@ def main(argv=None) -> int:
     print("|---|---:|---:|")
     print(f"| {len(sites):,} sites | {len(sites) / t_sites.wall:,.0f} | "
           f"{len(sites) / t_sites.cpu:,.0f} |")
-    return 0 if all(r[4] for r in rows) else 1
+    return 0 if all(r[-1] for r in rows) else 1
 
 
 if __name__ == "__main__":
