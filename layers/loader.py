@@ -397,6 +397,11 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
         for e in entries:
             if not isinstance(e, dict) or not isinstance(e.get("id"), str):
                 raise _Problem(data_dir / "catalog.json", "every layer entry needs an id")
+        seen = [e["id"] for e in entries]
+        if len(set(seen)) != len(seen):
+            dup = sorted({i for i in seen if seen.count(i) > 1})
+            raise _Problem(data_dir / "catalog.json", f"duplicate layer ids {dup}",
+                           f"图层 id 重复 {dup}")
     except _Problem as prob:
         fail("catalog", prob, fatal=True)
     digest.update(raw)

@@ -284,3 +284,12 @@ def test_cli_layers_reports_a_broken_layer(mini_data_dir, capsys):
     assert rows["admin"]["features"] == 3
     assert main(["layers", "--data-dir", str(mini_data_dir)]) == 1
     assert "! zones: data/zones.geojson: corrupt JSON" in capsys.readouterr().out
+
+
+def test_duplicate_layer_id_in_catalog_is_fatal(mini_data_dir):
+    path = mini_data_dir / "catalog.json"
+    doc = json.loads(path.read_text("utf-8"))
+    doc["layers"].append(dict(doc["layers"][0]))
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    with pytest.raises(LayerError, match="duplicate layer ids"):
+        layers.load(mini_data_dir, strict=False)
