@@ -243,3 +243,22 @@ def test_new_layers_build_deterministically(tmp_path):
                    check=True, capture_output=True, timeout=300)
     for e in new_entries():
         assert (tmp_path / e["file"]).read_bytes() == (LAYERS / e["file"]).read_bytes(), e["id"]
+
+
+def test_data_md_issue7_rows_name_real_features():
+    doc = (ROOT / "docs" / "DATA.md").read_text("utf-8")
+    section = doc[doc.index("## Issue 7 layers"):]
+    ids = {f["id"] for e in catalog()["layers"] for f in collection(e["id"])["features"]}
+    ids |= {e["id"] for e in catalog()["layers"]}  # cells may name a whole layer
+    rows = re.findall(r"^\| (.+?) \| mapped \(issue 7\) \| (.+) \|$", section, re.M)
+    assert len(rows) > 40
+    for element, cell in rows:
+        named = set(re.findall(r"`(\w+)`", cell))
+        assert named and named <= ids, (element, named - ids)
+    for layer, group, total, derived, schematic in re.findall(
+        r"^\| (\w+) \| (\w+) \| (\d+) \| (\d+) \| (\d+) \|$", section, re.M
+    ):
+        feats = collection(layer)["features"]
+        acc = [f["properties"]["accuracy"] for f in feats]
+        assert (int(total), int(derived), int(schematic)) == (
+            len(feats), acc.count("derived"), acc.count("schematic")), layer
