@@ -258,6 +258,7 @@ def test_data_md_issue7_rows_name_real_features():
     for layer, group, total, derived, schematic in re.findall(
         r"^\| (\w+) \| (\w+) \| (\d+) \| (\d+) \| (\d+) \|$", section, re.M
     ):
+        assert next(e for e in catalog()["layers"] if e["id"] == layer)["group"] == group
         feats = collection(layer)["features"]
         acc = [f["properties"]["accuracy"] for f in feats]
         assert (int(total), int(derived), int(schematic)) == (
