@@ -97,6 +97,7 @@ def town(name: str) -> Point:
 
 
 def town_source(name: str) -> str:
+    """Name the source of a town's position (for ``rule`` texts)."""
     return "GeoNames" if name in GEONAMES_TOWNS else "reference catalog"
 
 
@@ -114,6 +115,7 @@ def unit_metric(code: str):
 
 
 def all_units() -> tuple[str, ...]:
+    """Return every unit code: the five counties, the outside units, the rest of Jilin."""
     return (*COUNTIES, *OUTSIDE_UNITS, JILIN_REST)
 
 
@@ -135,7 +137,7 @@ def units_of(geom_metric, min_share: float = 0.01) -> list[str]:
 
 @cache
 def extent_metric():
-    """The clip extent: the union of the vendored context boundaries and Baicheng."""
+    """Return the clip extent: the union of the vendored context boundaries and Baicheng."""
     units = [to_metric(shape(f["geometry"])) for f in load_source(CONTEXT_FILE)["features"]]
     return unary_union([*units, county_metric(CITY)]).intersection(rect_lonlat(*EXTENT))
 
@@ -147,6 +149,7 @@ def polyline(names: list[str]):
 
 
 def polyline_rule(names: list[str], what: str) -> str:
+    """State the rule of a :func:`polyline`."""
     srcs = ", ".join(f"{n} ({town_source(n)})" for n in names)
     return (
         f"Straight segments through {srcs}: {what} The plan names the towns, not the route "
@@ -168,7 +171,7 @@ def simplified(geom_metric, tolerance_m: float = SIMPLIFY_M):
 def ctx_feature(
     fid, zh, en, layer, kind, geom_metric, accuracy, source, citation, rule, **extra
 ) -> dict:
-    """A context feature: WGS84 geometry, county = the units it lies in."""
+    """Make a context feature: WGS84 geometry, county = the units it lies in."""
     return feature(
         fid,
         zh,
@@ -187,18 +190,21 @@ def ctx_feature(
 
 # ------------------------------------------------------------- ecology anchors
 def momoge_metric():
+    """Return the schematic 莫莫格 core (EPSG:4550) of the ecology layer."""
     from .ecology import momoge_core
 
     return momoge_core()
 
 
 def xianghai_metric():
+    """Return the schematic 向海 core (EPSG:4550) of the ecology layer."""
     from .ecology import xianghai_core
 
     return xianghai_core()
 
 
 def yueliang_point():
+    """Return the GSHHG 月亮泡 polygon (EPSG:4550)."""
     from .water import yueliang_metric
 
     return yueliang_metric()
@@ -206,7 +212,7 @@ def yueliang_point():
 
 # ------------------------------------------------------------------ tourism loop
 def build_tourism_loop() -> list[dict]:
-    """The 长松大白通长 west tourism loop (004 l.2203–2413)."""
+    """Build the 长松大白通长 west tourism loop (004 l.2203–2413)."""
     layer = "ctx_west_tourism_loop"
     out = []
     loop = ["长春", "农安", "松原", "大安", "白城", "通榆", "双辽", "公主岭", "长春"]
@@ -222,7 +228,8 @@ def build_tourism_loop() -> list[dict]:
             SRC_004,
             cite(
                 2319,
-                "以 G12 珲乌高速长春至白城 + G4512 双嫩高速白城至双辽 + G25 长深高速双辽至长春为骨架",
+                "以 G12 珲乌高速长春至白城 + G4512 双嫩高速白城至双辽 + "
+                "G25 长深高速双辽至长春为骨架",
                 S004,
             ),
             polyline_rule(
@@ -524,7 +531,7 @@ def township_point(township: str | None, county: str):
 
 
 def build_energy_base() -> list[dict]:
-    """The 西部国家级清洁能源基地 (004 l.3396–4560)."""
+    """Build the 西部国家级清洁能源基地 (004 l.3396–4560)."""
     layer = "ctx_clean_energy_base"
     out = []
     extent = simplified(unary_union([county_metric(CITY), unit_metric(SONGYUAN)]))
@@ -629,7 +636,7 @@ def build_energy_base() -> list[dict]:
 
 # --------------------------------------------------------------------- channels
 def build_channels() -> list[dict]:
-    """The 白松长通至辽宁大通道 (004 l.2621–2815) and its Baicheng projects."""
+    """Build the 白松长通至辽宁大通道 (004 l.2621–2815) and its Baicheng projects."""
     layer = "ctx_channels"
     out = []
     branch_a = ["白城", "大安", "松原", "长春"]
@@ -698,7 +705,8 @@ def build_channels() -> list[dict]:
             "schematic",
             SRC_004,
             cite(2679, "国道牙四公路大安嫩江大桥", S004),
-            "Point of the GSHHG 嫩江 centreline nearest the 大安 seat (GeoNames 大赉); 004 does not "
+            "Point of the GSHHG 嫩江 centreline nearest the 大安 "
+            "seat (GeoNames 大赉); 004 does not "
             "give the bridge site.",
             development="transport",
         )
@@ -738,7 +746,8 @@ def build_patterns() -> list[dict]:
             "schematic",
             SRC_001,
             cite(3009, "打造敦延珲、通白和白城三个城镇集聚", S001),
-            "Convex hull of the five seats (GeoNames 白城, 洮南, 大赉, 镇赉, 开通) buffered by 5 km, "
+            "Convex hull of the five seats (GeoNames 白城, 洮南, "
+            "大赉, 镇赉, 开通) buffered by 5 km, "
             "clipped to Baicheng: 001 gives no extent; the Baicheng plan's 一主四辅 is the natural "
             "fill.",
             extra_citations=[cite(3007, "构建 “一圈三区四轴”的城市化格局", S001)],
@@ -792,7 +801,8 @@ def build_patterns() -> list[dict]:
             "schematic",
             SRC_001,
             cite(3028, "森林、西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障", S001),
-            "Union of 通榆县 and 洮南市 (the sandy western counties the reference catalog names for "
+            "Union of 通榆县 and 洮南市 (the sandy western counties "
+            "the reference catalog names for "
             "this barrier; 双辽 has no boundary here), simplified. 001 gives no extent. Parent of "
             "the Baicheng plan's 白城西部防风屏障生态带 (eco_belt_west_windbreak).",
         )
@@ -812,7 +822,8 @@ def build_patterns() -> list[dict]:
             SRC_001,
             cite(3028, "松嫩湿地保护修复四大生态屏障", S001),
             "Union of the Baicheng plan's schematic 向海 and 莫莫格 cores and the 东部湿地群生态带 "
-            "(eco_core_xianghai, eco_core_momoge, eco_belt_east_wetlands), simplified. 001 gives no "
+            "(eco_core_xianghai, eco_core_momoge, "
+            "eco_belt_east_wetlands), simplified. 001 gives no "
             "extent; the Songyuan part (查干湖) is not drawn.",
             extra_citations=[cite(3697, "修复科尔沁草原和松嫩湿", S001)],
         )
@@ -822,7 +833,7 @@ def build_patterns() -> list[dict]:
 
 # ------------------------------------------------------------ hydrogen corridor
 def build_hydrogen() -> list[dict]:
-    """The 长春—白城 hydrogen corridor (001 l.1406, 004 l.827)."""
+    """Build the 长春—白城 hydrogen corridor (001 l.1406, 004 l.827)."""
     layer = "ctx_hydrogen_corridor"
     names = ["白城", "大安", "松原", "长春"]
     return [
@@ -857,6 +868,7 @@ def seat_metric(county: str):
 
 
 def seat_rule(county: str, what: str = "") -> str:
+    """State the rule of a feature placed at a county seat."""
     return (
         f"Point at the seat of {COUNTY_ZH[county]} (GeoNames {GEONAMES_TOWNS[SEATS[county]]}): "
         f"the plan gives the county only{what}. Not a site position."
@@ -869,6 +881,7 @@ def counties_zone(codes, tolerance_m: float = 400.0):
 
 
 def counties_rule(codes, what: str = "", tolerance_m: float = 400.0) -> str:
+    """State the rule of a :func:`counties_zone` feature."""
     names = "、".join(COUNTY_ZH[c] for c in codes)
     return (
         f"County-level zone: the official boundary of {names}, simplified at "
@@ -880,7 +893,7 @@ def counties_rule(codes, what: str = "", tolerance_m: float = 400.0) -> str:
 def plan_feature(
     fid, zh, en, layer, kind, geom_metric, citation, rule, county=None, source=None, **extra
 ) -> dict:
-    """A schematic feature of the Baicheng plan (seed 000) in one of the issue-7 groups."""
+    """Make a schematic feature of the Baicheng plan (seed 000) in one of the issue-7 groups."""
     from .common import PLAN_SOURCE
 
     return feature(

@@ -113,7 +113,8 @@ def build() -> list[dict]:
             "transmission_line",
             uhv,
             cite(939, "畅通白城－扎鲁特－青州特高压输电通道"),
-            "Straight line from GeoNames 白城 towards the 扎鲁特旗 seat (鲁北, ≈120.9E 44.55N, general "
+            "Straight line from GeoNames 白城 towards the 扎鲁特旗 "
+            "seat (鲁北, ≈120.9E 44.55N, general "
             "geographic knowledge), clipped to the context extent (121.2°E). The real route and "
             "the Baicheng collector substation are not in our sources.",
             extra_citations=[cite(136, "白城－扎鲁特旗 500千伏超高压汇集送出工程")],
@@ -134,7 +135,8 @@ def build() -> list[dict]:
             "gas_pipeline",
             gas,
             cite(1660, "白城天然气输气管线（松原－白城俄气支线）"),
-            "Straight segments 松原 (reference catalog 124.83E 45.14N) → 大安 seat → 白城 (GeoNames): "
+            "Straight segments 松原 (reference catalog 124.83E "
+            "45.14N) → 大安 seat → 白城 (GeoNames): "
             "the plan names the end points; the route is not in our sources.",
             development="energy",
         )
@@ -154,7 +156,8 @@ def build() -> list[dict]:
             "gas_pipeline",
             branches,
             cite(1662, "镇赉、洮南天然气管道"),
-            "Two straight branches from GeoNames 白城 to the 镇赉 and 洮南 seats: the plan names the "
+            "Two straight branches from GeoNames 白城 to the 镇赉 "
+            "and 洮南 seats: the plan names the "
             "two counties; that they branch from Baicheng is the reference catalog's reading.",
             development="energy",
             placement_confidence="low",

@@ -35,7 +35,8 @@ def build() -> list[dict]:
             "scenic_development",
             xh,
             cite(1126, "通榆向海景区旅游综合开发"),
-            "Point at GeoNames 向海 (Xianghai, 122.35E 45.03N), which lies inside the schematic 向海 "
+            "Point at GeoNames 向海 (Xianghai, 122.35E 45.03N), "
+            "which lies inside the schematic 向海 "
             "core: the plan gives no site or extent for the scenic development.",
             county=[TONGYU],
             development="tourism",
@@ -68,7 +69,8 @@ def build() -> list[dict]:
             "scenic_development",
             nenjiangwan_metric().centroid,
             cite(1009, "创建嫩江湾国家 5A级景区"),
-            "Point at the centre of the schematic 嫩江湾 wetland (eco_nenjiangwan_wetland: the point "
+            "Point at the centre of the schematic 嫩江湾 wetland "
+            "(eco_nenjiangwan_wetland: the point "
             "of the 嫩江 nearest the 大安 seat): the plan gives no site.",
             county=[DAAN],
             development="tourism",
@@ -184,8 +186,10 @@ def build() -> list[dict]:
             "tourism_route",
             loop,
             cite(613, "吉林西部河湖草原湿地旅游大环线"),
-            "Straight segments 大安 seat → 白城 → 通榆 seat (GeoNames 大赉, 白城, 开通), the Baicheng "
-            "towns on the loop as seed 004 names it (长松大白通长, G12 + G4512); clipped to Baicheng. "
+            "Straight segments 大安 seat → 白城 → 通榆 seat "
+            "(GeoNames 大赉, 白城, 开通), the Baicheng "
+            "towns on the loop as seed 004 names it (长松大白通长, "
+            "G12 + G4512); clipped to Baicheng. "
             "The Baicheng plan gives no route. See ctx_west_loop_skeleton for the whole loop.",
             extra_citations=[cite(988, "聚焦建设吉林西部河湖草原湿地旅游大环线")],
             development="tourism",

@@ -91,7 +91,8 @@ def build() -> list[dict]:
             "national_road",
             _line([town("大安"), town("白城"), town("乌兰浩特")]),
             cite(1656, "推进国道 G302、G231、G334、G503 等公路建设项目"),
-            "Straight segments 大安 seat → 白城 → 乌兰浩特 (GeoNames): G302 (珲春—阿尔山, 004 l.327 "
+            "Straight segments 大安 seat → 白城 → 乌兰浩特 "
+            "(GeoNames): G302 (珲春—阿尔山, 004 l.327 "
             "'珲阿线') runs through these towns by common knowledge; the plan gives no route.",
             development="transport",
             placement_confidence="low",

@@ -35,7 +35,8 @@ def build() -> list[dict]:
             "water_transfer",
             lineal(line.intersection(extent_metric())),
             cite(687, "“引察济向”"),
-            "Straight segments from 察尔森水库 (reference catalog ≈121.95E 46.2N, 兴安盟) via the 洮南 "
+            "Straight segments from 察尔森水库 (reference catalog "
+            "≈121.95E 46.2N, 兴安盟) via the 洮南 "
             "seat (the water runs down the 洮儿河) to GeoNames 向海: the plan names source and "
             "target only.",
             placement_confidence="low",
