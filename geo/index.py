@@ -28,6 +28,7 @@ How it is fast
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -37,6 +38,14 @@ import shapely
 from geo import crs as _crs
 from geo.errors import InvalidInput
 
+# GEOS prepared geometries are not thread-safe (libgeos/geos#825): they build indexes
+# lazily and their segment intersector keeps per-call state.  The zones here are prepared
+# once and shared by every server thread, and two threads testing the same zone at once
+# crashed `planmap serve` with SIGSEGV under load (bench/bench_load.py).  Every predicate
+# on a shared prepared geometry therefore runs under this lock; the guarded calls are
+# short, and the heavy overlays run on unprepared pieces outside it.
+_PREPARED_LOCK = threading.Lock()
+
 DEFAULT_RADIUS_M = 5000.0
 """Default search radius of ``nearest`` (metres)."""
 
@@ -45,7 +54,7 @@ DEFAULT_NEAREST_PER_LAYER = 3
 
 _EPS = 1e-6  # in cell units: slack that makes boundary-cell marking conservative
 _POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
-_CHUNK_VERTICES = 32  # vertices per distance piece: short pieces → cheap exact distances
+_CHUNK_VERTICES = 16  # vertices per distance piece: short pieces → cheap exact distances
 _TILE_MIN_VERTICES = 200  # zones with more vertices are cut into tiles for overlaps
 
 AREA_TILE_M = 5000.0
@@ -242,8 +251,7 @@ class ZoneIndex:
         self._pieces = np.array(pieces, dtype=object)
         self._piece_owner = np.array(owner, dtype=np.int64)
         self._piece_tree = shapely.STRtree(self._pieces)
-        self._box_buf = np.empty(1, dtype=object)
-        layer_no = {lid: k for k, lid in enumerate(self.layer_ids)}
+        self._layer_no = layer_no = {lid: k for k, lid in enumerate(self.layer_ids)}
         self._flayer_no = np.array([layer_no[x] for x in self._flayer], dtype=np.int64)
         self._piece_layer = self._flayer_no[self._piece_owner] if n else np.zeros(0, np.int64)
         # The same pieces as padded segment arrays (one row per piece; a point is a
@@ -323,7 +331,8 @@ class ZoneIndex:
         if len(cand) == 0:
             return {}
         zg = self._fgeom_m[cand]
-        hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
+        with _PREPARED_LOCK:
+            hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
         cand, zg = cand[hit], zg[hit]
         if len(cand) == 0:
             return {}
@@ -332,7 +341,8 @@ class ZoneIndex:
             values = shapely.length(shapely.intersection(geom_m, zg))
         else:
             values = np.full(len(cand), float(geom_m.area))
-            partial = np.flatnonzero(~shapely.covers(zg, geom_m))  # covered: no overlay
+            with _PREPARED_LOCK:
+                partial = np.flatnonzero(~shapely.covers(zg, geom_m))  # covered: no overlay
             if len(partial):
                 pc = self._area_tree.query(geom_m)
                 owners = self._area_owner[pc]
@@ -347,9 +357,11 @@ class ZoneIndex:
         tree = getattr(self._piece_tree, "_tree", None)
         if tree is None:  # shapely changed its internals: use the public (slower) call
             return self._piece_tree.query(box)
-        # The public STRtree.query spends more time wrapping a scalar than searching.
-        self._box_buf[0] = box
-        return tree.query(self._box_buf, 0)[1]
+        # The public STRtree.query spends more time wrapping a scalar than searching.  The
+        # buffer is per call: a shared one let concurrent requests query each other's box.
+        buf = np.empty(1, dtype=object)
+        buf[0] = box
+        return tree.query(buf, 0)[1]
 
     def _point_distances(self, x: float, y: float, radius_m: float, excluded=None):
         """Feature index → distance (m) of features within ``radius_m`` of metric (x, y).
@@ -515,7 +527,8 @@ class ZoneIndex:
         cov, bnd = self._sigs[self._cell_sig[cell]]
         if not bnd:
             return list(cov)
-        hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
+        with _PREPARED_LOCK:
+            hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
         return sorted(cov + tuple(hits)) if hits else list(cov)
 
     def intersects_service_area(self, geom) -> bool:
@@ -537,7 +550,8 @@ class ZoneIndex:
             cell = self._cell(x, y)
             if cell >= 0 and self._sa_state[cell] == 1:  # a vertex deep inside: done
                 return True
-        return bool(shapely.intersects(self.service_area, geom))
+        with _PREPARED_LOCK:
+            return bool(shapely.intersects(self.service_area, geom))
 
     def to_metric(self, geom):
         """Project a WGS 84 geometry to EPSG:4550 metres (same result as geo.crs.to_metric).
@@ -602,7 +616,8 @@ class ZoneIndex:
             return False
         state = self._sa_state[cell]
         if state == 2:
-            return bool(shapely.intersects_xy(self.service_area, lon, lat))
+            with _PREPARED_LOCK:
+                return bool(shapely.intersects_xy(self.service_area, lon, lat))
         return bool(state == 1)
 
     def entry(self, i: int) -> dict:
@@ -638,8 +653,7 @@ class ZoneIndex:
         if exclude_layers:
             excluded = np.zeros(len(self.layer_ids) + 1, dtype=bool)
             for layer in exclude_layers:
-                if layer in self.layer_ids:
-                    excluded[self.layer_ids.index(layer)] = True
+                excluded[self._layer_no.get(layer, -1)] = True
         found = self._point_distances(x, y, radius_m, excluded)
         return self._group_nearest(found.keys(), found.values(), radius_m, per_layer,
                                    set(exclude_layers), ())
@@ -785,7 +799,8 @@ class ZoneIndex:
             keep = np.ones(len(cand), dtype=bool)
             for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(cand)], strict=True):
                 p = point[cand[s:e]]
-                keep[s:e] = shapely.intersects_xy(self._fgeom[cz[s]], lon[p], lat[p])
+                with _PREPARED_LOCK:
+                    keep[s:e] = shapely.intersects_xy(self._fgeom[cz[s]], lon[p], lat[p])
             if not keep.all():
                 mask = np.ones(len(zone), dtype=bool)
                 mask[cand[~keep]] = False
@@ -825,7 +840,8 @@ class ZoneIndex:
         st = self._sa_state[fy[ok].astype(np.int64) * self._nx + fx[ok].astype(np.int64)]
         out[ok[st == 1]] = True
         b = ok[st == 2]
-        out[b] = shapely.intersects_xy(self.service_area, lon[b], lat[b])
+        with _PREPARED_LOCK:
+            out[b] = shapely.intersects_xy(self.service_area, lon[b], lat[b])
         return out
 
     # ------------------------------------------------------------------ info
