@@ -226,3 +226,26 @@ def test_text_report_names_both_plans(conflicts):
     text = report_text(conflicts[:3], DEFAULT_DISTANCE_M)
     assert "seed 004_bba0a9fb5e7355d6" in text and "seed 000_f32aaef515cfbb76" in text
     assert f"{len(conflicts[:3])} conflict(s)" in text
+
+
+# ------------------------------------------------ site check with the new clauses
+def test_site_check_applies_the_new_clauses_and_names_each_plan(plan_data):
+    """A site on the 五棵树 wind site inside 莫莫格 gets 004's and 000's clauses, each with its plan."""
+    from geo.index import ZoneIndex
+    from geo.sitecheck import site_check
+
+    index = ZoneIndex.from_plan_data(plan_data)
+    core = plan_data.layers["ecology"].geometry["eco_core_momoge"]
+    site = plan_data.layers["ctx_clean_energy_base"].geometry["ctx_wind_wukeshu"]
+    spot = core.intersection(site).representative_point()
+    result = site_check(index, spot)
+    zone_ids = {z["id"] for z in result["zones"]}
+    assert {"eco_core_momoge", "ctx_wind_wukeshu"} <= zone_ids
+    by_id = {c["id"]: c for c in result["clauses"]}
+    assert {"ctx_pol_energy_avoidance", "ctx_pol_grassland_not_avoided",
+            "pol_strictest_eco_space"} <= set(by_id)  # fmt: skip
+    for c in result["clauses"]:
+        seed = c["citation"]["seed"]
+        assert c["plan"]["seed"] == seed
+        assert c["plan"]["title_zh"] == plan_data.plans[seed].title_zh
+    assert by_id["ctx_pol_energy_avoidance"]["plan"]["seed"].startswith("004")
