@@ -164,6 +164,8 @@ def build(record: dict, data, lang: str, config) -> dict:
     if isinstance(note, dict):
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
     site_geom = _site_geometry(record.get("site"))
+    svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
+        r["distance_m"] for r in rings if r["distance_m"]], lang=lang)
     return {
         "site": {"kind": site_info.get("kind"), "area_m2": site_area,
                  "area_ha": _num(site_info.get("area_ha")) if site_info.get("area_ha") is not None
@@ -176,8 +178,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "accuracy_note": str(note or ""),
         "repairs": [str(r) for r in (result.get("repairs") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
-        "svg": render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
-            r["distance_m"] for r in rings if r["distance_m"]], lang=lang),
+        "svg": svg, "svg_legend": svg_legend,
     }
 
 
@@ -187,21 +188,33 @@ def _verdict_text(verdict, lang: str) -> str:
     return i18n.verdict_label(lang, verdict)
 
 
-def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
-    """A small SVG map of the site over the touched zones, the counties and buffer rings."""
+def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[str, list]:
+    """A small SVG map of the site over the touched zones, the counties and buffer rings.
+
+    Returns the SVG text and its legend (``[{"color", "name", "dashed"}]``, shown beside it).
+    """
     from geo import crs
 
     if site is None or site.is_empty:
-        return ""
+        return "", []
     try:
         site_m = crs.to_metric(site)
     except Exception:  # a sketch must never break the report
-        return ""
+        return "", []
     reach = max([float(r) for r in rings_m if r] or [0.0])
     minx, miny, maxx, maxy = site_m.bounds
     span = max(maxx - minx, maxy - miny, 500.0)
     margin = max(reach, span * 0.25, 300.0) * 1.08
     minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
+    # widen the frame to the drawing's aspect ratio, so clipped zones fill the whole picture
+    want = (SVG_W - 2 * SVG_PAD) / (SVG_H - 2 * SVG_PAD)
+    w, h = maxx - minx, maxy - miny
+    if w / h < want:
+        grow = (h * want - w) / 2
+        minx, maxx = minx - grow, maxx + grow
+    else:
+        grow = (w / want - h) / 2
+        miny, maxy = miny - grow, maxy + grow
     w, h = maxx - minx, maxy - miny
     scale = min((SVG_W - 2 * SVG_PAD) / w, (SVG_H - 2 * SVG_PAD) / h)
     ox = SVG_PAD + ((SVG_W - 2 * SVG_PAD) - w * scale) / 2
@@ -256,7 +269,9 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
             g = g.buffer(3 / scale)
         d = path(g)
         if d:
-            out.append(f'<path d="{d}" fill="{color}" fill-opacity="0.22" stroke="{color}" '
+            # a zone covering the whole picture gets no fill: it would only tint everything
+            opacity = "0" if g.contains(frame) else "0.12"
+            out.append(f'<path d="{d}" fill="{color}" fill-opacity="{opacity}" stroke="{color}" '
                        f'stroke-width="1.5"{dash} fill-rule="evenodd"/>')
             name = row.get("name_en") if lang == "en" and row.get("name_en") else row.get(
                 "name_zh")
@@ -280,11 +295,5 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> str:
     out.append(f'<path d="M16,{y0} h{px:.1f}" stroke="#000" stroke-width="3"/>'
                f'<text x="16" y="{y0 - 6}" font-size="12">{escape(label)}</text>')
     out.append(f'<text x="{SVG_W - 16}" y="24" font-size="14" text-anchor="end">N ↑</text>')
-    for i, (color, name, dashed) in enumerate(legend[:8]):
-        y = 20 + i * 18
-        dash = ' stroke-dasharray="3 2"' if dashed else ""
-        out.append(f'<rect x="16" y="{y - 10}" width="14" height="10" fill="{color}" '
-                   f'fill-opacity="0.3" stroke="{color}"{dash}/>'
-                   f'<text x="36" y="{y}" font-size="12">{escape(name)}</text>')
     out.append("</svg>")
-    return "".join(out)
+    return "".join(out), [{"color": c, "name": n, "dashed": d} for c, n, d in legend]
