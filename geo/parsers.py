@@ -20,8 +20,11 @@ import json
 import math
 import os
 import re
+import struct
 import tempfile
+import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -921,48 +924,65 @@ def _prj_crs(prj: bytes) -> str:
                "prj")
 
 
+# What zipfile raises on damaged archives: bad CRC, truncated or corrupt deflate streams,
+# unknown compression methods, encrypted members.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
+               NotImplementedError, RuntimeError, ValueError, OSError, struct.error)
+
+
+def _invalid_zip() -> InvalidInput:
+    return _err(InvalidInput, "invalid_zip", "the upload is not a readable zip file",
+                "上传的文件不是可读的 zip 文件")
+
+
 def _parse_shapefile(data: bytes, crs: str | None, limits: Limits, repair: bool) -> ParsedSite:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise _err(InvalidInput, "invalid_zip", "the upload is not a readable zip file",
-                   "上传的文件不是可读的 zip 文件") from None
-    with zf:
-        infos = _check_zip(zf, limits)
-        by_ext: dict[str, list[zipfile.ZipInfo]] = {}
-        for info in infos:
-            if info.is_dir():
-                continue
-            stem, ext = os.path.splitext(info.filename.replace("\\", "/"))
-            by_ext.setdefault(ext.lower(), []).append(info)
-        shps = by_ext.get(".shp", [])
-        if len(shps) != 1:
-            raise _err(InvalidInput, "shapefile_missing" if not shps else "multiple_shapefiles",
-                       f"the zip must hold exactly one .shp file; found {len(shps)}",
-                       f"zip 中必须恰好有一个 .shp 文件；实际为 {len(shps)} 个")
-        stem = os.path.splitext(shps[0].filename.replace("\\", "/"))[0].lower()
-        members = {}
-        for ext in _SHP_SIDECARS:
-            for info in by_ext.get(ext, []):
-                if os.path.splitext(info.filename.replace("\\", "/"))[0].lower() == stem:
-                    members[ext] = info
-        missing = [e for e in (".shx", ".dbf") if e not in members]
-        if missing:
-            raise _err(InvalidInput, "shapefile_incomplete",
-                       f"the shapefile lacks {', '.join(missing)}",
-                       f"shapefile 缺少 {', '.join(missing)} 文件")
-        embedded = None
-        if ".prj" in members:
-            if members[".prj"].file_size > MAX_PRJ_BYTES:
-                raise _err(CRSError, "unsupported_crs", ".prj file is too large",
-                           ".prj 文件过大", "prj")
-            embedded = _prj_crs(zf.read(members[".prj"]))
-        crs_in = _resolve_crs(crs, embedded, None, "shapefile .prj")
-        with tempfile.TemporaryDirectory(prefix="planmap-shp-") as tmp:
-            for ext, info in members.items():
-                # Fixed names: nothing from the archive decides where a file is written.
-                _extract_member(zf, info, os.path.join(tmp, "site" + ext))
-            return _read_shapefile(os.path.join(tmp, "site.shp"), crs_in, limits, repair)
+    except _ZIP_ERRORS:
+        raise _invalid_zip() from None
+    try:
+        with zf:
+            return _read_zip(zf, crs, limits, repair)
+    except _ZIP_ERRORS:
+        raise _invalid_zip() from None
+
+
+def _read_zip(zf: zipfile.ZipFile, crs: str | None, limits: Limits, repair: bool) -> ParsedSite:
+    infos = _check_zip(zf, limits)
+    by_ext: dict[str, list[zipfile.ZipInfo]] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        stem, ext = os.path.splitext(info.filename.replace("\\", "/"))
+        by_ext.setdefault(ext.lower(), []).append(info)
+    shps = by_ext.get(".shp", [])
+    if len(shps) != 1:
+        raise _err(InvalidInput, "shapefile_missing" if not shps else "multiple_shapefiles",
+                   f"the zip must hold exactly one .shp file; found {len(shps)}",
+                   f"zip 中必须恰好有一个 .shp 文件；实际为 {len(shps)} 个")
+    stem = os.path.splitext(shps[0].filename.replace("\\", "/"))[0].lower()
+    members = {}
+    for ext in _SHP_SIDECARS:
+        for info in by_ext.get(ext, []):
+            if os.path.splitext(info.filename.replace("\\", "/"))[0].lower() == stem:
+                members[ext] = info
+    missing = [e for e in (".shx", ".dbf") if e not in members]
+    if missing:
+        raise _err(InvalidInput, "shapefile_incomplete",
+                   f"the shapefile lacks {', '.join(missing)}",
+                   f"shapefile 缺少 {', '.join(missing)} 文件")
+    embedded = None
+    if ".prj" in members:
+        if members[".prj"].file_size > MAX_PRJ_BYTES:
+            raise _err(CRSError, "unsupported_crs", ".prj file is too large",
+                       ".prj 文件过大", "prj")
+        embedded = _prj_crs(zf.read(members[".prj"]))
+    crs_in = _resolve_crs(crs, embedded, None, "shapefile .prj")
+    with tempfile.TemporaryDirectory(prefix="planmap-shp-") as tmp:
+        for ext, info in members.items():
+            # Fixed names: nothing from the archive decides where a file is written.
+            _extract_member(zf, info, os.path.join(tmp, "site" + ext))
+        return _read_shapefile(os.path.join(tmp, "site.shp"), crs_in, limits, repair)
 
 
 def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> ParsedSite:
@@ -977,8 +997,10 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
                        f"shapefile 有 {n} 个要素，上限为 {limits.max_parts}", "geometry")
         fields = [str(f) for f in info.get("fields", [])]
         name_field = next((f for f in _NAME_KEYS if f in fields), None)
-        _meta, _fids, wkb, field_data = pyogrio.raw.read(
-            path, columns=[name_field] if name_field else [], read_geometry=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _meta, _fids, wkb, field_data = pyogrio.raw.read(
+                path, columns=[name_field] if name_field else [], read_geometry=True)
     except PlanmapError:
         raise
     except Exception as exc:  # pyogrio raises several unrelated classes for corrupt files
@@ -988,6 +1010,17 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
                    f"the shapefile cannot be read: {reason}",
                    f"无法读取 shapefile：{reason}") from None
     b = _Builder(limits, repair)
+    # GDAL closes unclosed rings and re-orders wrongly wound rings on its own, saying so
+    # only in warnings: surface both instead of letting them pass silently.
+    messages = " ".join(str(w.message) for w in caught)
+    if "Non closed ring" in messages:
+        if not repair:
+            raise _err(InvalidGeometry, "unclosed_ring",
+                       "the shapefile has a polygon ring that is not closed",
+                       "shapefile 中有未闭合的环", "geometry")
+        b.repairs.append("closed unclosed ring(s)")
+    if "winding order" in messages:
+        b.repairs.append("ring winding order corrected (GDAL re-assigned shells and holes)")
     if wkb is None:
         raise _err(InvalidGeometry, "empty_geometry", "the shapefile has no geometry",
                    "shapefile 中没有几何图形", "geometry")
