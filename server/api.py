@@ -312,24 +312,29 @@ def _site_request():
                             "GeometryCollection"):
         site, fmt = body, "geojson"  # a bare GeoJSON document
         body = {}
-    elif body.get("wkt") is not None:
-        site, fmt = body.get("wkt"), "wkt"
-        if not isinstance(site, str):
-            raise InvalidInput("invalid_wkt", "wkt must be a string", "wkt 必须是字符串",
-                               param="wkt")
     else:
-        site = body.get("geometry", body.get("site"))
-        fmt = "geojson"
-        if site is None:
+        given = [k for k in ("geometry", "site", "wkt") if k in body]
+        if not given:
             raise InvalidInput("missing_parameter",
                                "give the site as 'geometry' (GeoJSON) or 'wkt'",
                                "请以 geometry（GeoJSON）或 wkt 提交地块", param="geometry")
-        if not isinstance(site, dict):
-            raise InvalidInput("invalid_geometry", "geometry must be a GeoJSON object",
-                               "geometry 必须是 GeoJSON 对象", param="geometry")
+        if len(given) > 1:
+            raise InvalidInput("ambiguous_site",
+                               f"give the site once, not as {' and '.join(given)}",
+                               f"地块只能提交一次，不能同时使用 {'、'.join(given)}",
+                               param=given[1])
+        key = given[0]
+        site = body[key]
+        fmt = "wkt" if key == "wkt" else "geojson"
+        if key == "wkt" and not isinstance(site, str):
+            raise InvalidInput("invalid_wkt", "wkt must be a string", "wkt 必须是字符串",
+                               param="wkt")
+        if key != "wkt" and not isinstance(site, dict):
+            raise InvalidInput("invalid_geometry", f"{key} must be a GeoJSON object",
+                               f"{key} 必须是 GeoJSON 对象", param=key)
     payload = site if isinstance(site, str) else json.dumps(site, ensure_ascii=False)
     crs = body.get("crs", request.args.get("crs"))
-    if crs is not None and not isinstance(crs, str):
+    if "crs" in body and not isinstance(crs, str):
         raise InvalidInput("unsupported_crs", "crs must be a string such as EPSG:4490",
                            "crs 必须是字符串，例如 EPSG:4490", param="crs")
     repair = body.get("repair")

@@ -176,7 +176,7 @@ SITE_REQUEST = {
                      "FeatureCollection"},
         "site": {"type": "object", "description": "alias of geometry"},
         "wkt": {"type": "string", "maxLength": 20_000_000},
-        "crs": {**CRS_PARAM, "nullable": True},
+        "crs": CRS_PARAM,
         "repair": {"type": "boolean", "default": False, "nullable": True,
                    "description": "repair invalid geometry (and report what changed)"},
         "rings": {"type": "array", "maxItems": 10, "nullable": True,
@@ -384,6 +384,28 @@ def _api_document() -> dict:
                     "count": {"type": "integer", "minimum": 0},
                     "clauses": {"type": "array",
                                 "items": {"$ref": "#/components/schemas/Clause"}}}}}}},
+                **_error_responses(400)}}},
+        "/api/v1/conflicts": {"get": {
+            "operationId": "listConflicts",
+            "summary": "Plan conflicts: protected features overlapping or near development "
+                       "features, each quoting both plans",
+            "tags": ["clauses"],
+            "parameters": [{"name": "distance", "in": "query", "required": False,
+                            "allowEmptyValue": True,
+                            "schema": {"type": "number", "minimum": 0, "maximum": 50000,
+                                       "default": 1000},
+                            "description": "nearness distance in metres (0: overlaps only)"}],
+            "responses": {"200": {"description": "conflicts", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["distance_m", "count", "conflicts"],
+                           "properties": {
+                    "distance_m": {"type": "number"}, "count": {"type": "integer"},
+                    "data_version": {"type": "string", "nullable": True},
+                    "conflicts": {"type": "array", "items": {
+                        "type": "object", "required": ["id", "relation", "protected"],
+                        "properties": {"id": {"type": "string"},
+                                       "relation": {"type": "string"},
+                                       "distance_m": {"type": "number"},
+                                       "protected": {"type": "object"}}}}}}}}},
                 **_error_responses(400)}}},
         "/api/v1/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document", "tags": ["meta"],
