@@ -230,7 +230,7 @@ def test_text_report_names_both_plans(conflicts):
 
 # ------------------------------------------------ site check with the new clauses
 def test_site_check_applies_the_new_clauses_and_names_each_plan(plan_data):
-    """A site on the 五棵树 wind site inside 莫莫格 gets 004's and 000's clauses, each with its plan."""
+    """A site on the 五棵树 wind site inside 莫莫格: clauses of 004 and 000, each with its plan."""
     from geo.index import ZoneIndex
     from geo.sitecheck import site_check
 
