@@ -498,7 +498,7 @@ def _check_citation(cit: dict, where: str, plans) -> dict:
         raise InvalidInput("bad_citation",
                            f"{where}: quote {quote[:40]!r} not found at {seed} line {line}",
                            f"{where}：在 {seed} 第 {line} 行找不到引文", param="citation")
-    return {"seed": seed, "line": line, "quote": quote}
+    return {**cit, "seed": seed, "line": line, "quote": quote}
 
 
 def _label(frame: pd.DataFrame, i: int, id_col: str | None) -> str:
