@@ -287,7 +287,9 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         accuracies = {f["properties"]["accuracy"] for f in collection["features"]}
         legend.append({"id": lid, "title": title, "style": style,
                        "count": len(collection["features"]),
-                       "schematic": "schematic" in accuracies})
+                       "schematic": "schematic" in accuracies,
+                       "attribution": _text(entry.get("attribution")),
+                       "licence": _text(entry.get("licence"))})
         layer_meta[lid] = {"title": title, "style": style}
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 

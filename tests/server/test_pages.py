@@ -8,6 +8,7 @@ import re
 from html import escape as html_escape
 
 import pytest
+from markupsafe import escape as markup_escape
 
 from server import create_app, i18n
 
@@ -335,3 +336,14 @@ def test_tianditu_token_adds_its_tiles_and_hosts(tmp_path):
     assert "tk=abc%26%3Cx%3E" in script  # the token is URL-quoted, never raw
     csp = response.headers["Content-Security-Policy"]
     assert "https://t0.tianditu.gov.cn" in csp and "script-src 'self';" in csp
+
+
+def test_map_page_credits_every_layer_source(client, app):
+    from server import services
+
+    with app.app_context():
+        catalog = services().data.catalog
+    html = client.get("/").get_data(as_text=True)
+    for entry in catalog:
+        if entry.get("attribution"):
+            assert str(markup_escape(entry["attribution"])) in html
