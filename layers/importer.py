@@ -175,19 +175,27 @@ def _write_temp(folder: Path, stem: str, data: bytes, mode: int = 0o644,
     return Path(name)
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    """Replace ``target`` with ``data`` so readers see the old or the new bytes, never a mix."""
+def _atomic_write(target: Path, data: bytes, before_replace=None):
+    """Replace ``target`` with ``data`` so readers see the old or the new bytes, never a mix.
+
+    ``before_replace()`` runs once the new bytes are safely on disk, just before the
+    swap (used to keep the old version); its result is returned.
+    """
     mode = 0o644
     with contextlib.suppress(OSError):
         mode = target.stat().st_mode & 0o777
     tmp = _write_temp(target.parent, target.name, data, mode)
+    result = None
     try:
+        if before_replace is not None:
+            result = before_replace()
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(target.parent)
+    return result
 
 
 def _timestamp() -> str:
@@ -823,10 +831,10 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
             f"data/{layer_id}.geojson"
         target = data_dir / rel
         _remove_stale_temps(target.parent, target.name)
-        previous = None
-        if target.exists():
-            previous = _keep_version(target, data_dir / VERSIONS_DIR, layer_id)
-        _atomic_write(target, data)
+        # Keep the current file only once the new one is fully written: an import killed
+        # mid-write leaves neither a half file nor a spurious kept version.
+        previous = _atomic_write(target, data, lambda: _keep_version(
+            target, data_dir / VERSIONS_DIR, layer_id) if target.exists() else None)
 
         doc = _catalog_doc(data_dir)
         types = _geometry_types(geoms)
@@ -898,10 +906,8 @@ def restore_previous(layer_id: str, data_dir=None) -> ImportResult:
         _validate_like_loader(data, layer_id, data_dir, current.plans)
         entry = next((e for e in current.catalog if e["id"] == layer_id), None)
         target = data_dir / (entry.get("file") if entry else f"data/{layer_id}.geojson")
-        replaced = None
-        if target.exists():
-            replaced = _keep_version(target, data_dir / VERSIONS_DIR / "undone", layer_id)
-        _atomic_write(target, data)
+        replaced = _atomic_write(target, data, lambda: _keep_version(
+            target, data_dir / VERSIONS_DIR / "undone", layer_id) if target.exists() else None)
         kept.unlink()
         _fsync_dir(kept.parent)
         features = json.loads(data.decode("utf-8"))["features"]

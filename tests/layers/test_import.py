@@ -524,6 +524,7 @@ def test_import_killed_mid_write_leaves_previous_version_intact(mini_data_dir, t
             proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert target.read_bytes() == before
+    assert kept_versions("zones", mini_data_dir) == []  # nothing replaced, nothing kept
     data = layers.load(mini_data_dir)  # strict: everything still loads
     assert list(data.layers["zones"].index) == ["zone_core", "zone_park"]
     # The next import clears the half-written temp file and succeeds.
