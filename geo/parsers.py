@@ -1174,11 +1174,10 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
                            f"线状地块“{label}”少于 2 个点")
             geoms.append(shapely.LineString(xy))
         else:
-            # The lowest ring number (1) is the outer ring, higher numbers are holes; the
-            # boolean mask keeps each ring's points in file order.
+            # The boolean mask keeps each ring's points in file order.
             rings = [b.ring(None, f"parcel {label!r} ring {r:g}", xy[rings_of == r])
                      for r in np.unique(rings_of)]
-            geoms.append(_polygon_from_rings(rings))
+            geoms.append(_txt_polygon(rings))
         names.append(label)
     try:
         return _finish(geoms, names, crs_in, "txt", b, limits, repair)
@@ -1190,6 +1189,34 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
             exc.message_zh = f"第 {_txt_line_of(index, parcels, row_lines)} 行：{exc.message_zh}"
             exc.args = (exc.message_en,)
         raise
+
+
+def _txt_polygon(rings: list[np.ndarray]) -> BaseGeometry:
+    """Assemble a parcel from its rings in 圈号 order.
+
+    Ring 1 is the outer ring and a later ring inside an earlier outer ring is a hole of it
+    (the usual 报部格式 reading).  A later ring lying outside every outer ring so far is
+    taken as a further outer ring — a detached part (飞地) of the same parcel — rather than
+    as an impossible hole; anything else (partial overlaps) is left for the validity check
+    to report with the GEOS reason.
+    """
+    shells: list[list[np.ndarray]] = []
+    shell_polys: list[shapely.Polygon] = []
+    for ring in rings:
+        poly = shapely.Polygon(ring)
+        host = next((k for k, sp in enumerate(shell_polys)
+                     if sp.is_valid and poly.is_valid and sp.contains(poly)), None)
+        if host is None and shell_polys and all(
+                sp.is_valid and poly.is_valid and sp.disjoint(poly) for sp in shell_polys):
+            shells.append([ring])
+            shell_polys.append(poly)
+        elif host is None and not shell_polys:
+            shells.append([ring])
+            shell_polys.append(poly)
+        else:
+            shells[host if host is not None else 0].append(ring)
+    polys = [_polygon_from_rings(r) for r in shells]
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
 def _txt_line_of(index: int, parcels, row_lines: list[int]) -> int:

@@ -137,6 +137,27 @@ def test_txt_ring_with_fewer_than_four_points():
     _raises(InvalidGeometry, "ring_too_short", parse_site, data, fmt="txt")
 
 
+def _extra_ring(ring_no, ring):
+    pts = list(ring) + [ring[0]]
+    return "".join(f"K{i},{ring_no},{x:.3f},{y:.3f}\n" for i, (x, y) in enumerate(pts))
+
+
+def test_txt_detached_ring_is_a_further_part_not_a_hole():
+    data = (TXT + _extra_ring(3, MAKER.SECOND)).encode()
+    site = parse_site(data, fmt="txt")
+    assert site.geometry.geom_type == "MultiPolygon"
+    expected = PARCEL_AREA + _shoelace(MAKER.SECOND)
+    assert gcrs.area_m2(site.geometry) == pytest.approx(expected, rel=1e-4)
+
+
+def test_txt_ring_crossing_the_outer_ring_is_invalid():
+    crossing = [(5053700.0, 41487450.0), (5053700.0, 41487500.0), (5053850.0, 41487500.0),
+                (5053850.0, 41487450.0)]
+    err = _raises(InvalidGeometry, "invalid_geometry", parse_site,
+                  (TXT + _extra_ring(3, crossing)).encode(), fmt="txt")
+    assert "invalid geometry" in err.message_en
+
+
 def test_txt_unknown_zone_is_a_crs_error_naming_the_zone():
     err = _raises(CRSError, "unsupported_zone", parse_site, _txt("带号=41", "带号=40"), fmt="txt")
     assert err.param == "带号" and "40" in err.message_en and "123°E" in err.message_en
