@@ -253,8 +253,10 @@ def report(args, r) -> str:
         f"caches filled), {r['rss_after'] / 1024:.0f} MiB after the load: "
         f"**{growth:+.1f} %** over the load (limit +10 %).",
         "",
-        "Latencies include queueing: 32 clients share the server's threads on 2 cores, so "
-        "p50 mostly measures the wait for a free worker, not the work itself.",
+        f"Latencies include queueing: {args.clients} clients share {args.threads} server "
+        "threads on 2 cores.  An earlier run of this script found `planmap serve` dying "
+        "with SIGSEGV (shared GEOS prepared geometries, fixed in geo/index.py; see "
+        "docs/SECURITY.md).",
     ]
     if r["errors"]:
         lines += ["", "Errors (first 10): " + "; ".join(map(str, r["errors"][:10]))]
