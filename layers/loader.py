@@ -308,19 +308,19 @@ def _read_layer(entry: dict, data_dir: Path, plans: dict[str, PlanText]):
         dup = sorted({i for i in ids if ids.count(i) > 1})
         raise _Problem(path, f"duplicate feature ids {dup}", f"要素 id 重复 {dup}")
 
-    columns = list(_COLUMN_ORDER)
+    # Required properties first, then the optional and extra ones that occur at all.
+    present = {k for r in records for k in r}
+    columns = list(REQUIRED_PROPERTIES) + [k for k in _COLUMN_ORDER[len(REQUIRED_PROPERTIES):]
+                                            if k in present]
     for r in records:
         for k in r:
             if k not in columns:
                 columns.append(k)
-    frame = pd.DataFrame.from_records(records, columns=columns) if records else \
-        pd.DataFrame(columns=columns)
-    frame = frame.dropna(axis=1, how="all") if records else frame
-    for k in REQUIRED_PROPERTIES:  # keep required columns even when a layer is empty
-        if k not in frame:
-            frame[k] = []
-    gdf = gpd.GeoDataFrame(frame, geometry=list(geom_arr), crs="EPSG:4326")
-    gdf.index = pd.Index(ids, dtype=object)
+    index = pd.Index(ids, dtype=object)
+    data = {k: [r.get(k) for r in records] for k in columns}
+    frame = pd.DataFrame(data, index=index, columns=columns)
+    geometry = gpd.GeoSeries(list(geom_arr), index=index, crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(frame, geometry=geometry)
     return gdf, raw
 
 

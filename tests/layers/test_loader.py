@@ -293,3 +293,11 @@ def test_duplicate_layer_id_in_catalog_is_fatal(mini_data_dir):
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
     with pytest.raises(LayerError, match="duplicate layer ids"):
         layers.load(mini_data_dir, strict=False)
+
+
+def test_empty_layer_loads_with_its_columns(mini_data_dir):
+    write_layer(mini_data_dir, "zones", [])
+    data = layers.load(mini_data_dir)
+    assert len(data.layers["zones"]) == 0
+    assert {"id", "accuracy", "citation"} <= set(data.layers["zones"].columns)
+    assert len(data.all_features()) == 3
