@@ -16,6 +16,10 @@ import json
 from .common import SEED, SOURCES, cite
 
 EFFECTS = ("prohibited", "restricted", "required", "encouraged")
+# ``zone``: governs any project inside the zones it applies to (sets a site check's verdict);
+# ``activity``: governs only one kind of project there (``activity_zh``/``activity_en``);
+# ``citywide``: stated for the whole city (listed in every check, never sets the verdict).
+SCOPES = ("zone", "activity", "citywide")
 SOURCE_FILE = SOURCES / "clauses_source.json"
 # Clauses of the issue-7 layers; rows may carry a ``seed`` (default 000).
 EXTRA_SOURCE_FILES = (SOURCES / "clauses_context.json",)
@@ -41,20 +45,28 @@ def build(known_ids: set[str]) -> list[dict]:
         cid, effect, applies = row["id"], row["effect"], row["applies_to"]
         if effect not in EFFECTS:
             raise ValueError(f"{cid}: bad effect {effect}")
+        scope = row.get("scope", "zone")
+        if scope not in SCOPES:
+            raise ValueError(f"{cid}: bad scope {scope}")
+        if scope == "activity" and not (row.get("activity_zh") and row.get("activity_en")):
+            raise ValueError(f"{cid}: an activity clause must name its activity")
         if cid in seen:
             raise ValueError(f"duplicate clause id {cid}")
         seen.add(cid)
         missing = [i for i in applies if i not in known_ids]
         if missing:
             raise ValueError(f"{cid}: applies_to unknown features {missing}")
-        out.append(
-            {
-                "id": cid,
-                "effect": effect,
-                "text_zh": row["text_zh"],
-                "summary_en": row["summary_en"],
-                "citation": cite(row["line"], row["text_zh"], row.get("seed", SEED)),
-                "applies_to": list(applies),
-            }
-        )
+        clause = {
+            "id": cid,
+            "effect": effect,
+            "scope": scope,
+            "text_zh": row["text_zh"],
+            "summary_en": row["summary_en"],
+            "citation": cite(row["line"], row["text_zh"], row.get("seed", SEED)),
+            "applies_to": list(applies),
+        }
+        if scope == "activity":
+            clause["activity_zh"] = row["activity_zh"]
+            clause["activity_en"] = row["activity_en"]
+        out.append(clause)
     return out
