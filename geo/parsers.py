@@ -15,6 +15,7 @@ Every failure is a :class:`geo.errors.PlanmapError` subclass with a specific ``c
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -1379,52 +1380,71 @@ def _points_csv(raw: bytes, limits: Limits):
     text = _decode_text(raw, "points")
     import pandas as pd  # local: only CSV input needs pandas
 
+    first, _, body = text.lstrip("\r\n").partition("\n")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                            skipinitialspace=True, skip_blank_lines=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise _err(InvalidInput, "invalid_csv", f"CSV cannot be read: {str(exc)[:160]}",
-                   f"CSV 无法读取：{str(exc)[:160]}", "points") from None
-    cols = [str(c).strip() for c in frame.columns]
-    frame.columns = cols
+        header = [c.strip() for c in next(csv.reader([first]))]
+    except (csv.Error, StopIteration):
+        header = []
 
     def pick(options):
-        return next((c for c in options if c in cols), None)
+        return next((header.index(c) for c in options if c in header), None)
 
     cid, cx, cy = pick(_ID_COLS), pick(_LON_COLS), pick(_LAT_COLS)
     if cx is None or cy is None or cid is None:
         raise _err(InvalidInput, "missing_header",
                    "CSV needs a header row naming columns id, lon, lat (or x, y)",
                    "CSV 需要表头行，包含 id、lon、lat（或 x、y）列", "points")
+    names = [f"c{i}" for i in range(len(header))]
+    common = dict(header=None, names=names, usecols=[f"c{cid}", f"c{cx}", f"c{cy}"],
+                  keep_default_na=False, na_values=[], skipinitialspace=True,
+                  skip_blank_lines=True, index_col=False)
+
+    def line_of(i: int):
+        # Lazily: CSV line numbers (header = line 1) through the non-blank lines.
+        lines = [k for k, s in enumerate(text.lstrip("\r\n").splitlines(), start=1)
+                 if s.strip()][1:]
+        n = lines[i] if i < len(lines) else i + 2
+        return f"CSV line {n}", f"CSV 第 {n} 行"
+
+    try:
+        # Fast path: the C parser converts the coordinate columns straight to float64.
+        frame = pd.read_csv(io.StringIO(body), dtype={f"c{cid}": str, f"c{cx}": "float64",
+                                                      f"c{cy}": "float64"}, **common)
+        x = frame[f"c{cx}"].to_numpy(np.float64)
+        y = frame[f"c{cy}"].to_numpy(np.float64)
+    except ValueError:
+        frame = None  # a value that is not a number: find it below
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise _err(InvalidInput, "invalid_csv", f"CSV cannot be read: {str(exc)[:160]}",
+                   f"CSV 无法读取：{str(exc)[:160]}", "points") from None
+    if frame is None or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        # Slow path, only for bad input: read as text and name the first bad line.
+        try:
+            frame = pd.read_csv(io.StringIO(body), dtype=str, **common)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise _err(InvalidInput, "invalid_csv", f"CSV cannot be read: {str(exc)[:160]}",
+                       f"CSV 无法读取：{str(exc)[:160]}", "points") from None
+        out = []
+        for col, label in ((f"c{cx}", header[cx]), (f"c{cy}", header[cy])):
+            raw_col = frame[col].fillna("")
+            values = pd.to_numeric(raw_col, errors="coerce").to_numpy(np.float64)
+            for i in np.flatnonzero(np.isnan(values)):
+                if raw_col.iloc[i].strip().lower() not in ("nan", "+nan", "-nan"):
+                    shown = repr(raw_col.iloc[i])[:30]
+                    where = line_of(int(i))
+                    raise _err(InvalidInput, "bad_number",
+                               f"{where[0]}: {label} value {shown} is not a number",
+                               f"{where[1]}：{label} 的值 {shown} 不是数值", "points")
+                break
+            out.append(values)
+        x, y = out
     if len(frame) > limits.max_points:
         raise _too_many_points(len(frame), limits)
     if len(frame) == 0:
         raise _err(InvalidInput, "no_points", "CSV has a header but no points",
                    "CSV 只有表头，没有点", "points")
-    # CSV line numbers: header is line 1; blank lines are skipped by pandas, so map rows
-    # through the non-blank lines.
-    line_numbers = np.flatnonzero(
-        [bool(s.strip()) for s in text.splitlines()]) + 1
-    line_numbers = line_numbers[1:]
-
-    def line_of(i: int):
-        n = int(line_numbers[i]) if i < len(line_numbers) else i + 2
-        return f"CSV line {n}", f"CSV 第 {n} 行"
-
-    out = []
-    for col in (cx, cy):
-        values = pd.to_numeric(frame[col].str.strip(), errors="coerce").to_numpy(np.float64)
-        bad = np.isnan(values) & ~frame[col].str.strip().str.lower().isin(("nan",)).to_numpy()
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            shown = repr(frame[col].iloc[i])[:30]
-            where = line_of(i)
-            raise _err(InvalidInput, "bad_number",
-                       f"{where[0]}: {col} value {shown} is not a number",
-                       f"{where[1]}：{col} 的值 {shown} 不是数值", "points")
-        out.append(values)
-    ids = frame[cid].to_numpy(dtype=str)
-    return ids, out[0], out[1], line_of
+    ids = frame[f"c{cid}"].fillna("").to_numpy(dtype=str)
+    return ids, x, y, line_of
 
 
 def _points_geojson(raw: bytes, limits: Limits):
