@@ -514,6 +514,11 @@ def check_coordinates(x, y, crs: str, *, param: str = "coordinates") -> None:
         ``coordinate_out_of_area`` naming the first offending coordinate, with a hint:
         lon/lat swapped, metres passed as degrees, northing/easting swapped, wrong zone,
         41 prefix present or missing.
+
+    Notes
+    -----
+    Both errors carry ``index`` (position of the first offending coordinate) so that a
+    parser can name the file line; ``coordinate_out_of_area`` also carries ``hint``.
     """
     crs = parse_crs(crs)
     x, y = _as_arrays(x, y)
