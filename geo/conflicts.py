@@ -104,13 +104,13 @@ def _features(data):
         group = groups.get(layer_id, layer_id)
         if gdf is None or len(gdf) == 0:
             continue
-        cols = [c for c in gdf.columns if c != "geometry"]
-        for fid, row in zip(gdf.index, gdf.itertuples(index=False), strict=True):
-            props = dict(zip(cols, [getattr(row, c) for c in cols], strict=True))
-            geom = row.geometry
+        geoms = gdf.geometry
+        # to_dict keeps any column name (itertuples would rename non-identifiers).
+        rows = gdf.drop(columns=[geoms.name]).to_dict("index")
+        for fid, geom in geoms.items():
             if geom is None or geom.is_empty:
                 continue
-            yield layer_id, group, str(fid), props, _metric(geom)
+            yield layer_id, group, str(fid), rows[fid], _metric(geom)
 
 
 def _entry(layer, props, fid, data, clauses) -> dict:

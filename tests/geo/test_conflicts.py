@@ -249,3 +249,13 @@ def test_site_check_applies_the_new_clauses_and_names_each_plan(plan_data):
         assert c["plan"]["seed"] == seed
         assert c["plan"]["title_zh"] == plan_data.plans[seed].title_zh
     assert by_id["ctx_pol_energy_avoidance"]["plan"]["seed"].startswith("004")
+
+
+def test_odd_column_names_and_missing_geometry_are_tolerated():
+    core = _square_at(X0, Y0, 2000)
+    data = _data(core, _square_at(X0 + 500, Y0 + 500, 500))
+    data.layers["en"]["odd-name"] = ["x"]
+    data.layers["en"].loc["ghost"] = data.layers["en"].iloc[0]
+    data.layers["en"].loc["ghost", "geometry"] = None
+    [c] = find_conflicts(data)
+    assert c["development"]["id"] == "farm"
