@@ -186,26 +186,63 @@ def clauses():
 
 # ------------------------------------------------------------------ zones
 
+def _to_wgs84_point(x: float, y: float, crs: str) -> tuple[float, float]:
+    """One point to WGS 84; lon/lat already inside the accepted region skip the transform."""
+    from geo import crs as gcrs
+
+    if crs == gcrs.WGS84 and gcrs.CHINA_LON[0] <= x <= gcrs.CHINA_LON[1] \
+            and gcrs.CHINA_LAT[0] <= y <= gcrs.CHINA_LAT[1]:
+        return x, y  # the region check of geo.crs.check_coordinates, without numpy
+    lon, lat = gcrs.to_wgs84([x], [y], crs, param="lon")  # raises with a hint otherwise
+    return float(lon[0]), float(lat[0])
+
+
+_ZONE_KEYS = {"in_service_area", "zones", "nearest"}
+
+
+def _entry_fragment(cache: dict, entry: dict) -> str:
+    """JSON of a feature entry without its closing brace (entries are fixed per feature)."""
+    key = (entry.get("layer"), entry.get("id"))
+    fragment = cache.get(key)
+    if fragment is None:
+        static = {k: v for k, v in entry.items() if k != "distance_m"}
+        fragment = json.dumps(static, ensure_ascii=False, separators=(",", ":"))[:-1]
+        cache[key] = fragment
+    return fragment
+
+
+def _point_result_json(query: dict, result: dict) -> str:
+    """Serialise a point result, reusing each feature entry's JSON (the hot path of /zones)."""
+    cache = current_app.extensions.setdefault("planmap_entry_json", {})
+    zones = ",".join(_entry_fragment(cache, e) + "}" for e in result["zones"])
+    nearest = ",".join(
+        _entry_fragment(cache, e) + ',"distance_m":' + float.__repr__(float(e["distance_m"]))
+        + "}" for e in result["nearest"])
+    return ('{"query":' + json.dumps(query, ensure_ascii=False, separators=(",", ":"))
+            + ',"in_service_area":' + ("true" if result["in_service_area"] else "false")
+            + ',"zones":[' + zones + '],"nearest":[' + nearest + "]}")
+
+
 @bp.get("/zones")
 def zones_point():
-    from geo.crs import to_wgs84
-
     x = parse_number(request.args.get("lon"), "lon")
     y = parse_number(request.args.get("lat"), "lat")
     crs = parse_crs_arg(request.args.get("crs"))
     raw_radius = request.args.get("radius")
     radius = float(current_app.config.get("NEAREST_RADIUS_M", 5000)) if raw_radius is None \
         else parse_number(raw_radius, "radius")
-    lon, lat = to_wgs84([x], [y], crs, param="lon")
-    lon, lat = float(lon[0]), float(lat[0])
+    lon, lat = _to_wgs84_point(x, y, crs)
     try:
         result = services().index.query_point(lon, lat, radius_m=radius)
     except InvalidInput as exc:
         if exc.param == "radius_m":
             exc.param = "radius"
         raise
-    body = {"query": {"lon": x, "lat": y, "crs": crs, "lon_wgs84": round(lon, 7),
-                      "lat_wgs84": round(lat, 7), "radius_m": radius}}
+    query = {"lon": x, "lat": y, "crs": crs, "lon_wgs84": round(lon, 7),
+             "lat_wgs84": round(lat, 7), "radius_m": radius}
+    if set(result) == _ZONE_KEYS and all("distance_m" in e for e in result["nearest"]):
+        return Response(_point_result_json(query, result), mimetype="application/json")
+    body = {"query": query}
     body.update(result)
     return jsonify(body)
 
@@ -240,39 +277,73 @@ def _json_str(value) -> str:
 @bp.post("/zones")
 def zones_batch():
     ids, lon, lat = _points_input()
-    result = services().index.batch(lon, lat)
-    point_idx = np.asarray(result.point_idx)
-    zone_ids = np.asarray(result.zone_ids)
-    zone_layers = np.asarray(result.layers)
+    index = services().index
+    point_idx, zone_idx = index.batch_indices(lon, lat)
+    zones = np.unique(zone_idx)
+    entries = {int(z): index.entry(int(z)) for z in zones.tolist()}
+    # zone_idx as positions 0..k-1 into `zones` (k = distinct zones hit: a few hundred at most)
+    zone_pos = np.searchsorted(zones, zone_idx).astype(np.int32)
+    zone_ids = [entries[z]["id"] for z in zones.tolist()]
+    zone_layers = [entries[z]["layer"] for z in zones.tolist()]
     out_format = (request.args.get("format") or "json").strip().lower()
     if out_format not in ("json", "csv"):
         raise InvalidInput("unknown_format", "format must be json or csv",
                            "format 必须是 json 或 csv", param="format")
-    ids = list(ids) if ids is not None else [str(i) for i in range(len(lon))]
+    if ids is None:
+        ids = [str(i) for i in range(len(lon))]
     if out_format == "csv":
-        rows = ["point_id,zone_id,layer"]
-        rows += [f"{_csv_cell(ids[p])},{z},{lay}"
-                 for p, z, lay in zip(point_idx.tolist(), zone_ids.tolist(),
-                                      zone_layers.tolist(), strict=True)]
-        return Response("\n".join(rows) + "\n", mimetype="text/csv")
-    # Build the JSON text directly: a list of 10^5+ small dicts through jsonify is the slow
-    # part of this endpoint, while every zone's tail and every point's id repeat.
-    tails: dict = {}
-    heads: dict = {}
-    parts = []
-    for p, z, lay in zip(point_idx.tolist(), zone_ids.tolist(), zone_layers.tolist(),
-                         strict=True):
-        head = heads.get(p)
-        if head is None:
-            head = heads[p] = '{"point_id":' + _json_str(ids[p]) + ',"zone_id":'
-        tail = tails.get(z)
-        if tail is None:
-            tail = tails[z] = _json_str(z) + ',"layer":' + _json_str(lay) + "}"
-        parts.append(head + tail)
-    matched = len(heads)
+        tails = ["," + _csv_cell(z) + "," + _csv_cell(lay)
+                 for z, lay in zip(zone_ids, zone_layers, strict=True)]
+        body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell)
+        return Response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
+                        mimetype="text/csv")
+    # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
+    # part, so the JSON text is assembled from per-zone pieces (see _assemble).
+    tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
+             for z, lay in zip(zone_ids, zone_layers, strict=True)]
+    pairs = _assemble(ids, point_idx, zone_pos, '{"point_id":"', tails, ",",
+                      lambda t: _json_str(t)[1:-1])
+    matched = 0 if len(point_idx) == 0 else \
+        int(np.count_nonzero(np.diff(point_idx)) + 1)
     text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
-            + ',"pair_count":' + str(len(parts)) + ',"pairs":[' + ",".join(parts) + "]}")
+            + ',"pair_count":' + str(len(point_idx)) + ',"pairs":[' + pairs + "]}")
     return Response(text, mimetype="application/json")
+
+
+_NEEDS_ESCAPE = re.compile(r'["\\,\x00-\x1f]')
+
+
+def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str,
+              escape) -> str:
+    """Text of all (point, zone) pairs without building one Python object per pair.
+
+    Pair ``i`` is ``opening + id(point_idx[i]) + tails[zone_pos[i]]``; pairs are joined by
+    ``sep``.  Pairs arrive grouped by point, and points covered by the same zones (most
+    points: they share a grid cell's zone set) share one template, so a point's pairs are a
+    single ``point_id.join(template)``.  ``escape`` is applied to ids only when some id
+    needs it (quotes, commas, backslashes, control characters).
+    """
+    if len(point_idx) == 0:
+        return ""
+    point_idx = np.asarray(point_idx, dtype=np.int64)
+    codes = np.ascontiguousarray(zone_pos, dtype=np.int32)
+    starts = np.flatnonzero(np.r_[True, point_idx[1:] != point_idx[:-1]])
+    lengths = np.diff(np.r_[starts, len(point_idx)])
+    id_text = [str(ids[p]) for p in point_idx[starts].tolist()]
+    if _NEEDS_ESCAPE.search("".join(id_text)):
+        id_text = [escape(t) for t in id_text]
+    blob = codes.tobytes()
+    templates: dict = {}
+    chunks = []
+    for pid, s0, n in zip(id_text, starts.tolist(), lengths.tolist(), strict=True):
+        sig = blob[4 * s0: 4 * (s0 + n)]
+        template = templates.get(sig)
+        if template is None:
+            zs = np.frombuffer(sig, dtype=np.int32).tolist()
+            template = [opening] + [tails[z] + sep + opening for z in zs[:-1]] + [tails[zs[-1]]]
+            templates[sig] = template
+        chunks.append(pid.join(template))
+    return sep.join(chunks)
 
 
 def _csv_cell(value) -> str:
