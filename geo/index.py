@@ -311,31 +311,67 @@ class ZoneIndex:
         self._area_tree = shapely.STRtree(self._area_pieces)
         self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
 
-    def overlaps_metric(self, geom_m, kind: str) -> dict[int, float]:
+    def _block_zones(self, geom_wgs84):
+        """Zones covering every grid cell under the site's bbox, and zones that may touch it.
+
+        Returns ``(full, maybe)`` sets of feature indices, or None when the bbox leaves the
+        grid.  A zone covering every cell of the block covers the site: no geometry test.
+        """
+        minx, miny, maxx, maxy = shapely.bounds(geom_wgs84).tolist()
+        ix0 = math.floor((minx - self._x0) * self._inv_dx - _EPS)
+        iy0 = math.floor((miny - self._y0) * self._inv_dy - _EPS)
+        ix1 = math.floor((maxx - self._x0) * self._inv_dx + _EPS)
+        iy1 = math.floor((maxy - self._y0) * self._inv_dy + _EPS)
+        if ix0 < 0 or iy0 < 0 or ix1 >= self._nx or iy1 >= self._ny:
+            return None
+        if (ix1 - ix0 + 1) * (iy1 - iy0 + 1) > 250_000:  # a sprawling site: use the tree
+            return None
+        grid = self._cell_sig.reshape(self._ny, self._nx)
+        full: set | None = None
+        maybe: set = set()
+        for sig in np.unique(grid[iy0:iy1 + 1, ix0:ix1 + 1]).tolist():
+            cov, bnd = self._sigs[sig]
+            full = set(cov) if full is None else full.intersection(cov)
+            maybe.update(cov)
+            maybe.update(bnd)
+        full = full or set()
+        return full, maybe - full
+
+    def overlaps_metric(self, geom_m, kind: str, geom_wgs84=None) -> dict[int, float]:
         """Overlap of a metric site with every zone it shares area (or length) with.
 
         Parameters
         ----------
         geom_m : shapely.Geometry
-            The site in EPSG:4550 metres (prepared for speed).
+            The site in EPSG:4550 metres.
         kind : {"polygon", "line"}
             ``polygon``: overlap areas (m²); ``line``: overlap lengths (m), zone
             boundaries included.
+        geom_wgs84 : shapely.Geometry, optional
+            The same site in WGS 84: lets the cell grid settle most zones without GEOS.
 
         Returns
         -------
         dict
             Feature index → overlap (> 0 only).
         """
-        cand = np.sort(self.zone_idx[self._zone_tree.query(geom_m)])  # bounding boxes only
+        out: dict[int, float] = {}
+        block = self._block_zones(geom_wgs84) if geom_wgs84 is not None else None
+        if block is None:
+            cand = np.sort(self.zone_idx[self._zone_tree.query(geom_m)])  # bboxes only
+        else:
+            full, maybe = block
+            whole = float(geom_m.area) if kind == "polygon" else float(geom_m.length)
+            out = {z: whole for z in full}
+            cand = np.array(sorted(maybe), dtype=np.int64)
         if len(cand) == 0:
-            return {}
+            return dict(sorted(out.items()))
         zg = self._fgeom_m[cand]
         with _PREPARED_LOCK:
             hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
         cand, zg = cand[hit], zg[hit]
         if len(cand) == 0:
-            return {}
+            return dict(sorted(out.items()))
         if kind == "line":
             # Whole zones: summing pieces would count a line along a tile edge twice.
             values = shapely.length(shapely.intersection(geom_m, zg))
@@ -349,7 +385,9 @@ class ZoneIndex:
                 for k in partial.tolist():
                     mine = self._area_pieces[pc[owners == cand[k]]]
                     values[k] = float(shapely.area(shapely.intersection(geom_m, mine)).sum())
-        return {z: v for z, v in zip(cand.tolist(), values.tolist(), strict=True) if v > 0.0}
+        out.update((z, v) for z, v in zip(cand.tolist(), values.tolist(), strict=True)
+                   if v > 0.0)
+        return dict(sorted(out.items()))
 
     def _query_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Return the distance pieces whose bounding box meets the box (x0, y0, x1, y1)."""
@@ -658,7 +696,8 @@ class ZoneIndex:
         return self._group_nearest(found.keys(), found.values(), radius_m, per_layer,
                                    set(exclude_layers), ())
 
-    def feature_distances(self, geom_m, max_distance_m: float):
+    def feature_distances(self, geom_m, max_distance_m: float, *, skip=None,
+                          far_distance_m: float | None = None, far_skip_layers=None):
         """Distance from a metric geometry to every feature within ``max_distance_m``.
 
         Parameters
@@ -667,6 +706,12 @@ class ZoneIndex:
             Geometry in EPSG:4550 metres.
         max_distance_m : float
             Search radius in metres.
+        skip : ndarray of bool, optional
+            Per feature index: features to leave out (e.g. zones the site lies in).
+        far_distance_m : float, optional
+            A second, larger radius for the features of layers not in ``far_skip_layers``.
+        far_skip_layers : ndarray of bool, optional
+            Per layer number (see ``layer_ids``): layers searched only to ``max_distance_m``.
 
         Returns
         -------
@@ -680,10 +725,26 @@ class ZoneIndex:
         # Bounding boxes, then one vectorised distance call (a dwithin query would compute
         # most distances twice).
         cand = self._query_box(x0 - r, y0 - r, x1 + r, y1 + r)
+        limit = None
+        if far_distance_m is not None and far_distance_m > r:
+            far = far_distance_m
+            more = self._query_box(x0 - far, y0 - far, x1 + far, y1 + far)
+            if far_skip_layers is not None and len(more):
+                more = more[~far_skip_layers[self._piece_layer[more]]]
+            cand = np.union1d(cand, more)
+            # The small box lies inside the large one: a piece of a layer searched far was
+            # found by the second query whichever box found it first.
+            limit = (np.full(len(cand), far) if far_skip_layers is None else
+                     np.where(far_skip_layers[self._piece_layer[cand]], r, far))
+        if skip is not None and len(cand):
+            keep = ~skip[self._piece_owner[cand]]
+            cand = cand[keep]
+            if limit is not None:
+                limit = limit[keep]
         if len(cand) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         d = shapely.distance(geom_m, self._pieces[cand])
-        near = d <= r
+        near = d <= (r if limit is None else limit)
         d, f = d[near], self._piece_owner[cand[near]]
         order = np.lexsort((d, f))
         f, d = f[order], d[order]

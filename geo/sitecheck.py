@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import shapely
 
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
-from geo.units import area_fields
+from geo.units import M2_PER_HA, M2_PER_MU, area_fields
 
 DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
 """Default buffer ring distances in metres."""
@@ -178,7 +179,6 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     radius_m = check_radius(radius_m)
     kind = _KIND_BY_DIM.get(dim, "polygon")
     geom_m = index.to_metric(geom_wgs84)
-    shapely.prepare(geom_m)
 
     site_area = float(geom_m.area) if kind == "polygon" else None
     site_length = float(geom_m.length) if kind == "line" else None
@@ -191,25 +191,36 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         overlaps = {z: None for pt in shapely.get_parts(geom_wgs84)
                     for z in index.covering(pt.x, pt.y)}
     else:
-        overlaps = index.overlaps_metric(geom_m, kind)
+        overlaps = index.overlaps_metric(geom_m, kind, geom_wgs84)
     touched: list[dict] = []
     touched_idx: set[int] = set()
+    whole = site_area if kind == "polygon" else site_length
     for z in sorted(overlaps):
         v = overlaps[z]
-        overlap_area = v if kind == "polygon" else None
-        overlap_len = v if kind == "line" else None
         e = index.entry(z)
-        e.update(area_fields(overlap_area, "overlap"))
-        e["overlap_length_m"] = None if overlap_len is None else round(overlap_len, 2)
-        e["pct_of_site"] = _pct(overlap_area if kind == "polygon" else overlap_len,
-                                site_area if kind == "polygon" else site_length)
-        e["pct_of_zone"] = _pct(overlap_area, float(index._farea_m[z]))
+        if kind == "polygon":
+            e["overlap_m2"] = round(v, 2)
+            e["overlap_ha"] = round(v / M2_PER_HA, 6)
+            e["overlap_mu"] = round(v / M2_PER_MU, 4)
+            e["overlap_length_m"] = None
+            e["pct_of_zone"] = _pct(v, float(index._farea_m[z]))
+        else:
+            e["overlap_m2"] = e["overlap_ha"] = e["overlap_mu"] = e["pct_of_zone"] = None
+            e["overlap_length_m"] = None if v is None else round(v, 2)
+        e["pct_of_site"] = _pct(v, whole)
         touched.append(e)
         touched_idx.add(z)
 
-    # Distances to every feature near the site (pieces of boundaries, lines and points).
-    reach = max(radius_m, rings[-1])
-    feats, dists = index.feature_distances(geom_m, reach)
+    # Distances to the features near the site (pieces of boundaries, lines and points),
+    # skipping the zones it lies in: rings reach rings[-1], nearest reaches radius_m for
+    # the layers the site touches nothing of.
+    skip = np.zeros(len(index._fid), dtype=bool)
+    skip[list(touched_idx)] = True
+    far_skip = np.zeros(len(index.layer_ids) + 1, dtype=bool)
+    for e in touched:
+        far_skip[index._layer_no[e["layer"]]] = True
+    feats, dists = index.feature_distances(geom_m, rings[-1], skip=skip,
+                                           far_distance_m=radius_m, far_skip_layers=far_skip)
     dist = dict(zip(feats.tolist(), dists.tolist(), strict=True))
     for f, d in dist.items():
         if d == 0.0 and not index._is_zone[f]:  # a line/point feature meeting the site

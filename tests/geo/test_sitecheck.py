@@ -5,6 +5,7 @@ import itertools
 import geopandas as gpd
 import pytest
 import shapely
+import shapely.affinity
 from shapely.geometry import LineString, Point, Polygon, box
 
 from geo import crs as gcrs
@@ -274,3 +275,30 @@ def test_real_official_only_site_has_no_accuracy_note(real):
     res = site_check(index, wgs(box(c.x, c.y, c.x + 300, c.y + 300)))
     assert {z["accuracy"] for z in res["zones"]} == {"official"}
     assert res["accuracy_note"] is None
+
+
+def test_real_overlaps_equal_brute_force_intersections(real):
+    data, index = real
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    minx, miny, maxx, maxy = data.service_area.bounds
+    zones_m = {int(z): metric(index._fgeom[z]) for z in index.zone_idx}
+    checked = 0
+    while checked < 40:
+        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if not index.in_service_area(lon, lat):
+            continue
+        c = metric(Point(lon, lat))
+        side = float(np.sqrt(rng.uniform(0.1e6, 5e6)))
+        site_m = shapely.affinity.rotate(box(c.x, c.y, c.x + side, c.y + side), 30)
+        site = wgs(site_m)
+        got = {z["id"]: z["overlap_m2"] for z in site_check(index, site)["zones"]
+               if z["overlap_m2"] is not None}
+        sm = metric(site)
+        want = {index._fid[z]: shapely.intersection(sm, g).area for z, g in zones_m.items()}
+        want = {k: v for k, v in want.items() if v > 0}
+        assert got.keys() == want.keys()
+        for k, v in want.items():
+            assert got[k] == pytest.approx(v, rel=1e-6, abs=0.01)
+        checked += 1
