@@ -219,9 +219,9 @@ def _conflict(data, prot, dev, overlaps, area, length, dist, schematic) -> dict:
     return {
         "id": f"{p_id}__{d_id}",
         "relation": relation,
-        "overlap_m2": round(area, 1),
+        "overlap_m2": round(area),
         "overlap_ha": round(area / 1e4, 2),
-        "overlap_length_m": round(length, 1),
+        "overlap_length_m": round(length),
         "distance_m": round(dist, 1),
         "protected": p,
         "development": d,

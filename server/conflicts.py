@@ -149,9 +149,11 @@ def page_conflicts():
     for c in result:
         if c["relation"] == "overlap":
             if c["overlap_m2"]:
-                what = f"{_s(lang, 'area')}: {c['overlap_m2']:,.0f} m² ({c['overlap_ha']:,.2f} ha)"
+                # Schematic extents: show ~3 significant figures, not false metre precision.
+                km2 = float(f"{c['overlap_m2'] / 1e6:.3g}")
+                what = f"{_s(lang, 'area')}: ≈{km2:,g} km² (≈{c['overlap_m2'] / 1e4:,.0f} ha)"
             elif c["overlap_length_m"]:
-                what = f"{_s(lang, 'length')}: {c['overlap_length_m']:,.0f} m"
+                what = f"{_s(lang, 'length')}: ≈{c['overlap_length_m'] / 1000:,.1f} km"
             else:
                 what = _s(lang, "overlap")
         else:
