@@ -204,9 +204,9 @@ def _conflict(data, prot, dev, overlaps, area, length, dist, schematic) -> dict:
     relation = "overlap" if overlaps else "near"
     rests = schematic > 0
     if overlaps:
-        what_zh = f"重叠 {area / 1e4:,.1f} 公顷" if area else (
+        what_zh = f"重叠约 {area / 1e4:,.0f} 公顷" if area else (
             f"穿越约 {length / 1000:,.1f} 公里" if length else "相交")
-        what_en = f"overlap {area / 1e4:,.1f} ha" if area else (
+        what_en = f"overlap ≈{area / 1e4:,.0f} ha" if area else (
             f"runs {length / 1000:,.1f} km inside" if length else "touches")
     else:
         what_zh, what_en = f"相距 {dist:,.0f} 米", f"{dist:,.0f} m apart"
