@@ -902,15 +902,11 @@ def _prj_crs(prj: bytes) -> str:
     try:
         found = pyproj.CRS.from_wkt(text)
         code = found.to_epsg(min_confidence=70)
-        if code is None:
-            # ESRI .prj for CGCS2000 GK zones often carry names pyproj matches only by name.
-            name = (found.name or "").lower()
-            if "2000" in name and ("gcs" in name or "geodetic" in name) and found.is_geographic:
-                code = 4490
-            elif "2000" in name and "123" in name and found.is_projected:
-                code = 4550
-            elif "2000" in name and "41" in name and found.is_projected:
-                code = 4529
+        if code not in (4326, 4490, 4550, 4529):
+            # Same maths under another code or an ESRI name (e.g. EPSG:4510, the 6° "CM 123E"
+            # with identical parameters, or "CGCS2000_3_Degree_GK_CM_123E"): match by
+            # parameters rather than by name.
+            code = _match_by_parameters(found) or code
     except pyproj.exceptions.CRSError:
         code = None
     if code is not None:
@@ -934,6 +930,36 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError,
 def _invalid_zip() -> InvalidInput:
     return _err(InvalidInput, "invalid_zip", "the upload is not a readable zip file",
                 "上传的文件不是可读的 zip 文件")
+
+
+def _match_by_parameters(found) -> int | None:
+    """EPSG code of the supported CRS that ``found`` equals parameter by parameter."""
+    ell = found.ellipsoid
+    if ell is None:
+        return None
+    grs80 = abs(ell.semi_major_metre - 6378137.0) < 1e-3 and abs(
+        ell.inverse_flattening - 298.257222101) < 1e-6
+    wgs84 = abs(ell.semi_major_metre - 6378137.0) < 1e-3 and abs(
+        ell.inverse_flattening - 298.257223563) < 1e-6
+    if found.is_geographic and not found.is_projected:
+        return 4490 if grs80 else 4326 if wgs84 else None
+    if not (found.is_projected and grs80):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # to_dict warns that PROJ strings lose detail
+        params = found.to_dict()
+
+    def num(key, default=0.0):
+        try:
+            return float(params.get(key, default))
+        except (TypeError, ValueError):
+            return math.nan
+
+    if (params.get("proj") != "tmerc" or params.get("units", "m") != "m"
+            or num("lon_0") != 123.0 or num("lat_0") != 0.0 or num("y_0") != 0.0
+            or num("k", num("k_0", 1.0)) != 1.0):
+        return None
+    return {500000.0: 4550, 41500000.0: 4529}.get(num("x_0"))
 
 
 def _parse_shapefile(data: bytes, crs: str | None, limits: Limits, repair: bool) -> ParsedSite:

@@ -548,23 +548,55 @@ def test_shapefile_with_unsupported_prj():
         assert err.param == "prj"
 
 
-def test_shapefile_with_esri_cgcs2000_gk_prj():
-    import pyproj
+ESRI_GK_CM123 = (
+    'PROJCS["CGCS2000_3_Degree_GK_CM_123E",GEOGCS["GCS_China_Geodetic_Coordinate_System_2000",'
+    'DATUM["D_China_2000",SPHEROID["CGCS2000",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],'
+    'UNIT["Degree",0.0174532925199433]],PROJECTION["Gauss_Kruger"],'
+    'PARAMETER["False_Easting",500000.0],PARAMETER["False_Northing",0.0],'
+    'PARAMETER["Central_Meridian",123.0],PARAMETER["Scale_Factor",1.0],'
+    'PARAMETER["Latitude_Of_Origin",0.0],UNIT["Meter",1.0]]')
 
-    x, y = gcrs.from_wgs84(122.84, 45.62, "EPSG:4550")
-    poly = shapely.box(float(x), float(y), float(x) + 100, float(y) + 100)
+
+def _gk_square_zip(prj: str, prefix: float = 0.0):
     import tempfile
 
     import geopandas as gpd
 
+    x, y = gcrs.from_wgs84(122.84, 45.62, "EPSG:4550")
+    x0 = float(x) + prefix
+    poly = shapely.box(x0, float(y), x0 + 100, float(y) + 100)
     with tempfile.TemporaryDirectory() as tmp:
         gpd.GeoDataFrame(geometry=[poly], crs="EPSG:4550").to_file(f"{tmp}/a.shp")
         members = {f"a{ext}": Path(f"{tmp}/a{ext}").read_bytes()
                    for ext in (".shp", ".shx", ".dbf")}
-    members["a.prj"] = pyproj.CRS.from_epsg(4550).to_wkt("WKT1_ESRI").encode()
-    site = parse_site(_zip(members), fmt="shapefile")
-    assert site.crs_in == "EPSG:4550"
+    members["a.prj"] = prj.encode()
+    return _zip(members)
+
+
+@pytest.mark.parametrize("epsg, flavour, expected", [
+    (4550, "WKT1_ESRI", "EPSG:4550"), (4550, "WKT1_GDAL", "EPSG:4550"),
+    (4550, "WKT2_2019", "EPSG:4550"), (4529, "WKT1_ESRI", "EPSG:4529"),
+    (4529, "WKT1_GDAL", "EPSG:4529"),
+    (4510, "WKT1_GDAL", "EPSG:4550"),  # 6° "CM 123E": the very same projection parameters
+])
+def test_shapefile_cgcs2000_gauss_kruger_prj_flavours(epsg, flavour, expected):
+    import pyproj
+
+    prj = pyproj.CRS.from_epsg(epsg).to_wkt(flavour)
+    site = parse_site(_gk_square_zip(prj, 41_000_000.0 if epsg == 4529 else 0.0),
+                      fmt="shapefile")
+    assert site.crs_in == expected
     assert gcrs.area_m2(site.geometry) == pytest.approx(10_000.0, rel=1e-6)
+
+
+def test_shapefile_esri_named_cgcs2000_prj():
+    site = parse_site(_gk_square_zip(ESRI_GK_CM123), fmt="shapefile")
+    assert site.crs_in == "EPSG:4550"
+    zone41 = ESRI_GK_CM123.replace("500000.0", "41500000.0")
+    site = parse_site(_gk_square_zip(zone41, 41_000_000.0), fmt="shapefile")
+    assert site.crs_in == "EPSG:4529"
+    beijing54 = ESRI_GK_CM123.replace("6378137.0,298.257222101", "6378245.0,298.3")
+    _raises(CRSError, "unsupported_crs", parse_site, _gk_square_zip(beijing54), fmt="shapefile")
 
 
 def test_not_a_zip_and_corrupt_shp():
