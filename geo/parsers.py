@@ -64,6 +64,9 @@ MAX_PRJ_BYTES = 64 * 1024
 MAX_XML_DEPTH = 64
 """Deepest element nesting accepted in KML (a Placemark polygon needs about 8)."""
 
+MAX_WKT_DEPTH = 16
+"""Deepest parenthesis nesting accepted in WKT (a MULTIPOLYGON needs 3)."""
+
 _NAME_KEYS = ("name", "名称", "NAME", "Name", "dkmc", "DKMC", "地块名称", "title", "id", "ID")
 
 
@@ -302,6 +305,18 @@ def _polygon_from_rings(rings: list[np.ndarray]) -> shapely.Polygon:
 
 # --------------------------------------------------------------------------- finishing
 
+def _flatten(g: BaseGeometry) -> list[BaseGeometry]:
+    """Members of (nested) GeometryCollections; other geometries as themselves."""
+    out, todo = [], [g]
+    while todo:  # iterative: nesting depth is bounded upstream, but no recursion anyway
+        item = todo.pop()
+        if item.geom_type == "GeometryCollection":
+            todo.extend(reversed(list(shapely.get_parts(item))))
+        elif not item.is_empty:
+            out.append(item)
+    return out
+
+
 def _finish(geoms: list[BaseGeometry], names: list[str], crs_in: str, fmt: str,
             builder: _Builder, limits: Limits, repair: bool, param: str = "geometry",
             ) -> ParsedSite:
@@ -312,7 +327,7 @@ def _finish(geoms: list[BaseGeometry], names: list[str], crs_in: str, fmt: str,
         if g is None or g.is_empty:
             continue
         # A GeometryCollection is checked member by member (mixed kinds are refused).
-        members = list(shapely.get_parts(g)) if g.geom_type == "GeometryCollection" else [g]
+        members = _flatten(g)
         flat.extend(members)
         flat_names.extend([names[i] if i < len(names) else ""] * len(members))
     geoms, names = flat, flat_names
@@ -632,6 +647,14 @@ def _parse_wkt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
         raise _err(LimitExceeded, "too_many_vertices",
                    f"WKT has about {commas} vertices; the limit is {limits.max_vertices}",
                    f"WKT 约有 {commas} 个顶点，上限为 {limits.max_vertices}", "geometry")
+    # GEOS reads WKT recursively: 100 000 nested GEOMETRYCOLLECTIONs crash the process
+    # (segfault), so bound the parenthesis depth first.
+    buf = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+    depth = int(np.cumsum((buf == 0x28).astype(np.int32) - (buf == 0x29)).max(initial=0))
+    if depth > MAX_WKT_DEPTH:
+        raise _err(LimitExceeded, "wkt_too_deep",
+                   f"WKT is nested {depth} levels deep; the limit is {MAX_WKT_DEPTH}",
+                   f"WKT 嵌套 {depth} 层，上限为 {MAX_WKT_DEPTH} 层", "geometry")
     b = _Builder(limits, repair)
     try:
         geom = shapely.from_wkt(text, on_invalid="raise")

@@ -405,6 +405,16 @@ def test_wkt_bad_input(text, cls, code):
     _raises(cls, code, parse_site, text, fmt="wkt")
 
 
+def test_deeply_nested_wkt_is_refused_before_geos_reads_it():
+    # GEOS's recursive WKT reader segfaults on this; the depth check must come first.
+    n = 100_000
+    text = "GEOMETRYCOLLECTION (" * n + "POINT (122.8 45.6)" + ")" * n
+    _raises(LimitExceeded, "wkt_too_deep", parse_site, text, fmt="wkt")
+    nested = "GEOMETRYCOLLECTION (" * 3 + "POINT (122.8 45.6)" + ")" * 3
+    site = parse_site(nested)
+    assert site.geometry.geom_type == "Point" and site.geometry.equals(shapely.Point(122.8, 45.6))
+
+
 def test_wkt_unclosed_ring_repaired_on_request():
     site = parse_site("POLYGON ((122.8 45.6, 122.81 45.6, 122.81 45.61))", repair=True)
     assert site.geometry.is_valid and any("closed" in r for r in site.repairs)
