@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=4000, help="requests per endpoint")
     p.add_argument("--clients", type=int, default=8, help="concurrent client processes")
-    p.add_argument("--rounds", type=int, default=4, help="interleaved rounds per endpoint")
+    p.add_argument("--rounds", type=int, default=8, help="interleaved rounds per endpoint")
     p.add_argument("--threads", type=int, default=None, help="server threads (default: setting)")
     p.add_argument("--batch-points", type=int, default=100_000)
     p.add_argument("--batch-runs", type=int, default=3)
@@ -200,6 +200,10 @@ def main(argv=None) -> int:
             "p99_ms": max(r["p99_ms"] for r in runs),
         }
     ratio = summary["zones"]["rps"] / summary["health"]["rps"]
+    # per round (health and zones back to back): robust against load from other processes
+    round_ratios = sorted(z["rps"] / h["rps"] for h, z in zip(totals["health"], totals["zones"],
+                                                             strict=True))
+    median_ratio = round_ratios[len(round_ratios) // 2]
     batch_times = sorted(b[0] for b in batch)
     command = "python bench/bench_api.py" + (" --write" if args.write else "")
     lines = [
@@ -218,14 +222,18 @@ def main(argv=None) -> int:
                      f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} |")
     lines += [
         "",
-        f"**Point queries reach {ratio:.0%} of the health endpoint's throughput** "
-        f"(target ≥ 67 %). Each ran {args.rounds} interleaved rounds of "
-        f"{args.requests // args.rounds} requests.",
+        f"**Point queries reach {ratio:.0%} of the health endpoint's throughput** over all "
+        f"requests (target ≥ 67 %); per round (health then zones, {args.rounds} rounds of "
+        f"{args.requests // args.rounds} requests each) the median is {median_ratio:.0%}, "
+        f"range {round_ratios[0]:.0%}–{round_ratios[-1]:.0%}. Each point query returns the "
+        "covering zones and the nearest feature per layer within 5 km, with citations.",
         "",
         f"**`POST /api/v1/zones` with {args.batch_points:,} points** (CSV in, JSON out, "
         f"{batch[0][2]:,} point–zone pairs, {batch[0][1] / 1e6:.1f} MB): "
+        + f"median {batch_times[len(batch_times) // 2]:.2f} s; runs: "
         + ", ".join(f"{t:.2f} s" for t in batch_times)
-        + f" over {len(batch)} runs (target < 2 s, wall time including upload and download).",
+        + " (target < 2 s; wall time including upload and download; parse, index and JSON "
+        "assembly all in the request).",
         "",
     ]
     text = "\n".join(lines)

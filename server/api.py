@@ -295,8 +295,8 @@ def zones_batch():
         tails = ["," + _csv_cell(z) + "," + _csv_cell(lay)
                  for z, lay in zip(zone_ids, zone_layers, strict=True)]
         body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell)
-        return Response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
-                        mimetype="text/csv")
+        return _text_response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
+                              "text/csv")
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
     tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
@@ -307,7 +307,22 @@ def zones_batch():
         int(np.count_nonzero(np.diff(point_idx)) + 1)
     text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
             + ',"pair_count":' + str(len(point_idx)) + ',"pairs":[' + pairs + "]}")
-    return Response(text, mimetype="application/json")
+    return _text_response(text, "application/json")
+
+
+STREAM_CHUNK = 1 << 20  # large answers leave in 1 MiB pieces while the client reads
+
+
+def _text_response(text: str, mimetype: str) -> Response:
+    """A text response; large ones are streamed so the server never holds a second copy."""
+    data = text.encode("utf-8")
+    if len(data) <= STREAM_CHUNK:
+        return Response(data, mimetype=mimetype)
+    view = memoryview(data)
+    chunks = (bytes(view[i: i + STREAM_CHUNK]) for i in range(0, len(data), STREAM_CHUNK))
+    response = Response(chunks, mimetype=mimetype)
+    response.headers["Content-Length"] = str(len(data))
+    return response
 
 
 _NEEDS_ESCAPE = re.compile(r'["\\,\x00-\x1f]')
