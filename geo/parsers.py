@@ -1119,7 +1119,8 @@ def _txt_header_crs(header: dict[str, str], sample_easting: float | None) -> str
         raise _err(CRSError, "unsupported_unit", f"计量单位={unit[:10]} is not supported; only 米",
                    f"不支持计量单位“{unit[:10]}”；仅支持米", "计量单位")
     zone = header.get("带号", "").strip()
-    if zone and zone != "41":
+    # Some exporters write the central meridian (123) where the zone number (41) belongs.
+    if zone and zone not in ("41", "123"):
         raise _err(CRSError, "unsupported_zone",
                    f"带号={zone[:10]} is not supported: only 3° zone 41 (central meridian "
                    "123°E, which covers Baicheng)",

@@ -163,6 +163,11 @@ def test_txt_unknown_zone_is_a_crs_error_naming_the_zone():
     assert err.param == "带号" and "40" in err.message_en and "123°E" in err.message_en
 
 
+def test_txt_zone_given_as_central_meridian_is_accepted():
+    site = parse_site(_txt("带号=41", "带号=123"), fmt="txt")
+    assert site.crs_in == "EPSG:4529"
+
+
 def test_txt_six_degree_zones_and_other_datums_are_refused():
     _raises(CRSError, "unsupported_zone", parse_site, _txt("几度分带=3", "几度分带=6"), fmt="txt")
     err = _raises(CRSError, "unsupported_crs", parse_site,
