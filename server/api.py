@@ -377,6 +377,8 @@ def _site_request():
         form = request.form
         crs = form.get("crs") or request.args.get("crs")
         fmt = form.get("format") or request.args.get("format") or None
+        if fmt is not None and fmt.strip().lower() == "shp.zip":
+            fmt = "shapefile"  # the name /export uses for the same thing
         repair = parse_bool(form.get("repair", request.args.get("repair")), "repair")
         rings = _rings(form.get("rings", request.args.get("rings")))
         return raw, fmt, filename, crs, repair, rings

@@ -362,7 +362,7 @@ def _api_document() -> dict:
                              "description": "GeoJSON, WKT, KML, zipped Shapefile or 国土 TXT"},
                     "crs": CRS_PARAM,
                     "format": {"type": "string",
-                               "enum": ["geojson", "wkt", "kml", "shp.zip", "txt"]},
+                               "enum": ["geojson", "wkt", "kml", "shapefile", "txt"]},
                     "repair": {"type": "boolean"}}}},
             }},
             "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),

@@ -270,6 +270,35 @@ def test_sitecheck_accepts_wkt_and_a_multipart_upload(client):
     assert r1.get_json()["id"] != r2.get_json()["id"]
 
 
+def test_sitecheck_reads_a_zipped_shapefile_in_gauss_kruger_and_kml(client, tmp_path):
+    pytest.importorskip("geo.sitecheck")
+    import geopandas as gpd
+    import pyogrio
+
+    site = gpd.GeoDataFrame({"name": ["地块1"]}, geometry=[shapely.geometry.shape(SITE)],
+                            crs="EPSG:4326")
+    shp = tmp_path / "site.shp"
+    pyogrio.write_dataframe(site.to_crs("EPSG:4550"), shp, layer_options={"ENCODING": "UTF-8"})
+    buf = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(buf, "w") as zf:
+        for member in tmp_path.glob("site.*"):
+            zf.write(member, member.name)
+    r = client.post("/api/v1/sitecheck",
+                    data={"file": (io.BytesIO(buf.getvalue()), "site.zip"), "format": "shp.zip"},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.get_json()["site"]["area_m2"] == pytest.approx(_gk_area(SITE), rel=1e-3)
+    kml = tmp_path / "site.kml"
+    pyogrio.write_dataframe(site, kml, driver="KML")
+    r = client.post("/api/v1/sitecheck",
+                    data={"file": (io.BytesIO(kml.read_bytes()), "site.kml")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.get_json()["site"]["area_m2"] == pytest.approx(_gk_area(SITE), rel=1e-3)
+
+
 @pytest.mark.parametrize("body, status, code", [
     ('{"geometry": ', 400, "invalid_json"),
     ('{"geometry": {"type": "Point", "coordinates": [NaN, 45]}}', 400, None),
