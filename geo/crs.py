@@ -157,18 +157,20 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     x = lon - 105.0
     y = lat - 35.0
     pi = np.pi
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
-            + 0.2 * np.sqrt(np.abs(x)))
-    dlat += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    dlat += (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
-    dlat += (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
-            + 0.1 * np.sqrt(np.abs(x)))
-    dlon += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
-    dlon += (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
-    dlon += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
-    radlat = lat / 180.0 * pi
-    magic = 1.0 - _GCJ_EE * np.sin(radlat) ** 2
+    xp = x * pi
+    yp = y * pi
+    # The term shared by both offsets is computed once (this runs on millions of points).
+    shared = (20.0 * np.sin(6.0 * xp) + 20.0 * np.sin(2.0 * xp)) * (2.0 / 3.0)
+    sqrt_ax = np.sqrt(np.abs(x))
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_ax + shared
+    dlat += (20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)) * (2.0 / 3.0)
+    dlat += (160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)) * (2.0 / 3.0)
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_ax + shared
+    dlon += (20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)) * (2.0 / 3.0)
+    dlon += (150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)) * (2.0 / 3.0)
+    radlat = lat * (pi / 180.0)
+    sin_lat = np.sin(radlat)
+    magic = 1.0 - _GCJ_EE * sin_lat * sin_lat
     sqrtmagic = np.sqrt(magic)
     dlat = (dlat * 180.0) / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrtmagic) * pi)
     dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * np.cos(radlat) * pi)
@@ -220,18 +222,21 @@ def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     """
     glon = np.asarray(lon, dtype=np.float64)
     glat = np.asarray(lat, dtype=np.float64)
+    shape = glon.shape
+    glon, glat = glon.ravel(), glat.ravel()
     wlon, wlat = glon.copy(), glat.copy()
+    active = np.arange(glon.size)  # points still iterating (NaN never converges: dropped)
     for _ in range(_GCJ_MAX_ITER):
-        flon, flat = wgs84_to_gcj02(wlon, wlat)
-        rlon = flon - glon
-        rlat = flat - glat
-        wlon = wlon - rlon
-        wlat = wlat - rlat
-        err = np.maximum(np.abs(rlon), np.abs(rlat))
-        # NaN residuals never converge; they are rejected by check_coordinates upstream.
-        if not np.any(err[np.isfinite(err)] > _GCJ_TOL_DEG):
+        if active.size == 0:
             break
-    return wlon, wlat
+        flon, flat = wgs84_to_gcj02(wlon[active], wlat[active])
+        rlon = flon - glon[active]
+        rlat = flat - glat[active]
+        wlon[active] -= rlon
+        wlat[active] -= rlat
+        err = np.maximum(np.abs(rlon), np.abs(rlat))
+        active = active[err > _GCJ_TOL_DEG]
+    return wlon.reshape(shape), wlat.reshape(shape)
 
 
 # --------------------------------------------------------------------------- pyproj
