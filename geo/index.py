@@ -272,10 +272,10 @@ class ZoneIndex:
             ax[k], ay[k], ex[k], ey[k] = a[:, 0], a[:, 1], b[:, 0] - a[:, 0], b[:, 1] - a[:, 1]
         l2 = ex ** 2 + ey ** 2
         # Complex numbers fold x and y into one array: fewer numpy calls per query.
-        self._seg_a = ax + 1j * ay
-        self._seg_e = ex + 1j * ey
-        self._seg_ce_inv = np.conj(self._seg_e) * np.divide(1.0, l2, out=np.zeros_like(l2),
-                                                             where=l2 > 0)
+        seg_e = ex + 1j * ey
+        inv_l2 = np.divide(1.0, l2, out=np.zeros_like(l2), where=l2 > 0)
+        # [start, edge, conj(edge)/|edge|²] per piece and segment
+        self._seg = np.stack([ax + 1j * ay, seg_e, np.conj(seg_e) * inv_l2])
 
     def _build_area_pieces(self) -> None:
         """Cut large zones along a metric tile grid; a site then meets only small pieces.
@@ -411,12 +411,13 @@ class ZoneIndex:
             cand = cand[~excluded[self._piece_layer[cand]]]
         if len(cand) == 0:
             return {}
-        e = self._seg_e[cand]
-        p = complex(x, y) - self._seg_a[cand]
-        t = (p * self._seg_ce_inv[cand]).real  # projection onto the segment, in [0, 1] below
-        np.clip(t, 0.0, 1.0, out=t)
+        a, e, ce = self._seg[:, cand]  # one gather; ufuncs called directly (no wrappers)
+        p = complex(x, y) - a
+        t = (p * ce).real  # projection onto the segment, clamped to [0, 1] below
+        np.maximum(t, 0.0, out=t)
+        np.minimum(t, 1.0, out=t)
         p -= t * e
-        d = np.abs(p).min(axis=1)
+        d = np.minimum.reduce(np.abs(p), axis=1)
         best: dict[int, float] = {}
         for f, v in zip(self._piece_owner[cand].tolist(), d.tolist(), strict=True):
             if v <= radius_m and v < best.get(f, math.inf):
@@ -762,8 +763,8 @@ class ZoneIndex:
                 continue
             per.setdefault(layer, []).append((d, f))
         out = []
-        for layer in self.layer_ids:
-            for d, f in sorted(per.get(layer, ()))[:per_layer]:
+        for layer in sorted(per, key=self._layer_no.__getitem__):
+            for d, f in sorted(per[layer])[:per_layer]:
                 e = dict(self._entries[f])
                 e["distance_m"] = round(d, 1)
                 out.append(e)
