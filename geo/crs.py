@@ -225,17 +225,22 @@ def gcj02_to_wgs84(lon, lat) -> tuple[np.ndarray, np.ndarray]:
     shape = glon.shape
     glon, glat = glon.ravel(), glat.ravel()
     wlon, wlat = glon.copy(), glat.copy()
-    active = np.arange(glon.size)  # points still iterating (NaN never converges: dropped)
+    active = None  # None: every point still iterates (cheaper than fancy indexing)
     for _ in range(_GCJ_MAX_ITER):
-        if active.size == 0:
+        sel = slice(None) if active is None else active
+        flon, flat = wgs84_to_gcj02(wlon[sel], wlat[sel])
+        rlon = flon - glon[sel]
+        rlat = flat - glat[sel]
+        wlon[sel] -= rlon
+        wlat[sel] -= rlat
+        # NaN residuals compare False, so NaN input simply stops iterating.
+        still = np.flatnonzero(np.maximum(np.abs(rlon), np.abs(rlat)) > _GCJ_TOL_DEG)
+        if still.size == 0:
             break
-        flon, flat = wgs84_to_gcj02(wlon[active], wlat[active])
-        rlon = flon - glon[active]
-        rlat = flat - glat[active]
-        wlon[active] -= rlon
-        wlat[active] -= rlat
-        err = np.maximum(np.abs(rlon), np.abs(rlat))
-        active = active[err > _GCJ_TOL_DEG]
+        if active is not None:
+            active = active[still]
+        elif still.size < glon.size // 2:
+            active = still
     return wlon.reshape(shape), wlat.reshape(shape)
 
 
