@@ -609,18 +609,15 @@ class ZoneIndex:
         CRSError
             When a coordinate cannot be projected.
         """
-        tr = _to_metric_transformer()
-
-        def fn(c: np.ndarray) -> np.ndarray:
-            x, y = tr.transform(c[:, 0], c[:, 1])
-            out = np.empty_like(c)
-            out[:, 0], out[:, 1] = x, y
-            return out
-
-        out = shapely.transform(geom, fn)
-        if not np.isfinite(shapely.bounds(out)).all():
+        c = shapely.get_coordinates(geom)
+        x, y = _to_metric_transformer().transform(c[:, 0], c[:, 1])
+        xy = np.empty_like(c)
+        xy[:, 0], xy[:, 1] = x, y
+        if not np.isfinite(xy).all():
             return _crs.to_metric(geom)  # raises the CRS module's error with its wording
-        return out
+        # shapely.transform copies the geometry and hands back its coordinates in the same
+        # order as get_coordinates: give it the projected ones.
+        return shapely.transform(geom, lambda _coords: xy)
 
     def zones_at(self, lon: float, lat: float) -> list[dict]:
         """Return the entries of the zones covering (lon, lat) (boundary inside), layer order.
