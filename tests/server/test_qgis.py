@@ -1,0 +1,60 @@
+"""QGIS's own OAPIF provider (headless, Debian python3-qgis) against a real server.
+
+Optional: skipped when /usr/bin/python3 cannot import qgis.core, unless
+PLANMAP_REQUIRE_QGIS=1 (then missing QGIS fails the test).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.server.live import fetch, live_server
+
+pytestmark = pytest.mark.external
+SYSTEM_PYTHON = "/usr/bin/python3"
+SCRIPT = Path(__file__).with_name("qgis_oapif.py")
+
+
+def _need_qgis() -> None:
+    ok = Path(SYSTEM_PYTHON).exists() and subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import qgis.core"], capture_output=True, timeout=60,
+        env=dict(os.environ, QT_QPA_PLATFORM="offscreen")).returncode == 0
+    if not ok:
+        message = "QGIS (Debian python3-qgis) not installed"
+        if os.environ.get("PLANMAP_REQUIRE_QGIS", "") not in ("", "0"):
+            pytest.fail(message + " (PLANMAP_REQUIRE_QGIS=1)")
+        pytest.skip(message)
+
+
+def test_qgis_reads_every_collection_and_measures_the_same_areas(tmp_path):
+    _need_qgis()
+    with live_server({"DB_PATH": str(tmp_path / "c.db")}) as (base, app):
+        data = app.extensions["planmap"].data
+        ids = [e["id"] for e in data.catalog if e["id"] in data.layers]
+        result = subprocess.run(
+            [SYSTEM_PYTHON, str(SCRIPT), f"{base}/ogc", *ids], capture_output=True, text=True,
+            timeout=600, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        seen = {}
+        for line in result.stdout.splitlines():
+            if line.startswith("{"):
+                row = json.loads(line)
+                seen[row["collection"]] = row
+        assert set(seen) == set(ids)
+        for cid in ids:
+            assert seen[cid]["valid"] and seen[cid]["crs"] in ("EPSG:4326", "OGC:CRS84")
+            assert seen[cid]["ids"] == list(data.layers[cid]["id"]), cid
+        api = json.loads(fetch(f"{base}/api/v1/layers/admin"))
+        for feature in api["features"]:
+            if feature["properties"]["kind"] != "county":
+                continue
+            body = json.dumps({"geometry": feature["geometry"]}).encode()
+            check = json.loads(fetch(f"{base}/api/v1/sitecheck", body,
+                                     {"Content-Type": "application/json"}))
+            assert seen["admin"]["areas"][feature["id"]] == pytest.approx(
+                check["site"]["area_m2"], rel=1e-3)
