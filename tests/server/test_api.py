@@ -216,15 +216,16 @@ def test_bad_batch_bodies_are_4xx(client, body, ctype, code):
     assert_error(r, r.status_code, code)
 
 
-def test_batch_over_the_point_limit_is_413(tmp_path):
-    small = create_app({"DB_PATH": str(tmp_path / "c.db"), "MAX_POINTS": 3})
-    csv = "id,lon,lat\n" + "".join(f"p{i},122.8,45.6\n" for i in range(4))
-    r = small.test_client().post("/api/v1/zones", data=csv, content_type="text/csv")
-    assert_error(r, 413)
-    big = "id,lon,lat\n" + "p,122.8,45.6\n" * 10
-    r = create_app({"DB_PATH": str(tmp_path / "d.db"), "MAX_BODY_BYTES": 50}).test_client() \
-        .post("/api/v1/zones", data=big, content_type="text/csv")
-    assert_error(r, 413)
+def test_batch_over_the_point_or_byte_limit_is_413(tmp_path):
+    small = create_app({"DB_PATH": str(tmp_path / "c.db"), "MAX_POINTS": 3,
+                        "MAX_BODY_BYTES": 200}).test_client()
+    few = "id,lon,lat\n" + "".join(f"p{i},122.8,45.6\n" for i in range(3))
+    assert small.post("/api/v1/zones", data=few, content_type="text/csv").status_code == 200
+    four = few + "p9,122.8,45.6\n"  # 4 points, well under 200 bytes
+    err = assert_error(small.post("/api/v1/zones", data=four, content_type="text/csv"), 413)
+    assert err["code"] != "request_entity_too_large"
+    big = "id,lon,lat\n" + "p,122.8,45.6\n" * 20  # > 200 bytes
+    assert_error(small.post("/api/v1/zones", data=big, content_type="text/csv"), 413)
 
 
 # ------------------------------------------------------------------ site check
