@@ -38,7 +38,7 @@ from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, P
 from geo.limits import DEFAULT_LIMITS, Limits
 from geo.validate import check_limits, polygonal_part, validate_geometry
 
-FORMATS = ("geojson", "wkt", "kml", "shapefile", "txt")
+FORMATS = ("geojson", "wkt", "kml", "kmz", "shapefile", "txt")
 """Site formats :func:`parse_site` reads (normal names)."""
 
 POINT_FORMATS = ("csv", "geojson")
@@ -46,14 +46,14 @@ POINT_FORMATS = ("csv", "geojson")
 _FORMAT_ALIASES = {
     "geojson": "geojson", "json": "geojson",
     "wkt": "wkt", "ewkt": "wkt",
-    "kml": "kml",
+    "kml": "kml", "kmz": "kmz",
     "shapefile": "shapefile", "shp": "shapefile", "zip": "shapefile",
     "txt": "txt", "guotu": "txt", "国土": "txt",
     "csv": "csv",
 }
 _EXTENSIONS = {
     ".geojson": "geojson", ".json": "geojson", ".wkt": "wkt", ".kml": "kml",
-    ".zip": "shapefile", ".txt": "txt", ".csv": "csv",
+    ".zip": "shapefile", ".kmz": "kmz", ".txt": "txt", ".csv": "csv",
 }
 
 MAX_ZIP_MEMBERS = 20
@@ -191,7 +191,7 @@ def detect_format(data: bytes, filename: str | None = None, *, allowed=FORMATS) 
             return name
     head = data[:4096]
     if head.startswith(b"PK\x03\x04") and "shapefile" in allowed:
-        return "shapefile"
+        return "shapefile"  # the zip reader also recognises a KMZ by its .kml member
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     # 国土 TXT first: its "[属性描述]" would otherwise look like a JSON array.
     if "txt" in allowed and any(m.encode(enc) in head for m in (_TXT_HEADER, _TXT_COORDS)
@@ -688,6 +688,9 @@ def _parse_wkt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
 
 # --------------------------------------------------------------------------- KML
 
+_COMMA_SPACES = re.compile(r"\s*,\s*")
+
+
 class _KMLHandler:
     """Collects Placemark geometries from an expat stream (no tree, no DTD, no entities)."""
 
@@ -766,7 +769,8 @@ class _KMLHandler:
         self.stack.pop()
 
     def _coords(self, text: str, where: str) -> np.ndarray:
-        tuples = text.split()
+        # Some exporters write "lon, lat": glue the tuple back before splitting on spaces.
+        tuples = _COMMA_SPACES.sub(",", text).split()
         self.b.count(len(tuples))
         if not tuples:
             raise _err(InvalidGeometry, "bad_coordinates", f"{where}: empty <coordinates>",
@@ -1006,6 +1010,18 @@ def _read_zip(zf: zipfile.ZipFile, crs: str | None, limits: Limits, repair: bool
         stem, ext = os.path.splitext(info.filename.replace("\\", "/"))
         by_ext.setdefault(ext.lower(), []).append(info)
     shps = by_ext.get(".shp", [])
+    kmls = by_ext.get(".kml", [])
+    if not shps and kmls:
+        # KMZ: a zipped KML (doc.kml, or the only .kml); its size was bounded above.
+        doc = next((i for i in kmls if i.filename.replace("\\", "/") == "doc.kml"), kmls[0])
+        if len(kmls) > 1 and doc.filename != "doc.kml":
+            raise _err(InvalidInput, "multiple_kml", "the KMZ holds several .kml files and no "
+                       "doc.kml", "KMZ 中有多个 .kml 文件且没有 doc.kml")
+        if doc.file_size > limits.max_bytes:
+            raise _too_large(doc.file_size, limits, "file")
+        site = _parse_kml(zf.read(doc), crs, limits, repair)
+        site.fmt = "kmz"
+        return site
     if len(shps) != 1:
         raise _err(InvalidInput, "shapefile_missing" if not shps else "multiple_shapefiles",
                    f"the zip must hold exactly one .shp file; found {len(shps)}",
@@ -1302,6 +1318,7 @@ _SITE_PARSERS = {
     "wkt": _parse_wkt,
     "kml": _parse_kml,
     "shapefile": _parse_shapefile,
+    "kmz": _parse_shapefile,  # the zip reader finds the .kml inside
     "txt": _parse_txt,
 }
 
@@ -1316,8 +1333,8 @@ def parse_site(data, *, fmt: str | None = None, filename: str | None = None,
     data : bytes or str
         File content.
     fmt : str, optional
-        ``geojson``, ``wkt``, ``kml``, ``shapefile`` (a zip) or ``txt`` (国土 报部格式);
-        detected from ``filename`` or the content when omitted.
+        ``geojson``, ``wkt``, ``kml``, ``kmz`` (zipped KML), ``shapefile`` (a zip) or
+        ``txt`` (国土 报部格式); detected from ``filename`` or the content when omitted.
     filename : str, optional
         Used only for its extension (never opened).
     crs : str, optional

@@ -60,7 +60,8 @@ def _raises(cls, code, fn, *args, **kwargs):
 @pytest.mark.parametrize("name, fmt, crs_in", [
     ("parcel.txt", "txt", "EPSG:4529"), ("parcel_utf8.txt", "txt", "EPSG:4529"),
     ("parcel.geojson", "geojson", "EPSG:4326"), ("parcel.wkt", "wkt", "EPSG:4326"),
-    ("parcel.kml", "kml", "EPSG:4326"), ("parcel_shp.zip", "shapefile", "EPSG:4326"),
+    ("parcel.kml", "kml", "EPSG:4326"), ("parcel.kmz", "kmz", "EPSG:4326"),
+    ("parcel_shp.zip", "shapefile", "EPSG:4326"),
 ])
 def test_same_parcel_in_every_format_has_the_same_area(name, fmt, crs_in):
     site = parse_site(_read(name), filename=name)
@@ -70,6 +71,7 @@ def test_same_parcel_in_every_format_has_the_same_area(name, fmt, crs_in):
     assert gcrs.area_m2(site.geometry) == pytest.approx(PARCEL_AREA, rel=1e-4)  # 0.01 %
     # Content sniffing finds the same format without the file name.
     assert parse_site(_read(name)).fmt == fmt
+    assert parse_site(_read(name), fmt=fmt).fmt == fmt
 
 
 def test_parcel_names_are_reported():
@@ -472,6 +474,23 @@ def test_kml_without_geometry_and_with_bad_coordinates():
     _raises(InvalidGeometry, "bad_coordinates", parse_site, bad.format(name="x"))
     bad = KML_BODY.replace("122.81,45.60 ", "abc,45.60 ")
     _raises(InvalidGeometry, "bad_coordinates", parse_site, bad.format(name="x"))
+
+
+def test_kml_tuples_with_spaces_after_commas_are_read():
+    spaced = KML_BODY.replace("122.81,45.60 ", "122.81, 45.60 ").format(name="x")
+    assert parse_site(spaced).geometry.equals(parse_site(KML_BODY.format(name="x")).geometry)
+
+
+def test_kmz_with_several_kml_and_no_doc_kml_is_ambiguous():
+    data = _zip({"a.kml": KML_BODY.format(name="a"), "b.kml": KML_BODY.format(name="b")})
+    _raises(InvalidInput, "multiple_kml", parse_site, data, fmt="kmz")
+    data = _zip({"doc.kml": KML_BODY.format(name="a"), "b.kml": KML_BODY.format(name="b")})
+    assert parse_site(data, filename="site.kmz").parcels == ["a"]
+
+
+def test_kmz_path_traversal_is_refused():
+    _raises(InvalidInput, "unsafe_zip_member", parse_site,
+            _zip({"../doc.kml": KML_BODY.format(name="a")}), fmt="kmz")
 
 
 def test_kml_deep_nesting_is_refused():

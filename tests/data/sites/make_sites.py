@@ -5,7 +5,7 @@
 One test parcel, 测试地块 (a made-up parcel in Baicheng's Taobei district, not a real
 land-approval record), is defined once in CGCS2000 3° Gauss-Krüger zone 41 metres — the
 surveyor's native form, with a hole — and written as 国土 TXT (报部格式, GBK and UTF-8),
-GeoJSON, WKT, KML and a zipped Shapefile (EPSG:4326 with .prj).  Lon/lat files carry 9
+GeoJSON, WKT, KML, KMZ and a zipped Shapefile (EPSG:4326 with .prj).  Lon/lat files carry 9
 decimals (≈ 0.1 mm) so every format describes the same parcel to well under 0.01 % of
 its area.
 """
@@ -112,6 +112,9 @@ def main() -> None:
 """
     with open(os.path.join(HERE, "parcel.kml"), "w", encoding="utf-8") as f:
         f.write(kml)
+    with zipfile.ZipFile(os.path.join(HERE, "parcel.kmz"), "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo("doc.kml", date_time=(2024, 5, 1, 0, 0, 0)),
+                    kml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
 
     with tempfile.TemporaryDirectory() as tmp:
         shp = os.path.join(tmp, "parcel.shp")
