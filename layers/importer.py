@@ -193,6 +193,9 @@ def _atomic_write(target: Path, data: bytes, before_replace=None):
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(result, Path):  # the swap failed: the "previous" version is current
+            with contextlib.suppress(OSError):
+                result.unlink()
         raise
     _fsync_dir(target.parent)
     return result
@@ -219,8 +222,7 @@ def _keep_version(current: Path, folder: Path, layer_id: str) -> Path:
 
 
 @contextlib.contextmanager
-def _import_lock(data_dir: Path):
-    """Serialise imports into one data dir (a second import waits for the first)."""
+def _flock(data_dir: Path):
     try:
         import fcntl
     except ImportError:  # Windows: no advisory lock; imports there are run one at a time
@@ -232,6 +234,22 @@ def _import_lock(data_dir: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _import_lock(data_dir: Path):
+    """Serialise imports into one data dir (a second import waits for the first).
+
+    A file-system failure inside (read-only install, disk full) becomes a LayerError
+    naming the file; the atomic writes leave the data as it was.
+    """
+    try:
+        with _flock(data_dir):
+            yield
+    except OSError as exc:
+        where = exc.filename or data_dir
+        raise LayerError("write_failed", f"cannot write {where}: {exc.strerror or exc}",
+                         f"无法写入 {where}：{exc.strerror or exc}", param="data_dir") from None
 
 
 def _remove_stale_temps(folder: Path, stem: str) -> None:

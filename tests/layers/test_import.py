@@ -457,6 +457,23 @@ def test_restore_refuses_a_corrupt_kept_version(mini_data_dir, tmp_path):
     assert _snapshot(mini_data_dir) == before
 
 
+def test_write_failure_is_a_layer_error_and_changes_nothing(mini_data_dir, tmp_path,
+                                                             monkeypatch):
+    from layers import importer
+
+    def no_space(src, dst):
+        raise OSError(28, "No space left on device", str(dst))
+
+    before = _snapshot(mini_data_dir)
+    monkeypatch.setattr(importer.os, "replace", no_space)
+    with pytest.raises(LayerError) as info:
+        import_layer(_zones_file(tmp_path, "a.geojson", 122.1), "zones", data_dir=mini_data_dir)
+    assert info.value.code == "write_failed"
+    assert "zones.geojson" in info.value.message_en and "No space" in info.value.message_en
+    assert _snapshot(mini_data_dir) == before  # no spurious kept version either
+    assert not list((mini_data_dir / "data").glob(".*.tmp"))
+
+
 def test_concurrent_imports_are_serialised(mini_data_dir, tmp_path):
     files = [_zones_file(tmp_path, f"{i}.geojson", 122.1 + 0.1 * i) for i in range(4)]
     errors = []
