@@ -34,6 +34,7 @@ def test_not_a_geometry_is_an_input_error():
     assert info.value.code == "not_a_geometry"
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # shapely building the bad input
 @pytest.mark.parametrize("bad", [math.nan, math.inf])
 def test_non_finite_vertex_is_rejected(bad):
     poly = shapely.Polygon([(0, 0), (10, 0), (bad, 10), (0, 0)])
