@@ -252,7 +252,8 @@ CLAUSE = {
 
 def _error_responses(*statuses: int) -> dict:
     text = {400: "invalid input", 404: "not found", 405: "method not allowed",
-            413: "input larger than a limit", 415: "unsupported media type"}
+            413: "input larger than a limit", 415: "unsupported media type",
+            503: "the layer failed to load (the problem is named)"}
     return {str(s): {"description": text.get(s, "error"),
                      "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -305,7 +306,7 @@ def _api_document() -> dict:
                             "schema": LAYER_ID}],
             "responses": {"200": _json_response("FeatureCollection", "features (WGS 84)",
                                                 "application/geo+json"),
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}}},
         "/api/v1/zones": {
             "get": {
                 "operationId": "zonesAtPoint",
@@ -431,7 +432,7 @@ def _api_document() -> dict:
                 "application/vnd.google-earth.kml+xml": {"schema": {"type": "string",
                                                                     "format": "binary"}},
                 "text/csv": {"schema": {"type": "string"}}}},
-                **_error_responses(400, 404)}}},
+                **_error_responses(400, 404, 503)}}},
         "/-/health": {"get": {
             "operationId": "health", "summary": "Service and layer status", "tags": ["meta"],
             "responses": {"200": {"description": "status", "content": {"application/json": {
@@ -492,7 +493,7 @@ def _ogc_document() -> dict:
             "operationId": "describeCollection", "summary": "A collection",
             "tags": ["Capabilities"], "parameters": [cid, OGC_F],
             "responses": {"200": {"description": "collection", "content": json_any},
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}}},
         "/ogc/collections/{collectionId}/items": {"get": {
             "operationId": "getFeatures", "summary": "Features, paged, with bbox and crs",
             "tags": ["Data"],
@@ -520,7 +521,7 @@ def _ogc_document() -> dict:
                                   "content": {"application/geo+json": {"schema": {
                                       "$ref": "#/components/schemas/FeatureCollection"}},
                                       "text/html": {"schema": {"type": "string"}}}},
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "operationId": "getFeature", "summary": "One feature", "tags": ["Data"],
             "parameters": [cid, {"name": "featureId", "in": "path", "required": True,
@@ -533,7 +534,7 @@ def _ogc_document() -> dict:
                                   "content": {"application/geo+json": {"schema": {
                                       "$ref": "#/components/schemas/Feature"}},
                                       "text/html": {"schema": {"type": "string"}}}},
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}}},
         "/ogc/api": {"get": {"operationId": "getServiceDesc",
                              "summary": "This API definition", "tags": ["Capabilities"],
                              "responses": {"200": {"description": "OpenAPI 3.0", "content": {

@@ -181,3 +181,20 @@ def test_cli_export_writes_the_same_data(tmp_path, data):
     assert pyproj.CRS(info["crs"]).to_epsg() == 4490
     assert cli_main(["export", "kml", "--crs", "EPSG:4550", "-o", str(tmp_path / "x.kml")]) == 2
     assert not (tmp_path / "x.kml").exists()
+
+
+def test_a_broken_layer_is_reported_and_the_rest_still_serve(mini_data_dir, tmp_path):
+    (mini_data_dir / "data" / "zones.geojson").write_text('{"type": "FeatureColl', "utf-8")
+    client = create_app({"DB_PATH": str(tmp_path / "m.db"),
+                         "DATA_DIR": str(mini_data_dir)}).test_client()
+    layers = {x["id"]: x for x in client.get("/api/v1/layers").get_json()["layers"]}
+    assert layers["zones"]["available"] is False and layers["zones"]["problem"]
+    assert layers["admin"]["available"] is True
+    assert [c["id"] for c in client.get("/ogc/collections").get_json()["collections"]] \
+        == ["admin"]
+    r = client.get("/export/zones.geojson")
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "layer_unavailable"
+    fc = json.loads(client.get("/export/all.geojson").data)
+    assert {f["properties"]["layer"] for f in fc["features"]} == {"admin"}
+    assert client.get("/api/v1/layers/zones").status_code == 503
+    assert client.get("/ogc/collections/zones/items").status_code == 503
