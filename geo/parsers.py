@@ -23,6 +23,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 import warnings
 import zipfile
 import zlib
@@ -855,6 +856,7 @@ def _simplify_collection(g: BaseGeometry) -> BaseGeometry:
 
 # --------------------------------------------------------------------------- Shapefile zip
 
+_WARNINGS_LOCK = threading.Lock()
 _SHP_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
@@ -1063,7 +1065,8 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
                        f"shapefile 有 {n} 个要素，上限为 {limits.max_parts}", "geometry")
         fields = [str(f) for f in info.get("fields", [])]
         name_field = next((f for f in _NAME_KEYS if f in fields), None)
-        with warnings.catch_warnings(record=True) as caught:
+        # catch_warnings swaps process-wide state: one shapefile read at a time.
+        with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             _meta, _fids, wkb, field_data = pyogrio.raw.read(
                 path, columns=[name_field] if name_field else [], read_geometry=True)
