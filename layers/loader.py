@@ -338,6 +338,14 @@ def _check_citation(cit, where: str, fid, path: Path, plans: dict[str, PlanText]
                              f"(1..{len(plan.lines)})", f"要素 {fid}：出处行号 {line} 超出范围")
 
 
+def _check_clause(c, path: Path, plans: dict[str, PlanText]) -> None:
+    if not isinstance(c, dict) or not c.get("id") or \
+            c.get("effect") not in ("prohibited", "restricted", "required", "encouraged"):
+        raise _Problem(path, f"clause {c.get('id') if isinstance(c, dict) else c!r}"
+                             ": needs an id and a valid effect")
+    _check_citation(c.get("citation"), f"clause {c['id']!r}", c["id"], path, plans)
+
+
 def _service_area(layers: dict[str, gpd.GeoDataFrame]):
     admin = layers.get("admin")
     if admin is None or admin.empty:
@@ -440,14 +448,19 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
             doc = doc.get("clauses")
         if not isinstance(doc, list):
             raise _Problem(clauses_path, "expected a list of clauses")
-        for c in doc:
-            if not isinstance(c, dict) or not c.get("id") or \
-                    c.get("effect") not in ("prohibited", "restricted", "required", "encouraged"):
-                raise _Problem(clauses_path, f"clause {c.get('id') if isinstance(c, dict) else c!r}"
-                                             ": needs an id and a valid effect")
-            _check_citation(c.get("citation"), f"clause {c['id']!r}", c["id"], clauses_path, plans)
-        clauses = doc
         digest.update(raw)
+        bad = []
+        for c in doc:
+            try:
+                _check_clause(c, clauses_path, plans)
+            except _Problem as prob:
+                if strict:
+                    raise
+                bad.append(prob)  # not strict: drop this clause, keep the others
+            else:
+                clauses.append(c)
+        if bad:
+            fail("clauses", _Problem(clauses_path, "; ".join(p.problem for p in bad)))
     except _Problem as prob:
         fail("clauses", prob)
 

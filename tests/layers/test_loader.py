@@ -301,3 +301,15 @@ def test_empty_layer_loads_with_its_columns(mini_data_dir):
     assert len(data.layers["zones"]) == 0
     assert {"id", "accuracy", "citation"} <= set(data.layers["zones"].columns)
     assert len(data.all_features()) == 3
+
+
+def test_not_strict_drops_only_the_bad_clause(mini_data_dir):
+    path = mini_data_dir / "clauses.json"
+    doc = json.loads(path.read_text("utf-8"))
+    doc[0]["citation"]["seed"] = "999_nowhere"
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    with pytest.raises(LayerError, match="999_nowhere"):
+        layers.load(mini_data_dir)
+    data = layers.load(mini_data_dir, strict=False)
+    assert [c["id"] for c in data.clauses] == ["cl_all_zones"]
+    assert "cl_core" in data.errors["clauses"] and "clauses.json" in data.errors["clauses"]
