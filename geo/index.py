@@ -284,9 +284,18 @@ class ZoneIndex:
         sum of its overlaps with that zone's pieces (tile edges have no area).
         """
         t = AREA_TILE_M
+        # Several plan zones share one geometry (a wetland that is also a park): cut and
+        # measure each distinct shape once; _shape_rep maps a feature to its shape's owner.
+        self._shape_rep = np.arange(len(self._fgeom_m), dtype=np.int64)
+        first: dict[bytes, int] = {}
         pieces, owner = [], []
         for z in self.zone_idx.tolist():
             g = self._fgeom_m[z]
+            key = shapely.to_wkb(g)
+            if key in first:
+                self._shape_rep[z] = first[key]
+                continue
+            first[key] = z
             if shapely.get_num_coordinates(g) <= _TILE_MIN_VERTICES:
                 pieces.append(g)
                 owner.append(z)
@@ -380,11 +389,17 @@ class ZoneIndex:
             with _PREPARED_LOCK:
                 partial = np.flatnonzero(~shapely.covers(zg, geom_m))  # covered: no overlay
             if len(partial):
+                # One vectorised overlay over the pre-cut pieces of every partly covered
+                # shape (zones with identical geometry share their pieces).
+                reps = self._shape_rep[cand[partial]]
                 pc = self._area_tree.query(geom_m)
-                owners = self._area_owner[pc]
-                for k in partial.tolist():
-                    mine = self._area_pieces[pc[owners == cand[k]]]
-                    values[k] = float(shapely.area(shapely.intersection(geom_m, mine)).sum())
+                pc = pc[np.isin(self._area_owner[pc], reps)]
+                areas = shapely.area(shapely.intersection(geom_m, self._area_pieces[pc]))
+                by_rep: dict[int, float] = {}
+                for r, a in zip(self._area_owner[pc].tolist(), areas.tolist(), strict=True):
+                    by_rep[r] = by_rep.get(r, 0.0) + a
+                for k, r in zip(partial.tolist(), reps.tolist(), strict=True):
+                    values[k] = by_rep.get(r, 0.0)
         out.update((z, v) for z, v in zip(cand.tolist(), values.tolist(), strict=True)
                    if v > 0.0)
         return dict(sorted(out.items()))
