@@ -1056,18 +1056,20 @@ def _read_zip(zf: zipfile.ZipFile, crs: str | None, limits: Limits, repair: bool
 def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> ParsedSite:
     import pyogrio  # local: heavy import only for shapefile input
 
+    # GDAL may report a ring problem already while read_info looks at the layer, and only
+    # once, so the warnings are captured around both calls.  catch_warnings swaps
+    # process-wide state: one shapefile read at a time.
     try:
-        info = pyogrio.read_info(path)
-        n = int(info.get("features") or 0)
-        if n > limits.max_parts:
-            raise _err(LimitExceeded, "too_many_parts",
-                       f"the shapefile has {n} features; the limit is {limits.max_parts}",
-                       f"shapefile 有 {n} 个要素，上限为 {limits.max_parts}", "geometry")
-        fields = [str(f) for f in info.get("fields", [])]
-        name_field = next((f for f in _NAME_KEYS if f in fields), None)
-        # catch_warnings swaps process-wide state: one shapefile read at a time.
         with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            info = pyogrio.read_info(path)
+            n = int(info.get("features") or 0)
+            if n > limits.max_parts:
+                raise _err(LimitExceeded, "too_many_parts",
+                           f"the shapefile has {n} features; the limit is {limits.max_parts}",
+                           f"shapefile 有 {n} 个要素，上限为 {limits.max_parts}", "geometry")
+            fields = [str(f) for f in info.get("fields", [])]
+            name_field = next((f for f in _NAME_KEYS if f in fields), None)
             _meta, _fids, wkb, field_data = pyogrio.raw.read(
                 path, columns=[name_field] if name_field else [], read_geometry=True)
     except PlanmapError:
@@ -1079,14 +1081,16 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
                    f"the shapefile cannot be read: {reason}",
                    f"无法读取 shapefile：{reason}") from None
     b = _Builder(limits, repair)
-    # GDAL closes unclosed rings and re-orders wrongly wound rings on its own, saying so
-    # only in warnings: surface both instead of letting them pass silently.
+    # GDAL passes unclosed rings through and re-orders wrongly wound rings on its own,
+    # saying so only in warnings: surface both instead of letting them pass silently.
     messages = " ".join(str(w.message) for w in caught)
+    on_invalid = "raise"
     if "Non closed ring" in messages:
         if not repair:
             raise _err(InvalidGeometry, "unclosed_ring",
                        "the shapefile has a polygon ring that is not closed",
                        "shapefile 中有未闭合的环", "geometry")
+        on_invalid = "fix"  # shapely closes the rings
         b.repairs.append("closed unclosed ring(s)")
     if "winding order" in messages:
         b.repairs.append("ring winding order corrected (GDAL re-assigned shells and holes)")
@@ -1094,7 +1098,7 @@ def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> Par
         raise _err(InvalidGeometry, "empty_geometry", "the shapefile has no geometry",
                    "shapefile 中没有几何图形", "geometry")
     try:
-        geoms = shapely.from_wkb(wkb, on_invalid="raise")
+        geoms = shapely.from_wkb(wkb, on_invalid=on_invalid)
     except (shapely.errors.ShapelyError, ValueError):
         raise _err(InvalidInput, "invalid_shapefile", "the shapefile has unreadable geometry",
                    "shapefile 中有无法读取的几何图形") from None

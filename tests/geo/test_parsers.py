@@ -633,6 +633,29 @@ def test_shapefile_esri_named_cgcs2000_prj():
     _raises(CRSError, "unsupported_crs", parse_site, _gk_square_zip(beijing54), fmt="shapefile")
 
 
+def _unclosed_shp(shp: bytes) -> bytes:
+    """Move the last point of the first ring of the first record (ESRI shapefile layout)."""
+    import struct
+
+    buf = bytearray(shp)
+    rec = 100 + 8  # file header, record header
+    num_parts, num_points = struct.unpack_from("<ii", buf, rec + 4 + 32)
+    parts = struct.unpack_from(f"<{num_parts}i", buf, rec + 44)
+    end = (parts[1] if num_parts > 1 else num_points) - 1
+    offset = rec + 44 + 4 * num_parts + 16 * end
+    x, = struct.unpack_from("<d", buf, offset)
+    struct.pack_into("<d", buf, offset, x + 0.0001)
+    return bytes(buf)
+
+
+def test_shapefile_unclosed_ring_is_not_closed_silently():
+    members = dict(GOOD)
+    members["parcel.shp"] = _unclosed_shp(GOOD["parcel.shp"])
+    _raises(InvalidGeometry, "unclosed_ring", parse_site, _zip(members), fmt="shapefile")
+    site = parse_site(_zip(members), fmt="shapefile", repair=True)
+    assert "closed unclosed ring(s)" in site.repairs
+
+
 def test_not_a_zip_and_corrupt_shp():
     _raises(InvalidInput, "invalid_zip", parse_site, b"PK\x03\x04garbage", fmt="shapefile")
     members = dict(GOOD)
