@@ -155,6 +155,11 @@ CASES = [
         [[[122.8 + i * 1e-3, 45.6], [122.8005 + i * 1e-3, 45.6], [122.8005 + i * 1e-3, 45.6005],
           [122.8 + i * 1e-3, 45.6]]] for i in range(1001)]}}), 413, "too_many_parts",
      "site-1001-parts"),
+    ("POST", SC, lambda: site([[[122.8, 45.6], [122.9, 45.6], [122.9, 45.7], [122.8, 45.7],
+                                [122.8, 45.6]]] + [
+        [[x, y], [x + 1e-3, y], [x + 1e-3, y + 1e-3], [x, y + 1e-3], [x, y]]
+        for x, y in ((122.801 + (i % 40) * 0.0024, 45.601 + (i // 40) * 0.0024)
+                     for i in range(1500))]), 413, "too_many_rings", "site-1500-holes"),
     ("POST", SC, lambda: {"data": b"{" + b" " * (50 * 1024 * 1024), "content_type":
                           "application/json"}, 413, "body_too_large", "site-50MB-body"),
     # --- uploads, each format
