@@ -190,6 +190,12 @@ def detect_format(data: bytes, filename: str | None = None, *, allowed=FORMATS) 
         name = _EXTENSIONS.get(ext)
         if name in allowed:
             return name
+        if ext in (".shp", ".shx", ".dbf", ".prj") and "shapefile" in allowed:
+            raise _err(InvalidInput, "shapefile_not_zipped",
+                       f"a bare {ext} file is not enough: upload one .zip holding the .shp, "
+                       ".shx, .dbf and .prj",
+                       f"单独的 {ext} 文件不够：请上传包含 .shp、.shx、.dbf、.prj 的 .zip 压缩包",
+                       "file")
     head = data[:4096]
     if head.startswith(b"PK\x03\x04") and "shapefile" in allowed:
         return "shapefile"  # the zip reader also recognises a KMZ by its .kml member

@@ -671,6 +671,8 @@ def test_format_names_and_detection():
     _raises(InvalidInput, "empty_input", parse_site, b"   \n")
     _raises(InvalidInput, "invalid_type", parse_site, 12345)
     assert detect_format(b"{}", "site.KML") == "kml"  # the name wins over the content
+    _raises(InvalidInput, "shapefile_not_zipped", parse_site, GOOD["parcel.shp"],
+            filename="parcel.shp")
     assert parse_site(_poly(SQ), fmt="JSON").fmt == "geojson"
 
 
