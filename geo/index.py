@@ -393,7 +393,9 @@ class ZoneIndex:
                 # shape (zones with identical geometry share their pieces).
                 reps = self._shape_rep[cand[partial]]
                 pc = self._area_tree.query(geom_m)
-                pc = pc[np.isin(self._area_owner[pc], reps)]
+                wanted = np.zeros(len(self._shape_rep), dtype=bool)
+                wanted[reps] = True
+                pc = pc[wanted[self._area_owner[pc]]]
                 areas = shapely.area(shapely.intersection(geom_m, self._area_pieces[pc]))
                 by_rep: dict[int, float] = {}
                 for r, a in zip(self._area_owner[pc].tolist(), areas.tolist(), strict=True):
