@@ -159,21 +159,30 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     pi = np.pi
     xp = x * pi
     yp = y * pi
-    # The term shared by both offsets is computed once (this runs on millions of points).
-    shared = (20.0 * np.sin(6.0 * xp) + 20.0 * np.sin(2.0 * xp)) * (2.0 / 3.0)
+    # This runs on millions of points and np.sin dominates, so: the term shared by both
+    # offsets is computed once, sin(3a) = 3 sin a − 4 sin³ a replaces three sines, and
+    # cos(lat) = √(1 − sin² lat) (lat within ±90°) replaces a cosine.
+    s2x = np.sin(2.0 * xp)
+    s3x = np.sin(xp / 3.0)
+    s3y = np.sin(yp / 3.0)
+    sin_6x = s2x * (3.0 - 4.0 * s2x * s2x)
+    sin_x = s3x * (3.0 - 4.0 * s3x * s3x)
+    sin_y = s3y * (3.0 - 4.0 * s3y * s3y)
+    shared = (20.0 * sin_6x + 20.0 * s2x) * (2.0 / 3.0)
     sqrt_ax = np.sqrt(np.abs(x))
     dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sqrt_ax + shared
-    dlat += (20.0 * np.sin(yp) + 40.0 * np.sin(yp / 3.0)) * (2.0 / 3.0)
+    dlat += (20.0 * sin_y + 40.0 * s3y) * (2.0 / 3.0)
     dlat += (160.0 * np.sin(yp / 12.0) + 320.0 * np.sin(yp / 30.0)) * (2.0 / 3.0)
     dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sqrt_ax + shared
-    dlon += (20.0 * np.sin(xp) + 40.0 * np.sin(xp / 3.0)) * (2.0 / 3.0)
+    dlon += (20.0 * sin_x + 40.0 * s3x) * (2.0 / 3.0)
     dlon += (150.0 * np.sin(xp / 12.0) + 300.0 * np.sin(xp / 30.0)) * (2.0 / 3.0)
-    radlat = lat * (pi / 180.0)
-    sin_lat = np.sin(radlat)
-    magic = 1.0 - _GCJ_EE * sin_lat * sin_lat
+    sin_lat = np.sin(lat * (pi / 180.0))
+    sin2_lat = sin_lat * sin_lat
+    cos_lat = np.sqrt(np.maximum(1.0 - sin2_lat, 0.0))
+    magic = 1.0 - _GCJ_EE * sin2_lat
     sqrtmagic = np.sqrt(magic)
     dlat = (dlat * 180.0) / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrtmagic) * pi)
-    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * np.cos(radlat) * pi)
+    dlon = (dlon * 180.0) / (_GCJ_A / sqrtmagic * cos_lat * pi)
     inside = ((lon > _GCJ_LON[0]) & (lon < _GCJ_LON[1])
               & (lat > _GCJ_LAT[0]) & (lat < _GCJ_LAT[1]))
     return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
