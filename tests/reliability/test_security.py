@@ -98,7 +98,7 @@ def test_405_and_413_carry_the_headers_too(rel_client):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    """An app whose 'urban' layer has hostile names and a hostile catalog title."""
+    """An app whose every feature has a hostile name and whose 'urban' title is hostile."""
     d = tmp_path_factory.mktemp("hostile")
     for part in ("catalog.json", "clauses.json", "data", "plans"):
         src = layers.PACKAGE_DIR / part
@@ -108,12 +108,15 @@ def hostile(tmp_path_factory):
         if entry["id"] == "urban":
             entry["title_zh"], entry["title_en"] = XSS_IMG, XSS_SCRIPT
     (d / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), "utf-8")
-    fc = json.loads((d / "data" / "urban.geojson").read_text("utf-8"))
-    for f in fc["features"]:
-        f["properties"]["name_zh"], f["properties"]["name_en"] = XSS_IMG, XSS_SCRIPT
-    (d / "data" / "urban.geojson").write_text(json.dumps(fc, ensure_ascii=False), "utf-8")
+    for entry in catalog["layers"]:
+        path = d / entry["file"]
+        fc = json.loads(path.read_text("utf-8"))
+        for f in fc["features"]:
+            f["properties"]["name_zh"], f["properties"]["name_en"] = XSS_IMG, XSS_SCRIPT
+        path.write_text(json.dumps(fc, ensure_ascii=False), "utf-8")
     app = create_app({"DATA_DIR": str(d), "DB_PATH": str(d / "checks.sqlite3")})
-    assert "urban" in app.extensions["planmap"].data.layers  # the hostile layer did load
+    data = app.extensions["planmap"].data
+    assert not data.errors and "urban" in data.layers  # the hostile layers did load
     return app
 
 
@@ -133,9 +136,10 @@ def test_hostile_layer_text_is_escaped_in_html(hostile, url):
     _assert_no_raw_payload(response.get_data(as_text=True), url)
 
 
-def test_hostile_names_reach_the_ogc_html_only_escaped(hostile):
-    text = hostile.test_client().get(
-        "/ogc/collections/urban/items/urb_main_baicheng?f=html").get_data(as_text=True)
+@pytest.mark.parametrize("url", ["/ogc/collections/urban/items/urb_main_baicheng?f=html",
+                                 "/conflicts"])
+def test_hostile_names_are_shown_only_escaped(hostile, url):
+    text = hostile.test_client().get(url).get_data(as_text=True)
     assert "&lt;img src=x onerror=alert(1)&gt;" in text  # shown, as text
 
 
