@@ -1226,9 +1226,6 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
     sample = float(np.median(finite_east)) if finite_east.size else None
     embedded = _txt_header_crs(header, sample)
     crs_in = _resolve_crs(crs, embedded, None, "[属性描述] header")
-    if crs_in in gcrs.PROJECTED_CRS and sample is not None:
-        if crs_in == gcrs.GK_ZONE41 and sample < 1e7:
-            crs_in = gcrs.GK_CM123  # header says zone 41 but the eastings carry no prefix
     b = _Builder(limits, repair)
     geoms: list[BaseGeometry] = []
     names: list[str] = []
@@ -1265,8 +1262,9 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
         index = getattr(exc, "index", None)
         if index is not None and 0 <= index < len(row_lines) and exc.code in (
                 "coordinate_out_of_area", "non_finite_coordinate"):
-            exc.message_en = f"line {_txt_line_of(index, parcels, row_lines)}: {exc.message_en}"
-            exc.message_zh = f"第 {_txt_line_of(index, parcels, row_lines)} 行：{exc.message_zh}"
+            line_no = _txt_line_of(index, row_lines)
+            exc.message_en = f"line {line_no}: {exc.message_en}"
+            exc.message_zh = f"第 {line_no} 行：{exc.message_zh}"
             exc.args = (exc.message_en,)
         raise
 
@@ -1299,7 +1297,7 @@ def _txt_polygon(rings: list[np.ndarray]) -> BaseGeometry:
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
-def _txt_line_of(index: int, parcels, row_lines: list[int]) -> int:
+def _txt_line_of(index: int, row_lines: list[int]) -> int:
     # Repair may add closing points, so vertex index ≈ row index; good enough to locate.
     return row_lines[min(index, len(row_lines) - 1)]
 

@@ -207,6 +207,14 @@ def test_txt_without_any_crs_header_needs_crs():
     assert gcrs.area_m2(site.geometry) == pytest.approx(PARCEL_AREA, rel=1e-4)
 
 
+def test_txt_explicit_4529_without_prefix_gets_the_4550_hint():
+    data = "\n".join(line for line in TXT.replace(",414", ",4").splitlines()
+                     if not line.startswith(("坐标系", "带号"))).encode()
+    err = _raises(CRSError, "coordinate_out_of_area", parse_site, data, fmt="txt",
+                  crs="EPSG:4529")
+    assert "EPSG:4550" in err.message_en
+
+
 def test_txt_crs_argument_must_agree_with_header():
     _raises(CRSError, "crs_conflict", parse_site, TXT.encode(), fmt="txt", crs="EPSG:4326")
 
