@@ -34,10 +34,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     ``config`` overrides the settings (defaults < ``PLANMAP_*`` environment < ``config``).
     """
+    import layers
     from geo.index import ZoneIndex
     from geo.limits import Limits
-
-    import layers
     from server import errors, security, settings
     from server.store import CheckStore
 

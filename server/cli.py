@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("file", nargs="?", help="GeoJSON, GeoPackage or Shapefile (folder or .zip)")
     s.add_argument("--layer", required=True)
     s.add_argument("--crs", default=None)
-    s.add_argument("--source", default=None, help="source/attribution text for the imported features")
+    s.add_argument("--source", default=None,
+                   help="source/attribution text for the imported features")
     s.add_argument("--data-dir", default=None)
     s.add_argument("--restore", action="store_true", help="restore the previous version instead")
 

@@ -30,7 +30,8 @@ def test_geo_never_imports_flask():
         "import sys, pkgutil, importlib, geo\n"
         "for m in pkgutil.walk_packages(geo.__path__, 'geo.'): importlib.import_module(m.name)\n"
         "import layers\n"
-        "for m in pkgutil.walk_packages(layers.__path__, 'layers.'): importlib.import_module(m.name)\n"
+        "for m in pkgutil.walk_packages(layers.__path__, 'layers.'):\n"
+        "    importlib.import_module(m.name)\n"
         "assert 'flask' not in sys.modules, 'flask imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
