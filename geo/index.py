@@ -397,7 +397,14 @@ class ZoneIndex:
                 wanted = np.zeros(len(self._shape_rep), dtype=bool)
                 wanted[reps] = True
                 pc = pc[wanted[self._area_owner[pc]]]
-                areas = shapely.area(shapely.intersection(geom_m, self._area_pieces[pc]))
+                pieces = self._area_pieces[pc]
+                with _PREPARED_LOCK:  # prepared pieces: cheap tests before any overlay
+                    inside = shapely.covers(pieces, geom_m)
+                    meets = shapely.intersects(pieces, geom_m)
+                areas = np.where(inside, float(geom_m.area), 0.0)
+                cut = meets & ~inside
+                if cut.any():
+                    areas[cut] = shapely.area(shapely.intersection(geom_m, pieces[cut]))
                 by_rep: dict[int, float] = {}
                 for r, a in zip(self._area_owner[pc].tolist(), areas.tolist(), strict=True):
                     by_rep[r] = by_rep.get(r, 0.0) + a
