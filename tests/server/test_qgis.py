@@ -1,7 +1,7 @@
 """QGIS's own OAPIF provider (headless, Debian python3-qgis) against a real server.
 
-Optional: skipped when /usr/bin/python3 cannot import qgis.core, unless
-PLANMAP_REQUIRE_QGIS=1 (then missing QGIS fails the test).
+Skipped locally when /usr/bin/python3 cannot import qgis.core; fails instead under
+PLANMAP_REQUIRE_EXTERNAL=1 (CI, which installs python3-qgis) or PLANMAP_REQUIRE_QGIS=1.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.external import required
 from tests.server.live import fetch, live_server
 
 pytestmark = pytest.mark.external
@@ -26,8 +27,8 @@ def _need_qgis() -> None:
         env=dict(os.environ, QT_QPA_PLATFORM="offscreen")).returncode == 0
     if not ok:
         message = "QGIS (Debian python3-qgis) not installed"
-        if os.environ.get("PLANMAP_REQUIRE_QGIS", "") not in ("", "0"):
-            pytest.fail(message + " (PLANMAP_REQUIRE_QGIS=1)")
+        if required() or os.environ.get("PLANMAP_REQUIRE_QGIS", "") not in ("", "0"):
+            pytest.fail(message + " (external programs required)")
         pytest.skip(message)
 
 
