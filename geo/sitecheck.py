@@ -15,8 +15,13 @@ Rules (decided here, relied on by the API, the CLI and the reports):
 * **Nearest** — for each layer of which the site touches nothing, the closest features
   within ``radius_m``.
 * **Clauses** — every policy clause whose ``applies_to`` names a touched feature (or a
-  touched feature's layer); the **verdict** is the strongest effect among them:
-  ``prohibited`` > ``restricted`` > ``required`` > ``encouraged`` > ``none``.
+  touched feature's layer).  Each clause has a ``scope`` (``layers/builders/clauses.py``):
+  ``zone`` clauses govern any project in their zones; ``activity`` clauses govern one kind
+  of project only (a coal-boiler ban is not a ban on building); ``citywide`` clauses are
+  stated for the whole city.  The **verdict** is the strongest effect among the ``zone``
+  clauses: ``prohibited`` > ``restricted`` > ``required`` > ``encouraged`` > ``none``, and
+  ``verdict_basis`` names the clauses that set it.  ``activity_verdicts`` gives, per
+  activity, the strongest effect that would apply if the project involves it.
 * **Accuracy note** — present whenever a touched feature is ``schematic`` (placed from the
   plan's words, not surveyed), naming those features; ``None`` otherwise.
 """
@@ -263,7 +268,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
                 if e["id"] not in entry["zones"]:
                     entry["zones"].append(e["id"])
     clause_out = sorted(attached.values(), key=lambda c: (-_RANK.get(c["effect"], 0), c["id"]))
-    verdict = strongest_effect(c["effect"] for c in clause_out)
+    zone_clauses = [c for c in clause_out if c["scope"] == "zone"]
+    verdict = strongest_effect(c["effect"] for c in zone_clauses)
 
     schematic = [e for e in touched if e["schematic"]]
     return {
@@ -275,6 +281,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         "clauses": clause_out,
         "verdict": verdict,
         "verdict_zh": VERDICT_ZH[verdict],
+        "verdict_basis": [c["id"] for c in zone_clauses if c["effect"] == verdict],
+        "activity_verdicts": _activity_verdicts(clause_out),
         "accuracy_note": _accuracy_note(schematic) if schematic else None,
         "repairs": list(repairs),
     }
@@ -288,11 +296,29 @@ def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
         "effect": clause.get("effect"),
         "text_zh": clause.get("text_zh"),
         "summary_en": clause.get("summary_en"),
+        "scope": clause.get("scope") or "zone",
+        "activity_zh": clause.get("activity_zh"),
+        "activity_en": clause.get("activity_en"),
         "citation": citation,
         "plan": {"seed": seed, **index.plan_titles.get(seed, {"title_zh": None,
                                                                "title_en": None})},
         "zones": [],
     }
+
+
+def _activity_verdicts(clauses: list[dict]) -> list[dict]:
+    """Strongest effect per activity named by the ``activity`` clauses, strongest first."""
+    by_activity: dict[str, dict] = {}
+    for c in clauses:
+        if c["scope"] != "activity":
+            continue
+        entry = by_activity.setdefault(c["activity_zh"], {
+            "activity_zh": c["activity_zh"], "activity_en": c["activity_en"],
+            "effect": "none", "clauses": []})
+        entry["clauses"].append(c["id"])
+        entry["effect"] = strongest_effect([entry["effect"], c["effect"]])
+    return sorted(by_activity.values(),
+                  key=lambda a: (-_RANK.get(a["effect"], 0), a["activity_zh"]))
 
 
 def _accuracy_note(schematic: list[dict]) -> dict:

@@ -117,6 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_required": "须满足要求：适用条款提出了须落实的要求",
         "verdict_encouraged": "鼓励：适用条款鼓励在此类区域发展",
         "verdict_none": "无相关条款：选址未触及有条款约束的区域",
+        "scope_activity": "仅适用于以下类型项目：",
+        "scope_citywide": "全市通用条款（不单独决定结论）",
         "kind_point": "点",
         "kind_line": "线",
         "kind_polygon": "面",
@@ -230,6 +232,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_required": "Requirements: the clauses that apply here set requirements",
         "verdict_encouraged": "Encouraged: the clauses that apply here encourage development",
         "verdict_none": "No clause: the site touches no zone governed by a clause",
+        "scope_activity": "Applies only to projects involving: ",
+        "scope_citywide": "City-wide clause (does not set the verdict by itself)",
         "kind_point": "point",
         "kind_line": "line",
         "kind_polygon": "polygon",
@@ -248,7 +252,8 @@ JS_KEYS = (
     "unit_km", "unit_m2",
     "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",
     "eff_restricted", "eff_required", "eff_encouraged", "verdict_prohibited", "verdict_restricted",
-    "verdict_required", "verdict_encouraged", "verdict_none", "panel_hint",
+    "verdict_required", "verdict_encouraged", "verdict_none", "panel_hint", "scope_activity",
+    "scope_citywide",
 )
 
 # leaflet-draw's own hints while drawing (its L.drawLocal), per language

@@ -221,10 +221,19 @@ SITE_RESULT = {
                                                "required": ["id", "effect", "citation"],
                                                "properties": {
             "id": {"type": "string"}, "effect": {"type": "string"},
+            "scope": {"type": "string", "enum": ["zone", "activity", "citywide"]},
+            "activity_zh": {"type": "string", "nullable": True},
+            "activity_en": {"type": "string", "nullable": True},
             "text_zh": {"type": "string"},
             "citation": {"$ref": "#/components/schemas/Citation"}}}},
-        "verdict": {"type": "string"},
+        "verdict": {"type": "string", "description": "strongest effect of the zone-scoped "
+                    "clauses (activity and city-wide clauses never set it)"},
         "verdict_zh": {"type": "string"},
+        "verdict_basis": {"type": "array", "items": {"type": "string"}},
+        "activity_verdicts": {"type": "array", "items": {"type": "object", "properties": {
+            "activity_zh": {"type": "string"}, "activity_en": {"type": "string"},
+            "effect": {"type": "string"},
+            "clauses": {"type": "array", "items": {"type": "string"}}}}},
         "accuracy_note": {"nullable": True, "description": "why schematic/derived zones limit "
                           "what the verdict can say (text, or {zh, en, zones})"},
         "repairs": {"type": "array", "items": {"type": "string"}},
@@ -242,6 +251,8 @@ CLAUSE = {
         "id": {"type": "string"},
         "effect": {"type": "string", "enum": ["prohibited", "restricted", "required",
                                               "encouraged"]},
+        "scope": {"type": "string", "enum": ["zone", "activity", "citywide"]},
+        "activity_zh": {"type": "string"}, "activity_en": {"type": "string"},
         "text_zh": {"type": "string"}, "summary_en": {"type": "string"},
         "citation": {"$ref": "#/components/schemas/Citation"},
         "applies_to": {"type": "array", "items": {"type": "string"}},

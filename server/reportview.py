@@ -154,6 +154,8 @@ def build(record: dict, data, lang: str, config) -> dict:
             "effect_code": str(clause.get("effect", "")),
             "text_zh": str(clause.get("text_zh") or ""),
             "summary_en": str(clause.get("summary_en") or ""),
+            "scope": str(clause.get("scope") or "zone"),
+            "activity": str(clause.get("activity_en" if lang == "en" else "activity_zh") or ""),
             "citation": citation, "plan_href": _plan_href(citation, lang),
         })
 

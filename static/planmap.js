@@ -96,6 +96,12 @@
         S['eff_' + c.effect] || c.effect || ''));
       add(li, el('span', null, c.text_zh || ''));
       if (CFG.lang === 'en' && c.summary_en) add(li, el('div', 'pm-small', c.summary_en));
+      if (c.scope === 'activity') {
+        add(li, el('div', 'pm-small pm-scope', S.scope_activity +
+          ((CFG.lang === 'en' ? c.activity_en : c.activity_zh) || '')));
+      } else if (c.scope === 'citywide') {
+        add(li, el('div', 'pm-small pm-scope', S.scope_citywide));
+      }
       add(li, citationNode(c.citation));
       ul.appendChild(li);
     });

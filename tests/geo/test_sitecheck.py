@@ -259,8 +259,9 @@ def test_real_site_in_a_schematic_ecological_core(real):
     expected = {cl["id"] for t in touched for cl in data.clauses_for(t)}
     assert {cl["id"] for cl in res["clauses"]} == expected
     order = list(VERDICTS)
-    assert res["verdict"] == min((cl["effect"] for cl in res["clauses"]), key=order.index,
-                                 default="none")
+    zone_effects = [cl["effect"] for cl in res["clauses"] if cl["scope"] == "zone"]
+    assert res["verdict"] == min(zone_effects, key=order.index, default="none")
+    assert res["verdict"] in ("prohibited", "restricted")  # an ecological core governs the site
     for cl in res["clauses"]:
         assert cl["citation"]["seed"] and cl["citation"]["line"] and cl["text_zh"]
         assert cl["plan"]["title_zh"]
@@ -302,3 +303,30 @@ def test_real_overlaps_equal_brute_force_intersections(real):
         for k, v in want.items():
             assert got[k] == pytest.approx(v, rel=1e-6, abs=0.01)
         checked += 1
+
+
+def test_only_zone_clauses_set_the_verdict(real):
+    """A city-wide or activity-only prohibition (e.g. small coal boilers) is listed, but
+    does not turn every site in the city into a prohibited one."""
+    data, index = real
+    scopes = {c["id"]: c["scope"] for c in data.clauses}
+    assert {"zone", "activity", "citywide"} <= set(scopes.values())
+    centre = metric(shapely.Point(122.84, 45.62))
+    site = wgs(box(centre.x - 300, centre.y - 300, centre.x + 300, centre.y + 300))
+    res = site_check(index, site)
+    by_scope = {}
+    for cl in res["clauses"]:
+        by_scope.setdefault(cl["scope"], []).append(cl)
+    assert by_scope.get("citywide") and by_scope.get("activity")
+    assert any(cl["effect"] == "prohibited" for cl in by_scope["activity"] + by_scope["citywide"])
+    order = list(VERDICTS)
+    expected = min((cl["effect"] for cl in by_scope.get("zone", [])), key=order.index,
+                   default="none")
+    assert res["verdict"] == expected != "prohibited"
+    assert set(res["verdict_basis"]) == {cl["id"] for cl in by_scope.get("zone", [])
+                                         if cl["effect"] == expected}
+    activities = {a["activity_zh"]: a for a in res["activity_verdicts"]}
+    for cl in by_scope["activity"]:
+        a = activities[cl["activity_zh"]]
+        assert cl["id"] in a["clauses"]
+        assert order.index(a["effect"]) <= order.index(cl["effect"])

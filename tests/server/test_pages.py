@@ -347,3 +347,14 @@ def test_map_page_credits_every_layer_source(client, app):
     for entry in catalog:
         if entry.get("attribution"):
             assert str(markup_escape(entry["attribution"])) in html
+
+
+def test_report_says_which_clauses_only_govern_an_activity_or_the_whole_city(client, stored_check):
+    result = client.get(f"/api/v1/sitecheck/{stored_check['id']}").get_json()
+    scopes = {c.get("scope") for c in result["clauses"]}
+    assert {"citywide", "activity"} <= scopes  # the site lies in the main city
+    html = client.get(f"/report/{stored_check['id']}").get_data(as_text=True)
+    assert "全市通用条款" in html
+    for clause in result["clauses"]:
+        if clause.get("scope") == "activity":
+            assert "仅适用于以下类型项目：" + clause["activity_zh"] in html
