@@ -28,6 +28,7 @@ How it is fast
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Mapping
 
@@ -46,6 +47,16 @@ from geo.tmerc import metric_point
 # on a shared prepared geometry therefore runs under this lock; the guarded calls are
 # short, and the heavy overlays run on unprepared pieces outside it.
 _PREPARED_LOCK = threading.Lock()
+
+
+def _fresh_lock_in_child() -> None:
+    # A fork (geo.budget) copies the lock in whatever state another thread left it.
+    global _PREPARED_LOCK
+    _PREPARED_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock_in_child)
 
 DEFAULT_RADIUS_M = 5000.0
 """Default search radius of ``nearest`` (metres)."""

@@ -464,6 +464,9 @@ def _default_rings() -> list[float]:
 
 @bp.post("/sitecheck")
 def sitecheck_create():
+    import shapely
+
+    from geo.budget import run_with_time_limit
     from geo.parsers import parse_site
     from geo.sitecheck import site_check
 
@@ -471,9 +474,15 @@ def sitecheck_create():
     payload, fmt, filename, crs, repair, rings = _site_request()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)
-    result = site_check(svc.index, site.geometry, rings=rings or _default_rings(),
-                        repairs=site.repairs,
-                        radius_m=float(current_app.config.get("NEAREST_RADIUS_M", 5000)))
+    check_args = dict(rings=rings or _default_rings(), repairs=site.repairs,
+                      radius_m=float(current_app.config.get("NEAREST_RADIUS_M", 5000)))
+    complex_site = int(current_app.config["COMPLEX_SITE_VERTICES"])
+    if shapely.get_num_coordinates(site.geometry) > complex_site:
+        # GEOS cannot be interrupted: a complex site runs in a child killed at the limit.
+        result = run_with_time_limit(site_check, svc.index, site.geometry, **check_args,
+                                     seconds=float(current_app.config["REQUEST_TIME_LIMIT_S"]))
+    else:
+        result = site_check(svc.index, site.geometry, **check_args)
     result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
                                 "parcels": list(site.parcels)})
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))

@@ -29,7 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_JSON_DEPTH", 64, "Deepest JSON nesting accepted"),
     Setting("MAX_FEATURES_PER_PAGE", 1_000, "Largest `limit` for OGC API items"),
     Setting("DEFAULT_FEATURES_PER_PAGE", 100, "Default `limit` for OGC API items"),
-    Setting("REQUEST_TIME_LIMIT_S", 30, "Wall-clock budget for one request's heavy work"),
+    Setting("REQUEST_TIME_LIMIT_S", 30, "Wall-clock limit of one site check on a complex site "
+            "(413 `time_limit_exceeded` past it); 0 = no limit"),
+    Setting("COMPLEX_SITE_VERTICES", 500, "Sites with more vertices are checked in a worker "
+            "process killed after REQUEST_TIME_LIMIT_S"),
     Setting("NEAREST_RADIUS_M", 5000, "Radius for nearest zones in point queries"),
     Setting("RING_DISTANCES_M", "500,1000,2000", "Buffer ring distances of a site check (metres)"),
     Setting("BASEMAP_URL", "", "Optional XYZ tile URL on the intranet; empty = no tiles fetched"),
