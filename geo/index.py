@@ -228,6 +228,9 @@ class ZoneIndex:
         self._fgeom = np.array(geoms, dtype=object)
         self._entries = entries
         self._fkey = {(e["layer"], e["id"]): i for i, e in enumerate(entries)}
+        # Per feature, precomputed for the site check's result entries.
+        self._fkey_index = [self._fkey[(e["layer"], e["id"])] for e in entries]
+        self._schematic = [e["accuracy"] == "schematic" for e in entries]
         types = shapely.get_type_id(self._fgeom) if len(geoms) else np.zeros(0, int)
         self._is_zone = np.isin(types, _POLYGONAL)
         self.zone_idx = np.flatnonzero(self._is_zone)
@@ -239,6 +242,7 @@ class ZoneIndex:
         _to_metric_transformer()  # build it now, not on the first query
         self._fgeom_m = self.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
         self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
+        self._farea_list = self._farea_m.tolist()
         shapely.prepare(self._fgeom_m)
         self._build_area_pieces()
         pieces, owner = [], []
@@ -348,11 +352,18 @@ class ZoneIndex:
         if (ix1 - ix0 + 1) * (iy1 - iy0 + 1) > 250_000:  # a sprawling site: use the tree
             return None
         grid = self._cell_sig.reshape(self._ny, self._nx)
+        block = grid[iy0:iy1 + 1, ix0:ix1 + 1]
+        # A site's block is a few hundred cells: a Python set of them is cheaper than
+        # np.unique's sort.
+        sigs = set(block.ravel().tolist()) if block.size <= 4096 else np.unique(block).tolist()
         full: set | None = None
         maybe: set = set()
-        for sig in np.unique(grid[iy0:iy1 + 1, ix0:ix1 + 1]).tolist():
+        for sig in sigs:
             cov, bnd = self._sigs[sig]
-            full = set(cov) if full is None else full.intersection(cov)
+            if full is None:
+                full = set(cov)
+            elif full:
+                full.intersection_update(cov)
             maybe.update(cov)
             maybe.update(bnd)
         full = full or set()
@@ -404,7 +415,7 @@ class ZoneIndex:
                 # One vectorised overlay over the pre-cut pieces of every partly covered
                 # shape (zones with identical geometry share their pieces).
                 reps = self._shape_rep[cand[partial]]
-                pc = self._area_tree.query(geom_m)
+                pc = self._tree_query(self._area_tree, geom_m)
                 wanted = np.zeros(len(self._shape_rep), dtype=bool)
                 wanted[reps] = True
                 pc = pc[wanted[self._area_owner[pc]]]
@@ -427,14 +438,18 @@ class ZoneIndex:
 
     def _query_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
         """Return the distance pieces whose bounding box meets the box (x0, y0, x1, y1)."""
-        box = shapely.lib.box(x0, y0, x1, y1, True)
-        tree = getattr(self._piece_tree, "_tree", None)
+        return self._tree_query(self._piece_tree, shapely.lib.box(x0, y0, x1, y1, True))
+
+    @staticmethod
+    def _tree_query(strtree, geom) -> np.ndarray:
+        """Return the indices of the tree's geometries whose bounding box meets ``geom``'s."""
+        tree = getattr(strtree, "_tree", None)
         if tree is None:  # shapely changed its internals: use the public (slower) call
-            return self._piece_tree.query(box)
+            return strtree.query(geom)
         # The public STRtree.query spends more time wrapping a scalar than searching.  The
         # buffer is per call: a shared one let concurrent requests query each other's box.
         buf = np.empty(1, dtype=object)
-        buf[0] = box
+        buf[0] = geom
         return tree.query(buf, 0)[1]
 
     def _point_distances(self, x: float, y: float, radius_m: float, excluded=None):
@@ -764,13 +779,19 @@ class ZoneIndex:
         if far_distance_m is not None and far_distance_m > r:
             far = far_distance_m
             more = self._query_box(x0 - far, y0 - far, x1 + far, y1 + far)
-            if far_skip_layers is not None and len(more):
+            # The small box lies inside the large one, so every piece of a layer searched
+            # far is in ``more``; the small box adds only the pieces of the other layers.
+            # The two parts are disjoint: no set union (np.union1d sorts, and cost more
+            # than the distances).
+            if far_skip_layers is None:
+                cand = more
+                limit = np.full(len(cand), far)
+            else:
                 more = more[~far_skip_layers[self._piece_layer[more]]]
-            cand = np.union1d(cand, more)
-            # The small box lies inside the large one: a piece of a layer searched far was
-            # found by the second query whichever box found it first.
-            limit = (np.full(len(cand), far) if far_skip_layers is None else
-                     np.where(far_skip_layers[self._piece_layer[cand]], r, far))
+                cand = cand[far_skip_layers[self._piece_layer[cand]]]
+                limit = np.full(len(cand) + len(more), far)
+                limit[:len(cand)] = r
+                cand = np.concatenate((cand, more))
         if skip is not None and len(cand):
             keep = ~skip[self._piece_owner[cand]]
             cand = cand[keep]

@@ -127,10 +127,11 @@ def _pct(part, whole):
     return round(100.0 * part / whole, 4)
 
 
-def _clause_lookup(index: ZoneIndex, clauses: list) -> dict[str, list[dict]]:
-    """Map feature id (and layer id) → result entries of the clauses naming it.
+def _clause_lookup(index: ZoneIndex, clauses: list):
+    """Return ``templates_of(f)``: the clause entries naming feature ``f`` (id, then layer).
 
-    The entries are templates (``zones`` empty), built once and cached on the index.
+    The entries are templates (``zones`` empty), built once and cached on the index with
+    the per-feature tuples (filled on first use).
     """
     cache = getattr(index, "_sitecheck_clause_cache", None)
     if cache is not None and cache[0] is clauses:
@@ -140,8 +141,18 @@ def _clause_lookup(index: ZoneIndex, clauses: list) -> dict[str, list[dict]]:
         template = _clause_entry(index, clause)
         for target in clause.get("applies_to") or ():
             lookup.setdefault(str(target), []).append(template)
-    index._sitecheck_clause_cache = (clauses, lookup)
-    return lookup
+    per_feature: dict[int, tuple] = {}
+    fids, flayers = index._fid, index._flayer
+
+    def templates_of(f: int) -> tuple:
+        found = per_feature.get(f)
+        if found is None:
+            found = per_feature[f] = (tuple(lookup.get(fids[f], ()))
+                                      + tuple(lookup.get(flayers[f], ())))
+        return found
+
+    index._sitecheck_clause_cache = (clauses, templates_of)
+    return templates_of
 
 
 def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=None,
@@ -180,7 +191,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         Bad rings or radius.
     """
     dim = _check_geometry(geom_wgs84)
-    rings = check_rings(rings)
+    rings = DEFAULT_RINGS if rings is DEFAULT_RINGS else check_rings(rings)
     radius_m = check_radius(radius_m)
     kind = _KIND_BY_DIM.get(dim, "polygon")
     geom_m = index.to_metric(geom_wgs84)
@@ -197,51 +208,63 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
                     for z in index.covering(pt.x, pt.y)}
     else:
         overlaps = index.overlaps_metric(geom_m, kind, geom_wgs84)
-    touched: list[dict] = []
-    touched_idx: set[int] = set()
-    whole = site_area if kind == "polygon" else site_length
-    for z in sorted(overlaps):
-        v = overlaps[z]
-        e = index.entry(z)
-        if kind == "polygon":
-            e["overlap_m2"] = round(v, 2)
-            e["overlap_ha"] = round(v / M2_PER_HA, 6)
-            e["overlap_mu"] = round(v / M2_PER_MU, 4)
-            e["overlap_length_m"] = None
-            e["pct_of_zone"] = _pct(v, float(index._farea_m[z]))
-        else:
-            e["overlap_m2"] = e["overlap_ha"] = e["overlap_mu"] = e["pct_of_zone"] = None
-            e["overlap_length_m"] = None if v is None else round(v, 2)
-        e["pct_of_site"] = _pct(v, whole)
-        touched.append(e)
-        touched_idx.add(z)
+    # Result entries: one dict literal per feature over its precomputed metadata (key
+    # order as the API has always returned it); the figures of zones covering the whole
+    # site are the same for each, so they are rounded once.
+    entries, schematic_of = index._entries, index._schematic
+    touched: list[tuple[int, dict]] = []
+    if kind == "polygon":
+        farea = index._farea_list
+        whole_fields = None
+        for z, v in sorted(overlaps.items()):
+            if v == site_area:
+                if whole_fields is None:
+                    whole_fields = (round(v, 2), round(v / M2_PER_HA, 6),
+                                    round(v / M2_PER_MU, 4), _pct(v, site_area))
+                m2, ha, mu, pct_site = whole_fields
+            else:
+                m2, ha, mu, pct_site = (round(v, 2), round(v / M2_PER_HA, 6),
+                                        round(v / M2_PER_MU, 4), _pct(v, site_area))
+            touched.append((z, {**entries[z], "overlap_m2": m2, "overlap_ha": ha,
+                                "overlap_mu": mu, "overlap_length_m": None,
+                                "pct_of_zone": _pct(v, farea[z]), "pct_of_site": pct_site,
+                                "schematic": schematic_of[z]}))
+    else:
+        whole = site_length
+        for z, v in sorted(overlaps.items()):
+            touched.append((z, {**entries[z], "overlap_m2": None, "overlap_ha": None,
+                                "overlap_mu": None, "pct_of_zone": None,
+                                "overlap_length_m": None if v is None else round(v, 2),
+                                "pct_of_site": _pct(v, whole), "schematic": schematic_of[z]}))
+    touched_idx = set(overlaps)
 
     # Distances to the features near the site (pieces of boundaries, lines and points),
     # skipping the zones it lies in: rings reach rings[-1], nearest reaches radius_m for
     # the layers the site touches nothing of.
     skip = np.zeros(len(index._fid), dtype=bool)
-    skip[list(touched_idx)] = True
     far_skip = np.zeros(len(index.layer_ids) + 1, dtype=bool)
-    for e in touched:
-        far_skip[index._layer_no[e["layer"]]] = True
+    if touched_idx:
+        hit = np.fromiter(touched_idx, dtype=np.int64, count=len(touched_idx))
+        skip[hit] = True
+        far_skip[index._flayer_no[hit]] = True
     feats, dists = index.feature_distances(geom_m, rings[-1], skip=skip,
                                            far_distance_m=radius_m, far_skip_layers=far_skip)
     dist = dict(zip(feats.tolist(), dists.tolist(), strict=True))
-    for f, d in dist.items():
-        if d == 0.0 and not index._is_zone[f]:  # a line/point feature meeting the site
-            e = index.entry(f)
-            length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
-                      if kind == "polygon" else None)
-            e.update(area_fields(None, "overlap"))
-            e.update({"overlap_length_m": None if length is None else round(length, 2),
-                      "pct_of_site": None, "pct_of_zone": None})
-            touched.append(e)
-            touched_idx.add(f)
-    touched.sort(key=lambda e: index.feature_index(e["layer"], e["id"]))
-    for e in touched:
-        e["schematic"] = e.get("accuracy") == "schematic"
+    is_zone = index._is_zone
+    met = [f for f, d in dist.items() if d == 0.0 and not is_zone[f]]
+    for f in met:  # a line/point feature meeting the site
+        length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
+                  if kind == "polygon" else None)
+        touched.append((f, {**entries[f], "overlap_m2": None, "overlap_ha": None,
+                            "overlap_mu": None,
+                            "overlap_length_m": None if length is None else round(length, 2),
+                            "pct_of_site": None, "pct_of_zone": None,
+                            "schematic": schematic_of[f]}))
+        touched_idx.add(f)
+    order = index._fkey_index
+    touched.sort(key=lambda pair: order[pair[0]])
 
-    touched_layers = {e["layer"] for e in touched}
+    touched_layers = {e["layer"] for _, e in touched}
     near_sorted = sorted((d, f) for f, d in dist.items() if f not in touched_idx)
     nearest = index._group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
                                    radius_m, per_layer, touched_layers, touched_idx)
@@ -252,25 +275,27 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
             "distance_m": r,
             "zones": [index._fid[f] for _, f in within],
             "features": [{"id": index._fid[f], "layer": index._flayer[f],
-                          "name_zh": index._entries[f]["name_zh"], "distance_m": round(d, 1)}
+                          "name_zh": entries[f]["name_zh"], "distance_m": round(d, 1)}
                          for d, f in within],
         })
 
     clause_list = index.clauses if clauses is None else list(clauses)
-    lookup = _clause_lookup(index, clause_list)
+    templates_of = _clause_lookup(index, clause_list)
     attached: dict[str, dict] = {}
-    for e in touched:
-        for target in (e["id"], e["layer"]):
-            for template in lookup.get(target, ()):
-                entry = attached.get(template["id"])
-                if entry is None:
-                    entry = attached[template["id"]] = {**template, "zones": []}
-                if e["id"] not in entry["zones"]:
-                    entry["zones"].append(e["id"])
-    clause_out = sorted(attached.values(), key=lambda c: (-_RANK.get(c["effect"], 0), c["id"]))
+    for f, e in touched:
+        fid = e["id"]
+        for template in templates_of(f):
+            entry = attached.get(template["id"])
+            if entry is None:
+                attached[template["id"]] = {**template, "zones": [fid]}
+            elif fid not in entry["zones"]:
+                entry["zones"].append(fid)
+    clause_out = sorted(attached.values(), key=_clause_order)
     zone_clauses = [c for c in clause_out if c["scope"] == "zone"]
-    verdict = strongest_effect(c["effect"] for c in zone_clauses)
+    # clause_out is strongest first: the first zone clause sets the verdict
+    verdict = strongest_effect((zone_clauses[0]["effect"],)) if zone_clauses else "none"
 
+    touched = [e for _, e in touched]
     schematic = [e for e in touched if e["schematic"]]
     return {
         "site": site,
@@ -306,17 +331,24 @@ def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
     }
 
 
+def _clause_order(c: dict) -> tuple:
+    return (-_RANK.get(c["effect"], 0), c["id"])
+
+
 def _activity_verdicts(clauses: list[dict]) -> list[dict]:
     """Strongest effect per activity named by the ``activity`` clauses, strongest first."""
     by_activity: dict[str, dict] = {}
     for c in clauses:
         if c["scope"] != "activity":
             continue
-        entry = by_activity.setdefault(c["activity_zh"], {
-            "activity_zh": c["activity_zh"], "activity_en": c["activity_en"],
-            "effect": "none", "clauses": []})
+        entry = by_activity.get(c["activity_zh"])
+        if entry is None:
+            entry = by_activity[c["activity_zh"]] = {
+                "activity_zh": c["activity_zh"], "activity_en": c["activity_en"],
+                "effect": "none", "clauses": []}
         entry["clauses"].append(c["id"])
-        entry["effect"] = strongest_effect([entry["effect"], c["effect"]])
+        if _RANK.get(c["effect"], 0) > _RANK.get(entry["effect"], 0):
+            entry["effect"] = c["effect"]
     return sorted(by_activity.values(),
                   key=lambda a: (-_RANK.get(a["effect"], 0), a["activity_zh"]))
 
