@@ -78,6 +78,26 @@ def _to_metric_transformer() -> pyproj.Transformer:
     return _crs._transformer(_crs.WGS84, _crs.METRIC_CRS)
 
 
+def _project_to_metric(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Project WGS 84 lon/lat arrays (float64, contiguous, owned: overwritten) to EPSG:4550.
+
+    ``Transformer.transform`` first tries its one-point path (a TypeError for arrays) and
+    copies its inputs: for the few vertices of a site that overhead costs twice the
+    projection.  The per-thread PROJ object (``Transformer._transformer``, the one
+    ``transform`` uses) projects the arrays in place instead; same numbers.
+    """
+    t = _to_metric_transformer()
+    raw = getattr(t, "_transformer", None)
+    if raw is None or not hasattr(raw, "_transform"):  # pyproj changed: public call
+        return tuple(np.asarray(v, dtype=np.float64) for v in t.transform(x, y))
+    raw._transform(inx=x, iny=y, inz=None, intime=None, direction=_FORWARD, radians=False,
+                   errcheck=False)
+    return x, y
+
+
+_FORWARD = pyproj.enums.TransformDirection.FORWARD
+
+
 class BatchResult:
     """Pairs (point, zone) of a batch query, grouped by ascending point index.
 
@@ -661,11 +681,11 @@ class ZoneIndex:
             When a coordinate cannot be projected.
         """
         c = shapely.get_coordinates(geom)
-        x, y = _to_metric_transformer().transform(c[:, 0], c[:, 1])
+        x, y = _project_to_metric(c[:, 0].copy(), c[:, 1].copy())
+        if not math.isfinite(x.sum() + y.sum()):  # inf/NaN anywhere makes the sum so
+            return _crs.to_metric(geom)  # raises the CRS module's error with its wording
         xy = np.empty_like(c)
         xy[:, 0], xy[:, 1] = x, y
-        if not np.isfinite(xy).all():
-            return _crs.to_metric(geom)  # raises the CRS module's error with its wording
         # shapely.transform copies the geometry and hands back its coordinates in the same
         # order as get_coordinates: give it the projected ones.
         return shapely.transform(geom, lambda _coords: xy)
@@ -750,6 +770,24 @@ class ZoneIndex:
                           far_distance_m: float | None = None, far_skip_layers=None):
         """Distance from a metric geometry to every feature within ``max_distance_m``.
 
+        Arrays of :meth:`feature_distance_map`'s keys and values (same parameters).
+
+        Returns
+        -------
+        (ndarray, ndarray)
+            Feature indices (ascending, int64) and distances in metres.
+        """
+        found = self.feature_distance_map(geom_m, max_distance_m, skip=skip,
+                                          far_distance_m=far_distance_m,
+                                          far_skip_layers=far_skip_layers)
+        return (np.fromiter(found.keys(), dtype=np.int64, count=len(found)),
+                np.fromiter(found.values(), dtype=np.float64, count=len(found)))
+
+    def feature_distance_map(self, geom_m, max_distance_m: float, *, skip=None,
+                             far_distance_m: float | None = None, far_skip_layers=None
+                             ) -> dict[int, float]:
+        """Distance from a metric geometry to every feature within ``max_distance_m``.
+
         Parameters
         ----------
         geom_m : shapely.Geometry
@@ -765,10 +803,10 @@ class ZoneIndex:
 
         Returns
         -------
-        (ndarray, ndarray)
-            Feature indices (ascending) and distances in metres.  For a polygon zone that
-            contains ``geom_m`` the value is the distance to its boundary, not 0: callers
-            handle touched zones themselves.
+        dict
+            Feature index → distance in metres, ascending feature index.  For a polygon
+            zone that contains ``geom_m`` the value is the distance to its boundary, not 0:
+            callers handle touched zones themselves.
         """
         x0, y0, x1, y1 = shapely.bounds(geom_m).tolist()
         r = max_distance_m
@@ -798,15 +836,16 @@ class ZoneIndex:
             if limit is not None:
                 limit = limit[keep]
         if len(cand) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return {}
         d = shapely.distance(geom_m, self._pieces[cand])
         near = d <= (r if limit is None else limit)
-        d, f = d[near], self._piece_owner[cand[near]]
-        order = np.lexsort((d, f))
-        f, d = f[order], d[order]
-        first = np.ones(len(f), dtype=bool)
-        first[1:] = f[1:] != f[:-1]
-        return f[first], d[first]
+        # A few dozen pieces: a dict beats sorting arrays to take each feature's minimum.
+        best: dict[int, float] = {}
+        for f, v in zip(self._piece_owner[cand[near]].tolist(), d[near].tolist(),
+                        strict=True):
+            if v < best.get(f, math.inf):
+                best[f] = v
+        return {f: best[f] for f in sorted(best)}
 
     def _group_nearest(self, feats, dists, radius_m, per_layer, exclude_layers,
                        exclude_features) -> list[dict]:

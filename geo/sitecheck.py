@@ -247,9 +247,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         hit = np.fromiter(touched_idx, dtype=np.int64, count=len(touched_idx))
         skip[hit] = True
         far_skip[index._flayer_no[hit]] = True
-    feats, dists = index.feature_distances(geom_m, rings[-1], skip=skip,
-                                           far_distance_m=radius_m, far_skip_layers=far_skip)
-    dist = dict(zip(feats.tolist(), dists.tolist(), strict=True))
+    dist = index.feature_distance_map(geom_m, rings[-1], skip=skip, far_distance_m=radius_m,
+                                      far_skip_layers=far_skip)
     is_zone = index._is_zone
     met = [f for f, d in dist.items() if d == 0.0 and not is_zone[f]]
     for f in met:  # a line/point feature meeting the site
