@@ -419,11 +419,14 @@ class ZoneIndex:
         if len(cand) == 0:
             return dict(sorted(out.items()))
         zg = self._fgeom_m[cand]
-        with _PREPARED_LOCK:
-            hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
-        cand, zg = cand[hit], zg[hit]
-        if len(cand) == 0:
-            return dict(sorted(out.items()))
+        if kind == "line":
+            with _PREPARED_LOCK:
+                hit = shapely.intersects(zg, geom_m)  # prepared zones: indexed, fast
+            cand, zg = cand[hit], zg[hit]
+            if len(cand) == 0:
+                return dict(sorted(out.items()))
+        # Polygons: no separate intersects test — a zone the site misses has no piece that
+        # meets it below, so its overlap is 0 and it is dropped.
         if kind == "line":
             # Whole zones: summing pieces would count a line along a tile edge twice.
             values = shapely.length(shapely.intersection(geom_m, zg))
