@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
 import sys
 import tempfile
@@ -60,10 +59,7 @@ def main() -> int:
     rows.append(("load + all_features()", *_timed(all_features, args.repeat)))
 
     with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        for part in ("catalog.json", "clauses.json", "data", "plans"):
-            src = layers.PACKAGE_DIR / part
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, d / part)
+        d = layers.copy_data_dir(tmp)
         for lid in ("admin", "ecology"):
             src = layers.PACKAGE_DIR / "data" / f"{lid}.geojson"
             rows.append((f"import_layer({lid}.geojson, {src.stat().st_size // 1024} KiB)",

@@ -16,10 +16,11 @@ import gc
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -34,17 +35,6 @@ from geo.index import ZoneIndex  # noqa: E402
 from geo.sitecheck import site_check  # noqa: E402
 
 LOAD_AT_START = (0.0, 0.0, 0.0)
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 class Clock:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -357,6 +358,39 @@ def _service_area(layers: dict[str, gpd.GeoDataFrame]):
     if f"admin_{CITY_ADCODE}" in admin.index:
         return admin.geometry.loc[f"admin_{CITY_ADCODE}"]
     return shapely.union_all(admin.geometry.values)
+
+
+DATA_PARTS = ("catalog.json", "clauses.json", "data", "plans")
+"""What a data dir consists of (``load`` reads only these)."""
+
+
+def copy_data_dir(dest: str | Path, source: str | Path | None = None) -> Path:
+    """Copy a data dir (default: the built-in data) to ``dest`` and return it.
+
+    A writable copy is where imports go when the package itself must stay untouched:
+    serve it with ``PLANMAP_DATA_DIR=<dest>``.
+
+    Parameters
+    ----------
+    dest : str or Path
+        Target folder; created if missing, must not already hold the parts.
+    source : str or Path, optional
+        Data dir to copy; the package's own by default.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+    """
+    dest, source = Path(dest), Path(source) if source else PACKAGE_DIR
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in DATA_PARTS:
+        src = source / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part)
+        elif src.exists():
+            shutil.copy2(src, dest / part)
+    return dest
 
 
 def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 import layers
-
-# What a data dir consists of (code, build inputs and old versions are not needed).
-_DATA_PARTS = ("catalog.json", "clauses.json", "data", "plans")
 
 
 @pytest.fixture(scope="session")
@@ -23,15 +19,7 @@ def plan_data():
 @pytest.fixture
 def tmp_data_dir(tmp_path) -> Path:
     """A private copy of the built-in data dir: tests that write go here, never to the package."""
-    dest = tmp_path / "data_dir"
-    dest.mkdir()
-    for part in _DATA_PARTS:
-        src = layers.PACKAGE_DIR / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        elif src.exists():
-            shutil.copy2(src, dest / part)
-    return dest
+    return layers.copy_data_dir(tmp_path / "data_dir")
 
 
 MINI_SEED = "900_mini"

@@ -7,7 +7,6 @@ carries a hostile name.  Every test saves a screenshot into ``artifacts/screensh
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from pathlib import Path
 
@@ -35,11 +34,7 @@ def server(tmp_path_factory):
     from server import create_app
 
     root = tmp_path_factory.mktemp("browser")
-    data_dir = root / "data_dir"
-    data_dir.mkdir()
-    for part in ("catalog.json", "clauses.json", "data", "plans"):
-        src = layers.PACKAGE_DIR / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, data_dir / part)
+    data_dir = layers.copy_data_dir(root / "data_dir")
     path = data_dir / "data" / "ecology.geojson"
     doc = json.loads(path.read_text("utf-8"))
     hostile = [f for f in doc["features"] if f["id"] == HOSTILE_FEATURE]

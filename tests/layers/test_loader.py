@@ -313,3 +313,14 @@ def test_not_strict_drops_only_the_bad_clause(mini_data_dir):
     data = layers.load(mini_data_dir, strict=False)
     assert [c["id"] for c in data.clauses] == ["cl_all_zones"]
     assert "cl_core" in data.errors["clauses"] and "clauses.json" in data.errors["clauses"]
+
+
+def test_copy_data_dir_is_a_complete_independent_data_dir(tmp_path, plan_data):
+    copy = layers.copy_data_dir(tmp_path / "copy")
+    copied = layers.load(copy)
+    assert [e["id"] for e in copied.catalog] == [e["id"] for e in plan_data.catalog]
+    assert copied.data_version == plan_data.data_version
+    assert {k: len(v) for k, v in copied.layers.items()} == \
+        {k: len(v) for k, v in plan_data.layers.items()}
+    (copy / "data" / "admin.geojson").write_text("{}", "utf-8")  # the package is untouched
+    assert len(layers.load().layers["admin"]) == len(plan_data.layers["admin"])

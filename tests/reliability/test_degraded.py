@@ -9,7 +9,6 @@ clear 503 ``layer_unavailable`` (never a 500).
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -22,10 +21,7 @@ CORRUPT, MISSING = "ecology", "water"
 
 @pytest.fixture(scope="module")
 def degraded(tmp_path_factory):
-    d = tmp_path_factory.mktemp("degraded")
-    for part in ("catalog.json", "clauses.json", "data", "plans"):
-        src = layers.PACKAGE_DIR / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, d / part)
+    d = layers.copy_data_dir(tmp_path_factory.mktemp("degraded"))
     catalog = json.loads((d / "catalog.json").read_text("utf-8"))
     files = {e["id"]: d / e["file"] for e in catalog["layers"]}
     raw = files[CORRUPT].read_bytes()

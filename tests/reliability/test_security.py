@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import socket
 from pathlib import Path
 
@@ -99,10 +98,7 @@ def test_405_and_413_carry_the_headers_too(rel_client):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """An app whose every feature has a hostile name and whose 'urban' title is hostile."""
-    d = tmp_path_factory.mktemp("hostile")
-    for part in ("catalog.json", "clauses.json", "data", "plans"):
-        src = layers.PACKAGE_DIR / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, d / part)
+    d = layers.copy_data_dir(tmp_path_factory.mktemp("hostile"))
     catalog = json.loads((d / "catalog.json").read_text("utf-8"))
     for entry in catalog["layers"]:
         if entry["id"] == "urban":

@@ -160,16 +160,11 @@ def test_basemap_setting_adds_tiles_and_widens_img_src_only_for_its_host(tmp_pat
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory):
-    import shutil
 
     import layers
 
     root = tmp_path_factory.mktemp("hostile")
-    data_dir = root / "data_dir"
-    data_dir.mkdir()
-    for part in ("catalog.json", "clauses.json", "data", "plans"):
-        src = layers.PACKAGE_DIR / part
-        (shutil.copytree if src.is_dir() else shutil.copy2)(src, data_dir / part)
+    data_dir = layers.copy_data_dir(root / "data_dir")
     path = data_dir / "data" / "ecology.geojson"
     doc = json.loads(path.read_text("utf-8"))
     feature = doc["features"][0]
