@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import shapely
 
 from geo.errors import InvalidGeometry, InvalidInput
@@ -128,14 +127,15 @@ def _pct(part, whole):
 
 
 def _clause_lookup(index: ZoneIndex, clauses: list):
-    """Return ``templates_of(f)``: the clause entries naming feature ``f`` (id, then layer).
+    """Return ``templates_of`` and the plan cache of :func:`_clause_plan` for a clause list.
 
-    The entries are templates (``zones`` empty), built once and cached on the index with
+    ``templates_of(f)`` gives the clause entries naming feature ``f`` (id, then layer).  The
+    entries are templates (``zones`` empty), built once and cached on the index with
     the per-feature tuples (filled on first use).
     """
     cache = getattr(index, "_sitecheck_clause_cache", None)
     if cache is not None and cache[0] is clauses:
-        return cache[1]
+        return cache[1], cache[2]
     lookup: dict[str, list[dict]] = {}
     for clause in clauses:
         template = _clause_entry(index, clause)
@@ -151,8 +151,8 @@ def _clause_lookup(index: ZoneIndex, clauses: list):
                                       + tuple(lookup.get(flayers[f], ())))
         return found
 
-    index._sitecheck_clause_cache = (clauses, templates_of)
-    return templates_of
+    index._sitecheck_clause_cache = (clauses, templates_of, {})  # {}: see _clause_plan
+    return templates_of, index._sitecheck_clause_cache[2]
 
 
 def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=None,
@@ -241,25 +241,21 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     # Distances to the features near the site (pieces of boundaries, lines and points),
     # skipping the zones it lies in: rings reach rings[-1], nearest reaches radius_m for
     # the layers the site touches nothing of.
-    skip = np.zeros(len(index._fid), dtype=bool)
-    far_skip = np.zeros(len(index.layer_ids) + 1, dtype=bool)
-    if touched_idx:
-        hit = np.fromiter(touched_idx, dtype=np.int64, count=len(touched_idx))
-        skip[hit] = True
-        far_skip[index._flayer_no[hit]] = True
-    dist = index.feature_distance_map(geom_m, rings[-1], skip=skip, far_distance_m=radius_m,
-                                      far_skip_layers=far_skip)
-    is_zone = index._is_zone
-    met = [f for f, d in dist.items() if d == 0.0 and not is_zone[f]]
-    for f in met:  # a line/point feature meeting the site
-        length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
-                  if kind == "polygon" else None)
-        touched.append((f, {**entries[f], "overlap_m2": None, "overlap_ha": None,
-                            "overlap_mu": None,
-                            "overlap_length_m": None if length is None else round(length, 2),
-                            "pct_of_site": None, "pct_of_zone": None,
-                            "schematic": schematic_of[f]}))
-        touched_idx.add(f)
+    layer_no = index._flayer_no_list
+    dist = index.feature_distance_map(geom_m, rings[-1], skip=touched_idx,
+                                      far_distance_m=radius_m,
+                                      far_skip_layers={layer_no[z] for z in touched_idx})
+    is_zone = index._is_zone_list
+    for f, d in dist.items():
+        if d == 0.0 and not is_zone[f]:  # a line/point feature meeting the site
+            length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
+                      if kind == "polygon" else None)
+            touched.append((f, {**entries[f], "overlap_m2": None, "overlap_ha": None,
+                                "overlap_mu": None,
+                                "overlap_length_m": None if length is None else round(length, 2),
+                                "pct_of_site": None, "pct_of_zone": None,
+                                "schematic": schematic_of[f]}))
+            touched_idx.add(f)
     order = index._fkey_index
     touched.sort(key=lambda pair: order[pair[0]])
 
@@ -267,35 +263,22 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     near_sorted = sorted((d, f) for f, d in dist.items() if f not in touched_idx)
     nearest = index._group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
                                    radius_m, per_layer, touched_layers, touched_idx)
+    fids, flayers = index._fid_list, index._flayer_list
     ring_out = []
     for r in rings:
         within = [(d, f) for d, f in near_sorted if d <= r]
         ring_out.append({
             "distance_m": r,
-            "zones": [index._fid[f] for _, f in within],
-            "features": [{"id": index._fid[f], "layer": index._flayer[f],
+            "zones": [fids[f] for _, f in within],
+            "features": [{"id": fids[f], "layer": flayers[f],
                           "name_zh": entries[f]["name_zh"], "distance_m": round(d, 1)}
                          for d, f in within],
         })
 
     clause_list = index.clauses if clauses is None else list(clauses)
-    templates_of = _clause_lookup(index, clause_list)
-    attached: dict[str, dict] = {}
-    for f, e in touched:
-        fid = e["id"]
-        for template in templates_of(f):
-            entry = attached.get(template["id"])
-            if entry is None:
-                attached[template["id"]] = {**template, "zones": [fid]}
-            elif fid not in entry["zones"]:
-                entry["zones"].append(fid)
-    clause_out = sorted(attached.values(), key=_clause_order)
-    zone_clauses = [c for c in clause_out if c["scope"] == "zone"]
-    # clause_out is strongest first: the first zone clause sets the verdict
-    verdict = strongest_effect((zone_clauses[0]["effect"],)) if zone_clauses else "none"
-
+    plan = _clause_plan(index, clause_list, tuple(f for f, _ in touched))
+    clause_out = [{**template, "zones": list(zones)} for template, zones in plan.clauses]
     touched = [e for _, e in touched]
-    schematic = [e for e in touched if e["schematic"]]
     return {
         "site": site,
         "in_service_area": index.intersects_service_area(geom_wgs84),
@@ -303,13 +286,65 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         "nearest": nearest,
         "rings": ring_out,
         "clauses": clause_out,
-        "verdict": verdict,
-        "verdict_zh": VERDICT_ZH[verdict],
-        "verdict_basis": [c["id"] for c in zone_clauses if c["effect"] == verdict],
-        "activity_verdicts": _activity_verdicts(clause_out),
-        "accuracy_note": _accuracy_note(schematic) if schematic else None,
+        "verdict": plan.verdict,
+        "verdict_zh": VERDICT_ZH[plan.verdict],
+        "verdict_basis": list(plan.basis),
+        "activity_verdicts": [{**a, "clauses": list(a["clauses"])}
+                              for a in plan.activity_verdicts],
+        "accuracy_note": None if plan.note is None else {
+            **plan.note, "zones": [dict(z) for z in plan.note["zones"]]},
         "repairs": list(repairs),
     }
+
+
+class _ClausePlan:
+    """What the clauses say about one set of touched features (cached per set)."""
+
+    __slots__ = ("clauses", "verdict", "basis", "activity_verdicts", "note")
+
+    def __init__(self, clauses, verdict, basis, activity_verdicts, note):
+        self.clauses, self.verdict, self.basis = clauses, verdict, basis
+        self.activity_verdicts, self.note = activity_verdicts, note
+
+
+_PLAN_CACHE_SIZE = 4096  # distinct touched-feature sets remembered per clause list
+
+
+def _clause_plan(index: ZoneIndex, clause_list: list, touched: tuple) -> _ClausePlan:
+    """Clauses, verdict, activity verdicts and accuracy note for the touched features.
+
+    They depend only on which features are touched (in result order), so they are worked
+    out once per distinct set and kept in a bounded cache next to the clause templates;
+    callers copy every mutable part before handing it out.
+    """
+    templates_of, cache = _clause_lookup(index, clause_list)
+    plan = cache.get(touched)
+    if plan is not None:
+        return plan
+    fids, schematic_of, entries = index._fid_list, index._schematic, index._entries
+    attached: dict[str, tuple[dict, list]] = {}
+    for f in touched:
+        fid = fids[f]
+        for template in templates_of(f):
+            found = attached.get(template["id"])
+            if found is None:
+                attached[template["id"]] = (template, [fid])
+            elif fid not in found[1]:
+                found[1].append(fid)
+    ordered = sorted(attached.values(), key=lambda pair: _clause_order(pair[0]))
+    clauses = tuple((template, tuple(zones)) for template, zones in ordered)
+    zone_clauses = [t for t, _ in clauses if t["scope"] == "zone"]
+    # clauses are strongest first: the first zone clause sets the verdict
+    verdict = strongest_effect((zone_clauses[0]["effect"],)) if zone_clauses else "none"
+    basis = tuple(t["id"] for t in zone_clauses if t["effect"] == verdict)
+    schematic = [entries[f] for f in touched if schematic_of[f]]
+    plan = _ClausePlan(clauses, verdict, basis,
+                       _activity_verdicts([t for t, _ in clauses]),
+                       _accuracy_note(schematic) if schematic else None)
+    if len(cache) >= _PLAN_CACHE_SIZE:
+        cache.clear()
+    cache[touched] = plan
+    return plan
 
 
 def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
