@@ -89,7 +89,8 @@ def _project_to_metric(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
     t = _to_metric_transformer()
     raw = getattr(t, "_transformer", None)
     if raw is None or not hasattr(raw, "_transform"):  # pyproj changed: public call
-        return tuple(np.asarray(v, dtype=np.float64) for v in t.transform(x, y))
+        x[:], y[:] = t.transform(x, y)
+        return x, y
     raw._transform(inx=x, iny=y, inz=None, intime=None, direction=_FORWARD, radians=False,
                    errcheck=False)
     return x, y
@@ -368,7 +369,7 @@ class ZoneIndex:
         Returns ``(full, maybe)`` ascending lists of feature indices, or None when the bbox
         leaves the grid.  A zone covering every cell of the block covers the site: no geometry test.
         """
-        minx, miny, maxx, maxy = shapely.bounds(geom_wgs84).tolist()
+        minx, miny, maxx, maxy = geom_wgs84.bounds
         ix0 = math.floor((minx - self._x0) * self._inv_dx - _EPS)
         iy0 = math.floor((miny - self._y0) * self._inv_dy - _EPS)
         ix1 = math.floor((maxx - self._x0) * self._inv_dx + _EPS)
@@ -377,12 +378,18 @@ class ZoneIndex:
             return None
         if (ix1 - ix0 + 1) * (iy1 - iy0 + 1) > 250_000:  # a sprawling site: use the tree
             return None
-        grid = self._cell_sig.reshape(self._ny, self._nx)
-        block = grid[iy0:iy1 + 1, ix0:ix1 + 1]
-        # A site's block is a few hundred cells: a Python set of them is cheaper than
-        # np.unique's sort.  Signatures as bit sets (one bit per feature): the zones of
-        # the block are an AND and an OR of Python ints, no per-zone set work.
-        sigs = set(block.ravel().tolist()) if block.size <= 4096 else np.unique(block).tolist()
+        # Most sites lie in cells of one signature (64 % of the benchmark's): the integral
+        # images of "differs from the cell to the left / below" tell that in eight reads.
+        h, v = self._sig_change_h, self._sig_change_v
+        if (h[iy1 + 1, ix1 + 1] - h[iy0, ix1 + 1] - h[iy1 + 1, ix0 + 1] + h[iy0, ix0 + 1] == 0
+                and v[iy1 + 1, ix1 + 1] - v[iy0 + 1, ix1 + 1] - v[iy1 + 1, ix0]
+                + v[iy0 + 1, ix0] == 0):
+            sigs = (int(self._cell_sig[iy0 * self._nx + ix0]),)
+        else:
+            block = self._cell_sig.reshape(self._ny, self._nx)[iy0:iy1 + 1, ix0:ix1 + 1]
+            sigs = np.unique(block).tolist()
+        # Signatures as bit sets (one bit per feature): the zones of the block are an AND
+        # and an OR of Python ints, no per-zone set work.
         cov_bits, any_bits = self._sig_cov_bits, self._sig_any_bits
         full, touched = -1, 0
         for sig in sigs:
@@ -549,6 +556,14 @@ class ZoneIndex:
         self._cell_sig = cell_sig
         self._sigs = sigs
         self._sig_cov_bits = [sum(1 << z for z in cov) for cov, _ in sigs]
+        # Integral images (summed-area tables, one row and column of zeros in front) of
+        # the cells whose signature differs from the cell to their left (h) or below (v):
+        # a block without such a cell inside holds one signature.
+        h = np.zeros((self._ny + 1, self._nx + 1), dtype=np.int32)
+        v = np.zeros((self._ny + 1, self._nx + 1), dtype=np.int32)
+        h[1:, 2:] = np.cumsum(np.cumsum(grid[:, 1:] != grid[:, :-1], axis=0), axis=1)
+        v[2:, 1:] = np.cumsum(np.cumsum(grid[1:, :] != grid[:-1, :], axis=0), axis=1)
+        self._sig_change_h, self._sig_change_v = h, v
         self._sig_any_bits = [sum(1 << z for z in cov + bnd) for cov, bnd in sigs]
         # Per signature, its zones in feature (= layer) order: covering zones as z,
         # boundary zones as -(z + 2); rows padded with -1.
@@ -688,15 +703,21 @@ class ZoneIndex:
         CRSError
             When a coordinate cannot be projected.
         """
-        c = shapely.get_coordinates(geom)
-        x, y = _project_to_metric(c[:, 0].copy(), c[:, 1].copy())
-        if not math.isfinite(x.sum() + y.sum()):  # inf/NaN anywhere makes the sum so
+        failed = False
+
+        def project(coords):
+            nonlocal failed
+            xy = coords.T.copy()  # rows x and y, each contiguous: projected in place
+            _project_to_metric(xy[0], xy[1])
+            failed = not math.isfinite(xy.sum())  # inf/NaN anywhere makes the sum so
+            return xy.T
+
+        # shapely.transform hands over the coordinates and rebuilds the geometry with the
+        # projected ones: one pass, no Python-level geometry walking.
+        out = shapely.transform(geom, project)
+        if failed:
             return _crs.to_metric(geom)  # raises the CRS module's error with its wording
-        xy = np.empty_like(c)
-        xy[:, 0], xy[:, 1] = x, y
-        # shapely.transform copies the geometry and hands back its coordinates in the same
-        # order as get_coordinates: give it the projected ones.
-        return shapely.transform(geom, lambda _coords: xy)
+        return out
 
     def zones_at(self, lon: float, lat: float) -> list[dict]:
         """Return the entries of the zones covering (lon, lat) (boundary inside), layer order.

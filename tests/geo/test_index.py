@@ -284,3 +284,50 @@ def test_real_batch_equals_sjoin_on_random_points(real):
     got = _pairs(index.batch(lon, lat))
     assert got == _sjoin_pairs(index, lon, lat)
     assert len(got) > 10_000  # most points lie in Baicheng and a county: ≥ 2 pairs each
+
+
+def test_index_projection_equals_the_crs_module_and_rejects_what_it_rejects(syn):
+    # The index projects sites with its own fast path; it must give geo.crs's numbers
+    # exactly, keep holes and parts, and fail with the same CRS error.
+    from geo.errors import CRSError
+
+    shapes = [Point(123.1, 45.2), LineString([(122.5, 45.0), (123.4, 45.9)]),
+              Polygon([(122, 45), (123, 45), (123, 46), (122, 46)],
+                      [[(122.2, 45.2), (122.4, 45.2), (122.4, 45.4)]]),
+              shapely.MultiPolygon([box(122, 45, 122.1, 45.1), box(123, 46, 123.2, 46.1)])]
+    for geom in shapes:
+        assert shapely.equals_exact(syn.to_metric(geom), gcrs.to_metric(geom), 0)
+    for bad in (Point(123, 95), Polygon([(123, 45), (123, 95), (124, 45)])):
+        with pytest.raises(CRSError):
+            syn.to_metric(bad)
+        with pytest.raises(CRSError):
+            gcrs.to_metric(bad)
+
+
+def test_block_zones_equal_a_cell_by_cell_reading_of_the_grid(real):
+    # The site check settles zones from the grid cells under a site's bbox; a shortcut
+    # (summed-area tables) says when that block holds a single signature.  Both paths
+    # must give what reading every cell gives.
+    _, real = real
+    rng = np.random.default_rng(7)
+    grid = real._cell_sig.reshape(real._ny, real._nx)
+    minx, miny, maxx, maxy = real.service_area.bounds
+    uniform = 0
+    for _ in range(3000):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        w, h = rng.uniform(0.0, 0.05, 2) * rng.choice([0.01, 0.1, 1.0])
+        site = box(x, y, x + w, y + h)
+        got = real._block_zones(site)
+        ix0 = int(np.floor((x - real._x0) * real._inv_dx - 1e-6))
+        iy0 = int(np.floor((y - real._y0) * real._inv_dy - 1e-6))
+        ix1 = int(np.floor((x + w - real._x0) * real._inv_dx + 1e-6))
+        iy1 = int(np.floor((y + h - real._y0) * real._inv_dy + 1e-6))
+        if got is None:  # only for a bbox leaving the grid
+            assert ix0 < 0 or iy0 < 0 or ix1 >= real._nx or iy1 >= real._ny
+            continue
+        sigs = np.unique(grid[iy0:iy1 + 1, ix0:ix1 + 1]).tolist()
+        uniform += len(sigs) == 1
+        full = set.intersection(*(set(real._sigs[s][0]) for s in sigs))
+        anyz = set().union(*(set(real._sigs[s][0]) | set(real._sigs[s][1]) for s in sigs))
+        assert got == (sorted(full), sorted(anyz - full))
+    assert 300 < uniform < 2700  # both paths exercised
