@@ -31,6 +31,7 @@ import math
 import os
 import threading
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pyproj
@@ -97,6 +98,16 @@ def _project_to_metric(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 _FORWARD = pyproj.enums.TransformDirection.FORWARD
+
+
+class ProjectedSite(NamedTuple):
+    """A site in WGS 84 and EPSG:4550 with the bounds the queries need."""
+
+    wgs84: object
+    metric: object
+    bounds: tuple
+    metric_bounds: tuple
+    vertex: tuple
 
 
 class BatchResult:
@@ -363,13 +374,13 @@ class ZoneIndex:
         self._area_tree = shapely.STRtree(self._area_pieces)
         self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
 
-    def _block_zones(self, geom_wgs84):
-        """Zones covering every grid cell under the site's bbox, and zones that may touch it.
+    def _block_zones(self, bounds):
+        """Zones covering every grid cell under a WGS 84 bbox, and zones that may touch it.
 
         Returns ``(full, maybe)`` ascending lists of feature indices, or None when the bbox
         leaves the grid.  A zone covering every cell of the block covers the site: no geometry test.
         """
-        minx, miny, maxx, maxy = geom_wgs84.bounds
+        minx, miny, maxx, maxy = bounds
         ix0 = math.floor((minx - self._x0) * self._inv_dx - _EPS)
         iy0 = math.floor((miny - self._y0) * self._inv_dy - _EPS)
         ix1 = math.floor((maxx - self._x0) * self._inv_dx + _EPS)
@@ -397,7 +408,8 @@ class ZoneIndex:
             touched |= any_bits[sig]
         return _bit_indices(full), _bit_indices(touched & ~full)
 
-    def overlaps_metric(self, geom_m, kind: str, geom_wgs84=None) -> dict[int, float]:
+    def overlaps_metric(self, geom_m, kind: str, geom_wgs84=None, *,
+                        wgs84_bounds=None) -> dict[int, float]:
         """Overlap of a metric site with every zone it shares area (or length) with.
 
         Parameters
@@ -409,6 +421,8 @@ class ZoneIndex:
             boundaries included.
         geom_wgs84 : shapely.Geometry, optional
             The same site in WGS 84: lets the cell grid settle most zones without GEOS.
+        wgs84_bounds : tuple of float, optional
+            That site's WGS 84 bounds, if known (then ``geom_wgs84`` is not needed).
 
         Returns
         -------
@@ -416,7 +430,9 @@ class ZoneIndex:
             Feature index → overlap (> 0 only).
         """
         out: dict[int, float] = {}
-        block = self._block_zones(geom_wgs84) if geom_wgs84 is not None else None
+        if wgs84_bounds is None and geom_wgs84 is not None:
+            wgs84_bounds = geom_wgs84.bounds
+        block = None if wgs84_bounds is None else self._block_zones(wgs84_bounds)
         if block is None:
             cand = np.sort(self.zone_idx[self._zone_tree.query(geom_m)])  # bboxes only
         else:
@@ -664,13 +680,15 @@ class ZoneIndex:
             hits = [z for z in bnd if shapely.intersects_xy(self._fgeom[z], lon, lat)]
         return sorted(cov + tuple(hits)) if hits else list(cov)
 
-    def intersects_service_area(self, geom) -> bool:
+    def intersects_service_area(self, geom, vertex=None) -> bool:
         """Whether a WGS 84 geometry meets Baicheng City (boundary included).
 
         Parameters
         ----------
         geom : shapely.Geometry
             WGS 84 geometry.
+        vertex : (float, float), optional
+            Any vertex of ``geom`` (its first is read otherwise).
 
         Returns
         -------
@@ -678,7 +696,7 @@ class ZoneIndex:
         """
         if self.service_area is None:
             return False
-        x, y = shapely.get_coordinates(geom)[0].tolist()
+        x, y = shapely.get_coordinates(geom)[0].tolist() if vertex is None else vertex
         if self._sa_state is not None:
             cell = self._cell(x, y)
             if cell >= 0 and self._sa_state[cell] == 1:  # a vertex deep inside: done
@@ -718,6 +736,56 @@ class ZoneIndex:
         if failed:
             return _crs.to_metric(geom)  # raises the CRS module's error with its wording
         return out
+
+    def project_site(self, geom) -> ProjectedSite:
+        """Project a site to EPSG:4550 and read its bounds on the way (one pass).
+
+        Parameters
+        ----------
+        geom : shapely.Geometry
+            WGS 84 geometry with finite coordinates.
+
+        Returns
+        -------
+        ProjectedSite
+            The metric geometry (as :meth:`to_metric` gives it), the WGS 84 and metric
+            bounds and the first vertex — what the site check needs, without the scalar
+            shapely calls that would read them again (each costs microseconds).
+
+        Raises
+        ------
+        CRSError
+            When a coordinate cannot be projected.
+        """
+        found = {}
+
+        def project(coords):
+            xy = coords.T.copy()  # rows x and y, each contiguous: projected in place
+            if len(coords) <= 64:  # a few vertices: Python min/max beat numpy's calls
+                lon, lat = xy.tolist()
+                found["bounds"] = (min(lon), min(lat), max(lon), max(lat))
+                found["vertex"] = (lon[0], lat[0])
+                _project_to_metric(xy[0], xy[1])
+                x, y = xy.tolist()
+                found["metric_bounds"] = (min(x), min(y), max(x), max(y))
+                found["ok"] = math.isfinite(sum(x) + sum(y))
+            else:
+                lo, hi = coords.min(axis=0).tolist(), coords.max(axis=0).tolist()
+                found["bounds"] = (lo[0], lo[1], hi[0], hi[1])
+                found["vertex"] = tuple(coords[0].tolist())
+                _project_to_metric(xy[0], xy[1])
+                lo, hi = xy.min(axis=1).tolist(), xy.max(axis=1).tolist()
+                found["metric_bounds"] = (lo[0], lo[1], hi[0], hi[1])
+                found["ok"] = math.isfinite(xy.sum())
+            return xy.T
+
+        metric = shapely.transform(geom, project)
+        if not found.get("ok", False):
+            metric = _crs.to_metric(geom)  # raises the CRS module's error with its wording
+            return ProjectedSite(geom, metric, geom.bounds, metric.bounds,
+                                 tuple(shapely.get_coordinates(geom)[0].tolist()))
+        return ProjectedSite(geom, metric, found["bounds"], found["metric_bounds"],
+                             found["vertex"])
 
     def zones_at(self, lon: float, lat: float) -> list[dict]:
         """Return the entries of the zones covering (lon, lat) (boundary inside), layer order.

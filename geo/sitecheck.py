@@ -117,7 +117,12 @@ def _check_geometry(geom) -> int:
         raise InvalidGeometry(code="invalid_geometry", param="geometry",
                               message_en=f"invalid site geometry: {reason}",
                               message_zh=f"用地几何无效：{reason}")
-    return int(shapely.get_dimensions(geom))
+    dim = _DIM_BY_TYPE.get(geom.geom_type)  # a dict read, not a shapely ufunc call
+    return int(shapely.get_dimensions(geom)) if dim is None else dim
+
+
+_DIM_BY_TYPE = {"Point": 0, "MultiPoint": 0, "LineString": 1, "LinearRing": 1,
+                "MultiLineString": 1, "Polygon": 2, "MultiPolygon": 2}
 
 
 def _pct(part, whole):
@@ -194,7 +199,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     rings = DEFAULT_RINGS if rings is DEFAULT_RINGS else check_rings(rings)
     radius_m = check_radius(radius_m)
     kind = _KIND_BY_DIM.get(dim, "polygon")
-    geom_m = index.to_metric(geom_wgs84)
+    projected = index.project_site(geom_wgs84)
+    geom_m = projected.metric
 
     site_area = float(geom_m.area) if kind == "polygon" else None
     site_length = float(geom_m.length) if kind == "line" else None
@@ -207,7 +213,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         overlaps = {z: None for pt in shapely.get_parts(geom_wgs84)
                     for z in index.covering(pt.x, pt.y)}
     else:
-        overlaps = index.overlaps_metric(geom_m, kind, geom_wgs84)
+        overlaps = index.overlaps_metric(geom_m, kind, wgs84_bounds=projected.bounds)
     # Result entries: one dict literal per feature over its precomputed metadata (key
     # order as the API has always returned it); the figures of zones covering the whole
     # site are the same for each, so they are rounded once.
@@ -244,7 +250,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     layer_no = index._flayer_no_list
     dist = index.feature_distance_map(geom_m, rings[-1], skip=touched_idx,
                                       far_distance_m=radius_m,
-                                      far_skip_layers={layer_no[z] for z in touched_idx})
+                                      far_skip_layers={layer_no[z] for z in touched_idx},
+                                      bounds=projected.metric_bounds)
     is_zone = index._is_zone_list
     for f, d in dist.items():
         if d == 0.0 and not is_zone[f]:  # a line/point feature meeting the site
@@ -281,7 +288,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     touched = [e for _, e in touched]
     return {
         "site": site,
-        "in_service_area": index.intersects_service_area(geom_wgs84),
+        "in_service_area": index.intersects_service_area(geom_wgs84, projected.vertex),
         "zones": touched,
         "nearest": nearest,
         "rings": ring_out,

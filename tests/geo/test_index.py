@@ -317,7 +317,7 @@ def test_block_zones_equal_a_cell_by_cell_reading_of_the_grid(real):
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         w, h = rng.uniform(0.0, 0.05, 2) * rng.choice([0.01, 0.1, 1.0])
         site = box(x, y, x + w, y + h)
-        got = real._block_zones(site)
+        got = real._block_zones(site.bounds)
         ix0 = int(np.floor((x - real._x0) * real._inv_dx - 1e-6))
         iy0 = int(np.floor((y - real._y0) * real._inv_dy - 1e-6))
         ix1 = int(np.floor((x + w - real._x0) * real._inv_dx + 1e-6))
@@ -331,3 +331,20 @@ def test_block_zones_equal_a_cell_by_cell_reading_of_the_grid(real):
         anyz = set().union(*(set(real._sigs[s][0]) | set(real._sigs[s][1]) for s in sigs))
         assert got == (sorted(full), sorted(anyz - full))
     assert 300 < uniform < 2700  # both paths exercised
+
+
+def test_project_site_gives_the_metric_geometry_and_both_bounds(syn):
+    from geo.errors import CRSError
+
+    ring = [(123 + 0.3 * np.cos(a), 45.5 + 0.2 * np.sin(a))
+            for a in np.linspace(0, 2 * np.pi, 200)[:-1]]  # > 64 vertices: the numpy path
+    for geom in (Point(123.1, 45.2), box(122.5, 45.1, 122.6, 45.3), Polygon(ring),
+                 LineString([(122.5, 45.0), (123.4, 45.9), (123.0, 45.2)])):
+        site = syn.project_site(geom)
+        metric = gcrs.to_metric(geom)
+        assert shapely.equals_exact(site.metric, metric, 0)
+        assert site.bounds == geom.bounds
+        assert site.metric_bounds == metric.bounds
+        assert site.vertex == tuple(shapely.get_coordinates(geom)[0])
+    with pytest.raises(CRSError):
+        syn.project_site(Polygon([(123, 45), (123, 95), (124, 45)]))
