@@ -70,6 +70,8 @@ _POLYGONAL = (3, 6)  # shapely type ids of Polygon, MultiPolygon
 _CHUNK_VERTICES = 16  # vertices per distance piece: short pieces → cheap exact distances
 _TILE_MIN_VERTICES = 200  # zones with more vertices are cut into tiles for overlaps
 
+_NEAR_CELL_M = 1000.0  # cell of the point-query candidate grid (metres)
+
 AREA_TILE_M = 5000.0
 """Tile size (metres) used to cut large zones for fast overlap measures."""
 
@@ -308,6 +310,7 @@ class ZoneIndex:
         self._piece_layer_list = self._piece_layer.tolist()
         self._piece_owner_list = self._piece_owner.tolist()
         self._piece_bounds_list = [tuple(b) for b in shapely.bounds(self._pieces).tolist()]
+        self._build_near_grid()
         # The same pieces as padded segment arrays (one row per piece; a point is a
         # zero-length segment; padding repeats the last segment), so a single point's
         # distances take a few numpy operations and no geometry objects.
@@ -330,6 +333,45 @@ class ZoneIndex:
         inv_l2 = np.divide(1.0, l2, out=np.zeros_like(l2), where=l2 > 0)
         # [start, edge, conj(edge)/|edge|²] per piece and segment
         self._seg = np.stack([ax + 1j * ay, seg_e, np.conj(seg_e) * inv_l2])
+
+    def _build_near_grid(self) -> None:
+        """Metric cells listing every distance piece within the default radius of them.
+
+        A point query then reads its cell's list (ascending piece numbers) instead of
+        querying the STRtree: no box geometry, no tree walk.  A piece within
+        ``DEFAULT_RADIUS_M`` of a point has its bounding box within that distance of it, so
+        the point's cell is in the piece's widened bbox range and the list is complete.
+        """
+        r, size = DEFAULT_RADIUS_M, _NEAR_CELL_M
+        n = len(self._pieces)
+        b = shapely.bounds(self._pieces) if n else np.zeros((1, 4))
+        x0, y0 = b[:, 0].min() - r - size, b[:, 1].min() - r - size
+        nx = int(math.ceil((b[:, 2].max() + r - x0) / size)) + 2
+        ny = int(math.ceil((b[:, 3].max() + r - y0) / size)) + 2
+        ix0 = np.floor((b[:n, 0] - r - x0) / size).astype(np.int64)
+        iy0 = np.floor((b[:n, 1] - r - y0) / size).astype(np.int64)
+        w = np.floor((b[:n, 2] + r - x0) / size).astype(np.int64) - ix0 + 1
+        h = np.floor((b[:n, 3] + r - y0) / size).astype(np.int64) - iy0 + 1
+        counts = w * h
+        piece = np.repeat(np.arange(n, dtype=np.int64), counts)
+        k = np.arange(len(piece)) - np.repeat(np.cumsum(counts) - counts, counts)
+        wr = np.repeat(w, counts)
+        cell = (np.repeat(iy0, counts) + k // wr) * nx + np.repeat(ix0, counts) + k % wr
+        order = np.argsort(cell, kind="stable")  # stable: pieces ascending within a cell
+        self._near_pieces = piece[order]
+        self._near_start = np.searchsorted(cell[order], np.arange(nx * ny + 1)).tolist()
+        self._near_grid = (float(x0), float(y0), 1.0 / size, nx, ny)
+
+    def _near_candidates(self, x: float, y: float, radius_m: float) -> np.ndarray:
+        """Distance pieces that may lie within ``radius_m`` of metric (x, y)."""
+        if radius_m > DEFAULT_RADIUS_M:
+            return self._query_box(x - radius_m, y - radius_m, x + radius_m, y + radius_m)
+        x0, y0, inv, nx, ny = self._near_grid
+        cx, cy = (x - x0) * inv, (y - y0) * inv
+        if not (0.0 <= cx < nx and 0.0 <= cy < ny):  # beyond the radius of every piece
+            return self._near_pieces[:0]
+        c = int(cy) * nx + int(cx)
+        return self._near_pieces[self._near_start[c]:self._near_start[c + 1]]
 
     def _build_area_pieces(self) -> None:
         """Cut large zones along a metric tile grid; a site then meets only small pieces.
@@ -506,7 +548,7 @@ class ZoneIndex:
 
         ``excluded`` is a boolean array over layer numbers; those layers are skipped.
         """
-        cand = self._query_box(x - radius_m, y - radius_m, x + radius_m, y + radius_m)
+        cand = self._near_candidates(x, y, radius_m)
         if excluded is not None and len(cand):
             cand = cand[~excluded[self._piece_layer[cand]]]
         if len(cand) == 0:
@@ -927,18 +969,20 @@ class ZoneIndex:
     def _group_nearest(self, feats, dists, radius_m, per_layer, exclude_layers,
                        exclude_features) -> list[dict]:
         """Entries of the closest ``per_layer`` features of each layer, layer order."""
-        per: dict[str, list[tuple[float, int]]] = {}
-        for f, d in zip(feats, dists, strict=True):
-            layer = self._flayer[f]
-            if layer in exclude_layers or f in exclude_features or d > radius_m:
-                continue
-            per.setdefault(layer, []).append((d, f))
-        out = []
-        for layer in sorted(per, key=self._layer_no.__getitem__):
-            for d, f in sorted(per[layer])[:per_layer]:
-                e = dict(self._entries[f])
-                e["distance_m"] = round(d, 1)
-                out.append(e)
+        layer_of, layer_no = self._flayer_no_list, self._layer_no
+        skip_layers = {layer_no[x] for x in exclude_layers if x in layer_no}
+        # (layer number, distance, feature): one sort gives layer order, closest first
+        ranked = sorted((layer_of[f], d, f) for f, d in zip(feats, dists, strict=True)
+                        if d <= radius_m and layer_of[f] not in skip_layers
+                        and f not in exclude_features)
+        entries = self._entries
+        out, layer, taken = [], -1, 0
+        for lay, d, f in ranked:
+            if lay != layer:
+                layer, taken = lay, 0
+            if taken < per_layer:
+                taken += 1
+                out.append({**entries[f], "distance_m": round(d, 1)})
         return out
 
     def query_point(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,
