@@ -348,3 +348,31 @@ def test_project_site_gives_the_metric_geometry_and_both_bounds(syn):
         assert site.vertex == tuple(shapely.get_coordinates(geom)[0])
     with pytest.raises(CRSError):
         syn.project_site(Polygon([(123, 45), (123, 95), (124, 45)]))
+
+
+def test_near_grid_lists_every_piece_within_the_radius(real):
+    # nearest() reads candidate pieces from a metric cell grid; a piece missing from a
+    # cell's list would silently drop a zone from the answer.
+    from geo.tmerc import metric_point
+
+    _, index = real
+    rng = np.random.default_rng(11)
+    x0, y0, x1, y1 = shapely.total_bounds(index._pieces)
+    for _ in range(300):
+        x, y = rng.uniform(x0 - 6000, x1 + 6000), rng.uniform(y0 - 6000, y1 + 6000)
+        d = shapely.distance(Point(x, y), index._pieces)
+        for radius in (5000.0, 1200.0):
+            within = set(np.flatnonzero(d <= radius).tolist())
+            assert within <= set(index._near_candidates(x, y, radius).tolist())
+    # and the answers agree with a brute-force reading of every feature (a zone's
+    # distance is to its boundary: nearest() is asked with no layer excluded here)
+    outline = np.where(index._is_zone, shapely.boundary(index._fgeom_m), index._fgeom_m)
+    for lon, lat in rng.uniform((121.5, 44.3), (124.5, 46.3), (200, 2)).tolist():
+        x, y = metric_point(lon, lat)
+        dist = shapely.distance(Point(x, y), outline)
+        got = {(e["layer"], e["id"]): e["distance_m"]
+               for e in index.nearest(lon, lat, per_layer=1000)}
+        want = {(index._flayer[f], index._fid[f]): round(float(dist[f]), 1)
+                for f in np.flatnonzero(dist <= 5000.0).tolist()}
+        assert got.keys() == want.keys()
+        assert all(abs(got[k] - want[k]) <= 0.11 for k in got)
