@@ -40,6 +40,7 @@ import shapely
 from geo import crs as _crs
 from geo.errors import InvalidInput
 from geo.tmerc import metric_point
+from geo.units import round_to
 
 # GEOS prepared geometries are not thread-safe (libgeos/geos#825): they build indexes
 # lazily and their segment intersector keeps per-call state.  The zones here are prepared
@@ -982,7 +983,7 @@ class ZoneIndex:
                 layer, taken = lay, 0
             if taken < per_layer:
                 taken += 1
-                out.append({**entries[f], "distance_m": round(d, 1)})
+                out.append({**entries[f], "distance_m": round_to(d, 1)})
         return out
 
     def query_point(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,

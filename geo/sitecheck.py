@@ -34,7 +34,7 @@ import shapely
 
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
-from geo.units import M2_PER_HA, M2_PER_MU, area_fields
+from geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
 
 DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
 """Default buffer ring distances in metres."""
@@ -128,7 +128,7 @@ _DIM_BY_TYPE = {"Point": 0, "MultiPoint": 0, "LineString": 1, "LinearRing": 1,
 def _pct(part, whole):
     if part is None or not whole:
         return None
-    return round(100.0 * part / whole, 4)
+    return round_to(100.0 * part / whole, 4)
 
 
 def _clause_lookup(index: ZoneIndex, clauses: list):
@@ -206,7 +206,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     site_length = float(geom_m.length) if kind == "line" else None
     site = {"kind": kind, "geometry_type": geom_wgs84.geom_type,
             **area_fields(site_area),
-            "length_m": None if site_length is None else round(site_length, 2)}
+            "length_m": None if site_length is None else round_to(site_length, 2)}
 
     # Touched zones and their overlaps (exact; large zones are pre-cut into tiles).
     if kind == "point":
@@ -225,12 +225,12 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         for z, v in sorted(overlaps.items()):
             if v == site_area:
                 if whole_fields is None:
-                    whole_fields = (round(v, 2), round(v / M2_PER_HA, 6),
-                                    round(v / M2_PER_MU, 4), _pct(v, site_area))
+                    whole_fields = (round_to(v, 2), round_to(v / M2_PER_HA, 6),
+                                    round_to(v / M2_PER_MU, 4), _pct(v, site_area))
                 m2, ha, mu, pct_site = whole_fields
             else:
-                m2, ha, mu, pct_site = (round(v, 2), round(v / M2_PER_HA, 6),
-                                        round(v / M2_PER_MU, 4), _pct(v, site_area))
+                m2, ha, mu, pct_site = (round_to(v, 2), round_to(v / M2_PER_HA, 6),
+                                        round_to(v / M2_PER_MU, 4), _pct(v, site_area))
             touched.append((z, {**entries[z], "overlap_m2": m2, "overlap_ha": ha,
                                 "overlap_mu": mu, "overlap_length_m": None,
                                 "pct_of_zone": _pct(v, farea[z]), "pct_of_site": pct_site,
@@ -240,7 +240,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         for z, v in sorted(overlaps.items()):
             touched.append((z, {**entries[z], "overlap_m2": None, "overlap_ha": None,
                                 "overlap_mu": None, "pct_of_zone": None,
-                                "overlap_length_m": None if v is None else round(v, 2),
+                                "overlap_length_m": None if v is None else round_to(v, 2),
                                 "pct_of_site": _pct(v, whole), "schematic": schematic_of[z]}))
     touched_idx = set(overlaps)
 
@@ -259,7 +259,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
                       if kind == "polygon" else None)
             touched.append((f, {**entries[f], "overlap_m2": None, "overlap_ha": None,
                                 "overlap_mu": None,
-                                "overlap_length_m": None if length is None else round(length, 2),
+                                "overlap_length_m": None if length is None else round_to(length, 2),
                                 "pct_of_site": None, "pct_of_zone": None,
                                 "schematic": schematic_of[f]}))
             touched_idx.add(f)
@@ -268,6 +268,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
 
     touched_layers = {e["layer"] for _, e in touched}
     near_sorted = sorted((d, f) for f, d in dist.items() if f not in touched_idx)
+    shown = {f: round_to(d, 1) for d, f in near_sorted if d <= rings[-1]}  # once per feature
     nearest = index._group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
                                    radius_m, per_layer, touched_layers, touched_idx)
     fids, flayers = index._fid_list, index._flayer_list
@@ -278,7 +279,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
             "distance_m": r,
             "zones": [fids[f] for _, f in within],
             "features": [{"id": fids[f], "layer": flayers[f],
-                          "name_zh": entries[f]["name_zh"], "distance_m": round(d, 1)}
+                          "name_zh": entries[f]["name_zh"], "distance_m": shown[f]}
                          for d, f in within],
         })
 

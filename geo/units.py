@@ -8,8 +8,48 @@ All areas are measured in EPSG:4550 (see :mod:`geo.crs`) before they reach this 
 
 from __future__ import annotations
 
+import math
+
 M2_PER_HA = 10_000.0
 M2_PER_MU = 10_000.0 / 15.0
+
+
+_SCALES = {k: 10.0 ** k for k in range(10)}
+_FAST_LIMIT = 8e9  # below 2**33 half an ulp of x * 10**n is < 1e-6: see round_to
+
+
+def round_to(x: float, ndigits: int) -> float:
+    """``round(x, ndigits)``, bit for bit, at a fraction of its cost.
+
+    CPython rounds through a decimal string (``_Py_dg_dtoa``), about 1,700 machine
+    instructions a call; a site check rounds a hundred figures.  Here the scaled value
+    ``r = x * 10**ndigits`` is rounded to the nearest integer ``k`` and ``k / 10**ndigits``
+    returned: the double nearest to the decimal ``k / 10**ndigits``, as ``round`` returns.
+    ``k`` is also the correct rounding of the exact product: float rounding is monotonic
+    and every half-integer below ``_FAST_LIMIT`` is a double, so ``r`` and the exact
+    product lie on the same side of each half-integer unless ``r`` is one.  Those ties
+    (and, for margin, fractions within 1e-6 of ½), zero, negative, large and non-finite
+    values go to ``round`` itself, which breaks ties to even.
+
+    Parameters
+    ----------
+    x : float
+        Value to round.
+    ndigits : int
+        Decimal places, 0 to 9.
+
+    Returns
+    -------
+    float
+    """
+    scale = _SCALES[ndigits]
+    r = x * scale
+    if 0.0 < r < _FAST_LIMIT:
+        k = math.floor(r)
+        frac = r - k
+        if abs(frac - 0.5) > 1e-6:
+            return (k + (frac > 0.5)) / scale
+    return round(x, ndigits)
 
 
 def m2_to_ha(m2: float) -> float:
@@ -66,7 +106,7 @@ def area_fields(m2: float | None, prefix: str = "area") -> dict:
     if m2 is None:
         return {f"{prefix}_m2": None, f"{prefix}_ha": None, f"{prefix}_mu": None}
     return {
-        f"{prefix}_m2": round(float(m2), 2),
-        f"{prefix}_ha": round(m2_to_ha(m2), 6),
-        f"{prefix}_mu": round(m2_to_mu(m2), 4),
+        f"{prefix}_m2": round_to(float(m2), 2),
+        f"{prefix}_ha": round_to(m2_to_ha(m2), 6),
+        f"{prefix}_mu": round_to(m2_to_mu(m2), 4),
     }
