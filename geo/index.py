@@ -102,6 +102,7 @@ def _project_to_metric(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 _FORWARD = pyproj.enums.TransformDirection.FORWARD
+_bitwise_count = getattr(np, "bitwise_count", None)  # numpy >= 2.0
 
 
 def _add_zone(sigs: list, lookup: dict, old: np.ndarray, state: np.ndarray, z: int) -> np.ndarray:
@@ -159,26 +160,37 @@ class BatchResult:
         Layer id of that zone (built on first access).
     """
 
-    __slots__ = ("point_idx", "zone_idx", "_id_table", "_layer_table", "_ids", "_layers")
+    __slots__ = ("point_idx", "zone_idx", "_id_table", "_layer_table", "_ids", "_layers",
+                 "_zi")
 
     def __init__(self, point_idx, zone_idx, id_table, layer_table):
         self.point_idx = point_idx
         self.zone_idx = zone_idx
         self._id_table, self._layer_table = id_table, layer_table
         self._ids = self._layers = None
+        self._zi = None  # zone_idx as intp, kept until both id arrays are built
+
+    def _gather(self, table: np.ndarray) -> np.ndarray:
+        if self._zi is None:
+            self._zi = self.zone_idx.astype(np.intp)
+        return _take_objects(table, self._zi)
 
     @property
     def zone_ids(self) -> np.ndarray:
         """Feature ids, one per pair."""
         if self._ids is None:
-            self._ids = self._id_table[self.zone_idx]
+            self._ids = self._gather(self._id_table)
+            if self._layers is not None:
+                self._zi = None
         return self._ids
 
     @property
     def layers(self) -> np.ndarray:
         """Layer ids, one per pair."""
         if self._layers is None:
-            self._layers = self._layer_table[self.zone_idx]
+            self._layers = self._gather(self._layer_table)
+            if self._ids is not None:
+                self._zi = None
         return self._layers
 
     def __iter__(self):
@@ -189,6 +201,20 @@ class BatchResult:
 
     def __getitem__(self, i):
         return (self.point_idx, self.zone_ids, self.layers)[i]
+
+
+def _take_objects(table: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Return ``table[idx]`` for an object array and non-negative intp indices.
+
+    pandas' compiled take copies object references without numpy's per-element transfer
+    call: ~25 % less CPU for millions of ids (the new array's allocation and zeroing,
+    ~10 ms per 10^7, stay).  Same values, same dtype; numpy when pandas is missing.
+    """
+    try:
+        from pandas.api.extensions import take
+    except ImportError:  # pragma: no cover - geopandas requires pandas
+        return table[idx]
+    return take(table, idx, allow_fill=True)  # no index is -1: nothing is filled
 
 
 def _scalar_text(value, default=None):
@@ -629,6 +655,15 @@ class ZoneIndex:
         del by_shape
         self._blocks = blocks
         self._block_list = blocks.tolist()
+        # Rank structure: a cell's block number = blocks in earlier 64-cell words + the
+        # popcount of its word below it (no binary search in the batch query).
+        words = np.zeros((len(cell_sig) + 63) // 64 + 1, dtype=np.uint64)
+        np.bitwise_or.at(words, blocks >> 6,
+                         np.left_shift(np.uint64(1), (blocks & 63).astype(np.uint64)))
+        self._block_words = words
+        self._block_rank = np.zeros(len(words), dtype=np.int64)
+        np.cumsum(np.bincount(blocks >> 6, minlength=len(words))[:-1],
+                  out=self._block_rank[1:])
         self._sub_sig = sub.ravel().astype(np.int16 if len(sigs) < 2**15 else np.int32)
         self._sig_is_block = np.zeros(len(sigs), dtype=bool)
         self._sig_is_block[:n_cell_sigs] = is_block
@@ -1149,7 +1184,8 @@ class ZoneIndex:
         b = np.flatnonzero(self._sig_is_block[sig])
         if len(b):
             k = _SUB
-            sub = np.searchsorted(self._blocks, cell[b]) * (k * k)
+            sub = self._block_numbers(cell[b])
+            sub *= k * k
             sub += ((fy[b] * k).astype(np.intp) & (k - 1)) * k
             sub += (fx[b] * k).astype(np.intp) & (k - 1)
             fine = self._sub_sig[sub]
@@ -1159,14 +1195,23 @@ class ZoneIndex:
             exact = b[self._sig_has_bnd[fine]]
 
         # One row per point of its signature's zones (feature order, padded): row-major
-        # order groups the pairs by point.
-        table = np.take(self._sig_table, sig, axis=0)
+        # order groups the pairs by point.  Rows are cut to the batch's largest count.
         count = self._sig_count[sig]
+        width = int(count.max()) if n else 0
+        table = np.take(self._sig_table[:, :width], sig, axis=0)
         if len(exact):
             self._exact_tests(lon, lat, exact, sig[exact], table, count)
         zone = table[table != self._sig_pad]
         point = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), count)
         return point, zone
+
+    def _block_numbers(self, cells: np.ndarray) -> np.ndarray:
+        """Block numbers (positions in ``_blocks``) of boundary cells, as intp."""
+        w = cells >> 6
+        below = (np.uint64(1) << (cells & 63).astype(np.uint64)) - np.uint64(1)
+        if _bitwise_count is None:  # numpy < 2.0
+            return np.searchsorted(self._blocks, cells)
+        return self._block_rank[w] + _bitwise_count(self._block_words[w] & below)
 
     def _exact_tests(self, lon, lat, pts, sigs, table, count) -> None:
         """Drop from ``table``/``count`` the crossing zones that do not cover their point.
@@ -1175,7 +1220,7 @@ class ZoneIndex:
         signatures; one prepared ``intersects_xy`` call per zone.
         """
         rows = table[pts]
-        r, c = np.nonzero(self._sig_bnd_col[sigs])
+        r, c = np.nonzero(self._sig_bnd_col[sigs, : table.shape[1]])
         cz = rows[r, c].astype(np.intp)
         order = np.argsort(cz, kind="stable")
         r, c, cz = r[order], c[order], cz[order]

@@ -355,7 +355,11 @@ def test_batch_order_and_covering_agree(syn):
     assert (np.diff(key) > 0).all()
     want = [(i, f) for i, (x, y) in enumerate(xy.tolist()) for f in syn.covering(x, y)]
     assert list(zip(p.tolist(), z.tolist(), strict=True)) == want
-    assert _pairs(syn.batch(xy[:, 0], xy[:, 1])) == _sjoin_pairs(syn, xy[:, 0], xy[:, 1])
+    res = syn.batch(xy[:, 0], xy[:, 1])
+    assert _pairs(res) == _sjoin_pairs(syn, xy[:, 0], xy[:, 1])
+    assert res.layers.dtype == object and res.zone_ids.dtype == object
+    assert res.zone_ids.tolist() == [syn._fid[f] for f in z.tolist()]
+    assert res.layers.tolist() == [syn._flayer[f] for f in z.tolist()]
 
 
 def test_many_features_use_wider_zone_indices():
