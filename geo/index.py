@@ -689,6 +689,10 @@ class ZoneIndex:
         self._sig_bnd_col = bnd_col
         self._sig_count = count
         self._sig_has_bnd = bnd_col.any(axis=1)
+        # Per signature with crossing zones: their (prepared) geometries, for one
+        # vectorised test in ``covering``.
+        self._sig_bnd_geoms = {k: self._fgeom[list(bnd)] for k, (_, bnd) in enumerate(sigs)
+                               if bnd}
 
         self._sa_state = None
         if service_area is not None and not shapely.is_empty(service_area):
@@ -865,13 +869,15 @@ class ZoneIndex:
         # A boundary cell: its sub-cell settles the point unless a boundary crosses that too.
         block = bisect.bisect_left(self._block_list, cell)
         k = _SUB
-        cov, bnd = self._sigs[self._sub_sig[block * k * k + (int(fy * k) & (k - 1)) * k
-                                            + (int(fx * k) & (k - 1))]]
+        sig = int(self._sub_sig[block * k * k + (int(fy * k) & (k - 1)) * k
+                                + (int(fx * k) & (k - 1))])
+        cov, bnd = self._sigs[sig]
         if not bnd:
             return list(cov)
-        # One vectorised prepared test for all the sub-cell's crossing zones.
+        # One vectorised test for all the sub-cell's crossing zones (already prepared: the
+        # ufunc itself, without the wrapper's per-call checks).
         with _PREPARED_LOCK:
-            hit = shapely.intersects_xy(self._fgeom[list(bnd)], lon, lat).tolist()
+            hit = shapely.lib.intersects_xy(self._sig_bnd_geoms[sig], lon, lat).tolist()
         hits = tuple(z for z, h in zip(bnd, hit, strict=True) if h)
         return sorted(cov + hits) if hits else list(cov)
 
@@ -1207,10 +1213,10 @@ class ZoneIndex:
 
     def _block_numbers(self, cells: np.ndarray) -> np.ndarray:
         """Block numbers (positions in ``_blocks``) of boundary cells, as intp."""
-        w = cells >> 6
-        below = (np.uint64(1) << (cells & 63).astype(np.uint64)) - np.uint64(1)
         if _bitwise_count is None:  # numpy < 2.0
             return np.searchsorted(self._blocks, cells)
+        w = cells >> 6
+        below = (np.uint64(1) << (cells & 63).astype(np.uint64)) - np.uint64(1)
         return self._block_rank[w] + _bitwise_count(self._block_words[w] & below)
 
     def _exact_tests(self, lon, lat, pts, sigs, table, count) -> None:
