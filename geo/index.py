@@ -31,7 +31,7 @@ How it is fast
 
 from __future__ import annotations
 
-import bisect
+import itertools
 import math
 import os
 import threading
@@ -620,7 +620,7 @@ class ZoneIndex:
             view = grid[iy0:iy1, ix0:ix1]
             touched = state > 0
             view[touched] = _add_zone(sigs, lookup, view[touched], state[touched], z)
-            r, c = np.nonzero(state == 2)
+            r, c = np.divmod(np.flatnonzero(state == 2), ix1 - ix0)
             crossed[z] = (r + iy0) * self._nx + (c + ix0)
         self._cell_sig = cell_sig.astype(np.int16) if len(sigs) < 2**15 else cell_sig
 
@@ -654,7 +654,6 @@ class ZoneIndex:
             sub[rows] = view
         del by_shape
         self._blocks = blocks
-        self._block_list = blocks.tolist()
         # Rank structure: a cell's block number = blocks in earlier 64-cell words + the
         # popcount of its word below it (no binary search in the batch query).
         words = np.zeros((len(cell_sig) + 63) // 64 + 1, dtype=np.uint64)
@@ -676,15 +675,20 @@ class ZoneIndex:
         nf = len(self._fid)
         dtype = np.uint8 if nf < 255 else np.uint16 if nf < 65535 else np.int64
         pad = np.iinfo(dtype).max
+        rows = [sorted(cov + bnd) for cov, bnd in sigs]
+        count = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+        at = np.repeat(np.arange(len(rows)), count)
+        col = np.arange(len(at)) - np.repeat(np.cumsum(count) - count, count)
+        zones = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64,
+                            count=len(at))
         table = np.full((len(sigs), width), pad, dtype=dtype)
+        table[at, col] = zones
+        nb = np.fromiter((len(bnd) for _, bnd in sigs), dtype=np.intp, count=len(sigs))
+        crossing = np.fromiter(itertools.chain.from_iterable(bnd for _, bnd in sigs),
+                               dtype=np.int64, count=int(nb.sum()))
         bnd_col = np.zeros((len(sigs), width), dtype=bool)
-        count = np.zeros(len(sigs), dtype=np.intp)
-        for k, (cov, bnd) in enumerate(sigs):
-            row = sorted(cov + bnd)
-            count[k] = len(row)
-            table[k, :len(row)] = row
-            if bnd:
-                bnd_col[k, :len(row)] = [z in bnd for z in row]
+        bnd_col[at, col] = np.isin(at * (nf + 1) + zones,
+                                   np.repeat(np.arange(len(sigs)), nb) * (nf + 1) + crossing)
         self._sig_table, self._sig_pad = table, pad
         self._sig_bnd_col = bnd_col
         self._sig_count = count
@@ -778,7 +782,7 @@ class ZoneIndex:
         """
         k, shift = _SUB, _SUB.bit_length() - 1
         m = len(cells)
-        crossed = np.zeros((m, k * k), dtype=bool)
+        crossed = np.zeros(m * k * k, dtype=bool)
         step = 0.5 * min(self._dx, self._dy) / k
         rings = shapely.get_parts(shapely.get_parts(shapely.boundary(geom)))
         rings = shapely.segmentize(rings, step)
@@ -792,12 +796,21 @@ class ZoneIndex:
         hi_x = np.floor(np.maximum(ua, ub) + _EPS).astype(np.int64)
         lo_y = np.floor(np.minimum(va, vb) - _EPS).astype(np.int64)
         hi_y = np.floor(np.maximum(va, vb) + _EPS).astype(np.int64)
+        # Row of each crossed cell, looked up in a dense map over their bounding box.
+        cy, cx = np.divmod(cells, self._nx)
+        bx, by = int(cx.min()), int(cy.min())
+        bw, bh = int(cx.max()) - bx + 1, int(cy.max()) - by + 1
+        row_of = np.full(bh * bw, -1, dtype=np.intp)
+        row_of[(cy - by) * bw + (cx - bx)] = np.arange(m)
         for sx in (lo_x, hi_x):
             for sy in (lo_y, hi_y):
-                cell = (sy >> shift) * self._nx + (sx >> shift)
-                pos = np.minimum(np.searchsorted(cells, cell), m - 1)
-                hit = cells[pos] == cell  # a hair outside the crossed cells: irrelevant
-                crossed[pos[hit], ((sy[hit] & (k - 1)) << shift) + (sx[hit] & (k - 1))] = True
+                gx, gy = (sx >> shift) - bx, (sy >> shift) - by
+                pos = row_of[np.clip(gy, 0, bh - 1) * bw + np.clip(gx, 0, bw - 1)]
+                # a hair outside the crossed cells: those cells are settled already
+                hit = (pos >= 0) & (gx >= 0) & (gx < bw) & (gy >= 0) & (gy < bh)
+                crossed[(pos[hit] << (2 * shift)) + ((sy[hit] & (k - 1)) << shift)
+                        + (sx[hit] & (k - 1))] = True
+        crossed = crossed.reshape(m, k * k)
 
         state = np.where(crossed, 2, 0).astype(np.int8)
         packed = np.zeros((m, 8), dtype=np.uint8)
@@ -806,7 +819,6 @@ class ZoneIndex:
         col = np.arange(k * k) % k
         not_first = np.uint64(sum(1 << i for i in range(k * k) if col[i] != 0))
         not_last = np.uint64(sum(1 << i for i in range(k * k) if col[i] != k - 1))
-        cx, cy = cells % self._nx, cells // self._nx
         sdx, sdy = self._dx / k, self._dy / k
         while True:
             act = np.flatnonzero(rest)
@@ -867,7 +879,9 @@ class ZoneIndex:
         if not bnd:
             return list(cov)
         # A boundary cell: its sub-cell settles the point unless a boundary crosses that too.
-        block = bisect.bisect_left(self._block_list, cell)
+        w = cell >> 6
+        block = int(self._block_rank[w]) + (
+            int(self._block_words[w]) & ((1 << (cell & 63)) - 1)).bit_count()
         k = _SUB
         sig = int(self._sub_sig[block * k * k + (int(fy * k) & (k - 1)) * k
                                 + (int(fx * k) & (k - 1))])
