@@ -400,3 +400,21 @@ def test_real_batch_and_covering_equal_sjoin_near_boundaries(real):
     assert _pairs(res) == _sjoin_pairs(index, lon, lat)
     want = [(i, f) for i, (x, y) in enumerate(xy.tolist()) for f in index.covering(x, y)]
     assert list(zip(res.point_idx.tolist(), res.zone_idx.tolist(), strict=True)) == want
+
+
+def test_real_batch_id_strings_equal_the_tables(real, monkeypatch):
+    import geo.index as gi
+
+    data, index = real
+    minx, miny, maxx, maxy = data.service_area.bounds
+    rng = np.random.default_rng(19)
+    lon, lat = rng.uniform(minx, maxx, 30_000), rng.uniform(miny, maxy, 30_000)
+    res = index.batch(lon, lat)
+    assert len(res.zone_idx) > 3 * gi._TAKE_CHUNK  # several chunks of the compiled take
+    want_ids = [index._fid[z] for z in res.zone_idx.tolist()]
+    want_layers = [index._flayer[z] for z in res.zone_idx.tolist()]
+    assert res.zone_ids.dtype == object and res.zone_ids.tolist() == want_ids
+    assert res.layers.dtype == object and res.layers.tolist() == want_layers
+    monkeypatch.setattr(gi, "_KERNEL", [None])  # numpy fallback: the same arrays
+    again = index.batch(lon, lat)
+    assert again.zone_ids.tolist() == want_ids and again.layers.tolist() == want_layers
