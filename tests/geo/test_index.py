@@ -376,3 +376,137 @@ def test_near_grid_lists_every_piece_within_the_radius(real):
                 for f in np.flatnonzero(dist <= 5000.0).tolist()}
         assert got.keys() == want.keys()
         assert all(abs(got[k] - want[k]) <= 0.11 for k in got)
+
+
+# --------------------------------------------------------------------------- two-level grid
+
+
+def _sub_cell_boxes(index, blocks):
+    """Sub-cell boxes (shrunk by 1e-7 sub-cell) and signatures of the given block numbers."""
+    k = 8
+    cells = index._blocks[blocks]
+    cy, cx = np.divmod(cells, index._nx)
+    sy, sx = np.divmod(np.arange(k * k), k)
+    gx = (cx[:, None] * k + sx[None, :]).ravel()
+    gy = (cy[:, None] * k + sy[None, :]).ravel()
+    w, h = index._dx / k, index._dy / k
+    e = 1e-7
+    boxes = shapely.box(index._x0 + (gx + e) * w, index._y0 + (gy + e) * h,
+                        index._x0 + (gx + 1 - e) * w, index._y0 + (gy + 1 - e) * h)
+    sigs = index._sub_sig.reshape(-1, k * k)[blocks].ravel()
+    return boxes, sigs
+
+
+def _check_sub_cells(index, blocks):
+    boxes, sigs = _sub_cell_boxes(index, blocks)
+    checked = 0
+    for z in index.zone_idx.tolist():
+        zone = index._fgeom[z]
+        cov = np.array([z in index._sigs[s][0] for s in sigs.tolist()])
+        out = np.array([z not in index._sigs[s][0] and z not in index._sigs[s][1]
+                        for s in sigs.tolist()])
+        # a sub-cell said to be covered lies wholly inside; one said to be clear of the
+        # zone does not meet it at all (boundary included)
+        assert shapely.covers(zone, boxes[cov]).all(), z
+        assert not shapely.intersects(zone, boxes[out]).any(), z
+        checked += int(cov.sum())
+    return checked
+
+
+def test_sub_cells_are_classified_exactly(syn):
+    assert len(syn._blocks) > 0
+    assert _check_sub_cells(syn, np.arange(len(syn._blocks))) > 0
+    # points in crossed sub-cells are the only ones that need a geometry test
+    stats = syn.grid_stats()
+    assert 0 < stats["boundary_sub_cells"] < 0.5 * 64 * stats["boundary_cells"]
+
+
+def test_points_on_sub_cell_lines_are_classified_exactly(syn):
+    # every sub-cell corner and edge midpoint of every boundary cell
+    k = 8
+    cy, cx = np.divmod(syn._blocks, syn._nx)
+    t = np.arange(2 * k + 1) / 2  # 0, ½, 1, …, k in sub-cell units
+    gx = (cx[:, None, None] * k + t[None, :, None]) * (syn._dx / k) + syn._x0
+    gy = (cy[:, None, None] * k + t[None, None, :]) * (syn._dy / k) + syn._y0
+    lon, lat = np.broadcast_arrays(gx, gy)
+    lon, lat = lon.ravel(), lat.ravel()
+    assert _pairs(syn.batch(lon, lat)) == _sjoin_pairs(syn, lon, lat)
+
+
+def test_batch_order_and_covering_agree(syn):
+    rng = np.random.default_rng(5)
+    n = 4000
+    edge = shapely.line_interpolate_point(
+        shapely.boundary(np.array([A, B, C, D])[rng.integers(0, 4, n)]),
+        rng.uniform(0, 1, n), normalized=True)
+    xy = shapely.get_coordinates(edge) + rng.normal(0, 1e-9, (n, 2))
+    p, z = syn.batch_indices(xy[:, 0], xy[:, 1])
+    assert p.dtype == np.int32 and z.dtype == np.uint8
+    # grouped by ascending point, a point's zones in feature (= layer) order
+    key = p.astype(np.int64) * 1000 + z
+    assert (np.diff(key) > 0).all()
+    want = [(i, f) for i, (x, y) in enumerate(xy.tolist()) for f in syn.covering(x, y)]
+    assert list(zip(p.tolist(), z.tolist(), strict=True)) == want
+    res = syn.batch(xy[:, 0], xy[:, 1])
+    assert _pairs(res) == _sjoin_pairs(syn, xy[:, 0], xy[:, 1])
+    assert res.layers.dtype == object and res.zone_ids.dtype == object
+    assert res.zone_ids.tolist() == [syn._fid[f] for f in z.tolist()]
+    assert res.layers.tolist() == [syn._flayer[f] for f in z.tolist()]
+
+
+def test_many_features_use_wider_zone_indices():
+    # 300 small squares on a 20 × 15 raster, half of them overlapping their neighbour
+    rows = []
+    for i in range(300):
+        x, y = X0 + (i % 20) * S, Y0 + (i // 20) * S
+        rows.append((f"z{i}", box(x, y, x + S * (1.5 if i % 2 else 1.0), y + S), "derived"))
+    index = ZoneIndex({"many": _layer(rows)}, grid_cells=48)
+    rng = np.random.default_rng(9)
+    lon = rng.uniform(X0 - S, X0 + 21 * S, 20_000)
+    lat = rng.uniform(Y0 - S, Y0 + 16 * S, 20_000)
+    res = index.batch(lon, lat)
+    assert res.zone_idx.dtype == np.uint16
+    assert _pairs(res) == _sjoin_pairs(index, lon, lat)
+    corners = shapely.get_coordinates(np.array([r[1] for r in rows]))
+    assert _pairs(index.batch(corners[:, 0], corners[:, 1])) == _sjoin_pairs(
+        index, corners[:, 0], corners[:, 1])
+
+
+def test_real_sub_cells_are_classified_exactly(real):
+    _, index = real
+    blocks = np.random.default_rng(13).choice(len(index._blocks), 300, replace=False)
+    assert _check_sub_cells(index, np.sort(blocks)) > 0
+
+
+def test_real_batch_and_covering_equal_sjoin_near_boundaries(real):
+    _, index = real
+    rng = np.random.default_rng(17)
+    n = 5000
+    zones = index._fgeom[index.zone_idx]
+    edge = shapely.line_interpolate_point(
+        shapely.boundary(zones[rng.integers(0, len(zones), n)]), rng.uniform(0, 1, n),
+        normalized=True)
+    xy = shapely.get_coordinates(edge) + rng.normal(0, 1e-9, (n, 2))
+    lon, lat = xy[:, 0], xy[:, 1]
+    res = index.batch(lon, lat)
+    assert _pairs(res) == _sjoin_pairs(index, lon, lat)
+    want = [(i, f) for i, (x, y) in enumerate(xy.tolist()) for f in index.covering(x, y)]
+    assert list(zip(res.point_idx.tolist(), res.zone_idx.tolist(), strict=True)) == want
+
+
+def test_real_batch_id_strings_equal_the_tables(real, monkeypatch):
+    import geo.index as gi
+
+    data, index = real
+    minx, miny, maxx, maxy = data.service_area.bounds
+    rng = np.random.default_rng(19)
+    lon, lat = rng.uniform(minx, maxx, 30_000), rng.uniform(miny, maxy, 30_000)
+    res = index.batch(lon, lat)
+    assert len(res.zone_idx) > 3 * gi._TAKE_CHUNK  # several chunks of the compiled take
+    want_ids = [index._fid[z] for z in res.zone_idx.tolist()]
+    want_layers = [index._flayer[z] for z in res.zone_idx.tolist()]
+    assert res.zone_ids.dtype == object and res.zone_ids.tolist() == want_ids
+    assert res.layers.dtype == object and res.layers.tolist() == want_layers
+    monkeypatch.setattr(gi, "_KERNEL", [None])  # numpy fallback: the same arrays
+    again = index.batch(lon, lat)
+    assert again.zone_ids.tolist() == want_ids and again.layers.tolist() == want_layers
