@@ -361,7 +361,7 @@ class ZoneIndex:
         """Metric copies, zone areas, the zone STRtree and the distance pieces."""
         n = len(self._fgeom)
         _to_metric_transformer()  # build it now, not on the first query
-        self._fgeom_m = self.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
+        self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
         self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
         self._farea_list = self._farea_m.tolist()
         shapely.prepare(self._fgeom_m)
@@ -394,8 +394,9 @@ class ZoneIndex:
         self._piece_layer = self._flayer_no[self._piece_owner] if n else np.zeros(0, np.int64)
         self._piece_layer_list = self._piece_layer.tolist()
         self._piece_owner_list = self._piece_owner.tolist()
-        self._piece_bounds_list = [tuple(b) for b in shapely.bounds(self._pieces).tolist()]
-        self._build_near_grid()
+        piece_bounds = shapely.bounds(self._pieces) if len(pieces) else np.zeros((0, 4))
+        self._piece_bounds_list = [tuple(b) for b in piece_bounds.tolist()]
+        self._build_near_grid(piece_bounds)
         # The same pieces as padded segment arrays (one row per piece; a point is a
         # zero-length segment; padding repeats the last segment), so a single point's
         # distances take a few numpy operations and no geometry objects.
@@ -419,17 +420,22 @@ class ZoneIndex:
         # [start, edge, conj(edge)/|edge|²] per piece and segment
         self._seg = np.stack([ax + 1j * ay, seg_e, np.conj(seg_e) * inv_l2])
 
-    def _build_near_grid(self) -> None:
+    def _build_near_grid(self, piece_bounds: np.ndarray) -> None:
         """Metric cells listing every distance piece within the default radius of them.
 
         A point query then reads its cell's list (ascending piece numbers) instead of
         querying the STRtree: no box geometry, no tree walk.  A piece within
         ``DEFAULT_RADIUS_M`` of a point has its bounding box within that distance of it, so
         the point's cell is in the piece's widened bbox range and the list is complete.
+
+        Parameters
+        ----------
+        piece_bounds : ndarray, shape (n, 4)
+            Bounds of the distance pieces (``self._pieces``), computed once by the caller.
         """
         r, size = DEFAULT_RADIUS_M, _NEAR_CELL_M
-        n = len(self._pieces)
-        b = shapely.bounds(self._pieces) if n else np.zeros((1, 4))
+        n = len(piece_bounds)
+        b = piece_bounds if n else np.zeros((1, 4))  # no pieces: a grid of empty cells
         x0, y0 = b[:, 0].min() - r - size, b[:, 1].min() - r - size
         nx = int(math.ceil((b[:, 2].max() + r - x0) / size)) + 2
         ny = int(math.ceil((b[:, 3].max() + r - y0) / size)) + 2
@@ -1012,39 +1018,6 @@ class ZoneIndex:
         with _PREPARED_LOCK:
             return bool(shapely.intersects(self.service_area, geom))
 
-    def to_metric(self, geom):
-        """Project a WGS 84 geometry to EPSG:4550 metres (same result as geo.crs.to_metric).
-
-        Parameters
-        ----------
-        geom : shapely.Geometry
-            WGS 84 geometry with finite coordinates.
-
-        Returns
-        -------
-        shapely.Geometry
-
-        Raises
-        ------
-        CRSError
-            When a coordinate cannot be projected.
-        """
-        failed = False
-
-        def project(coords):
-            nonlocal failed
-            xy = coords.T.copy()  # rows x and y, each contiguous: projected in place
-            _project_to_metric(xy[0], xy[1])
-            failed = not math.isfinite(xy.sum())  # inf/NaN anywhere makes the sum so
-            return xy.T
-
-        # shapely.transform hands over the coordinates and rebuilds the geometry with the
-        # projected ones: one pass, no Python-level geometry walking.
-        out = shapely.transform(geom, project)
-        if failed:
-            return _crs.to_metric(geom)  # raises the CRS module's error with its wording
-        return out
-
     def project_site(self, geom) -> ProjectedSite:
         """Project a site to EPSG:4550 and read its bounds on the way (one pass).
 
@@ -1056,7 +1029,7 @@ class ZoneIndex:
         Returns
         -------
         ProjectedSite
-            The metric geometry (as :meth:`to_metric` gives it), the WGS 84 and metric
+            The metric geometry (as :func:`geo.crs.to_metric` gives it), the WGS 84 and metric
             bounds and the first vertex — what the site check needs, without the scalar
             shapely calls that would read them again (each costs microseconds).
 
@@ -1069,22 +1042,15 @@ class ZoneIndex:
 
         def project(coords):
             xy = coords.T.copy()  # rows x and y, each contiguous: projected in place
-            if len(coords) <= 64:  # a few vertices: Python min/max beat numpy's calls
-                lon, lat = xy.tolist()
-                found["bounds"] = (min(lon), min(lat), max(lon), max(lat))
-                found["vertex"] = (lon[0], lat[0])
-                _project_to_metric(xy[0], xy[1])
-                x, y = xy.tolist()
-                found["metric_bounds"] = (min(x), min(y), max(x), max(y))
-                found["ok"] = math.isfinite(sum(x) + sum(y))
-            else:
-                lo, hi = coords.min(axis=0).tolist(), coords.max(axis=0).tolist()
-                found["bounds"] = (lo[0], lo[1], hi[0], hi[1])
-                found["vertex"] = tuple(coords[0].tolist())
-                _project_to_metric(xy[0], xy[1])
-                lo, hi = xy.min(axis=1).tolist(), xy.max(axis=1).tolist()
-                found["metric_bounds"] = (lo[0], lo[1], hi[0], hi[1])
-                found["ok"] = math.isfinite(xy.sum())
+            # Python min/max over lists: a site has a few vertices, and numpy's calls
+            # would cost more than the values they reduce.
+            lon, lat = xy.tolist()
+            found["bounds"] = (min(lon), min(lat), max(lon), max(lat))
+            found["vertex"] = (lon[0], lat[0])
+            _project_to_metric(xy[0], xy[1])
+            x, y = xy.tolist()
+            found["metric_bounds"] = (min(x), min(y), max(x), max(y))
+            found["ok"] = math.isfinite(sum(x) + sum(y))  # inf/NaN anywhere makes it so
             return xy.T
 
         metric = shapely.transform(geom, project)
