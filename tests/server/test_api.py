@@ -15,21 +15,6 @@ from server import create_app
 ACCURACY = {"official", "derived", "schematic"}
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db")})
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def data(app):
-    return app.extensions["planmap"].data
-
-
 def assert_error(response, status, code=None, param=None):
     assert response.status_code == status, response.get_data(as_text=True)[:300]
     assert response.mimetype == "application/json"

@@ -10,19 +10,8 @@ from pathlib import Path
 import pytest
 
 import server.conflicts as sc
-from server import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db")})
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
 
 
 def _error(response, status, code, param):

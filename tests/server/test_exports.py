@@ -18,21 +18,6 @@ from server.cli import main as cli_main
 FORMATS = ("geojson", "gpkg", "shp.zip", "kml", "csv")
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db")})
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def data(app):
-    return app.extensions["planmap"].data
-
-
 @pytest.fixture
 def mini_client(mini_data_dir, tmp_path):
     return create_app({"DB_PATH": str(tmp_path / "m.db"),

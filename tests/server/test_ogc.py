@@ -23,16 +23,6 @@ def app(tmp_path_factory):
                        "DEFAULT_FEATURES_PER_PAGE": 5, "MAX_FEATURES_PER_PAGE": 7})
 
 
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
-def data(app):
-    return app.extensions["planmap"].data
-
-
 def _local(href):
     parts = urlsplit(href)
     return parts.path + ("?" + parts.query if parts.query else "")

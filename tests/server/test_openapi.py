@@ -10,13 +10,7 @@ import sys
 
 import pytest
 
-from server import create_app
 from tests.server.live import fetch, live_server
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db")})
 
 
 def _refs(node):

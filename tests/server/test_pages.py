@@ -26,11 +26,6 @@ def app(tmp_path_factory):
     return create_app({"DB_PATH": str(db), "TESTING": True})
 
 
-@pytest.fixture(scope="module")
-def client(app):
-    return app.test_client()
-
-
 def _script_url(html: str, lang: str = "zh") -> str:
     match = re.search(rf'<script src="(/map/{lang}\.js\?v=\w+)"', html)
     assert match, "map page does not load its map script"
