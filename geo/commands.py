@@ -208,6 +208,9 @@ def format_text(result: dict, source: str = "") -> str:
     if not clauses:
         w("  （无 none）\n")
     w(f"\n结论 Verdict: {result['verdict_zh']} {result['verdict']}\n")
+    official = result.get("official_layers_note")
+    if official:
+        w(f"\n三区三线 Official lines: {official['zh']}\n  {official['en']}\n")
     note = result.get("accuracy_note")
     if note:
         w(f"\n精度提示 Accuracy: {note['zh']}\n  {note['en']}\n")

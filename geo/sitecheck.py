@@ -18,10 +18,18 @@ Rules (decided here, relied on by the API, the CLI and the reports):
   touched feature's layer).  Each clause has a ``scope`` (``layers/builders/clauses.py``):
   ``zone`` clauses govern any project in their zones; ``activity`` clauses govern one kind
   of project only (a coal-boiler ban is not a ban on building); ``citywide`` clauses are
-  stated for the whole city.  The **verdict** is the strongest effect among the ``zone``
-  clauses: ``prohibited`` > ``restricted`` > ``required`` > ``encouraged`` > ``none``, and
-  ``verdict_basis`` names the clauses that set it.  ``activity_verdicts`` gives, per
-  activity, the strongest effect that would apply if the project involves it.
+  stated for the whole city; ``programme`` clauses are measures the government carries
+  out (works, campaigns, systems), listed but never verdict-setting.  The **verdict** is
+  the strongest effect among the ``zone`` clauses: ``prohibited`` > ``restricted`` >
+  ``required`` > ``encouraged`` > ``none``, and ``verdict_basis`` names the clauses that
+  set it.  ``activity_verdicts`` gives, per activity, the strongest effect that would
+  apply if the project involves it.
+* **Official layers** — clauses with ``official_layers`` (the 三区三线 and 基本草原 rules)
+  take effect on layers a bureau imports (``eco_redline``, ``basic_farmland``,
+  ``urban_growth_boundary``, ``basic_grassland``).  While any of them is not loaded,
+  ``official_layers_note`` says "须核对官方三区三线" (zh + en) and names the missing layers
+  and their clauses: the check cannot tell whether the site lies in those lines.  ``None``
+  once every such layer is loaded.
 * **Accuracy note** — present whenever a touched feature is ``schematic`` (placed from the
   plan's words, not surveyed), naming those features; ``None`` otherwise.
 """
@@ -186,7 +194,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     -------
     dict
         ``site``, ``in_service_area``, ``zones``, ``nearest``, ``rings``, ``clauses``,
-        ``verdict``, ``verdict_zh``, ``accuracy_note``, ``repairs`` (see the module rules).
+        ``verdict``, ``verdict_zh``, ``official_layers_note``, ``accuracy_note``, ``repairs``
+        (see the module rules).
 
     Raises
     ------
@@ -299,6 +308,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         "verdict_basis": list(plan.basis),
         "activity_verdicts": [{**a, "clauses": list(a["clauses"])}
                               for a in plan.activity_verdicts],
+        "official_layers_note": _official_layers_note(index, clause_list),
         "accuracy_note": None if plan.note is None else {
             **plan.note, "zones": [dict(z) for z in plan.note["zones"]]},
         "repairs": list(repairs),
@@ -407,3 +417,65 @@ def _accuracy_note(schematic: list[dict]) -> dict:
         "zones": [{"id": e["id"], "layer": e["layer"], "name_zh": e["name_zh"]}
                   for e in schematic],
     }
+
+
+OFFICIAL_LAYER_NAMES = {
+    "eco_redline": ("生态保护红线", "ecological protection red line"),
+    "basic_farmland": ("永久基本农田", "permanent basic farmland"),
+    "urban_growth_boundary": ("城镇开发边界", "urban development boundary"),
+    "basic_grassland": ("基本草原", "basic grassland"),
+}
+"""Names of the official layers the binding clauses take effect on (ids as in
+``layers/builders/clauses.py``); other ids a clause names are shown as they are."""
+
+
+def official_layers_note(layer_ids, clauses) -> dict | None:
+    """Say which official layers the binding clauses need but are not loaded.
+
+    Parameters
+    ----------
+    layer_ids : iterable of str
+        Ids of the loaded layers.
+    clauses : list of dict
+        Policy clauses; those with ``official_layers`` count.
+
+    Returns
+    -------
+    dict or None
+        ``{"zh", "en", "layers": [{"id", "name_zh", "name_en"}], "clauses": [ids]}``, or
+        ``None`` when every layer the clauses name is loaded (or none is named).
+    """
+    loaded = set(layer_ids)
+    missing: list[str] = []
+    clause_ids: list[str] = []
+    for c in clauses:
+        absent = [lid for lid in c.get("official_layers") or () if lid not in loaded]
+        if absent:
+            clause_ids.append(c["id"])
+            missing += [lid for lid in absent if lid not in missing]
+    if not missing:
+        return None
+    names = [(lid, *OFFICIAL_LAYER_NAMES.get(lid, (lid, lid))) for lid in missing]
+    zh = "、".join(n for _, n, _ in names)
+    en = ", ".join(n for _, _, n in names)
+    return {
+        "zh": f"须核对官方三区三线：未载入官方{zh}图层，本次核查无法判断用地是否位于其中；"
+              f"相关条款（{'、'.join(clause_ids)}）须以自然资源主管部门的三区三线成果为准。",
+        "en": f"Check the official 三区三线 (three zones and three lines): no official {en} "
+              f"layer is loaded, so this check cannot tell whether the site lies in them; "
+              f"the clauses {', '.join(clause_ids)} apply as the natural-resources "
+              f"authority's official data show.",
+        "layers": [{"id": lid, "name_zh": z, "name_en": e} for lid, z, e in names],
+        "clauses": clause_ids,
+    }
+
+
+def _official_layers_note(index: ZoneIndex, clause_list: list) -> dict | None:
+    """:func:`official_layers_note` for the index's layers, a fresh copy per call."""
+    cached = getattr(index, "_sitecheck_official_note", None)
+    if cached is None or cached[0] is not clause_list:
+        cached = (clause_list, official_layers_note(index.layer_ids, clause_list))
+        index._sitecheck_official_note = cached
+    note = cached[1]
+    return None if note is None else {**note, "layers": [dict(x) for x in note["layers"]],
+                                      "clauses": list(note["clauses"])}

@@ -163,7 +163,9 @@ class PlanData:
         known = set(self._feature_layer) | {e["id"] for e in self.catalog}
         out = {}
         for c in self.clauses:
-            missing = [x for x in c.get("applies_to", ()) if x not in known]
+            # official_layers name layers a bureau has yet to import: expected, not dangling
+            expected = set(c.get("official_layers") or ())
+            missing = [x for x in c.get("applies_to", ()) if x not in known and x not in expected]
             if missing:
                 out[c.get("id", "?")] = missing
         return out

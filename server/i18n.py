@@ -119,6 +119,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_none": "无相关条款：选址未触及有条款约束的区域",
         "scope_activity": "仅适用于以下类型项目：",
         "scope_citywide": "全市通用条款（不单独决定结论）",
+        "scope_programme": "政府实施的工作或项目安排（列出供参考，不决定结论）",
+        "official_layers_note": "三区三线核对",
         "kind_point": "点",
         "kind_line": "线",
         "kind_polygon": "面",
@@ -234,6 +236,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_none": "No clause: the site touches no zone governed by a clause",
         "scope_activity": "Applies only to projects involving: ",
         "scope_citywide": "City-wide clause (does not set the verdict by itself)",
+        "scope_programme": ("A programme the government carries out "
+                            "(listed, does not set the verdict)"),
+        "official_layers_note": "Official 三区三线 check",
         "kind_point": "point",
         "kind_line": "line",
         "kind_polygon": "polygon",
@@ -253,7 +258,7 @@ JS_KEYS = (
     "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",
     "eff_restricted", "eff_required", "eff_encouraged", "verdict_prohibited", "verdict_restricted",
     "verdict_required", "verdict_encouraged", "verdict_none", "panel_hint", "scope_activity",
-    "scope_citywide",
+    "scope_citywide", "scope_programme", "official_layers_note",
 )
 
 # leaflet-draw's own hints while drawing (its L.drawLocal), per language

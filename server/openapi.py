@@ -221,19 +221,24 @@ SITE_RESULT = {
                                                "required": ["id", "effect", "citation"],
                                                "properties": {
             "id": {"type": "string"}, "effect": {"type": "string"},
-            "scope": {"type": "string", "enum": ["zone", "activity", "citywide"]},
+            "scope": {"type": "string", "enum": ["zone", "activity", "citywide",
+                                                       "programme"]},
             "activity_zh": {"type": "string", "nullable": True},
             "activity_en": {"type": "string", "nullable": True},
             "text_zh": {"type": "string"},
             "citation": {"$ref": "#/components/schemas/Citation"}}}},
         "verdict": {"type": "string", "description": "strongest effect of the zone-scoped "
-                    "clauses (activity and city-wide clauses never set it)"},
+                    "clauses (activity, city-wide and programme clauses never set it)"},
         "verdict_zh": {"type": "string"},
         "verdict_basis": {"type": "array", "items": {"type": "string"}},
         "activity_verdicts": {"type": "array", "items": {"type": "object", "properties": {
             "activity_zh": {"type": "string"}, "activity_en": {"type": "string"},
             "effect": {"type": "string"},
             "clauses": {"type": "array", "items": {"type": "string"}}}}},
+        "official_layers_note": {"nullable": True, "description": "须核对官方三区三线: the "
+                                 "official layers (eco_redline, basic_farmland, "
+                                 "urban_growth_boundary, basic_grassland) the binding clauses "
+                                 "need but are not loaded ({zh, en, layers, clauses})"},
         "accuracy_note": {"nullable": True, "description": "why schematic/derived zones limit "
                           "what the verdict can say (text, or {zh, en, zones})"},
         "repairs": {"type": "array", "items": {"type": "string"}},
@@ -251,7 +256,8 @@ CLAUSE = {
         "id": {"type": "string"},
         "effect": {"type": "string", "enum": ["prohibited", "restricted", "required",
                                               "encouraged"]},
-        "scope": {"type": "string", "enum": ["zone", "activity", "citywide"]},
+        "scope": {"type": "string", "enum": ["zone", "activity", "citywide",
+                                                       "programme"]},
         "activity_zh": {"type": "string"}, "activity_en": {"type": "string"},
         "text_zh": {"type": "string"}, "summary_en": {"type": "string"},
         "citation": {"$ref": "#/components/schemas/Citation"},

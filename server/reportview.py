@@ -165,6 +165,8 @@ def build(record: dict, data, lang: str, config) -> dict:
     note = result.get("accuracy_note")
     if isinstance(note, dict):
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
+    official = result.get("official_layers_note")
+    official = (official.get(lang) or official.get("zh")) if isinstance(official, dict) else None
     site_geom = _site_geometry(record.get("site"))
     svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
         r["distance_m"] for r in rings if r["distance_m"]], lang=lang)
@@ -178,6 +180,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "zones": zones, "nearest": nearest, "rings": rings, "clauses": clauses,
         "verdict_code": str(verdict_code or ""), "verdict": verdict_text,
         "accuracy_note": str(note or ""),
+        "official_layers_note": str(official or ""),
         "repairs": [str(r) for r in (result.get("repairs") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,

@@ -101,6 +101,8 @@
           ((CFG.lang === 'en' ? c.activity_en : c.activity_zh) || '')));
       } else if (c.scope === 'citywide') {
         add(li, el('div', 'pm-small pm-scope', S.scope_citywide));
+      } else if (c.scope === 'programme') {
+        add(li, el('div', 'pm-small pm-scope', S.scope_programme));
       }
       add(li, citationNode(c.citation));
       ul.appendChild(li);
@@ -403,6 +405,11 @@
       var ul = el('ul');
       res.repairs.forEach(function (r) { ul.appendChild(el('li', null, typeof r === 'object' ? JSON.stringify(r) : r)); });
       body.appendChild(ul);
+    }
+    var official = res.official_layers_note;
+    if (official && typeof official === 'object') {
+      body.appendChild(el('h3', null, S.official_layers_note));
+      body.appendChild(el('p', 'pm-small pm-official-note', official[CFG.lang] || official.zh || ''));
     }
     body.appendChild(el('h3', null, S.accuracy_note));
     var note = res.accuracy_note;

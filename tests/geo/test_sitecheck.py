@@ -330,3 +330,72 @@ def test_only_zone_clauses_set_the_verdict(real):
         a = activities[cl["activity_zh"]]
         assert cl["id"] in a["clauses"]
         assert order.index(a["effect"]) <= order.index(cl["effect"])
+
+
+def test_programme_clauses_are_listed_but_never_set_the_verdict():
+    clauses = [
+        {"id": "c_prog", "effect": "prohibited", "scope": "programme", "text_zh": "专项行动",
+         "citation": {"seed": "000_x", "line": 3, "quote": "专项行动"}, "applies_to": ["e"]},
+        {"id": "c_e", "effect": "encouraged", "text_zh": "鼓励发展",
+         "citation": {"seed": "000_x", "line": 9, "quote": "鼓励发展"}, "applies_to": ["e"]},
+    ]
+    index = ZoneIndex({"plan": _frame([("e", E_M, "official")])}, clauses=clauses)
+    c = E_M.centroid
+    res = site_check(index, wgs(box(c.x - 10, c.y - 10, c.x + 10, c.y + 10)))
+    assert [cl["id"] for cl in res["clauses"]] == ["c_prog", "c_e"]  # listed, strongest first
+    assert res["verdict"] == "encouraged" and res["verdict_basis"] == ["c_e"]
+    assert res["activity_verdicts"] == []
+
+
+RED_LINE_CLAUSE = {"id": "c_red", "effect": "prohibited", "scope": "zone", "text_zh": "红线",
+                   "citation": {"seed": "000_x", "line": 4, "quote": "红线"},
+                   "applies_to": ["eco_redline", "basic_farmland"],
+                   "official_layers": ["eco_redline", "basic_farmland"]}
+
+
+def test_missing_official_layers_are_named_in_every_check(idx):
+    index = ZoneIndex({"plan": _frame([("e", E_M, "official")])}, clauses=[RED_LINE_CLAUSE])
+    res = site_check(index, wgs(E_M.centroid))
+    note = res["official_layers_note"]
+    assert note["zh"].startswith("须核对官方三区三线") and "三区三线" in note["en"]
+    assert [x["id"] for x in note["layers"]] == ["eco_redline", "basic_farmland"]
+    assert note["layers"][0]["name_zh"] == "生态保护红线" and note["clauses"] == ["c_red"]
+    assert res["verdict"] == "none"  # the red line is not loaded, so it cannot bind
+    # Clauses without official layers need no such note.
+    assert site_check(idx, wgs(E_M.centroid))["official_layers_note"] is None
+
+
+def test_an_imported_red_line_sets_the_verdict_and_leaves_only_the_rest_in_the_note():
+    layers = {"plan": _frame([("e", E_M, "official")]),
+              "eco_redline": _frame([("red_1", E_M, "official")])}
+    index = ZoneIndex(layers, clauses=[RED_LINE_CLAUSE])
+    res = site_check(index, wgs(E_M.centroid))
+    assert res["verdict"] == "prohibited" and res["verdict_basis"] == ["c_red"]
+    assert {cl["id"]: cl["zones"] for cl in res["clauses"]} == {"c_red": ["red_1"]}
+    assert [x["id"] for x in res["official_layers_note"]["layers"]] == ["basic_farmland"]
+    layers["basic_farmland"] = _frame([("bf_1", P_M, "official")])
+    assert site_check(ZoneIndex(layers, clauses=[RED_LINE_CLAUSE]),
+                      wgs(E_M.centroid))["official_layers_note"] is None
+
+
+def test_real_data_names_all_four_official_layers_until_imported(real):
+    _, index = real
+    res = site_check(index, wgs(metric(Point(122.84, 45.62))))
+    assert {x["id"] for x in res["official_layers_note"]["layers"]} == {
+        "eco_redline", "basic_farmland", "urban_growth_boundary", "basic_grassland"}
+
+
+def test_real_main_city_is_not_encouraged_by_priority_siting(real):
+    """pol_priority_siting governs only the plan's major projects (an activity)."""
+    _, index = real
+    res = site_check(index, wgs(metric(Point(122.84, 45.62))))
+    assert "pol_priority_siting" not in res["verdict_basis"]
+    acts = {a["activity_zh"]: a["clauses"] for a in res["activity_verdicts"]}
+    assert "pol_priority_siting" in acts["纳入本规划的重大工程项目"]
+    assert "pol_coal_boilers" in acts["燃煤小锅炉"]  # city-wide phase-out reaches the centre
+
+
+def test_real_daan_downtown_is_not_under_the_tourism_negative_list(real):
+    _, index = real
+    res = site_check(index, wgs(metric(Point(124.30, 45.50))))  # 大安 seat
+    assert "ctx_pol_tourism_negative_list" not in {cl["id"] for cl in res["clauses"]}

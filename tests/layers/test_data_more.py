@@ -146,7 +146,7 @@ def test_new_clauses_cite_their_seed_and_are_applied():
         cit = c["citation"]
         assert cit["seed"][:3] in {"001", "004"}
         assert quote_at(cit["seed"], cit["line"], c["text_zh"]), c["id"]
-        assert set(c["applies_to"]) <= ids
+        assert set(c["applies_to"]) <= ids | set(c.get("official_layers", ()))
     texts = " ".join(c["text_zh"] for c in ctx)
     for words in ("避让", "暂不避让", "500m", "负面清单"):
         assert words in texts
