@@ -97,8 +97,11 @@ def town(name: str) -> Point:
 
 
 def town_source(name: str) -> str:
-    """Name the source of a town's position (for ``rule`` texts)."""
-    return "GeoNames" if name in GEONAMES_TOWNS else "reference catalog"
+    """Name the source of a town's position, and the point (for ``rule`` texts)."""
+    if name in GEONAMES_TOWNS:
+        return f"GeoNames '{GEONAMES_TOWNS[name]}'"
+    lon, lat = CATALOG_TOWNS[name]
+    return f"reference catalog {lon}E {lat}N"
 
 
 @cache

@@ -55,19 +55,21 @@ def _solve_scale(make, target_m2, lo=0.05, hi=5.0, steps=60):
 
 
 def xianghai_core():
-    """Ellipse at the centre of the published range, scaled to the published area."""
-    w, s, e, n = XIANGHAI_BOX
-    centre = to_metric(Point((w + e) / 2, (s + n) / 2))
-    tongyu = county_metric(TONGYU)
-    unit = Point(0, 0).buffer(1.0, 32)
+    """Return the published coordinate range ∩ 通榆县 (the range wins over the area).
 
-    def make(k):
-        from shapely.affinity import scale, translate
+    An ellipse scaled to the 1,054.67 km² reaches ~7 km outside the range, so points the
+    reserve's own figures put outside it would be "in the reserve"; the range ∩ county is
+    only ~808 km², and the rule says so.
+    """
+    return polygonal(rect_lonlat(*XIANGHAI_BOX).intersection(county_metric(TONGYU)))
 
-        ell = scale(unit, XIANGHAI_EW_KM * 500 * k, XIANGHAI_NS_KM * 500 * k, origin=(0, 0))
-        return polygonal(translate(ell, centre.x, centre.y).intersection(tongyu))
 
-    return _solve_scale(make, XIANGHAI_AREA_KM2 * 1e6)
+NIUXINTAOBAO_LONLAT = (123.55, 45.40)  # reference catalog's estimate (low confidence)
+
+
+def niuxintaobao_metric():
+    """Disc of 4 km around the catalog's approximate 牛心套保 position, in 大安市."""
+    return _disc_in(to_metric(Point(*NIUXINTAOBAO_LONLAT)), 4.0, DAAN)
 
 
 def momoge_core():
@@ -96,11 +98,17 @@ def west_windbreak_belt():
 
 
 def east_wetland_belt():
-    """Buffers of the 嫩江 and 月亮泡 clipped to 镇赉县 and 大安市."""
+    """Buffers of the 嫩江, 月亮泡 and 牛心套保 plus the 莫莫格 core, in 镇赉县 and 大安市.
+
+    The belt holds the eastern wetlands the plan names (莫莫格, 嫩江湾, 牛心套保, 月亮湖);
+    嫩江湾 lies on the 嫩江, so the river buffer holds it.
+    """
     zone = unary_union(
         [
             nen_metric().buffer(EAST_NEN_KM * 1000, 8),
             yueliang_metric().buffer(EAST_LAKE_KM * 1000, 8),
+            niuxintaobao_metric().buffer(EAST_LAKE_KM * 1000, 8),
+            momoge_core(),
         ]
     )
     return polygonal(zone.intersection(counties_metric((ZHENLAI, DAAN))))
@@ -144,12 +152,13 @@ def build() -> list[dict]:
             PLAN_SOURCE,
             cite(559, "向海国际重要湿地生态核"),
             county=[TONGYU],
-            rule=f"Ellipse centred on the centre of 向海 NNR's published coordinate range "
-            f"({(w + e) / 2:.3f}E {(s + n) / 2:.3f}N), axis ratio 45 km N-S : 42 km E-W "
-            f"(published extents), scaled so that after clipping to 通榆县 its area is the "
-            f"published {XIANGHAI_AREA_KM2:,.2f} km² (105,467 ha). Honours: area, centre, "
-            "county, extents' ratio. Does not honour the published coordinate range (a box of "
-            "only ~880 km², inconsistent with the area). Not the legal reserve boundary.",
+            rule=f"向海 NNR's published coordinate range ({w:.4f}–{e:.4f}E, {s:.4f}–{n:.4f}N: "
+            "122°05′–122°31′E, 44°55′–45°09′N) ∩ 通榆县 (the range's west edge lies in Inner "
+            f"Mongolia), {xianghai_core().area / 1e6:,.0f} km². The coordinate range wins over "
+            f"the published area ({XIANGHAI_AREA_KM2:,.2f} km², 105,467 ha) and the 45 × 42 km "
+            "extents, which it cannot hold: a shape with the published area would reach "
+            "outside the range. Honours: coordinate range, county. Not the legal reserve "
+            "boundary.",
             extra_citations=pattern_extra,
             protected_area="向海国家级自然保护区",
         )
@@ -203,10 +212,12 @@ def build() -> list[dict]:
             "schematic",
             PLAN_SOURCE,
             cite(565, "东部湿地群生态带"),
-            rule=f"Union of a {EAST_NEN_KM:g} km buffer of the GSHHG 嫩江 centreline and a "
-            f"{EAST_LAKE_KM:g} km buffer of the GSHHG 月亮泡 polygon, clipped to 镇赉县 and "
-            "大安市 (the counties of the eastern wetlands the plan names: 莫莫格, 嫩江湾, "
-            "牛心套保, 月亮湖). Widths chosen for display; the plan gives none.",
+            rule=f"Union of a {EAST_NEN_KM:g} km buffer of the GSHHG 嫩江 centreline (which "
+            f"holds 嫩江湾), a {EAST_LAKE_KM:g} km buffer of the GSHHG 月亮泡 polygon, a "
+            f"{EAST_LAKE_KM:g} km buffer of the schematic 牛心套保 wetland (eco_niuxintaobao) "
+            "and the schematic 莫莫格 core (eco_core_momoge), clipped to 镇赉县 and 大安市: the "
+            "belt holds each eastern wetland the plan names (莫莫格, 嫩江湾, 牛心套保, 月亮湖). "
+            "Widths chosen for display; the plan gives none.",
             extra_citations=pattern_extra,
         )
     )
@@ -273,7 +284,7 @@ def build() -> list[dict]:
             "eco_niuxintaobao",
             "牛心套保湿地",
             "Niuxintaobao wetland (Da'an)",
-            _disc_in(to_metric(Point(123.55, 45.40)), 4.0, DAAN),
+            niuxintaobao_metric(),
             "牛心套保",
             wet_rule + "No source places it: disc of 4 km radius around the reference "
             "catalog's approximate position 123.55E 45.40N (compiler's estimate, low "

@@ -9,8 +9,20 @@ propose building (used by the plan-conflict report).
 from __future__ import annotations
 
 from shapely.geometry import LineString, Point
+from shapely.ops import nearest_points
 
-from .common import DAAN, TAOBEI, TAONAN, TONGYU, ZHENLAI, cite, county_metric, lineal, to_metric
+from .common import (
+    DAAN,
+    TAOBEI,
+    TAONAN,
+    TONGYU,
+    ZHENLAI,
+    cite,
+    county_metric,
+    geonames_point,
+    lineal,
+    to_metric,
+)
 from .context import (
     momoge_metric,
     plan_feature,
@@ -18,8 +30,17 @@ from .context import (
     seat_rule,
     town,
 )
+from .water import taoer_metric
 
 LAYER = "tourism"
+CHENGSIJIAZI_BANK_M = 1000.0  # distance from the 洮儿河 centreline, on the 德顺 (north) side
+
+
+def chengsijiazi_metric() -> Point:
+    """城四家子古城: on the 洮儿河's north bank at 德顺 (the rule in RULES.md)."""
+    deshun = to_metric(geonames_point("Deshun"))
+    bank = nearest_points(taoer_metric(), deshun)[0]
+    return LineString([bank, deshun]).interpolate(CHENGSIJIAZI_BANK_M)
 
 
 def build() -> list[dict]:
@@ -84,10 +105,13 @@ def build() -> list[dict]:
             "Chengsijiazi ancient city site (tourism)",
             LAYER,
             "heritage_site",
-            to_metric(Point(123.05, 45.70)),
+            chengsijiazi_metric(),
             cite(1126, "加快城四家子古城遗址旅游开发"),
-            "Point at the reference catalog's estimate 123.05E 45.70N (Liao–Jin walled city on the "
-            "north bank of the 洮儿河, 德顺乡; compiler's estimate, low confidence).",
+            f"Point {CHENGSIJIAZI_BANK_M / 1000:g} km from the GSHHG 洮儿河 centreline towards "
+            "GeoNames 德顺 (Deshun), on the shortest line from the river to the township: the "
+            "Liao–Jin walled city lies in 德顺乡 on the north bank of the 洮儿河. The site is "
+            "not surveyed (the reference catalog's 123.05E 45.70N estimate lies ~35 km from "
+            "德顺 and is not used); low confidence.",
             county=[TAOBEI],
             development="tourism",
             placement_confidence="low",

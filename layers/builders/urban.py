@@ -157,7 +157,9 @@ SEATS = [
     ),
 ]
 
-# Node towns: (id, zh, en, GeoNames name or (lon, lat), county, line, quote, kind).
+# Towns: (id, zh, en, GeoNames name or (lon, lat), county, line, quote, kind). The plan's
+# 多节点 (l.655) names no town; the towns it names are the five 产业强镇 (l.1615,
+# ``industrial_town``) and towns named for a project there (``named_town``, not nodes).
 TOWNS = [
     (
         "urb_node_lingxia",
@@ -217,7 +219,7 @@ TOWNS = [
         TAOBEI,
         1456,
         "林海",
-        "node_town",
+        "named_town",
     ),
     (
         "urb_node_liangjiazi",
@@ -227,7 +229,7 @@ TOWNS = [
         DAAN,
         1595,
         "两家子清洁能源化工园区",
-        "node_town",
+        "named_town",
     ),
     (
         "urb_node_dagangzi",
@@ -237,7 +239,7 @@ TOWNS = [
         DAAN,
         1324,
         "大岗子",
-        "node_town",
+        "named_town",
     ),
     (
         "urb_node_fushun",
@@ -247,7 +249,7 @@ TOWNS = [
         TAONAN,
         1130,
         "福顺",
-        "node_town",
+        "named_town",
     ),
     (
         "urb_node_haituo",
@@ -257,9 +259,17 @@ TOWNS = [
         DAAN,
         1975,
         "海坨",
-        "node_town",
+        "named_town",
     ),
 ]
+
+NAMED_FOR = {
+    "urb_node_linhai": "the 洮北林海现代农业示范园区",
+    "urb_node_liangjiazi": "the 两家子 clean-energy chemical park",
+    "urb_node_dagangzi": "its land-shareholding model (大岗子)",
+    "urb_node_fushun": "the 福顺现代产业观光园",
+    "urb_node_haituo": "the 中科佰澳格霖 agricultural demonstration area (海坨)",
+}
 
 
 def build() -> list[dict]:
@@ -399,6 +409,9 @@ def build() -> list[dict]:
                 "reference catalog (compiler's estimate, may be off by 10 km or more). "
                 "Geocode before use."
             )
+        if kind == "named_town":
+            rule += (f" The plan names the town for {NAMED_FOR[fid]} (line {line}), not as one "
+                     "of its 多节点 nodes.")
         out.append(
             feature(
                 fid,

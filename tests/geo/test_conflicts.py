@@ -242,8 +242,11 @@ def test_site_check_applies_the_new_clauses_and_names_each_plan(plan_data):
     zone_ids = {z["id"] for z in result["zones"]}
     assert {"eco_core_momoge", "ctx_wind_wukeshu"} <= zone_ids
     by_id = {c["id"]: c for c in result["clauses"]}
-    assert {"ctx_pol_energy_avoidance", "ctx_pol_grassland_not_avoided",
+    # (ctx_pol_grassland_not_avoided now binds on the official basic-grassland layer only)
+    assert {"ctx_pol_energy_avoidance", "ctx_pol_farmland_min",
             "pol_strictest_eco_space"} <= set(by_id)  # fmt: skip
+    assert "ctx_pol_grassland_not_avoided" in {
+        c for c in result["official_layers_note"]["clauses"]}
     for c in result["clauses"]:
         seed = c["citation"]["seed"]
         assert c["plan"]["seed"] == seed

@@ -297,10 +297,12 @@ def test_features_lie_in_the_counties_they_name():
 
 
 def test_ecological_cores_honour_the_published_areas():
+    # 莫莫格 fits its area inside its published range; 向海's range cannot hold its published
+    # 1,054.67 km², and the range wins (issue 21): the core is the range ∩ 通榆县, smaller.
     feats = {f["id"]: f for f in collection("ecology")["features"]}
     xianghai = metric(shape(feats["eco_core_xianghai"]["geometry"])).area / 1e6
     momoge = metric(shape(feats["eco_core_momoge"]["geometry"])).area / 1e6
-    assert abs(xianghai - 1054.67) / 1054.67 < 0.01
+    assert 700 < xianghai < 1054.67
     assert abs(momoge - 1440) / 1440 < 0.01
 
 
