@@ -8,6 +8,19 @@ projects, wind/PV sites, roads and corridors of the context layers). A conflict 
 pair from different layers whose geometries overlap, or lie within ``distance_m`` of
 each other. Geometry is compared in EPSG:4550 (metres).
 
+**One conflict per pair.** A river's display band (``band_of``: the 500 m river zone) and
+the river are one protected feature; a feature that is another plan's feature again
+(``same_as``: the Baicheng part of the 004 loop, the 000/001 hydrogen corridor) is one
+development feature. Conflicts of the same (protected, development) pair are merged into
+the one with the largest measure (overlap area, then length inside, then the smallest
+distance), which keeps its id and measure; the others are listed in ``merged``.
+
+**Artefact classes.** ``artefacts`` names what in the drawn geometry, not the plan, may
+make the conflict: ``disc`` (a disc or sector of chosen or published size around a point),
+``display_band`` (a buffer band whose width was chosen for display), ``seat_point`` (a
+point at a county seat standing for an unsited element). Each lists the features it
+comes from.
+
 The report is pure: it takes a :class:`layers.PlanData`-like object (``catalog``,
 ``layers``, ``clauses``, ``plans``) and returns plain dicts.
 """
@@ -35,6 +48,10 @@ NOT_DEVELOPMENT_KINDS = ("public_park", "wind_base", "solar_base", "energy_base"
 # In context layers only ecological zones protect (not e.g. the energy base extent).
 CONTEXT_PROTECTED_KIND_PREFIX = "eco_"
 EFFECT_RANK = {"prohibited": 0, "restricted": 1, "required": 2, "encouraged": 3}
+ARTEFACT_CLASSES = ("disc", "display_band", "seat_point")
+_ARTEFACT_NOTE = {"disc": ("圆形示意范围", "a schematic disc"),
+                  "display_band": ("为显示选定宽度的缓冲带", "a buffer band of display width"),
+                  "seat_point": ("县城所在地代位点", "a placeholder point at a county seat")}
 
 _TO_METRIC = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
 
@@ -88,6 +105,41 @@ def _clause_out(data, c) -> dict:
         "citation": cit,
         "plan": _plan(data, cit.get("seed")),
     }
+
+
+def artefact_classes(props) -> list[str]:
+    """Artefact classes of one feature's drawn geometry (see the module notes).
+
+    Parameters
+    ----------
+    props : mapping
+        The feature's properties (``accuracy``, ``rule``, ``band_of``).
+
+    Returns
+    -------
+    list of str
+        A subset of :data:`ARTEFACT_CLASSES`, in that order; empty for official geometry.
+    """
+    if props.get("accuracy") == "official":
+        return []
+    rule = str(props.get("rule") or "")
+    low = rule.lower()
+    found = []
+    if "disc of" in low or "sector of" in low:
+        found.append("disc")
+    if props.get("band_of") or "buffer" in low or " band " in low:
+        found.append("display_band")
+    if "not a site position" in low or "point at the county seat" in low:
+        found.append("seat_point")
+    return found
+
+
+def _pair_key(props, fid) -> str:
+    for key in ("band_of", "same_as"):
+        other = props.get(key)
+        if isinstance(other, str) and other:
+            return other
+    return fid
 
 
 def _is_development(group: str, props) -> bool:
@@ -191,9 +243,32 @@ def find_conflicts(data, index=None, distance_m: float = DEFAULT_DISTANCE_M) -> 
                 data, (p_layer, p_id, p_props, p_clauses), (d_layer, d_id, d_props,
                 by_feature.get(d_id, [])), overlaps, area, length, dist, schematic,
             ))
-    out.sort(key=lambda c: (c["relation"] != "overlap", -c["overlap_m2"], -c["overlap_length_m"],
-                            c["distance_m"], c["id"]))
-    return out
+    out.sort(key=_measure_order)
+    # One conflict per (protected, development) pair: the first (largest measure) is kept.
+    kept: dict[tuple, dict] = {}
+    for c in out:
+        key = c.pop("_pair")
+        first = kept.get(key)
+        if first is None:
+            kept[key] = c
+        else:
+            first["merged"].append(c["id"])
+            for a in c["artefacts"]:
+                mine = next((x for x in first["artefacts"] if x["class"] == a["class"]), None)
+                if mine is None:
+                    first["artefacts"].append(a)
+                else:
+                    mine["features"] += [f for f in a["features"] if f not in mine["features"]]
+    result = list(kept.values())
+    for c in result:
+        c["artefacts"].sort(key=lambda a: ARTEFACT_CLASSES.index(a["class"]))
+        c["artefact_classes"] = [a["class"] for a in c["artefacts"]]
+    return result
+
+
+def _measure_order(c: dict) -> tuple:
+    return (c["relation"] != "overlap", -c["overlap_m2"], -c["overlap_length_m"],
+            c["distance_m"], c["id"])
 
 
 def _conflict(data, prot, dev, overlaps, area, length, dist, schematic) -> dict:
@@ -212,6 +287,20 @@ def _conflict(data, prot, dev, overlaps, area, length, dist, schematic) -> dict:
         what_zh, what_en = f"相距 {dist:,.0f} 米", f"{dist:,.0f} m apart"
     note_zh = f"{d['name_zh']} 与受保护要素 {p['name_zh']} {what_zh}。"
     note_en = f"{d['name_en']} and protected {p['name_en']}: {what_en}."
+    artefacts: list[dict] = []
+    for fid, props in ((p_id, p_props), (d_id, d_props)):
+        for cls in artefact_classes(props):
+            mine = next((a for a in artefacts if a["class"] == cls), None)
+            if mine is None:
+                artefacts.append({"class": cls, "features": [fid]})
+            else:
+                mine["features"].append(fid)
+    if artefacts:
+        note_zh += "几何来自" + "、".join(_ARTEFACT_NOTE[a["class"]][0] for a in artefacts) + \
+            "，冲突可能仅由绘图方式造成。"
+        note_en += " The geometry includes " + ", ".join(
+            _ARTEFACT_NOTE[a["class"]][1] for a in artefacts) + \
+            "; the conflict may come from that drawing alone."
     if rests:
         note_zh += "该冲突基于示意性几何（规划未给出精确边界），仅提示需核查，不是测量结果。"
         note_en += (" This rests on schematic geometry (the plans give no exact boundary): "
@@ -228,6 +317,9 @@ def _conflict(data, prot, dev, overlaps, area, length, dist, schematic) -> dict:
         "schematic": rests,
         "note_zh": note_zh,
         "note_en": note_en,
+        "artefacts": artefacts,
+        "merged": [],
+        "_pair": (_pair_key(p_props, p_id), _pair_key(d_props, d_id)),
     }
 
 
@@ -240,6 +332,10 @@ def report_text(conflicts: list[dict], distance_m: float, lang: str = "zh") -> s
     for i, c in enumerate(conflicts, 1):
         p, d = c["protected"], c["development"]
         lines.append(f"{i}. [{c['relation']}] {c['note_zh'] if lang == 'zh' else c['note_en']}")
+        for a in c.get("artefacts") or ():
+            lines.append(f"   artefact:    {a['class']} ({', '.join(a['features'])})")
+        if c.get("merged"):
+            lines.append(f"   merged:      {', '.join(c['merged'])}")
         lines.append(f"   protected:   {p['id']} ({p['layer']}, {p['accuracy']})")
         for cl in p["clauses"]:
             cit = cl["citation"]

@@ -288,6 +288,8 @@ def build() -> list[dict]:
             rule="Polyline from the main-city centre (GeoNames 白城) to the 大安 seat (GeoNames "
             "大赉) and on towards Changchun (125.32E 43.88N), clipped to Baicheng City. Shows "
             "the axis of figure 1 (not in the text); not a route.",
+            # the same corridor as seed 001/004's: conflicts count the pair once
+            same_as="ctx_hydrogen_corridor_changchun_baicheng",
         )
     )
     # Public parks.

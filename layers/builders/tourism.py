@@ -217,6 +217,8 @@ def build() -> list[dict]:
             "The Baicheng plan gives no route. See ctx_west_loop_skeleton for the whole loop.",
             extra_citations=[cite(988, "聚焦建设吉林西部河湖草原湿地旅游大环线")],
             development="tourism",
+            # the Baicheng part of seed 004's loop: conflicts count the pair once
+            same_as="ctx_west_loop_skeleton",
         )
     )
     return out

@@ -165,6 +165,8 @@ def build() -> list[dict]:
                 rule=f"{RIVER_ZONE_M:g} m each side of the GSHHG centreline (see the river "
                 "feature), clipped to Baicheng City. Not the legal river management "
                 "boundary (河道管理范围), which the plan does not give.",
+                # the river's display band: conflicts count river and band once
+                band_of=fid.removesuffix("_zone"),
             )
         )
     out.append(

@@ -262,3 +262,74 @@ def test_odd_column_names_and_missing_geometry_are_tolerated():
     data.layers["en"].loc["ghost", "geometry"] = None
     [c] = find_conflicts(data)
     assert c["development"]["id"] == "farm"
+
+
+# ------------------------------------------------ one conflict per pair, artefacts (issue 21)
+def _pair_key(plan_data, fid):
+    for gdf in plan_data.layers.values():
+        if fid in gdf.index:
+            row = gdf.loc[fid]
+            for key in ("band_of", "same_as"):
+                if key in row and isinstance(row[key], str) and row[key]:
+                    return row[key]
+    return fid
+
+
+def test_no_duplicate_pairs(conflicts, plan_data):
+    keys = [(_pair_key(plan_data, c["protected"]["id"]),
+             _pair_key(plan_data, c["development"]["id"])) for c in conflicts]
+    assert len(keys) == len(set(keys))
+    assert len({c["id"] for c in conflicts}) == len(conflicts)
+
+
+def test_a_river_and_its_display_band_are_one_protected_feature(conflicts):
+    by_dev = {}
+    for c in conflicts:
+        if c["protected"]["id"] in {"wat_taoer_river", "wat_taoer_river_zone"}:
+            by_dev.setdefault(c["development"]["id"], []).append(c)
+    assert by_dev and all(len(v) == 1 for v in by_dev.values())
+    # the river's crossing is kept once, the other entry named in "merged"
+    merged = [c for v in by_dev.values() for c in v if c["merged"]]
+    assert merged
+    for c in merged:
+        assert {m.split("__")[0] for m in c["merged"]} <= {"wat_taoer_river",
+                                                           "wat_taoer_river_zone"}
+
+
+def test_the_same_project_in_two_plans_is_one_development_feature(conflicts):
+    devs = [(c["protected"]["id"], c["development"]["id"]) for c in conflicts]
+    for a, b in (("tour_west_jilin_loop", "ctx_west_loop_skeleton"),
+                 ("en_changbai_hydrogen_corridor", "ctx_hydrogen_corridor_changchun_baicheng")):
+        prot_a = {p for p, d in devs if d == a}
+        prot_b = {p for p, d in devs if d == b}
+        assert not prot_a & prot_b, (a, b)
+
+
+def test_kept_conflict_has_the_largest_measure(plan_data):
+    full = {c["id"]: c for c in find_conflicts(plan_data, distance_m=DEFAULT_DISTANCE_M)}
+    for c in full.values():
+        for m in c["merged"]:
+            assert m not in full  # merged ids are not reported again
+
+
+def test_artefact_classes_name_their_features(conflicts):
+    classes = {a for c in conflicts for a in c["artefact_classes"]}
+    assert {"disc", "display_band"} <= classes
+    for c in conflicts:
+        ids = {c["protected"]["id"], c["development"]["id"]}
+        ids |= {part for m in c["merged"] for part in m.split("__")}
+        assert [a["class"] for a in c["artefacts"]] == c["artefact_classes"]
+        for a in c["artefacts"]:
+            assert a["class"] in ("disc", "display_band", "seat_point")
+            assert a["features"] and set(a["features"]) <= ids
+        if "display_band" in c["artefact_classes"]:
+            assert "缓冲带" in c["note_zh"] and "band" in c["note_en"]
+    wukeshu = next(c for c in conflicts if c["id"] == "eco_core_momoge__ctx_wind_wukeshu")
+    assert wukeshu["artefacts"][0] == {"class": "disc", "features": ["ctx_wind_wukeshu"]}
+    river = [c for c in conflicts if c["protected"]["id"] == "wat_taoer_river_zone"]
+    assert river and all("display_band" in c["artefact_classes"] for c in river)
+
+
+def test_synthetic_official_pair_has_no_artefact():
+    (c,) = find_conflicts(_data(_square_at(X0, Y0, 1000), _square_at(X0 + 500, Y0, 1000)))
+    assert c["artefacts"] == [] and c["artefact_classes"] == [] and c["merged"] == []
