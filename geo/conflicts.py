@@ -1,6 +1,6 @@
 """Plan-conflict report (冲突检测): protected features versus development features.
 
-A *protected* feature is one a ``prohibited`` or ``restricted`` clause applies to, in a
+A *protected* feature is one a ``prohibited`` or ``restricted`` zone clause applies to, in a
 protection layer (ecology, water, or a context layer); a *development* feature is one
 that builds something: every feature of the ``energy``, ``transport`` and ``parks``
 layers (except public parks) and every feature carrying ``development`` (tourism
@@ -211,7 +211,9 @@ def find_conflicts(data, index=None, distance_m: float = DEFAULT_DISTANCE_M) -> 
 
     protected, development = [], []
     for layer, group, fid, props, geom in _features(data):
-        strong = [c for c in by_feature.get(fid, []) if c.get("effect") in PROTECTING_EFFECTS]
+        # only zone clauses protect a place: programmes and activity rules do not
+        strong = [c for c in by_feature.get(fid, []) if c.get("effect") in PROTECTING_EFFECTS
+                  and (c.get("scope") or "zone") == "zone"]
         if _is_development(group, props):
             development.append((layer, fid, props, geom))
         elif strong and group in PROTECTION_GROUPS and (
