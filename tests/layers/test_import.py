@@ -556,3 +556,31 @@ def test_slow_write_hook_is_ignored_outside_tests(monkeypatch):
     monkeypatch.setenv("PLANMAP_TEST_SLOW_WRITE", "5")
     monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
     assert importer._slow_write_delay() == 0.0
+
+
+def test_imported_official_red_line_binds_its_clauses(tmp_data_dir, tmp_path):
+    """Issue 21: the 三区三线 clauses take effect on an imported ``eco_redline`` layer."""
+    from geo.index import ZoneIndex
+    from geo.sitecheck import site_check
+
+    site = Point(122.40, 45.30)  # 洮南市, outside every shipped ecological zone
+    before = layers.load(tmp_data_dir)
+    res = site_check(ZoneIndex.from_plan_data(before), site)
+    assert "eco_redline" in {x["id"] for x in res["official_layers_note"]["layers"]}
+    assert res["verdict"] != "prohibited"
+
+    src = tmp_path / "redline.geojson"
+    src.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": shapely.geometry.mapping(site.buffer(0.02)),
+        "properties": {"id": "redline_1", "name_zh": "生态保护红线（测试）",
+                       "citation_seed": "000_f32aaef515cfbb76", "citation_line": 849,
+                       "citation_quote": "严格执行生态保护红线管理办法"}}]}, ensure_ascii=False),
+        "utf-8")
+    import_layer(src, "eco_redline", crs="EPSG:4326", data_dir=tmp_data_dir)
+    after = layers.load(tmp_data_dir)
+    assert after.dangling_clause_refs() == {}
+    res = site_check(ZoneIndex.from_plan_data(after), site)
+    assert res["verdict"] == "prohibited"
+    assert {"pol_red_line_pbf", "pol_red_line_rules"} <= set(res["verdict_basis"])
+    missing = {x["id"] for x in res["official_layers_note"]["layers"]}
+    assert missing == {"basic_farmland", "urban_growth_boundary", "basic_grassland"}
