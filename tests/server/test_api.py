@@ -336,3 +336,16 @@ def test_wrong_method_is_405_with_allow_header(client):
     r = client.delete("/api/v1/layers")
     assert_error(r, 405)
     assert "GET" in r.headers["Allow"]
+
+
+def test_sitecheck_and_report_say_the_official_lines_must_be_checked(client):
+    """Issue 21: no official 三区三线 layer ships, so the API and the report say so."""
+    r = client.post("/api/v1/sitecheck", json={"geometry": SITE, "crs": "EPSG:4326"})
+    body = r.get_json()
+    note = body["official_layers_note"]
+    assert note["zh"].startswith("须核对官方三区三线") and "三区三线" in note["en"]
+    assert {x["id"] for x in note["layers"]} == {"eco_redline", "basic_farmland",
+                                                 "urban_growth_boundary", "basic_grassland"}
+    zh = client.get(body["report_url"]).get_data(as_text=True)
+    en = client.get(body["report_url"] + "?lang=en").get_data(as_text=True)
+    assert "须核对官方三区三线" in zh and "Check the official 三区三线" in en
