@@ -349,3 +349,8 @@ def test_sitecheck_and_report_say_the_official_lines_must_be_checked(client):
     zh = client.get(body["report_url"]).get_data(as_text=True)
     en = client.get(body["report_url"] + "?lang=en").get_data(as_text=True)
     assert "须核对官方三区三线" in zh and "Check the official 三区三线" in en
+    # the main city's water-supply programme is listed as a programme, not a verdict
+    assert "pol_surface_water_switch" not in body["verdict_basis"]
+    assert {"id": "pol_surface_water_switch", "scope": "programme"}.items() <= {
+        c["id"]: c for c in body["clauses"]}["pol_surface_water_switch"].items()
+    assert "政府实施的工作或项目安排" in zh and "A programme the government carries out" in en
