@@ -92,8 +92,13 @@ def _layer_id(layer_id: str) -> str:
     catalog_ids = [e["id"] for e in data.catalog]
     if not LAYER_ID_RE.match(layer_id or "") or layer_id not in catalog_ids:
         shown = str(layer_id)[:64]
+        # Name the home plan's layers only: with every plan's the message grew past a
+        # readable length; /api/v1/layers lists them all.
+        home = getattr(data, "home_plan", None)
+        named = [e["id"] for e in data.catalog if (e.get("plan") or home) == home]
         raise NotFound("unknown_layer", f"unknown layer {shown!r}; layers: "
-                       f"{', '.join(catalog_ids)}", f"未知图层 {shown!r}", param="layer_id")
+                       f"{', '.join(named)} (all plans: /api/v1/layers)",
+                       f"未知图层 {shown!r}", param="layer_id")
     if layer_id not in data.layers:
         problem = (getattr(data, "errors", None) or {}).get(layer_id, "not loaded")
         raise LayerError("layer_unavailable", f"layer {layer_id!r} is unavailable: {problem}",
@@ -130,14 +135,43 @@ def _upload():
 
 # ------------------------------------------------------------------ layers, clauses
 
+def _plan_filter(data) -> str | None:
+    """The ``plan`` query parameter: a known plan id, or None when absent."""
+    raw = request.args.get("plan")
+    if raw is None:
+        return None
+    known = [p["id"] for p in getattr(data, "plan_list", None) or ()]
+    if raw not in known:
+        raise InvalidInput("unknown_plan", f"plan must be one of {known}, got {raw!r}",
+                           f"plan 须为 {known} 之一，收到 {raw!r}", param="plan")
+    return raw
+
+
+@bp.get("/plans")
+def plan_list():
+    """The plans of the map: id, seed, names, level, extent, layers (catalog order)."""
+    data = services().data
+    out = []
+    for plan in getattr(data, "plan_list", None) or ():
+        item = {k: v for k, v in plan.items() if k not in ("area_feature", "focus_feature")}
+        item["area_feature"] = plan.get("area_feature")
+        item["layers_url"] = url_for("api.layer_list", plan=plan["id"])
+        out.append(item)
+    return jsonify({"count": len(out), "plans": out})
+
+
 @bp.get("/layers")
 def layer_list():
     data = services().data
     broken = dict(getattr(data, "errors", None) or {})
+    plan = _plan_filter(data)
     out = []
     for entry in data.catalog:
         item = dict(entry)
         lid = entry["id"]
+        item["plan"] = entry.get("plan") or getattr(data, "home_plan", None)
+        if plan is not None and item["plan"] != plan:
+            continue
         gdf = data.layers.get(lid)
         item["available"] = gdf is not None
         item["problem"] = broken.get(lid)
