@@ -313,7 +313,7 @@ def build(out_dir: Path | None = None) -> dict[str, bytes]:
 
 
 def _plan_list(built: dict[str, list[dict]]) -> list[dict]:
-    """The plans of the catalog: metadata, their layers and their map extent (WGS84 bbox)."""
+    """Return the catalog's plans: metadata, their layers and map extent (WGS84 bbox)."""
     from shapely.geometry import shape as _shape
 
     from .builders.common import PLANS as _plan_dir

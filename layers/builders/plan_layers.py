@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (rows of verbatim plan quotes read better unbroken)
 """Layers of the other four plans (seeds 001–004): one group per plan structure.
 
 Each layer belongs to one plan (:data:`PLANS`, the ``plan`` of its catalog entry) and
@@ -20,7 +21,7 @@ from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from .common import cite, feature, lineal, load_source, polygonal, source_features
+from .common import cite, feature, lineal, polygonal, source_features
 
 S001 = "001_9a974351a9e73ab7"
 S002 = "002_fdf47785ab26ae24"
@@ -342,7 +343,7 @@ def build_ecology_001() -> list[dict]:
 
 # ==================================================== 001 大十字轴 rail + hydrogen
 def build_transport_001() -> list[dict]:
-    """The 大十字轴 rail axes and the 长春—白城 hydrogen corridor (001 l.4259, l.1406)."""
+    """Build the 大十字轴 rail axes and the 长春—白城 hydrogen corridor (001 l.4259, l.1406)."""
     layer = "p001_transport"
     out = []
     rails = [
@@ -448,7 +449,7 @@ def build_urban_003() -> list[dict]:
 
 # ============================================================ 004 一核两翼三圈多带
 def build_metro_004() -> list[dict]:
-    """The Changchun metropolitan area's “一核、两翼、三圈、多带” (004 l.269–299)."""
+    """Build the Changchun metropolitan area's “一核、两翼、三圈、多带” (004 l.269–299)."""
     layer = "p004_metro"
     cc = unit_m("220100")
     out = [feat(
