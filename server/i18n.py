@@ -20,6 +20,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "搜索地名、区域、县市…",
         "search_none": "无匹配结果",
         "legend": "图例",
+        "plan_switcher": "选择规划",
         "sources": "数据来源与许可",
         "legend_schematic": "虚线 = 示意范围（按规划文字绘制，非法定边界）",
         "legend_derived": "推算：由真实几何计算（如河流缓冲区）",
@@ -131,6 +132,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Search places, zones, counties…",
         "search_none": "No match",
         "legend": "Legend",
+        "plan_switcher": "Choose a plan",
         "sources": "Data sources and licences",
         "legend_schematic": ("Dashed = schematic extent "
                              "(drawn from the plan text, not a legal boundary)"),

@@ -263,17 +263,20 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
     legend = []
     layer_meta = {}
     wide_area = _city_area(data) * WIDE_SHARE
+    home = getattr(data, "home_plan", None)
     for entry in data.catalog:
         lid = entry["id"]
         gdf = data.layers.get(lid)
         if gdf is None:
             continue
+        plan = entry.get("plan") or home
         title = _text(entry.get("title_zh" if lang == "zh" else "title_en") or lid)
         style = safe_style(entry.get("style"))
         collection = display_collection(gdf, lid, wide_area)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
+        # The page opens on the home plan: the other plans' layers wait for the switcher.
         group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
-                                    show=bool(entry.get("default_on", True)))
+                                    show=bool(entry.get("default_on", True)) and plan == home)
         geojson = folium.GeoJson(
             collection, name=title, style_function=_style_function(style), embed=True,
             control=False, smooth_factor=1.0,
@@ -289,8 +292,9 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
                        "count": len(collection["features"]),
                        "schematic": "schematic" in accuracies,
                        "attribution": _text(entry.get("attribution")),
-                       "licence": _text(entry.get("licence"))})
-        layer_meta[lid] = {"title": title, "style": style}
+                       "licence": _text(entry.get("licence")), "plan": plan})
+        layer_meta[lid] = {"title": title, "style": style, "plan": plan,
+                           "default_on": bool(entry.get("default_on", True))}
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     config = {
@@ -300,6 +304,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         "layers": layer_meta,
         "clauses": _clause_lookup(getattr(data, "clauses", [])),
         "bounds": _bounds(data),
+        "plans": _plans(data, lang),
+        "home_plan": home,
         "api": {"zones": "/api/v1/zones", "sitecheck": "/api/v1/sitecheck"},
         "plan_url": "/plan/",
         "report_url": "/report/",
@@ -327,6 +333,16 @@ def _city_area(data) -> float:
         admin = getattr(data, "layers", {}).get("admin")
         area = float(admin.geometry.area.max()) if admin is not None and len(admin) else 0.0
     return float(area or 0.0)
+
+
+def _plans(data, lang: str) -> list[dict]:
+    """The plan switcher's entries: id, name, Leaflet bounds, layers (issue 15)."""
+    out = []
+    for p in getattr(data, "plan_list", None) or ():
+        w, s, e, n = p.get("extent") or (BOUNDS[0][1], BOUNDS[0][0], BOUNDS[1][1], BOUNDS[1][0])
+        out.append({"id": p["id"], "name": _text(p.get("name_zh" if lang == "zh" else "name_en")),
+                    "bounds": [[s, w], [n, e]], "layers": list(p.get("layers") or ())})
+    return out
 
 
 def _bounds(data):
