@@ -65,7 +65,10 @@ SRC = {
 }
 
 # Positions the gazetteer lacks: the reference catalog's estimates (low confidence).
-CATALOG_TOWNS = {"海龙镇": (125.66, 42.62), "山城镇": (125.75, 42.35)}
+CATALOG_TOWNS = {"海龙镇": (125.66, 42.62), "山城镇": (125.75, 42.35),
+                 "吉林（中新）食品区": (126.1, 43.73), "净月潭": (125.45, 43.78),
+                 "北大湖": (126.58, 43.42), "松花湖": (126.85, 43.5), "扶余": (126.05, 44.99),
+                 "二道白河": (128.12, 42.41)}
 # Chinese name → GeoNames name (places_geonames_jilin.geojson).
 GEONAMES = {
     "长春": "Changchun", "吉林": "Jilin", "四平": "Siping", "辽源": "Longshan",
@@ -75,6 +78,8 @@ GEONAMES = {
     "德惠": "Dehui", "榆树": "Yushu", "农安": "Nong’an", "伊通": "Yitong", "东丰": "Dongfeng",
     "舒兰": "Shulan", "磐石": "Panshi", "蛟河": "Jiaohe", "桦甸": "Huadian", "永吉": "Kouqian",
     "洮南": "Taonan", "大安": "Dalai", "镇赉": "Zhenlai", "通榆": "Kaitong", "双阳": "Shuangyang",
+    "安图": "Antu", "龙井": "Longjing", "长岭": "Changling", "梨树": "Lishu",
+    "抚松": "Fusong", "松江河": "Songjianghe",
     "哈尔滨": "Harbin", "沈阳": "Shenyang", "乌兰浩特": "Ulanhot", "通辽": "Tongliao",
 }
 
@@ -559,6 +564,10 @@ LAYERS = [
            "#b0bec5", "哈大、珲乌“大十字轴”铁路和长春—白城氢能走廊（示意连线）。",
            "The two great-cross railways and the hydrogen corridor (schematic links).",
            "build_transport_001", dash="8 4"),
+    _entry("p001_agriculture", "001", S001, "农业格局“多点”：国家现代农业示范区",
+           "Agriculture: national modern-agriculture demonstration zones", "#9e9d24", "#e6ee9c",
+           "“三区三带多点”中点名的五个国家现代农业示范区（点位示意）。",
+           "The five demonstration zones the pattern names (points).", "build_agriculture_001"),
     _entry("p002_admin", "002", S002, "吉林市行政区划", "Jilin City: administrative divisions",
            "#555555", "#ffffff", "吉林市及其四区、五县（市）的行政边界。",
            "Jilin City, its four districts and five county-level units (official).",
@@ -579,4 +588,201 @@ LAYERS = [
            "#6a1b9a", "#ce93d8", "一核、两翼、三圈与六条发展带（示意）。",
            "Core, wings, circles and the six development belts (schematic).",
            "build_metro_004"),
+    _entry("p004_changji", "004", S004, "长吉一体化（一区双极三带四节点）",
+           "Changchun–Jilin integration (region, poles, belts, nodes)", "#1565c0", "#90caf9",
+           "长吉大都市区、双极、三条产业带与四个节点（示意）。",
+           "Region, two poles, three belts and four nodes (schematic).", "build_changji_004"),
+    _entry("p004_changping", "004", S004, "长平一体化（双核、三轴一带）",
+           "Changchun–Siping integration (two cores, three axes, one belt)", "#00838f",
+           "#80deea", "长春、四平双核与三轴一带（示意）。",
+           "The two cores, three axes and the southern belt (schematic).", "build_changping_004"),
+    _entry("p004_industrial_corridor", "004", S004, "环长春四辽吉松工业走廊（一核双廊八通道）",
+           "Industrial corridor around Changchun (core, two rings, eight channels)", "#ef6c00",
+           "#ffcc80", "一核、内外廊环线与八条产业通道（示意）。",
+           "Core, inner/outer rings and eight channels (schematic).", "build_corridor_004",
+           dash="6 4"),
+    _entry("p004_east", "004", S004, "长吉珲大通道与东部旅游大环线",
+           "Changchun–Jilin–Hunchun channel and the east tourism loop", "#ad1457", "#f48fb1",
+           "长吉珲大通道、东部环线骨架与旅游节点（示意）。",
+           "The channel, the loop skeleton and its tourism nodes (schematic).",
+           "build_channels_004", dash="8 4"),
 ]
+
+
+def _points(layer, items, seed, rule_what):
+    """Point features at towns: (fid, zh, en, kind, town, line, quote)."""
+    out = []
+    for fid, zh, en, kind, name, line, quote in items:
+        low = name not in GEONAMES
+        extra = {"placement_confidence": "low"} if low else {}
+        out.append(feat(
+            fid, zh, en, layer, kind, to_m(town(name)), "schematic", seed, line, quote,
+            rule=f"Point at {town_src(name)}: {rule_what}", **extra))
+    return out
+
+
+# ============================================================ 001 三区三带多点
+def build_agriculture_001() -> list[dict]:
+    """Build the “多点” of “三区三带多点”: the named modern-agriculture demonstration zones."""
+    items = [
+        ("p001_agri_demo_changchun", "长春市国家现代农业示范区", "Changchun demonstration zone",
+         "agri_demo", "长春", 3018, "建设长春市和公主"),
+        ("p001_agri_demo_gongzhuling", "公主岭国家现代农业示范区", "Gongzhuling demonstration zone",
+         "agri_demo", "公主岭", 3018, "建设长春市和公主"),
+        ("p001_agri_demo_lishu", "梨树国家现代农业示范区", "Lishu demonstration zone",
+         "agri_demo", "梨树", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
+        ("p001_agri_demo_meihekou", "梅河口国家现代农业示范区", "Meihekou demonstration zone",
+         "agri_demo", "梅河口", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
+        ("p001_agri_demo_dunhua", "敦化国家现代农业示范区", "Dunhua demonstration zone",
+         "agri_demo", "敦化", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
+    ]
+    return _points("p001_agriculture", items, S001,
+                   "the plan names the place, not the zone's extent (not drawn).")
+
+
+# ============================================================ 004 长吉一体化
+def build_changji_004() -> list[dict]:
+    """长吉一体化 “一区、双极、三带、四节点” (004 l.4666–4682)."""
+    layer = "p004_changji"
+    out = [feat(
+        "p004_changji_region", "长吉大都市区（一区）", "Changchun–Jilin metropolitan region",
+        layer, "region", simplified(units_m(("220100", "220200"))), "derived", S004, 4668,
+        "加快长吉大都市区建设",
+        rule="Union of the official boundaries of 长春市 and 吉林市 (simplified 300 m inward): "
+             "the plan builds the region on the two cities.", county=["220100", "220200"])]
+    out += _points(layer, [
+        ("p004_changji_pole_changchun", "长春（双极之一）", "Changchun (pole)", "pole", "长春",
+         4670, "打造一体化协同发展“新双极”格局"),
+        ("p004_changji_pole_jilin", "吉林（双极之一）", "Jilin (pole)", "pole", "吉林", 4670,
+         "打造一体化协同发展“新双极”格局"),
+        ("p004_changji_node_jiutai", "九台（节点）", "Jiutai (node)", "node", "九台", 4682,
+         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
+        ("p004_changji_node_shuangyang", "双阳（节点）", "Shuangyang (node)", "node", "双阳", 4682,
+         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
+        ("p004_changji_node_food_zone", "吉林（中新）食品区（节点）", "Jilin (Sino-Singapore) food zone (node)",
+         "node", "吉林（中新）食品区", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
+        ("p004_changji_node_kouqian", "永吉（口前）（节点）", "Yongji (Kouqian) (node)", "node",
+         "永吉", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
+    ], S004, "the plan names the city or town; it is drawn as a point.")
+    clip = units_m(("220100", "220200"))
+    belts = [
+        ("p004_changji_belt_north", "长吉北部现代经济产业带", "Northern modern-economy belt",
+         ["长春", "九台", "吉林"], 4676, "长吉北部现代经济产业带。依托长吉北线公路、铁路",
+         "the belt follows the 长吉北线 road and railway; 九台 is our reading of its route."),
+        ("p004_changji_belt_middle", "长吉中部绿色休闲与现代农业产业带", "Middle green-leisure and farming belt",
+         ["长春", "吉林（中新）食品区", "吉林"], 4678, "长吉中部绿色休闲与现代农业产业带。依托长吉南线",
+         "the belt follows the 长吉南线 road past the 中新 food zone the plan names."),
+        ("p004_changji_belt_south", "长吉南部生态旅游产业带", "Southern eco-tourism belt",
+         ["长春", "净月潭", "双阳", "北大湖", "松花湖"], 4680, "长吉南部生态旅游产业带。依托长吉南部交通轴线",
+         "through the scenic areas the plan lists (净月潭, 神鹿峰 at 双阳, 北大湖, 松花湖)."),
+    ]
+    for fid, zh, en, towns, line, quote, what in belts:
+        out.append(feat(
+            fid, zh, en, layer, "belt", polyline_m(towns, clip), "schematic", S004, line, quote,
+            rule=polyline_rule(towns, what, "长春市 ∪ 吉林市"),
+            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
+    return out
+
+
+# ============================================================ 004 长平一体化
+def build_changping_004() -> list[dict]:
+    """长平一体化 “双核一区、三轴一带” (004 l.5246–5269); the 一区 is left out."""
+    layer = "p004_changping"
+    out = _points(layer, [
+        ("p004_changping_core_changchun", "长春中心城区（双核之一）", "Changchun central city (core)",
+         "core", "长春", 5253, "长春中心城区。增强长春核心竞争力"),
+        ("p004_changping_core_siping", "四平中心城区（双核之一）", "Siping central city (core)",
+         "core", "四平", 5255, "四平中心城区。拉开四平城区发展框架"),
+    ], S004, "the core is the city's central area, drawn as a point.")
+    axes = [
+        ("p004_changping_axis_main", "长平先进制造发展主轴", "Changchun–Siping manufacturing axis",
+         ["长春", "公主岭", "四平"], 5261, "长平先进制造发展主轴", "along the 京哈 line."),
+        ("p004_changping_axis_shuang", "长双现代农业发展次轴", "Changchun–Shuangliao farming axis",
+         ["长春", "公主岭", "双辽"], 5265, "长双现代农业发展次轴", "via 公主岭 (怀德) as the plan names."),
+        ("p004_changping_axis_yi", "长伊生态旅游发展次轴", "Changchun–Yitong eco-tourism axis",
+         ["长春", "双阳", "伊通"], 5267, "长伊生态旅游发展次轴", "via 双阳 as the plan names."),
+        ("p004_changping_belt_south", "东西方向南部开放发展带", "Southern east–west opening belt",
+         ["通辽", "双辽", "四平", "梅河口", "通化"], 5269, "东西方向南部开放发展带",
+         "the 通辽—双辽—四平—通化—丹东 corridor; 梅河口 is the 四梅 railway's end (our reading)."),
+    ]
+    for fid, zh, en, towns, line, quote, what in axes:
+        out.append(feat(
+            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S004,
+            line, quote, rule=polyline_rule(towns, what, PROVINCE_CLIP)))
+    return out
+
+
+# ============================================================ 004 一核双廊八通道
+def build_corridor_004() -> list[dict]:
+    """环长春四辽吉松工业走廊 “一核双廊八通道” (004 l.981–993)."""
+    layer = "p004_industrial_corridor"
+    cc = unit_m("220100")
+    out = [feat(
+        "p004_corridor_core", "长春创新发展核心区（一核）", "Changchun innovation core", layer,
+        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 989,
+        "“一核”：长春创新发展核心区。主要涵盖长春市绕城高速以内区域",
+        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: stands for the "
+             f"area inside the ring expressway (not in our sources).", county=["220100"])]
+    rings = [
+        ("p004_corridor_inner_ring", "工业走廊内廊协同区（高速环线）", "Inner corridor ring",
+         ["农安", "德惠", "九台", "吉林（中新）食品区", "双阳", "伊通", "公主岭", "农安"], 981,
+         "以构建农安、公主岭、伊通、双阳、九台、德惠、吉林（中新）食品区高速公路环线为依托"),
+        ("p004_corridor_outer_ring", "工业走廊外廊联动区（高速环线）", "Outer corridor ring",
+         ["松原", "榆树", "吉林", "梅河口", "辽源", "四平", "松原"], 981, "以构建吉林、榆树、松"),
+    ]
+    for fid, zh, en, towns, line, quote in rings:
+        out.append(feat(
+            fid, zh, en, layer, "corridor_ring", polyline_m(towns, _province_m()), "schematic",
+            S004, line, quote,
+            rule=polyline_rule(towns, "a closed ring through the towns the plan lists, in "
+                               "geographic order (ours).", PROVINCE_CLIP),
+            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
+    radials = [("songyuan", "松原"), ("fuyu", "扶余"), ("jiaohe", "蛟河"), ("huadian", "桦甸"),
+               ("meihekou", "梅河口"), ("siping", "四平"), ("shuangliao", "双辽"),
+               ("changling", "长岭")]
+    for key, name in radials:
+        towns = ["长春", name]
+        out.append(feat(
+            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{name}",
+            layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
+            "打造工业走廊内部核心辐射产业八通道",
+            rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
+                               "reference catalog's reading of the plan's 专栏 (two are named "
+                               "differently in the plan itself).", PROVINCE_CLIP),
+            placement_confidence="low"))
+    return out
+
+
+# ============================================================ 004 长吉珲 + east loop
+def build_channels_004() -> list[dict]:
+    """Build the 长吉珲大通道 (004 l.2439) and the east tourism loop (004 l.1897, l.1889)."""
+    layer = "p004_east"
+    towns = ["长春", "九台", "吉林", "蛟河", "敦化", "安图", "延吉", "图们", "珲春"]
+    out = [feat(
+        "p004_channel_changjihun", "长吉珲大通道", "Changchun–Jilin–Hunchun channel", layer,
+        "channel", polyline_m(towns, _province_m()), "schematic", S004, 2439,
+        "长吉琿大通道串联长春市、吉林市、延边州等市（州）和九台、双阳、蛟河、敦化、安图、延吉、龙井、图们、琿春等县（市、区）",
+        rule=polyline_rule(towns, "the cities and counties the plan strings together (双阳 and 龙井, "
+                           "off the line, left out).", PROVINCE_CLIP))]
+    skeleton = [
+        ("p004_east_loop_g12", "东部环线骨架：G12珲乌高速", "East loop skeleton: G12",
+         ["长春", "吉林", "蛟河", "敦化", "延吉"]),
+        ("p004_east_loop_g11", "东部环线骨架：G11鹤大高速", "East loop skeleton: G11",
+         ["敦化", "抚松", "白山", "通化"]),
+        ("p004_east_loop_s1", "东部环线骨架：S1长长高速", "East loop skeleton: S1",
+         ["长春", "桦甸", "抚松", "松江河"]),
+    ]
+    for fid, zh, en, t in skeleton:
+        out.append(feat(
+            fid, zh, en, layer, "tourism_route", polyline_m(t, _province_m()), "schematic", S004,
+            1897, "以 G12 珲乌高速 + S1 长长高速 + G11 鹤大高速为骨架",
+            rule=polyline_rule(t, "the towns the expressway passes are general knowledge, not "
+                               "the plan's.", PROVINCE_CLIP), placement_confidence="low"))
+    nodes = [("changchun", "长春"), ("jilin", "吉林"), ("siping", "四平"), ("tonghua", "通化"),
+             ("liaoyuan", "辽源"), ("baishan", "白山"), ("yanji", "延吉"), ("dunhua", "敦化"),
+             ("meihekou", "梅河口"), ("erdaobaihe", "二道白河"), ("songjianghe", "松江河")]
+    out += _points(layer, [
+        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {n}", "tourism_node",
+         n, 1889, "重点建设旅游节点城市体系") for k, n in nodes],
+        S004, "a tourism node city or town the plan names.")
+    return out

@@ -75,8 +75,9 @@ def test_every_layer_names_a_plan_of_the_catalog():
 
 
 @pytest.mark.parametrize("group", [
-    "p001_urbanization", "p001_ecology", "p001_transport", "p002_urban", "p003_urban",
-    "p004_metro"])
+    "p001_urbanization", "p001_ecology", "p001_transport", "p001_agriculture", "p002_urban",
+    "p003_urban", "p004_metro", "p004_changji", "p004_changping", "p004_industrial_corridor",
+    "p004_east"])
 def test_the_issue_groups_exist(group):
     assert collection(group)["features"]
 
