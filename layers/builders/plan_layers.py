@@ -742,14 +742,19 @@ def build_corridor_004() -> list[dict]:
                ("changling", "长岭")]
     for key, name in radials:
         towns = ["长春", name]
+        # The plan names channel 5 twice, differently (catalog disagreement): cite both.
+        alt = [(S004, 1040, "长春至辽源市和梅河口市"), (S004, 1123, "长春至辽源市和磐石市")] \
+            if key == "meihekou" else []
         out.append(feat(
             f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{name}",
             layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
             "打造工业走廊内部核心辐射产业八通道",
             rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
                                "reference catalog's reading of the plan's 专栏 (two are named "
-                               "differently in the plan itself).", PROVINCE_CLIP),
-            placement_confidence="low"))
+                               "differently in the plan itself).", PROVINCE_CLIP)
+            + (" The plan ends this channel at 梅河口 (line 1040) and at 磐石 (line 1123); "
+               "drawn to 梅河口." if alt else ""),
+            extra=alt, placement_confidence="low"))
     return out
 
 

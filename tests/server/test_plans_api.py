@@ -111,3 +111,27 @@ def test_site_check_in_jilin_city_names_each_zones_and_clauses_plan(client, data
         assert c["plan"]["seed"] in seeds and c["citation"]["seed"] == c["plan"]["seed"]
     for ring in body["rings"]:
         assert all(plans[f["layer"]] in answered for f in ring["features"])
+
+
+def _box(lon, lat, d=0.01):
+    return {"type": "Polygon", "coordinates": [[[lon - d, lat - d], [lon + d, lat - d],
+                                                [lon + d, lat + d], [lon - d, lat + d],
+                                                [lon - d, lat - d]]]}
+
+
+@pytest.mark.parametrize(("point", "pairs"), [
+    (JILIN_CITY, [("p002_pol_metro_two_cores", "p004_pol_metro_one_core"),
+                  ("p001_pol_jilin_west_ring", "p002_pol_jilin_west_ring")]),
+    (MEIHEKOU, [("p003_pol_pharma_corridor", "p004_pol_pharma_corridor")]),
+])
+def test_disagreeing_plans_are_both_shown_with_citations(client, data, point, pairs):
+    body = client.post("/api/v1/sitecheck", json={"geometry": _box(*point)}).get_json()
+    by_id = {c["id"]: c for c in body["clauses"]}
+    lines = {p.seed: p.lines for p in data.plans.values()}
+    for a, b in pairs:
+        assert a in by_id and b in by_id, sorted(by_id)
+        assert by_id[a]["plan"]["seed"] != by_id[b]["plan"]["seed"]
+        for c in (by_id[a], by_id[b]):
+            cit = c["citation"]
+            text = "".join(lines[cit["seed"]][cit["line"] - 1: cit["line"] + 2])
+            assert "".join(cit["quote"].split()) in "".join(text.split())
