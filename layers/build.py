@@ -237,7 +237,9 @@ def rules_markdown(built: dict[str, list[dict]]) -> str:
         "`layers/sources/baicheng_admin_wgs84.geojson` unchanged. Metric work (buffers, areas,",
         "discs) is done in EPSG:4550 (CGCS2000 / 3-degree GK CM 123E); output is WGS84,",
         "6 decimals. `placement_confidence: low` marks positions no source confirms",
-        "(replace them with official data).",
+        "(replace them with official data). The layers of the other plans (`p001_` … `p004_`,",
+        "issue 15) are built in EPSG:4551 (CM 126E, mid-province) from",
+        "`layers/sources/jilin_admin_wgs84.geojson` and `places_geonames_jilin.geojson`.",
         "",
     ]
     for layer_id in BUILD_ORDER:

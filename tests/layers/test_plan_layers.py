@@ -166,3 +166,20 @@ def test_low_confidence_placements_say_so():
 def test_feature_ids_are_prefixed_by_their_plan():
     for e, f in plan_features():
         assert re.match(rf"^p{e['plan']}_[a-z0-9_]+$", f["id"]), f["id"]
+
+
+def test_data_md_lists_every_plan_feature_and_the_schematic_shares():
+    doc = (ROOT / "docs" / "DATA.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| .+ \| (00[1-4]) \| drawn \| (.+) \|$", doc, re.M)
+    named = {fid for _, cell in rows for fid in re.findall(r"`(p00[1-4]_\w+)`", cell)}
+    ids = {f["id"] for _, f in plan_features()}
+    assert named == ids, (sorted(ids - named), sorted(named - ids))
+    for p in catalog()["plans"]:
+        if p["id"] == "000":
+            continue
+        feats = [f for e, f in plan_features() if e["plan"] == p["id"]]
+        n = {a: sum(f["properties"]["accuracy"] == a for f in feats)
+             for a in ("official", "derived", "schematic")}
+        row = f"| {p['id']} {p['name_zh']} | {len(feats)} | {n['official']} | {n['derived']} | " \
+              f"{n['schematic']} | {round(100 * n['schematic'] / len(feats))} %"
+        assert row in doc, row
