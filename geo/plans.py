@@ -108,3 +108,17 @@ def scope_result(result: dict, scope: PlanScope, ids: list[str]) -> dict:
         ring["features"] = feats
         ring["zones"] = [f["id"] for f in feats]
     return result
+
+
+def scope_from_plan_data(data) -> PlanScope | None:
+    """Build the :class:`PlanScope` of a ``layers.PlanData`` (None for data without plans)."""
+    plans = getattr(data, "plan_list", None)
+    if not plans:
+        return None
+    return PlanScope(plans, data.plan_areas(),
+                     {e["id"]: data.layer_plan(e["id"]) for e in data.catalog})
+
+
+def other_plan_ids(scope: PlanScope) -> list[str]:
+    """Return the ids of every plan but the home plan (the second index's plans)."""
+    return [p["id"] for p in scope.plans if p["id"] != scope.home]

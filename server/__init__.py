@@ -34,15 +34,12 @@ def services() -> Services:
 def _plan_services(data):
     """Index of the non-home plans' layers and the plan scope (None, None without plans)."""
     from geo.index import ZoneIndex
-    from geo.plans import PlanScope
+    from geo.plans import other_plan_ids, scope_from_plan_data
 
-    plans = getattr(data, "plan_list", None)
-    if not plans:
+    scope = scope_from_plan_data(data)
+    if scope is None:
         return None, None
-    others = [p["id"] for p in plans if not p.get("home")]
-    scope = PlanScope(plans, data.plan_areas(),
-                      {e["id"]: data.layer_plan(e["id"]) for e in data.catalog})
-    return ZoneIndex.from_plan_data(data, plan_ids=others), scope
+    return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -235,7 +235,13 @@
     return li;
   }
   function renderPoint(body, res) {
-    if (res.in_service_area === false) body.appendChild(el('p', 'pm-error', S.outside_service_area));
+    var plans = res.plans || [];
+    // Outside Baicheng another plan may still answer (issue 15): warn only when none does.
+    if (res.in_service_area === false && !plans.length) body.appendChild(el('p', 'pm-error', S.outside_service_area));
+    if (plans.length) {
+      body.appendChild(el('p', 'pm-plans', S.answered_by + plans.map(function (p) {
+        return CFG.lang === 'en' ? p.name_en : p.name_zh; }).join(CFG.lang === 'en' ? ', ' : '、')));
+    }
     var zones = res.zones || [];
     if (zones.length) {
       var ul = el('ul', 'pm-zones');
