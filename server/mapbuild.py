@@ -31,6 +31,8 @@ from server import i18n
 # The analysis (zone index, site checks) always uses the full geometry.
 SIMPLIFY_DEG = {"admin": 0.0015, "water": 0.0008}
 SIMPLIFY_DEFAULT_DEG = 0.0003
+# The other plans' layers (issue 15) are viewed at province/prefecture scale.
+SIMPLIFY_OTHER_PLANS_DEG = 0.008  # ~0.7 km: under a pixel at the plans' default zoom
 COORD_DECIMALS = 5  # ~1 m: finer than any display needs
 QUOTE_MAX_CHARS = 160  # longer quotes are cut with "…" in popups; the plan link shows all
 
@@ -133,14 +135,16 @@ def _county(value) -> list[str]:
     return []
 
 
-def display_collection(gdf, layer_id: str, wide_area: float | None = None) -> dict:
+def display_collection(gdf, layer_id: str, wide_area: float | None = None,
+                       tolerance: float | None = None) -> dict:
     """The layer as a small GeoJSON FeatureCollection for the map (text properties only).
 
     Features are ordered largest first, so small ones lie on top and stay clickable.
     A polygon at least ``wide_area`` (square degrees) large is flagged ``wide``: drawn as an
     outline only, since a fill that covers much of the city would hide every other layer.
     """
-    tolerance = SIMPLIFY_DEG.get(layer_id, SIMPLIFY_DEFAULT_DEG)
+    if tolerance is None:
+        tolerance = SIMPLIFY_DEG.get(layer_id, SIMPLIFY_DEFAULT_DEG)
     features = []
     # planar area in square degrees: only compared within Baicheng, so no projection needed
     areas = pd.Series(shapely.area(gdf.geometry.values), index=gdf.index).fillna(0.0)
@@ -272,7 +276,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         plan = entry.get("plan") or home
         title = _text(entry.get("title_zh" if lang == "zh" else "title_en") or lid)
         style = safe_style(entry.get("style"))
-        collection = display_collection(gdf, lid, wide_area)
+        collection = display_collection(gdf, lid, wide_area,
+                                        None if plan == home else SIMPLIFY_OTHER_PLANS_DEG)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
         # The page opens on the home plan: the other plans' layers wait for the switcher.
         group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
