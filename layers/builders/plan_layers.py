@@ -686,7 +686,7 @@ def build_changji_004() -> list[dict]:
 
 # ============================================================ 004 长平一体化
 def build_changping_004() -> list[dict]:
-    """长平一体化 “双核一区、三轴一带” (004 l.5246–5269); the 一区 is left out."""
+    """长平一体化 “双核一区、三轴一带” (004 l.5246–5269)."""
     layer = "p004_changping"
     out = _points(layer, [
         ("p004_changping_core_changchun", "长春中心城区（双核之一）", "Changchun central city (core)",
@@ -694,6 +694,16 @@ def build_changping_004() -> list[dict]:
         ("p004_changping_core_siping", "四平中心城区（双核之一）", "Siping central city (core)",
          "core", "四平", 5255, "四平中心城区。拉开四平城区发展框架"),
     ], S004, "the core is the city's central area, drawn as a point.")
+    codes = ("220184", "220122", "220183", "220182", "220113", "220112", "220323", "220322",
+             "220382")
+    out.append(feat(
+        "p004_changping_agri_zone", "现代农业协同发展区（一区）", "Modern-agriculture cooperation zone",
+        layer, "zone", simplified(units_m(codes)), "schematic", S004, 5259,
+        "辐射带动公主岭、农安、德惠、榆树、九台、双阳、伊通、梨树、双辽等区域",
+        rule="Union of the official boundaries of the nine units the plan lists (公主岭、农安、德惠、"
+             "榆树、九台、双阳、伊通、梨树、双辽; simplified 300 m inward): the zone 'radiates to' "
+             "them ('等' — the list may not be complete).",
+        county=["220100", "220300"]))
     axes = [
         ("p004_changping_axis_main", "长平先进制造发展主轴", "Changchun–Siping manufacturing axis",
          ["长春", "公主岭", "四平"], 5261, "长平先进制造发展主轴", "along the 京哈 line."),
