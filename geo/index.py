@@ -291,13 +291,17 @@ class ZoneIndex:
         self._build_grid(service_area, grid_cells)
 
     @classmethod
-    def from_plan_data(cls, data, **kwargs) -> ZoneIndex:
+    def from_plan_data(cls, data, plan_ids=None, **kwargs) -> ZoneIndex:
         """Build the index from :func:`layers.load`'s ``PlanData``.
 
         Parameters
         ----------
         data : PlanData
             Uses ``layers`` (in ``catalog`` order), ``service_area``, ``clauses``, ``plans``.
+        plan_ids : iterable of str, optional
+            Index only the layers of these plans (catalog ``plan``). Default: the home
+            plan's layers when the catalog has plans (else every layer). The service area
+            is kept only for an index that holds the home plan.
         **kwargs
             Passed to :class:`ZoneIndex` (e.g. ``grid_cells``).
 
@@ -306,10 +310,20 @@ class ZoneIndex:
         ZoneIndex
         """
         layers = dict(data.layers)
+        if plan_ids is not None or getattr(data, "plan_list", None):
+            # Plans (issue 15): by default only the home plan's layers, as before they existed.
+            home = getattr(data, "home_plan", None)
+            wanted = {home} if plan_ids is None else set(plan_ids)
+            plan_of = {e.get("id"): e.get("plan") or home
+                       for e in (getattr(data, "catalog", None) or [])}
+            layers = {k: v for k, v in layers.items() if plan_of.get(k, home) in wanted}
         order = [e["id"] for e in (getattr(data, "catalog", None) or []) if e.get("id") in layers]
         ordered = {k: layers[k] for k in order}
         ordered.update({k: v for k, v in layers.items() if k not in ordered})
-        return cls(ordered, service_area=getattr(data, "service_area", None),
+        home = getattr(data, "home_plan", None)
+        keep_area = plan_ids is None or home is None or home in set(plan_ids)
+        return cls(ordered, service_area=getattr(data, "service_area", None) if keep_area
+                   else None,
                    clauses=getattr(data, "clauses", None), plans=getattr(data, "plans", None),
                    **kwargs)
 

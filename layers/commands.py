@@ -20,7 +20,7 @@ def layer_summaries(data) -> list[dict]:
     Returns
     -------
     list of dict
-        ``id, title_zh, title_en, group, order, features, accuracy`` (counts per
+        ``id, title_zh, title_en, group, plan, order, features, accuracy`` (counts per
         accuracy value, zeros included), ``kinds`` (counts), and ``error`` when the
         layer failed to load.
     """
@@ -39,6 +39,7 @@ def layer_summaries(data) -> list[dict]:
             "title_zh": entry.get("title_zh", lid),
             "title_en": entry.get("title_en", lid),
             "group": entry.get("group", ""),
+            "plan": entry.get("plan") or data.home_plan,
             "order": entry.get("order"),
             "features": 0 if gdf is None else int(len(gdf)),
             "accuracy": counts,

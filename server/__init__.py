@@ -23,10 +23,23 @@ class Services:
     index: Any  # geo.index.ZoneIndex
     store: Any  # server.store.CheckStore
     limits: Any  # geo.limits.Limits
+    plan_index: Any = None  # geo.index.ZoneIndex of the non-home plans (issue 15)
+    scope: Any = None  # geo.plans.PlanScope
 
 
 def services() -> Services:
     return current_app.extensions["planmap"]
+
+
+def _plan_services(data):
+    """Index of the non-home plans' layers and the plan scope (None, None without plans)."""
+    from geo.index import ZoneIndex
+    from geo.plans import other_plan_ids, scope_from_plan_data
+
+    scope = scope_from_plan_data(data)
+    if scope is None:
+        return None, None
+    return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -60,7 +73,9 @@ def create_app(config: dict | None = None) -> Flask:
         max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
     )
     store = CheckStore(app.config["DB_PATH"])
-    app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits)
+    plan_index, scope = _plan_services(data)
+    app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
+                                         plan_index=plan_index, scope=scope)
 
     from server import api, conflicts, exports, ogc, pages, system
 

@@ -20,6 +20,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "搜索地名、区域、县市…",
         "search_none": "无匹配结果",
         "legend": "图例",
+        "plan_switcher": "选择规划",
+        "answered_by": "适用规划：",
         "sources": "数据来源与许可",
         "legend_schematic": "虚线 = 示意范围（按规划文字绘制，非法定边界）",
         "legend_derived": "推算：由真实几何计算（如河流缓冲区）",
@@ -133,6 +135,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "search_placeholder": "Search places, zones, counties…",
         "search_none": "No match",
         "legend": "Legend",
+        "plan_switcher": "Choose a plan",
+        "answered_by": "Plans answering here: ",
         "sources": "Data sources and licences",
         "legend_schematic": ("Dashed = schematic extent "
                              "(drawn from the plan text, not a legal boundary)"),
@@ -255,6 +259,7 @@ JS_KEYS = (
     "overlap_pct", "rings",
     "ring_within", "accuracy_note", "accuracy_note_none", "repairs", "report_link", "unit_m",
     "unit_km", "unit_m2",
+    "answered_by",  # issue 15
     "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",
     "eff_restricted", "eff_required", "eff_encouraged", "verdict_prohibited", "verdict_restricted",
     "verdict_required", "verdict_encouraged", "verdict_none", "panel_hint", "scope_activity",

@@ -269,6 +269,7 @@ def _collection(cid: str) -> dict:
                        f"{entry.get('attribution', '')}".strip(),
         "attribution": entry.get("attribution", ""),
         "license": entry.get("licence", ""),
+        "plan": entry.get("plan") or services().data.home_plan,  # issue 15: the layer's plan
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84}},
         "crs": CRS_LIST,

@@ -303,6 +303,39 @@ def _info(title: str) -> dict:
     }
 
 
+PLAN = {
+    "type": "object", "required": ["id", "seed", "name_zh", "level", "layers", "extent"],
+    "properties": {
+        "id": {"type": "string", "example": "002"}, "seed": {"type": "string"},
+        "name_zh": {"type": "string"}, "name_en": {"type": "string"},
+        "level": {"type": "string",
+                  "enum": ["province", "prefecture", "county-level city", "metropolitan area"]},
+        "title_zh": {"type": "string"}, "title_en": {"type": "string"},
+        "home": {"type": "boolean"}, "defers_to": {"type": "array", "items": {"type": "string"}},
+        "layers": {"type": "array", "items": {"type": "string"}},
+        "extent": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "area_feature": {"type": "string"}, "layers_url": {"type": "string"}},
+}
+
+
+def _plan_paths(paths: dict) -> dict:
+    """Issue 15: ``/api/v1/plans`` and the ``plan`` filter of ``/api/v1/layers``."""
+    layers = copy.deepcopy(paths["/api/v1/layers"])
+    layers["get"].setdefault("parameters", []).append(
+        {"name": "plan", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "only the layers of this plan (an id of /api/v1/plans)"})
+    return {
+        "/api/v1/layers": layers,
+        "/api/v1/plans": {"get": {
+            "operationId": "listPlans", "summary": "The plans on the map (plan switcher)",
+            "tags": ["layers"],
+            "responses": {"200": {"description": "plans", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["plans", "count"], "properties": {
+                    "count": {"type": "integer"},
+                    "plans": {"type": "array", "items": PLAN}}}}}}}}},
+    }
+
+
 @lru_cache(maxsize=1)
 def _api_document() -> dict:
     points_csv_example = "id,lon,lat\np1,122.84,45.62\np2,123.1,45.3\n"
@@ -458,6 +491,7 @@ def _api_document() -> dict:
                     "data_version": {"type": "string"},
                     "layers": {"type": "object"}}}}}}}}},
     }
+    paths.update(_plan_paths(paths))
     return {
         "openapi": "3.0.3",
         "info": _info("planmap API"),
