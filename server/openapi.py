@@ -264,7 +264,9 @@ CLAUSE = {
 def _error_responses(*statuses: int) -> dict:
     text = {400: "invalid input", 404: "not found", 405: "method not allowed",
             413: "input larger than a limit", 415: "unsupported media type",
-            503: "the layer failed to load (the problem is named)"}
+            503: "the layer failed to load, or the check store cannot be written (the "
+                 "problem is named)",
+            403: "missing or wrong delete token"}
     return {str(s): {"description": text.get(s, "error"),
                      "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -378,13 +380,24 @@ def _api_document() -> dict:
                     "repair": {"type": "boolean"}}}},
             }},
             "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 413)}}},
+                          **_error_responses(400, 413, 503)}}},
         "/api/v1/sitecheck/{check_id}": {"get": {
             "operationId": "getSiteCheck", "summary": "A stored site check", "tags": ["sitecheck"],
             "parameters": [{"name": "check_id", "in": "path", "required": True,
                             "schema": CHECK_ID}],
             "responses": {"200": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}},
+            "delete": {
+                "operationId": "deleteSiteCheck",
+                "summary": "Delete a stored site check (needs its delete_token)",
+                "tags": ["sitecheck"],
+                "parameters": [{"name": "check_id", "in": "path", "required": True,
+                                "schema": CHECK_ID},
+                               {"name": "X-Delete-Token", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 200},
+                                "description": "the delete_token answered at creation"}],
+                "responses": {"204": {"description": "deleted"},
+                              **_error_responses(403, 404, 503)}}},
         "/api/v1/clauses": {"get": {
             "operationId": "listClauses", "summary": "Policy clauses with citations",
             "tags": ["clauses"],

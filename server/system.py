@@ -14,7 +14,8 @@ VERSION = "0.1.0"
 
 @bp.get("/health")
 def health():
-    """Layer status and data version; ``degraded`` when a layer failed to load."""
+    """Layer and store status, data version; ``degraded`` when a layer failed to load or the
+    check store cannot be written (full disk, read-only, corrupt, deleted, quota reached)."""
     data = services().data
     broken = dict(getattr(data, "errors", {}) or {})
     layer_status = {}
@@ -24,8 +25,10 @@ def health():
             layer_status[lid] = {"status": "error", "problem": broken[lid]}
         else:
             layer_status[lid] = {"status": "ok", "features": int(len(data.layers[lid]))}
-    status = "degraded" if broken else "ok"
-    return jsonify({"status": status, "data_version": data.data_version, "layers": layer_status})
+    store = services().store.health()
+    status = "degraded" if broken or store["status"] != "ok" else "ok"
+    return jsonify({"status": status, "data_version": data.data_version, "layers": layer_status,
+                    "store": store})
 
 
 @bp.get("/version")
