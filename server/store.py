@@ -154,7 +154,7 @@ class CheckStore:
             self._open_problem = None
         except (OSError, sqlite3.Error) as exc:
             self._drop_conn()
-            self._open_problem = _describe(exc)
+            self._open_problem = self._read_only_problem() or _describe(exc)
 
     def _migrate(self, conn) -> None:
         with conn:
