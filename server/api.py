@@ -17,6 +17,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, NotFound
+from layers.export import FORMULA_START, csv_safe
 from server import services
 from server.store import new_delete_token
 
@@ -346,7 +347,8 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
     starts = np.flatnonzero(np.r_[True, point_idx[1:] != point_idx[:-1]])
     lengths = np.diff(np.r_[starts, len(point_idx)])
     id_text = [str(ids[p]) for p in point_idx[starts].tolist()]
-    if _NEEDS_ESCAPE.search("".join(id_text)):
+    if _NEEDS_ESCAPE.search("".join(id_text)) or (
+            escape is _csv_cell and any(t.startswith(FORMULA_START) for t in id_text)):
         id_text = [escape(t) for t in id_text]
     blob = codes.tobytes()
     templates: dict = {}
@@ -363,7 +365,7 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
 
 
 def _csv_cell(value) -> str:
-    text = str(value)
+    text = csv_safe(str(value))  # no formula cells (the ids are the client's own text)
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
