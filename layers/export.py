@@ -295,7 +295,7 @@ def csv_safe(value):
 def _write_csv(parts, crs, path: Path) -> None:
     table = _one_table(parts).copy()
     for col in table.columns:
-        if col != table.geometry.name and table[col].dtype == object:
+        if col != table.geometry.name and not pd.api.types.is_numeric_dtype(table[col]):
             table[col] = table[col].map(csv_safe)
     # CSV cannot hold a CRS; a column names it so the WKT coordinates are never ambiguous
     table["crs"] = crs
