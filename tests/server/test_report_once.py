@@ -121,3 +121,21 @@ def test_version_1_store_file_is_migrated_and_its_checks_get_a_report(tmp_path, 
     assert client.get("/report/oldcheck1234").status_code == 200
     assert client.get("/report/oldcheck1234").status_code == 200
     assert len(renders) == 1
+
+
+def test_wide_rings_drawn_from_the_hull_are_within_the_stated_bound():
+    """render_svg draws a ring of radius r from the site's convex hull when span²/4r is
+    under a pixel; the true buffer differs from the hull's by no more than that."""
+    import math
+
+    import shapely
+
+    n = 498
+    pts = [((5000 if i % 2 else 1000) * math.cos(2 * math.pi * i / n),
+            (5000 if i % 2 else 1000) * math.sin(2 * math.pi * i / n)) for i in range(n)]
+    site = shapely.Polygon(pts)
+    minx, miny, maxx, maxy = site.bounds
+    span = max(maxx - minx, maxy - miny)
+    for r in (20_000, 100_000):
+        exact, fast = site.buffer(r, 32), site.convex_hull.buffer(r, 32)
+        assert exact.hausdorff_distance(fast) <= span * span / (4 * r)
