@@ -194,6 +194,7 @@ SITE_RESULT = {
     "required": ["id", "report_url", "site", "zones", "nearest", "rings", "clauses", "verdict"],
     "properties": {
         "id": {"type": "string"}, "report_url": {"type": "string"}, "url": {"type": "string"},
+        "delete_token": {"type": "string", "description": "secret for DELETE (only in the 201)"},
         "created": {"type": "number"},
         "site": {"type": "object", "required": ["kind"], "properties": {
             "kind": {"type": "string"}, "geometry_type": {"type": "string"},
