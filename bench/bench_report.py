@@ -92,13 +92,13 @@ def main() -> int:
     # baseline in parallel: patch the page to ignore the stored drawing, as the old code did
     from server import reportview
 
-    real = reportview._valid_rendering
-    reportview._valid_rendering = lambda rendering: False
+    real = reportview.valid_rendering
+    reportview.valid_rendering = lambda rendering: False
     app.extensions["planmap"].store.set_report = lambda *a, **k: False
     try:
         par_naive = parallel()
     finally:
-        reportview._valid_rendering = real
+        reportview.valid_rendering = real
     print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"POST /api/v1/sitecheck (check + one drawing): {post_s:.2f} s")

@@ -474,6 +474,7 @@ def sitecheck_create():
     from geo.sitecheck import site_check
 
     svc = services()
+    svc.store.ensure_room()  # a full or broken store refuses before the check is computed
     payload, fmt, filename, crs, repair, rings = _site_request()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)

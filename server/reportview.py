@@ -166,7 +166,7 @@ def build(record: dict, data, lang: str, config) -> dict:
     if isinstance(note, dict):
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
     rendering = record.get("report")
-    if not _valid_rendering(rendering):
+    if not valid_rendering(rendering):
         rendering = render_map(record, data, features)
     svg = rendering["svg"]
     svg_legend = [{"color": item["color"], "dashed": item["dashed"],
@@ -192,7 +192,8 @@ def build(record: dict, data, lang: str, config) -> dict:
 RENDERING_VERSION = 1  # bump when render_svg changes what it draws: old renderings are redrawn
 
 
-def _valid_rendering(rendering) -> bool:
+def valid_rendering(rendering) -> bool:
+    """Whether ``rendering`` is a stored drawing of the current version (else redraw)."""
     return isinstance(rendering, dict) and rendering.get("v") == RENDERING_VERSION \
         and isinstance(rendering.get("svg"), str) and isinstance(rendering.get("legend"), list)
 

@@ -343,6 +343,33 @@ class CheckStore:
                 "ORDER BY created LIMIT ?)", (cutoff, PURGE_BATCH)).rowcount == PURGE_BATCH:
             pass
 
+    def ensure_room(self) -> None:
+        """Raise now, before a check is computed, if saving it would be refused.
+
+        Raises
+        ------
+        StoreFull
+            The store is at a quota even after expired checks are purged.
+        StoreUnavailable
+            The store cannot be opened, or its file was deleted or replaced.
+        """
+        self._ready()
+        if not (self.max_checks or self.max_bytes):
+            return
+        try:
+            with self._locked():
+                full = self._over_quota(self._conn(), 0)
+        except sqlite3.Error:
+            return  # the save itself will say what is wrong
+        if full and self.max_age_s:
+            self._write(lambda conn: (conn.execute("BEGIN IMMEDIATE"),
+                                      self._maybe_purge(conn, 0)))
+            with self._locked():
+                full = self._over_quota(self._conn(), 0)
+        if full:
+            with self._locked():
+                self._check_quota(self._conn(), 0)
+
     def purge_expired(self) -> int:
         """Delete every expired check now; return how many were deleted."""
         if not self.max_age_s:

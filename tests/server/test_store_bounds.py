@@ -77,6 +77,20 @@ def test_check_quota_refuses_new_checks_with_503_and_keeps_old_ones(tmp_path):
     _assert_rest_serves(client)
 
 
+def test_a_full_store_refuses_before_computing_the_check(tmp_path, monkeypatch):
+    """A flood past the quota must not still cost a site check (and a drawing) per POST."""
+    import geo.sitecheck
+
+    client = _app(tmp_path, STORE_MAX_CHECKS=1).test_client()
+    assert _post(client).status_code == 201
+    calls = []
+    real = geo.sitecheck.site_check
+    monkeypatch.setattr(geo.sitecheck, "site_check",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    _assert_store_503(_post(client), "store_quota_exceeded")
+    assert calls == []
+
+
 def test_byte_quota_counts_result_site_and_report(tmp_path):
     store = CheckStore(tmp_path / "c.db", max_bytes=10_000)
     store.save({"x": "a" * 4000}, None, report={"svg": "b" * 4000})
@@ -108,7 +122,10 @@ def test_expired_checks_are_gone_and_free_the_quota(tmp_path):
     old = [store.save({"i": i}, None) for i in range(2)]
     with pytest.raises(StoreFull):
         store.save({"i": 2}, None)
+    with pytest.raises(StoreFull):
+        store.ensure_room()
     time.sleep(0.4)
+    store.ensure_room()  # purges the expired checks: room again
     with pytest.raises(Exception, match="expired"):
         store.get(old[0])
     new = store.save({"i": 3}, None)  # a full store purges expired checks at once
