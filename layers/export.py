@@ -270,8 +270,33 @@ def _write_geojson(parts, crs, path: Path) -> None:
                             layer_options=options)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# +cmd|...): OWASP "CSV injection" advises a leading apostrophe, shown but not run.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """``value`` with a leading ``'`` when a spreadsheet would read it as a formula.
+
+    Parameters
+    ----------
+    value : object
+        A cell; only text is changed.
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_csv(parts, crs, path: Path) -> None:
     table = _one_table(parts).copy()
+    for col in table.columns:
+        if col != table.geometry.name and not pd.api.types.is_numeric_dtype(table[col]):
+            table[col] = table[col].map(csv_safe)
     # CSV cannot hold a CRS; a column names it so the WKT coordinates are never ambiguous
     table["crs"] = crs
     pyogrio.write_dataframe(table, path, driver="CSV",
@@ -409,8 +434,8 @@ def _cell(value):
 def _csv_text(header, rows) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_safe(h) for h in header])
+    writer.writerows([csv_safe(v) for v in row] for row in rows)
     return buf.getvalue()
 
 

@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.errors import LayerError, NotFound
+from geo.validate import flatten_collection
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The built-in data folder (the ``layers`` package itself, also inside a wheel)."""
@@ -314,6 +315,9 @@ def _read_layer(entry: dict, data_dir: Path, plans: dict[str, PlanText]):
         except Exception as exc:  # shapely raises several types for malformed input
             raise _Problem(path, f"{where}: unreadable geometry ({exc})",
                            f"要素 {fid}：几何无法解析") from None
+        if geom.geom_type == "GeometryCollection":
+            # a collection inside a collection breaks the zone index at start-up: flatten
+            geom = flatten_collection(geom)
         records.append(props)
         geoms.append(geom)
 

@@ -72,7 +72,9 @@ def create_app(config: dict | None = None) -> Flask:
         max_unzipped_bytes=int(app.config["MAX_UNZIPPED_BYTES"]),
         max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
     )
-    store = CheckStore(app.config["DB_PATH"])
+    store = CheckStore(app.config["DB_PATH"], max_checks=app.config["STORE_MAX_CHECKS"],
+                       max_bytes=app.config["STORE_MAX_BYTES"],
+                       max_age_s=float(app.config["STORE_MAX_AGE_DAYS"]) * 86400)
     plan_index, scope = _plan_services(data)
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)

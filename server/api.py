@@ -18,7 +18,9 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, NotFound
 from geo.plans import route, scope_result
+from layers.export import FORMULA_START, csv_safe
 from server import services
+from server.store import new_delete_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -400,7 +402,8 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
     starts = np.flatnonzero(np.r_[True, point_idx[1:] != point_idx[:-1]])
     lengths = np.diff(np.r_[starts, len(point_idx)])
     id_text = [str(ids[p]) for p in point_idx[starts].tolist()]
-    if _NEEDS_ESCAPE.search("".join(id_text)):
+    if _NEEDS_ESCAPE.search("".join(id_text)) or (
+            escape is _csv_cell and any(t.startswith(FORMULA_START) for t in id_text)):
         id_text = [escape(t) for t in id_text]
     blob = codes.tobytes()
     templates: dict = {}
@@ -417,7 +420,7 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
 
 
 def _csv_cell(value) -> str:
-    text = str(value)
+    text = csv_safe(str(value))  # no formula cells (the ids are the client's own text)
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -526,6 +529,7 @@ def sitecheck_create():
     from geo.sitecheck import site_check
 
     svc = services()
+    svc.store.ensure_room()  # a full or broken store refuses before the check is computed
     payload, fmt, filename, crs, repair, rings = _site_request()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)
@@ -546,14 +550,28 @@ def sitecheck_create():
                                 "parcels": list(site.parcels)})
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)
-    check_id = svc.store.save(result, site_geojson)
+    report = _render_report(result, site_geojson)
+    delete_token = new_delete_token()
+    check_id = svc.store.save(result, site_geojson, report=report, delete_token=delete_token)
     body = {"id": check_id, "report_url": f"/report/{check_id}",
-            "url": url_for("api.sitecheck_get", check_id=check_id)}
+            "url": url_for("api.sitecheck_get", check_id=check_id),
+            "delete_token": delete_token}
     body.update(result)
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = body["url"]
     return response
+
+
+def _render_report(result: dict, site_geojson) -> dict | None:
+    """The report's map, drawn once now so that ``/report/<id>`` only reads it."""
+    from server import reportview
+
+    try:
+        return reportview.render_map({"result": result, "site": site_geojson}, services().data)
+    except Exception:  # the check itself is answered; the report page draws it on first view
+        current_app.logger.exception("report map could not be rendered at save time")
+        return None
 
 
 def _site_geojson(site) -> dict | None:
@@ -590,6 +608,14 @@ def sitecheck_get(check_id):
             "created": stored["created"], "site_geometry": stored["site"]}
     body.update(stored["result"])
     return jsonify(body)
+
+
+@bp.delete("/sitecheck/<check_id>")
+def sitecheck_delete(check_id):
+    """Delete a stored check: needs the ``delete_token`` its creation answered with."""
+    token = request.headers.get("X-Delete-Token") or request.args.get("delete_token")
+    services().store.delete(check_id, token)
+    return Response(status=204)
 
 
 @bp.get("/openapi.json")

@@ -194,6 +194,7 @@ SITE_RESULT = {
     "required": ["id", "report_url", "site", "zones", "nearest", "rings", "clauses", "verdict"],
     "properties": {
         "id": {"type": "string"}, "report_url": {"type": "string"}, "url": {"type": "string"},
+        "delete_token": {"type": "string", "description": "secret for DELETE (only in the 201)"},
         "created": {"type": "number"},
         "site": {"type": "object", "required": ["kind"], "properties": {
             "kind": {"type": "string"}, "geometry_type": {"type": "string"},
@@ -270,7 +271,9 @@ CLAUSE = {
 def _error_responses(*statuses: int) -> dict:
     text = {400: "invalid input", 404: "not found", 405: "method not allowed",
             413: "input larger than a limit", 415: "unsupported media type",
-            503: "the layer failed to load (the problem is named)"}
+            503: "the layer failed to load, or the check store cannot be written (the "
+                 "problem is named)",
+            403: "missing or wrong delete token"}
     return {str(s): {"description": text.get(s, "error"),
                      "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -417,13 +420,24 @@ def _api_document() -> dict:
                     "repair": {"type": "boolean"}}}},
             }},
             "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 413)}}},
+                          **_error_responses(400, 413, 503)}}},
         "/api/v1/sitecheck/{check_id}": {"get": {
             "operationId": "getSiteCheck", "summary": "A stored site check", "tags": ["sitecheck"],
             "parameters": [{"name": "check_id", "in": "path", "required": True,
                             "schema": CHECK_ID}],
             "responses": {"200": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}},
+            "delete": {
+                "operationId": "deleteSiteCheck",
+                "summary": "Delete a stored site check (needs its delete_token)",
+                "tags": ["sitecheck"],
+                "parameters": [{"name": "check_id", "in": "path", "required": True,
+                                "schema": CHECK_ID},
+                               {"name": "X-Delete-Token", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 200},
+                                "description": "the delete_token answered at creation"}],
+                "responses": {"204": {"description": "deleted"},
+                              **_error_responses(403, 404, 503)}}},
         "/api/v1/clauses": {"get": {
             "operationId": "listClauses", "summary": "Policy clauses with citations",
             "tags": ["clauses"],

@@ -39,6 +39,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP_URL"),
     Setting("TIANDITU_TOKEN", "", "天地图 token; when set, 天地图 vector tiles are offered"),
     Setting("THREADS", 8, "Worker threads of the production WSGI server"),
+    # issue 22b: the check store's bounds
+    Setting("STORE_MAX_CHECKS", 100_000, "Most stored site checks; past it new checks get 503 "
+            "`store_quota_exceeded` (none are evicted); 0 = no limit"),
+    Setting("STORE_MAX_BYTES", 2 * 1024 ** 3, "Most bytes of stored checks (result + site + "
+            "report map); past it new checks get 503 `store_quota_exceeded`; 0 = no limit"),
+    Setting("STORE_MAX_AGE_DAYS", 365, "Stored checks older than this are deleted "
+            "(404 `check_expired`); 0 = kept forever"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
