@@ -485,6 +485,7 @@ def sitecheck_create():
         result = site_check(svc.index, site.geometry, **check_args)
     result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
                                 "parcels": list(site.parcels)})
+    result["warnings"] = list(site.warnings)  # oddities accepted (docs/SECURITY.md)
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)
     check_id = svc.store.save(result, site_geojson)

@@ -179,6 +179,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "verdict_code": str(verdict_code or ""), "verdict": verdict_text,
         "accuracy_note": str(note or ""),
         "repairs": [str(r) for r in (result.get("repairs") or [])],
+        "warnings": [str(w) for w in (result.get("warnings") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
     }

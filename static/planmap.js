@@ -404,6 +404,12 @@
       res.repairs.forEach(function (r) { ul.appendChild(el('li', null, typeof r === 'object' ? JSON.stringify(r) : r)); });
       body.appendChild(ul);
     }
+    if (res.warnings && res.warnings.length) {
+      body.appendChild(el('h3', null, S.input_warnings));
+      var wl = el('ul');
+      res.warnings.forEach(function (w) { wl.appendChild(el('li', null, String(w))); });
+      body.appendChild(wl);
+    }
     body.appendChild(el('h3', null, S.accuracy_note));
     var note = res.accuracy_note;
     if (note && typeof note === 'object') note = note[CFG.lang] || note.zh || note.en || '';
