@@ -1151,11 +1151,78 @@ def _read_zip(zf: zipfile.ZipFile, crs: str | None, limits: Limits, repair: bool
                        ".prj 文件过大", "prj")
         embedded = _prj_crs(zf.read(members[".prj"]))
     crs_in = _resolve_crs(crs, embedded, None, "shapefile .prj")
+    shp_precheck(zf, members[".shp"], limits)
     with tempfile.TemporaryDirectory(prefix="planmap-shp-") as tmp:
         for ext, info in members.items():
             # Fixed names: nothing from the archive decides where a file is written.
             _extract_member(zf, info, os.path.join(tmp, "site" + ext))
         return _read_shapefile(os.path.join(tmp, "site.shp"), crs_in, limits, repair)
+
+
+# Shape types whose records hold (box, numParts, numPoints) or (box, numPoints).
+_SHP_MULTI = {3: True, 5: True, 13: True, 15: True, 23: True, 25: True, 31: True,
+              8: False, 18: False, 28: False}
+_SHP_POINT = (1, 11, 21)
+
+
+def shp_precheck(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
+    """Count records and vertices from the .shp record headers, before GDAL reads anything.
+
+    Each record starts with its content length and, for lines, polygons and multipoints,
+    its number of points: walking those headers (skipping the coordinates) costs a few
+    milliseconds and stops as soon as a limit is passed, where GDAL would first read every
+    coordinate into memory (6 M vertices: seconds and hundreds of MiB before the 413).
+    A file whose headers do not add up is left for GDAL to judge and report.
+
+    Raises
+    ------
+    LimitExceeded
+        ``too_many_vertices`` or ``too_many_parts``, counted so far.
+    """
+    with zf.open(info) as f:
+        head = f.read(100)
+        if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+            return
+        shape_type = struct.unpack("<i", head[32:36])[0]
+        if shape_type not in _SHP_MULTI and shape_type not in _SHP_POINT:
+            return
+        records = vertices = 0
+        while True:
+            rec = f.read(8)
+            if len(rec) < 8:
+                return
+            length = struct.unpack(">i", rec[4:])[0] * 2
+            if length < 4:
+                return  # damaged header: GDAL reports it
+            body = f.read(min(length, 44))
+            if len(body) < 4:
+                return
+            kind = struct.unpack("<i", body[:4])[0]
+            records += 1
+            if kind in _SHP_POINT:
+                vertices += 1
+            elif kind in _SHP_MULTI:
+                at = 40 if _SHP_MULTI[kind] else 36
+                if len(body) < at + 4:
+                    return
+                vertices += max(struct.unpack("<i", body[at:at + 4])[0], 0)
+            elif kind != 0:  # 0 = null shape; anything else is not ours to judge
+                return
+            if vertices > limits.max_vertices:
+                raise _err(LimitExceeded, "too_many_vertices",
+                           f"the shapefile has more than {limits.max_vertices} vertices "
+                           f"(at least {vertices} in its first {records} records); the "
+                           f"limit is {limits.max_vertices}",
+                           f"shapefile 的顶点超过 {limits.max_vertices} 个（前 {records} 条记录"
+                           f"已有 {vertices} 个），上限为 {limits.max_vertices}", "geometry")
+            if records > limits.max_parts:
+                raise _err(LimitExceeded, "too_many_parts",
+                           f"the shapefile has more than {limits.max_parts} features; the "
+                           f"limit is {limits.max_parts}",
+                           f"shapefile 的要素超过 {limits.max_parts} 个，上限为 "
+                           f"{limits.max_parts}", "geometry")
+            if length > len(body):
+                f.seek(length - len(body), 1)  # forward: decompresses, keeps nothing
 
 
 def _read_shapefile(path: str, crs_in: str, limits: Limits, repair: bool) -> ParsedSite:
