@@ -845,7 +845,7 @@ def _forbid(what: str):
     return handler
 
 
-_XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*(["'])([^"']{0,64})\1""")
+_XML_DECL = re.compile(r"""^\s*<\?xml\b[^>]*?\bencoding\s*=\s*(["'])([^"']*)\1""")
 _XML_ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "iso8859-1", "cp1252",
                   "gb2312", "gbk", "gb18030")
 """Encodings a KML may declare (KML 2.2 says UTF-8; Chinese tools also write GBK)."""
@@ -893,14 +893,12 @@ def _kml_text(data: bytes) -> str:
 
 def _parse_kml(data: bytes, crs: str | None, limits: Limits, repair: bool) -> ParsedSite:
     text, notes = _strip_nul(_kml_text(data), "KML")
-    match = _XML_DECL.match(text)
-    if match:
-        # The text is decoded now: expat reads it as UTF-8 whatever the file said.
-        text = text[:match.start(2)] + "UTF-8" + text[match.end(2):]
     data = text.encode("utf-8", errors="surrogatepass")
     b = _Builder(limits, repair)
     handler = _KMLHandler(b)
-    parser = expat.ParserCreate(namespace_separator=" ")
+    # The text is decoded now: expat must read it as UTF-8 whatever the declaration says
+    # (the encoding argument overrides it), so no codec lookup ever happens in expat.
+    parser = expat.ParserCreate("UTF-8", namespace_separator=" ")
     # No DTD of any kind: this closes XXE, external DTDs and "billion laughs" at once.
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _forbid("<!DOCTYPE>")
