@@ -311,7 +311,9 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
                                f"{path.name} unpacks to {total} bytes, more than "
                                f"{DEFAULT_LIMITS.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
-        names = [i.filename for i in infos if not i.is_dir() and "__MACOSX" not in i.filename]
+        # (an empty member name, which ZipInfo.is_dir cannot judge, names no layer either)
+        names = [i.filename for i in infos
+                 if i.filename and not i.is_dir() and "__MACOSX" not in i.filename]
     shps = [n for n in names if n.lower().endswith(".shp")]
     if shps:
         return _pick_shapefiles(shps, layer_id, path.name)

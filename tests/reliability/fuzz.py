@@ -64,11 +64,14 @@ def seed_files(target: str) -> list[Path]:
     return files
 
 
-def make_one_input(target: str):
-    """Return ``f(data: bytes)`` that parses ``data`` and lets only PlanmapError through."""
+def make_target(target: str):
+    """Return ``run(data: bytes)`` that feeds ``data`` to the parser of ``target``.
+
+    ``run`` raises whatever the parser raises; only :class:`geo.errors.PlanmapError` is
+    an acceptable answer to bad input.
+    """
     from geo import crs as gcrs
     from geo import parsers
-    from geo.errors import PlanmapError
     from geo.limits import Limits
 
     # Small limits: the same code paths, a thousand times cheaper per input.
@@ -78,25 +81,19 @@ def make_one_input(target: str):
     if target in parsers._SITE_PARSERS:
         parse = parsers._SITE_PARSERS[target]
 
-        def one(data: bytes) -> None:
-            try:
-                raw = parsers._as_bytes(data, limits)
-                parse(raw, None, limits, len(data) % 2 == 1)  # repair on odd lengths
-            except PlanmapError:
-                pass
-        return one
+        def run(data: bytes) -> None:
+            raw = parsers._as_bytes(data, limits)
+            parse(raw, None, limits, len(data) % 2 == 1)  # repair on odd lengths
+        return run
 
     if target.startswith("points_"):
         read = parsers._points_csv if target == "points_csv" else parsers._points_geojson
 
-        def one(data: bytes) -> None:
-            try:
-                raw = parsers._as_bytes(data, limits, "points")
-                _ids, x, y, line_of = read(raw, limits)
-                gcrs.to_wgs84(x, y, gcrs.WGS84, param="points")
-            except PlanmapError:
-                pass
-        return one
+        def run(data: bytes) -> None:
+            raw = parsers._as_bytes(data, limits, "points")
+            _ids, x, y, _line_of = read(raw, limits)
+            gcrs.to_wgs84(x, y, gcrs.WGS84, param="points")
+        return run
 
     from layers import importer
 
@@ -105,14 +102,25 @@ def make_one_input(target: str):
     folder = Path(tempfile.mkdtemp(prefix="planmap-fuzz-"))
     path = folder / f"fuzz{suffix}"
 
-    def one(data: bytes) -> None:
+    def run(data: bytes) -> None:
         path.write_bytes(data)
+        frame = importer._read(path, "fuzz")
+        if len(frame) == 0:
+            return
+        src, supported = importer._resolve_crs(frame.crs, None)
+        importer._geometries(frame, src, supported, path)
+    return run
+
+
+def make_one_input(target: str):
+    """The fuzz target: :func:`make_target` with :class:`PlanmapError` as the one answer."""
+    from geo.errors import PlanmapError
+
+    run = make_target(target)
+
+    def one(data: bytes) -> None:
         try:
-            frame = importer._read(path, "fuzz")
-            if len(frame) == 0:
-                return
-            src, supported = importer._resolve_crs(frame.crs, None)
-            importer._geometries(frame, src, supported, path)
+            run(data)
         except PlanmapError:
             pass
     return one
