@@ -1,6 +1,6 @@
 """CI-sized run of the parser fuzz campaign (``tests/reliability/fuzz.py``).
 
-Every target runs in its own process for its share of ``PLANMAP_FUZZ_SECONDS`` (default 80
+Every target runs in its own process for its share of ``PLANMAP_FUZZ_SECONDS`` (default 60
 seconds over all targets, about two minutes with start-up); the run fails if any input
 makes a parser raise anything but :class:`geo.errors.PlanmapError` (or crash, hang past
 30 s, or pass 2 GiB).  ``PLANMAP_FUZZ_SECONDS=0`` skips it.  How to run it for an hour and
@@ -17,7 +17,7 @@ import pytest
 
 from tests.reliability.fuzz import ROOT, TARGETS
 
-TOTAL = float(os.environ.get("PLANMAP_FUZZ_SECONDS", "80"))
+TOTAL = float(os.environ.get("PLANMAP_FUZZ_SECONDS", "60"))
 SHARE = max(1, int(TOTAL / len(TARGETS)))
 
 
