@@ -422,6 +422,11 @@ def _read(path: Path, layer_id: str):
         except Exception as exc:  # any GDAL read problem is bad input, not a crash
             raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
                                f"{path.name}：无法读取（{exc}）", param="file") from None
+        if not isinstance(frame, gpd.GeoDataFrame):
+            # e.g. a GeoPackage attributes table: pyogrio gives a plain DataFrame
+            raise InvalidInput("no_geometry_column",
+                               f"{path.name}: the layer has no geometry column",
+                               f"{path.name}：图层没有几何列", param="file")
         # Shapefile cannot tell a Point from a one-part MultiPoint, and a GeoPackage
         # layer has one type (Multi* when mixed): one-part multis become single parts.
         geoms = np.asarray(frame.geometry.values, dtype=object)
