@@ -51,9 +51,11 @@ import json
 import math
 import os
 import re
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -327,10 +329,16 @@ def _pick_shapefiles(shps: list[str], layer_id: str, where: str) -> list[str]:
                        f"找到 {found or '无'}", param="file")
 
 
+# What zipfile raises on a damaged archive (bad central directory, CRC, deflate stream,
+# unknown compression, encryption): each is the file's problem, reported as unreadable.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               NotImplementedError, RuntimeError, ValueError, struct.error)
+
+
 def _zip_members(path: Path, layer_id: str) -> list[str]:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise InvalidInput("unreadable_file", f"{path.name}: not a readable zip ({exc})",
                            f"{path.name}：无法读取的 zip 文件", param="file") from None
     with zf:
@@ -341,7 +349,9 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
                                f"{path.name} unpacks to {total} bytes, more than "
                                f"{DEFAULT_LIMITS.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
-        names = [i.filename for i in infos if not i.is_dir() and "__MACOSX" not in i.filename]
+        # (an empty member name, which ZipInfo.is_dir cannot judge, names no layer either)
+        names = [i.filename for i in infos
+                 if i.filename and not i.is_dir() and "__MACOSX" not in i.filename]
     shps = [n for n in names if n.lower().endswith(".shp")]
     if shps:
         return _pick_shapefiles(shps, layer_id, path.name)
@@ -397,6 +407,15 @@ def _planmap_zip_tables(path: Path) -> tuple[dict, dict]:
     rows: dict[tuple[str, str], dict] = {}
     if path.suffix.lower() != ".zip":
         return fields, rows
+    try:
+        return _read_side_tables(path, fields, rows)
+    except (*_ZIP_ERRORS, csv.Error) as exc:  # e.g. a bad CRC or a NUL in attributes.csv
+        raise InvalidInput("unreadable_file", f"{path.name}: cannot read its side tables "
+                           f"({type(exc).__name__}: {str(exc)[:120]})",
+                           f"{path.name}：无法读取附表", param="file") from None
+
+
+def _read_side_tables(path: Path, fields: dict, rows: dict) -> tuple[dict, dict]:
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         if "fields.csv" in names:
@@ -423,7 +442,9 @@ def _restore_long_names_and_text(frame, stem: str, fields: dict, rows: dict):
             continue
         for col, value in full.items():
             # Only text DBF cut at 254 bytes: the full value starts with the cut one.
-            if col in frame.columns and isinstance(frame[col].iat[i], str):
+            # (a short row of attributes.csv gives None for the missing cells)
+            if col in frame.columns and isinstance(frame[col].iat[i], str) \
+                    and isinstance(value, str):
                 cut = frame[col].iat[i]
                 if value[:1] == "'" and value[1:].startswith(FORMULA_START) and \
                         value[1:].startswith(cut):
@@ -442,6 +463,11 @@ def _read(path: Path, layer_id: str):
         except Exception as exc:  # any GDAL read problem is bad input, not a crash
             raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
                                f"{path.name}：无法读取（{exc}）", param="file") from None
+        if not isinstance(frame, gpd.GeoDataFrame):
+            # e.g. a GeoPackage attributes table: pyogrio gives a plain DataFrame
+            raise InvalidInput("no_geometry_column",
+                               f"{path.name}: the layer has no geometry column",
+                               f"{path.name}：图层没有几何列", param="file")
         # Shapefile cannot tell a Point from a one-part MultiPoint, and a GeoPackage
         # layer has one type (Multi* when mixed): one-part multis become single parts.
         geoms = np.asarray(frame.geometry.values, dtype=object)

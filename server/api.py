@@ -548,6 +548,7 @@ def sitecheck_create():
     result["plans"] = svc.scope.describe(plan_ids) if svc.scope is not None else []
     result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
                                 "parcels": list(site.parcels)})
+    result["warnings"] = list(site.warnings)  # oddities accepted (docs/SECURITY.md)
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)
     report = _render_report(result, site_geojson)

@@ -76,6 +76,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "accuracy_note": "数据精度说明",
         "accuracy_note_none": "所涉区域均无示意范围（均为官方或推算几何）。",
         "repairs": "已自动修复",
+        "input_warnings": "输入文件提示",
         "report_link": "打开可打印报告",
         "unit_m": "米",
         "unit_km": "公里",
@@ -193,6 +194,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "accuracy_note_none": ("No schematic extent is involved "
                                "(official or derived geometry only)."),
         "repairs": "Automatically repaired",
+        "input_warnings": "Notes on the input file",
         "report_link": "Open the printable report",
         "unit_m": "m",
         "unit_km": "km",
@@ -257,7 +259,8 @@ JS_KEYS = (
     "measure_length", "measure_area", "sitecheck", "site", "site_area", "site_length", "verdict",
     "overlap", "overlap_none", "overlap_length", "overlap_m2", "overlap_ha", "overlap_mu",
     "overlap_pct", "rings",
-    "ring_within", "accuracy_note", "accuracy_note_none", "repairs", "report_link", "unit_m",
+    "ring_within", "accuracy_note", "accuracy_note_none", "repairs", "input_warnings",
+    "report_link", "unit_m",
     "unit_km", "unit_m2",
     "answered_by",  # issue 15
     "unit_ha", "unit_mu", "acc_official", "acc_derived", "acc_schematic", "eff_prohibited",

@@ -243,6 +243,9 @@ SITE_RESULT = {
         "accuracy_note": {"nullable": True, "description": "why schematic/derived zones limit "
                           "what the verdict can say (text, or {zh, en, zones})"},
         "repairs": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "oddities in the input that were accepted (content "
+                     "ignored, NUL padding, 界址点 numbers out of sequence)"},
         "input": {"type": "object", "properties": {
             "format": {"type": "string"}, "crs": {"type": "string"},
             "parcels": {"type": "array", "items": {"type": "string"}}}},

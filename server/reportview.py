@@ -187,6 +187,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "accuracy_note": str(note or ""),
         "official_layers_note": str(official or ""),
         "repairs": [str(r) for r in (result.get("repairs") or [])],
+        "warnings": [str(w) for w in (result.get("warnings") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
     }

@@ -417,6 +417,12 @@
       body.appendChild(el('h3', null, S.official_layers_note));
       body.appendChild(el('p', 'pm-small pm-official-note', official[CFG.lang] || official.zh || ''));
     }
+    if (res.warnings && res.warnings.length) {
+      body.appendChild(el('h3', null, S.input_warnings));
+      var wl = el('ul');
+      res.warnings.forEach(function (w) { wl.appendChild(el('li', null, String(w))); });
+      body.appendChild(wl);
+    }
     body.appendChild(el('h3', null, S.accuracy_note));
     var note = res.accuracy_note;
     if (note && typeof note === 'object') note = note[CFG.lang] || note.zh || note.en || '';
