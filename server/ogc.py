@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+from urllib.parse import urlencode
 
 import numpy as np
 import shapely
@@ -48,6 +49,17 @@ _NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
 
 _cache_lock = threading.Lock()
+
+#: query parameters each route understands; anything else is a 400 (/req/core/query-param-unknown)
+PARAMS_ITEMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"})
+PARAMS_ITEM = frozenset({"f", "crs"})
+PARAMS_OTHER = frozenset({"f"})
+
+# RFC 3339 date-time (or full-date, which the OGC examples also use)
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))?$")
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 
 # ------------------------------------------------------------------ helpers
@@ -116,8 +128,64 @@ def _json(body, media=JSON, status=200, headers=None):
     return response
 
 
-def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
+def _url(endpoint: str, query: dict | None = None, **path) -> str:
+    """Absolute URL of ``endpoint``; ``query`` is appended verbatim, never given to url_for
+    (a request argument named ``_external`` or ``cid`` must not steer URL building)."""
+    href = url_for(endpoint, _external=True, **path)
+    return href + ("?" + urlencode(query) if query else "")
+
+
+def check_params(allowed) -> None:
+    """400 naming the first query parameter not in ``allowed``."""
+    for name in request.args.keys():
+        if name not in allowed:
+            shown = name[:64]
+            known = ", ".join(sorted(allowed))
+            raise InvalidInput("unknown_parameter",
+                               f"unknown query parameter {shown!r}; this resource accepts: "
+                               f"{known}",
+                               f"未知的查询参数 {shown!r}；此资源接受：{known}", param=shown)
+
+
+def _instant(text: str) -> _dt.datetime:
+    match = _DATETIME_RE.match(text)
+    if match is None:
+        raise ValueError(text)
+    if match[4] is None:  # a date stands for its whole day; its start orders the interval
+        return _dt.datetime(int(match[1]), int(match[2]), int(match[3]),
+                            tzinfo=_dt.timezone.utc)
+    value = _dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    return value
+
+
+def parse_datetime(raw: str | None):
+    """Validate ``datetime``: an RFC 3339 instant or an interval ``a/b`` (``..`` or empty =
+    open).  Returns ``(start, end)`` (None = open) or None when absent."""
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    parts = text.split("/")
+    try:
+        if len(parts) == 1:
+            if text == "..":
+                raise ValueError(text)
+            value = _instant(text)
+            return value, value
+        if len(parts) != 2:
+            raise ValueError(text)
+        start, end = (None if p in ("", "..") else _instant(p) for p in parts)
+    except ValueError:
+        shown = raw[:60]
+        raise InvalidInput("invalid_datetime",
+                           f"datetime {shown!r} is not an RFC 3339 date-time or interval "
+                           "(e.g. 2021-01-01T00:00:00Z or 2021-01-01T00:00:00Z/..)",
+                           f"datetime {shown!r} 不是 RFC 3339 时间或时间区间"
+                           "（如 2021-01-01T00:00:00Z 或 2021-01-01T00:00:00Z/..）",
+                           param="datetime") from None
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("invalid_datetime", "datetime interval starts after it ends",
+                           "datetime 时间区间的起点晚于终点", param="datetime")
+    return start, end
 
 
 def _parse_crs(name: str, default: str = CRS84) -> str:
@@ -270,17 +338,20 @@ def _collection(cid: str) -> dict:
         "attribution": entry.get("attribution", ""),
         "license": entry.get("licence", ""),
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84}},
+        "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84},
+                   # no interval: the plan features carry no time (datetime does not narrow)
+                   "temporal": {"trs": GREGORIAN,
+                                "description": "no temporal extent: features carry no time"}},
         "crs": CRS_LIST,
         "storageCrs": CRS84,
         "links": [
             {"href": _url("ogc.collection", cid=cid), "rel": "self", "type": JSON,
              "title": "this collection"},
-            {"href": _url("ogc.collection", cid=cid, f="html"), "rel": "alternate",
+            {"href": _url("ogc.collection", {"f": "html"}, cid=cid), "rel": "alternate",
              "type": HTML, "title": "this collection as HTML"},
             {"href": _url("ogc.items", cid=cid), "rel": "items", "type": GEOJSON,
              "title": "features"},
-            {"href": _url("ogc.items", cid=cid, f="html"), "rel": "items", "type": HTML,
+            {"href": _url("ogc.items", {"f": "html"}, cid=cid), "rel": "items", "type": HTML,
              "title": "features as HTML"},
         ],
     }
@@ -291,6 +362,7 @@ def _collection(cid: str) -> dict:
 @bp.get("/")
 @bp.get("")
 def landing():
+    check_params(PARAMS_OTHER)
     body = {
         "title": "planmap — 白城市规划“一张图” OGC API – Features",
         "description": "Spatial plans of Baicheng City (白城市), Jilin Province: every feature "
@@ -298,7 +370,7 @@ def landing():
                        "of the plan text.",
         "links": [
             {"href": _url("ogc.landing"), "rel": "self", "type": JSON, "title": "this document"},
-            {"href": _url("ogc.landing", f="html"), "rel": "alternate", "type": HTML,
+            {"href": _url("ogc.landing", {"f": "html"}), "rel": "alternate", "type": HTML,
              "title": "this document as HTML"},
             {"href": _url("ogc.service_desc"), "rel": "service-desc",
              "type": "application/vnd.oai.openapi+json;version=3.0",
@@ -314,27 +386,30 @@ def landing():
     return _json(body)
 
 
-@bp.get("/api")
+@bp.get("/api", strict_slashes=False)
 def service_desc():
+    check_params(PARAMS_OTHER)
     from server.openapi import ogc_document
 
     return _json(ogc_document(), media="application/vnd.oai.openapi+json;version=3.0")
 
 
-@bp.get("/conformance")
+@bp.get("/conformance", strict_slashes=False)
 def conformance():
+    check_params(PARAMS_OTHER)
     body = {"conformsTo": CONFORMANCE}
     if _wants_html():
         return render_template("ogc/conformance.html", body=body)
     return _json(body)
 
 
-@bp.get("/collections")
+@bp.get("/collections", strict_slashes=False)
 def collections():
+    check_params(PARAMS_OTHER)
     body = {
         "links": [
             {"href": _url("ogc.collections"), "rel": "self", "type": JSON},
-            {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": HTML},
+            {"href": _url("ogc.collections", {"f": "html"}), "rel": "alternate", "type": HTML},
         ],
         "crs": CRS_LIST,
         "collections": [_collection(cid) for cid in _collection_ids()],
@@ -344,16 +419,18 @@ def collections():
     return _json(body)
 
 
-@bp.get("/collections/<cid>")
+@bp.get("/collections/<cid>", strict_slashes=False)
 def collection(cid):
+    check_params(PARAMS_OTHER)
     body = _collection(cid)
     if _wants_html():
         return render_template("ogc/collection.html", body=body)
     return _json(body)
 
 
-@bp.get("/collections/<cid>/items")
+@bp.get("/collections/<cid>/items", strict_slashes=False)
 def items(cid):
+    check_params(PARAMS_ITEMS)
     _entry(cid)
     html = _wants_html()
     cfg = current_app.config
@@ -363,6 +440,7 @@ def items(cid):
     offset = _parse_int("offset", 0, 0)
     crs_uri = _parse_crs("crs")
     bbox_crs = _parse_crs("bbox-crs")
+    parse_datetime(request.args.get("datetime"))  # no feature carries a time: nothing to narrow
     raw_bbox = request.args.get("bbox")
     features = layer_features(cid)
     if raw_bbox is not None and raw_bbox.strip() != "":
@@ -376,22 +454,25 @@ def items(cid):
     page = selected[offset: offset + limit]
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
+    # only parameters check_params accepted reach here; they go into the query string only
     args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
     args["limit"] = str(limit)
+
+    def page_url(start: int, **extra) -> str:
+        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
+
     links = [
-        {"href": _url("ogc.items", cid=cid, offset=offset, **args), "rel": "self",
-         "type": GEOJSON, "title": "this page"},
-        {"href": _url("ogc.items", cid=cid, offset=offset, f="html", **args),
-         "rel": "alternate", "type": HTML, "title": "this page as HTML"},
+        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
+        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
+         "title": "this page as HTML"},
         {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
     ]
     if offset + limit < matched:
-        links.append({"href": _url("ogc.items", cid=cid, offset=offset + limit, **args),
-                      "rel": "next", "type": GEOJSON, "title": "next page"})
+        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
+                      "title": "next page"})
     if offset > 0:
-        links.append({"href": _url("ogc.items", cid=cid, offset=max(0, offset - limit),
-                                   **args),
-                      "rel": "prev", "type": GEOJSON, "title": "previous page"})
+        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
+                      "type": GEOJSON, "title": "previous page"})
     body = {
         "type": "FeatureCollection",
         "features": page,
@@ -410,8 +491,9 @@ def items(cid):
     return response
 
 
-@bp.get("/collections/<cid>/items/<fid>")
+@bp.get("/collections/<cid>/items/<fid>", strict_slashes=False)
 def item(cid, fid):
+    check_params(PARAMS_ITEM)
     _entry(cid)
     html = _wants_html()
     crs_uri = _parse_crs("crs")
@@ -427,7 +509,7 @@ def item(cid, fid):
         body["geometry"] = _to_crs(feature["geometry"], crs_uri)
     body["links"] = [
         {"href": _url("ogc.item", cid=cid, fid=fid), "rel": "self", "type": GEOJSON},
-        {"href": _url("ogc.item", cid=cid, fid=fid, f="html"), "rel": "alternate",
+        {"href": _url("ogc.item", {"f": "html"}, cid=cid, fid=fid), "rel": "alternate",
          "type": HTML},
         {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
     ]

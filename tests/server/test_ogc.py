@@ -184,3 +184,70 @@ def test_html_views_by_f_and_accept_use_only_local_assets(client, data):
         assert client.get(url, headers={"Accept": "application/json"}).mimetype != "text/html"
     items_html = client.get("/ogc/collections/admin/items?f=html").get_data(as_text=True)
     assert data.layers["admin"]["name_zh"].iloc[0] in items_html
+
+
+def _every_ogc_url(client):
+    """One URL of each OGC route, for every collection."""
+    urls = ["/ogc/", "/ogc/api", "/ogc/conformance", "/ogc/collections"]
+    for c in client.get("/ogc/collections").get_json()["collections"]:
+        first = client.get(f"/ogc/collections/{c['id']}/items?limit=1").get_json()["features"]
+        urls += [f"/ogc/collections/{c['id']}", f"/ogc/collections/{c['id']}/items"]
+        if first:
+            urls.append(f"/ogc/collections/{c['id']}/items/{first[0]['id']}")
+    return urls
+
+
+@pytest.mark.parametrize("name", ["unknownQueryParameter12345", "_external", "cid", "fid",
+                                  "endpoint", "_method", "_scheme", "_anchor", "values"])
+def test_unknown_query_parameters_are_400_naming_the_parameter_on_every_route(client, name):
+    for url in _every_ogc_url(client):
+        r = client.get(url + ("&" if "?" in url else "?") + f"{name}=1")
+        assert r.status_code == 400, (url, r.status_code)
+        err = r.get_json()["error"]
+        assert err["code"] == "unknown_parameter" and err["param"] == name, url
+        assert name in err["message_en"] and err["message_zh"]
+
+
+def test_paging_links_carry_the_accepted_parameters_only_in_the_query(client):
+    body = client.get("/ogc/collections/admin/items?limit=2&datetime=2021-01-01T00:00:00Z"
+                      "&bbox=121,44,125,47").get_json()
+    nxt = urlsplit(_rels(body)["next"])
+    assert nxt.path == "/ogc/collections/admin/items"
+    assert "datetime=2021-01-01T00%3A00%3A00Z" in nxt.query and "offset=2" in nxt.query
+
+
+@pytest.mark.parametrize("value", [
+    "2021-01-01T00:00:00Z", "2021-01-01T08:00:00+08:00", "2021-01-01T00:00:00.5z",
+    "2021-01-01", "2021-01-01T00:00:00Z/2035-12-31T23:59:59Z", "../2035-12-31T00:00:00Z",
+    "2021-01-01T00:00:00Z/..", "/2035-12-31T00:00:00Z", "2021-01-01/2021-01-01"])
+def test_valid_datetime_is_accepted_and_does_not_narrow_timeless_features(client, data, value):
+    body = client.get("/ogc/collections/admin/items", query_string={"datetime": value}) \
+        .get_json()
+    assert body["numberMatched"] == len(data.layers["admin"])
+
+
+@pytest.mark.parametrize("value", [
+    "garbage", "2021-13-01T00:00:00Z", "2021-02-30", "2021-01-01T25:00:00Z",
+    "2021-01-01T00:00:00", "2021-01-01 00:00:00Z", "..", "2021-01-01/2020-01-01",
+    "2021-01-01/2021-02-01/2021-03-01", "2021-01-01T00:00:00Z/garbage"])
+def test_malformed_datetime_is_400(client, value):
+    r = client.get("/ogc/collections/admin/items", query_string={"datetime": value})
+    assert r.status_code == 400, value
+    assert r.get_json()["error"]["param"] == "datetime"
+
+
+def test_datetime_is_declared_and_collections_say_they_have_no_time(client):
+    doc = client.get("/ogc/api").get_json()
+    params = doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]["parameters"]
+    assert "datetime" in [p.get("name") for p in params]
+    for c in client.get("/ogc/collections").get_json()["collections"]:
+        assert "interval" not in c["extent"]["temporal"]
+        assert "no temporal extent" in c["extent"]["temporal"]["description"]
+
+
+@pytest.mark.parametrize("url", ["/ogc/collections/", "/ogc/conformance/", "/ogc/api/",
+                                 "/ogc/collections/admin/", "/ogc/collections/admin/items/"])
+def test_trailing_slash_routes_are_answered(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, url
+    assert r.get_json() is not None
