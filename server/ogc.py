@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import numpy as np
@@ -44,7 +45,7 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+ID_RE = re.compile(r"^[a-z0-9_]{1,80}$")  # a layer id (≤ 64) + a family suffix
 _NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
 
@@ -79,24 +80,124 @@ def layer_features(layer_id: str) -> list[dict]:
     return features
 
 
-def _collection_ids() -> list[str]:
+#: geometry family of each GeoJSON type: a collection holds one family only, because QGIS
+#: and GDAL type a layer from its first features and drop or mistype the rest
+FAMILY = {"Point": "points", "MultiPoint": "points", "LineString": "lines",
+          "MultiLineString": "lines", "Polygon": "polygons", "MultiPolygon": "polygons",
+          "GeometryCollection": "geometries"}
+FAMILY_ORDER = ("points", "lines", "polygons", "geometries")
+FAMILY_ZH = {"points": "点", "lines": "线", "polygons": "面", "geometries": "几何集合"}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One published OGC collection: all (or one geometry family of) a layer's features."""
+
+    id: str
+    layer: str
+    family: str | None  # None: the layer has one family and keeps its own id
+    rows: tuple[int, ...]  # positions in the layer's GeoDataFrame, in layer order
+    families: tuple[str, ...]  # the layer's families (to name siblings)
+
+
+def _build_collections(data) -> dict[str, Collection]:
+    out: dict[str, Collection] = {}
+    taken = {e["id"] for e in data.catalog}
+    for entry in data.catalog:
+        lid = entry["id"]
+        gdf = data.layers.get(lid)
+        if gdf is None:
+            continue
+        kinds = [FAMILY.get(t) if t is not None else None for t in gdf.geometry.geom_type]
+        families = tuple(f for f in FAMILY_ORDER if f in kinds)
+        if len(families) <= 1:
+            out[lid] = Collection(lid, lid, None, tuple(range(len(gdf))), families)
+            continue
+        for position, family in enumerate(families):
+            # a feature without geometry fits any family; it goes with the first
+            rows = tuple(i for i, k in enumerate(kinds)
+                         if k == family or (k is None and position == 0))
+            cid = f"{lid}_{family}"
+            if cid in taken:  # a layer already has that id: keep both reachable
+                cid = f"{lid}__{family}"
+            out[cid] = Collection(cid, lid, family, rows, families)
+    return out
+
+
+def published() -> dict[str, Collection]:
+    """The OGC collections of the loaded data, in catalog order (built once per data)."""
     data = services().data
-    return [e["id"] for e in data.catalog if e["id"] in data.layers]
+    cache = current_app.extensions.setdefault("planmap_collections", {})
+    found = cache.get(id(data))
+    if found is None or found[0] is not data:
+        found = (data, _build_collections(data))
+        with _cache_lock:
+            cache.clear()
+            cache[id(data)] = found
+    return found[1]
 
 
-def _entry(cid: str) -> dict:
+_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+
+
+def collection_features(c: Collection) -> list[dict]:
+    """The collection's Feature dicts, aligned with ``c.rows``.
+
+    Where a collection holds both X and MultiX, every X is published as a one-part MultiX
+    (lossless): GDAL types a layer from its first page and warns at a MultiX after X.
+    """
+    data = services().data
+    cache = current_app.extensions.setdefault("planmap_collection_features", {})
+    key = (id(data), c.id)
+    found = cache.get(key)
+    if found is not None and found[0] is data:
+        return found[1]
+    features = layer_features(c.layer)
+    out = [features[i] for i in c.rows]
+    types = {f["geometry"]["type"] for f in out if f["geometry"] is not None}
+    if any(_MULTI.get(t) in types for t in types):
+        out = [dict(f, geometry={"type": _MULTI[f["geometry"]["type"]],
+                                 "coordinates": [f["geometry"]["coordinates"]]})
+               if f["geometry"] is not None and f["geometry"]["type"] in _MULTI else f
+               for f in out]
+    with _cache_lock:
+        cache[key] = (data, out)
+    return out
+
+
+def _collection_ids() -> list[str]:
+    return list(published())
+
+
+def _get(cid: str) -> Collection:
+    """The collection ``cid``; 404 (naming the typed collections of a mixed layer) or 503."""
     data = services().data
     broken = getattr(data, "errors", None) or {}
     if isinstance(cid, str) and cid in broken:  # in the catalog but failed to load: say so
         raise LayerError("layer_unavailable",
                          f"collection {cid!r} is unavailable: {broken[cid]}",
                          f"要素集合 {cid!r} 不可用：{broken[cid]}", param="collectionId")
-    if not isinstance(cid, str) or not ID_RE.match(cid) or cid not in _collection_ids():
+    found = published().get(cid) if isinstance(cid, str) and ID_RE.match(cid) else None
+    if found is None:
         shown = str(cid)[:64]
+        typed = [c.id for c in published().values() if c.layer == cid]
+        if typed:
+            names = ", ".join(typed)
+            raise NotFound("unknown_collection",
+                           f"layer {shown!r} mixes geometry types; it is published as the "
+                           f"collections {names}",
+                           f"图层 {shown!r} 含多种几何类型，按类型发布为要素集合 {names}",
+                           param="collectionId")
         raise NotFound("unknown_collection", f"unknown collection {shown!r}",
                        f"未知要素集合 {shown!r}", param="collectionId")
+    return found
+
+
+def _entry(cid: str) -> dict:
+    """The catalog entry of the layer behind collection ``cid`` (404/503 as :func:`_get`)."""
+    layer = _get(cid).layer
     for entry in services().data.catalog:
-        if entry["id"] == cid:
+        if entry["id"] == layer:
             return entry
     raise AssertionError("unreachable")
 
@@ -319,26 +420,39 @@ def _now() -> str:
         .replace("+00:00", "Z")
 
 
-def _extent(cid: str) -> list[float]:
-    gdf = services().data.layers[cid]
-    if len(gdf) == 0:
+def _extent(c: Collection) -> list[float]:
+    gdf = services().data.layers[c.layer]
+    geoms = gdf.geometry.values[list(c.rows)]
+    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    if len(geoms) == 0:
         return [-180.0, -90.0, 180.0, 90.0]
-    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
     return [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)]
 
 
 def _collection(cid: str) -> dict:
+    c = _get(cid)
     entry = _entry(cid)
-    return {
+    title = entry.get("title_zh") or c.layer
+    description = (f"{entry.get('title_en', '')} — {entry.get('description_zh', '')} "
+                   f"{entry.get('description_en', '')} Attribution: "
+                   f"{entry.get('attribution', '')}").strip()
+    if c.family is not None:
+        title = f"{title}（{FAMILY_ZH[c.family]}）"
+        description = (f"The {c.family} of layer {c.layer!r} (图层 {c.layer} 的"
+                       f"{FAMILY_ZH[c.family]}要素); the layer mixes geometry types, so each "
+                       f"type is its own collection. {description}")
+    body = {
         "id": cid,
-        "title": entry.get("title_zh") or cid,
-        "description": f"{entry.get('title_en', '')} — {entry.get('description_zh', '')} "
-                       f"{entry.get('description_en', '')} Attribution: "
-                       f"{entry.get('attribution', '')}".strip(),
+        "title": title,
+        "description": description,
         "attribution": entry.get("attribution", ""),
         "license": entry.get("licence", ""),
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84},
+        "layer": c.layer,
+        # points | lines | polygons (Multi* included); None for a layer without geometries
+        "geometry": c.family or (c.families[0] if c.families else None),
+        "extent": {"spatial": {"bbox": [_extent(c)], "crs": CRS84},
                    # no interval: the plan features carry no time (datetime does not narrow)
                    "temporal": {"trs": GREGORIAN,
                                 "description": "no temporal extent: features carry no time"}},
@@ -353,8 +467,12 @@ def _collection(cid: str) -> dict:
              "title": "features"},
             {"href": _url("ogc.items", {"f": "html"}, cid=cid), "rel": "items", "type": HTML,
              "title": "features as HTML"},
+            {"href": _url("api.layer_features_view", layer_id=c.layer), "rel": "related",
+             "type": GEOJSON,
+             "title": f"the whole layer {c.layer!r} (all geometry types)"},
         ],
     }
+    return body
 
 
 # ------------------------------------------------------------------ views
@@ -442,12 +560,14 @@ def items(cid):
     bbox_crs = _parse_crs("bbox-crs")
     parse_datetime(request.args.get("datetime"))  # no feature carries a time: nothing to narrow
     raw_bbox = request.args.get("bbox")
-    features = layer_features(cid)
+    c = _get(cid)
+    features = collection_features(c)
     if raw_bbox is not None and raw_bbox.strip() != "":
         box = parse_bbox(raw_bbox, bbox_crs)
-        gdf = services().data.layers[cid]
+        gdf = services().data.layers[c.layer]
         hits = np.sort(gdf.sindex.query(box, predicate="intersects"))
-        selected = [features[int(i)] for i in hits]
+        where = {row: k for k, row in enumerate(c.rows)}  # layer row -> collection position
+        selected = [features[where[int(i)]] for i in hits if int(i) in where]
     else:
         selected = features
     matched = len(selected)
@@ -497,7 +617,7 @@ def item(cid, fid):
     _entry(cid)
     html = _wants_html()
     crs_uri = _parse_crs("crs")
-    for feature in layer_features(cid):
+    for feature in collection_features(_get(cid)):
         if feature["id"] == fid:
             break
     else:

@@ -491,7 +491,9 @@ OGC_DATETIME = {
 def _ogc_document() -> dict:
     json_any = {"application/json": {"schema": {"type": "object"}},
                 "text/html": {"schema": {"type": "string"}}}
-    cid = {"name": "collectionId", "in": "path", "required": True, "schema": LAYER_ID}
+    # a layer id, or a layer id + _points/_lines/_polygons for a layer of mixed geometry
+    cid = {"name": "collectionId", "in": "path", "required": True,
+           "schema": dict(LAYER_ID, pattern="^[a-z0-9_]{1,80}$")}
     content_crs = {"Content-Crs": {"description": "CRS of the geometries, as <URI>",
                                    "schema": {"type": "string"}}}
     paths = {
@@ -506,7 +508,7 @@ def _ogc_document() -> dict:
                                                            "content": json_any},
                                                    **_error_responses(400)}}},
         "/ogc/collections": {"get": {"operationId": "getCollections",
-                                     "summary": "One collection per layer",
+                                     "summary": "One collection per layer and geometry type",
                                      "tags": ["Capabilities"], "parameters": [OGC_F],
                                      "responses": {"200": {"description": "collections",
                                                            "content": json_any},
