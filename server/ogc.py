@@ -415,9 +415,10 @@ def _content_crs(crs_uri: str) -> dict:
     return {"Content-Crs": f"<{crs_uri}>"}
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat() \
-        .replace("+00:00", "Z")
+def _stamp() -> str:
+    from server.delivery import last_modified
+
+    return last_modified(services().data).isoformat().replace("+00:00", "Z")
 
 
 def _extent(c: Collection) -> list[float]:
@@ -599,7 +600,9 @@ def items(cid):
         "links": links,
         "numberMatched": matched,
         "numberReturned": len(page),
-        "timeStamp": _now(),
+        # the time the served data last changed, not the clock: a repeated request gets the
+        # same bytes, so its strong ETag matches and a conditional GET can be a 304
+        "timeStamp": _stamp(),
     }
     if html:
         response = Response(render_template("ogc/items.html", body=body, cid=cid,
