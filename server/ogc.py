@@ -40,6 +40,18 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 Filtering + CQL2: only what tests/server/test_ogc_conformance.py checks
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ]
 
 GEOJSON = "application/geo+json"
@@ -53,7 +65,15 @@ _cache_lock = threading.Lock()
 
 #: query parameters each route understands; anything else is a 400 (/req/core/query-param-unknown)
 PARAMS_ITEMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"})
+PARAMS_FILTER = frozenset({"filter", "filter-lang", "filter-crs", "sortby", "properties"})
 PARAMS_ITEM = frozenset({"f", "crs"})
+#: a queryable with one of these names is filterable by `filter` only, not as `name=value`
+RESERVED = PARAMS_ITEMS | PARAMS_FILTER
+#: properties that are not scalar (lists, objects) are not queryable
+_ENUM_MAX = 12  # a string queryable with at most this many values lists them (enum)
+GEOMETRY_FORMAT = {"points": "geometry-point-or-multipoint",
+                   "lines": "geometry-linestring-or-multilinestring",
+                   "polygons": "geometry-polygon-or-multipolygon"}
 PARAMS_OTHER = frozenset({"f"})
 
 # RFC 3339 date-time (or full-date, which the OGC examples also use)
@@ -162,6 +182,30 @@ def collection_features(c: Collection) -> list[dict]:
                for f in out]
     with _cache_lock:
         cache[key] = (data, out)
+    return out
+
+
+def queryables(c: Collection) -> dict[str, str]:
+    """Queryable name -> JSON type: every property whose non-null values share one scalar
+    type in this collection (data-driven; a new layer's columns just appear)."""
+    from geo.cql2 import queryable_type
+
+    cache = current_app.extensions.setdefault("planmap_queryables", {})
+    data = services().data
+    found = cache.get((id(data), c.id))
+    if found is not None and found[0] is data:
+        return found[1]
+    features = collection_features(c)
+    names: list[str] = []
+    for f in features:
+        names += [k for k in f["properties"] if k not in names]
+    out = {}
+    for name in names:
+        kind = queryable_type([f["properties"].get(name) for f in features])
+        if kind is not None and name != "geometry":
+            out[name] = kind
+    with _cache_lock:
+        cache[(id(data), c.id)] = (data, out)
     return out
 
 
@@ -468,12 +512,114 @@ def _collection(cid: str) -> dict:
              "title": "features"},
             {"href": _url("ogc.items", {"f": "html"}, cid=cid), "rel": "items", "type": HTML,
              "title": "features as HTML"},
+            {"href": _url("ogc.queryables_view", cid=cid),
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables (for filter)"},
             {"href": _url("api.layer_features_view", layer_id=c.layer), "rel": "related",
              "type": GEOJSON,
              "title": f"the whole layer {c.layer!r} (all geometry types)"},
         ],
     }
     return body
+
+
+def _literal(name: str, kind: str, raw: str):
+    """A ``name=value`` query parameter as a value of the queryable's type."""
+    try:
+        if kind == "integer":
+            return int(raw.strip())
+        if kind == "number":
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+        if kind == "boolean":
+            return {"true": True, "false": False}[raw.strip().lower()]
+    except (ValueError, KeyError):
+        raise InvalidInput("invalid_queryable_value",
+                           f"{name} is {kind}; got {raw[:40]!r}",
+                           f"{name} 的类型是 {kind}；收到 {raw[:40]!r}", param=name) from None
+    return raw
+
+
+def _to_wgs84(crs_uri: str):
+    crs_name, swapped = SUPPORTED[crs_uri]
+    if crs_name == "EPSG:4326":
+        return None
+
+    def convert(geom):
+        from geo.crs import transform_geometry
+
+        if swapped:
+            geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+        return transform_geometry(geom, crs_name, "EPSG:4326", param="filter-crs")
+    return convert
+
+
+def _filtered(c: Collection, features: list[dict], geoms, positions: list[int]) -> list[int]:
+    """``positions`` narrowed by the ``name=value`` parameters and the CQL2 ``filter``."""
+    from geo import cql2
+
+    kinds = queryables(c)
+    equal = {name: _literal(name, kinds[name], raw) for name, raw in request.args.items()
+             if name in kinds and name not in RESERVED}
+    if equal:
+        positions = [k for k in positions
+                     if all(features[k]["properties"].get(n) == v for n, v in equal.items())]
+    raw = request.args.get("filter")
+    lang = (request.args.get("filter-lang") or "cql2-text").strip().lower()
+    filter_crs = _parse_crs("filter-crs")  # a bad one is a 400 even without a filter
+    if raw is None or raw.strip() == "":
+        if request.args.get("filter-lang"):
+            cql2.parse("TRUE", lang)  # still names a bad filter-lang
+        return positions
+    tree = cql2.parse(raw, lang)
+    predicate = cql2.Compiler(kinds, _to_wgs84(filter_crs)).compile(tree)
+    return [k for k in positions if predicate(features[k]["properties"], geoms[k]) is True]
+
+
+def _sorted(c: Collection, features: list[dict], positions: list[int]) -> list[int]:
+    """``sortby=a,-b,+c``: stable, by queryables; missing values last."""
+    raw = request.args.get("sortby")
+    if raw is None or raw.strip() == "":
+        return positions
+    kinds = queryables(c)
+    keys = []
+    for part in raw.split(","):
+        part = part.strip()
+        name = part.lstrip("+-").strip()
+        if name not in kinds:
+            shown = name[:64]
+            raise InvalidInput("unknown_sortby",
+                               f"cannot sort by {shown!r}; sortable: {', '.join(kinds)}",
+                               f"无法按 {shown!r} 排序；可排序属性：{'、'.join(kinds)}",
+                               param="sortby")
+        keys.append((name, part.startswith("-")))
+    for name, descending in reversed(keys):
+        present = [k for k in positions if features[k]["properties"].get(name) is not None]
+        missing = [k for k in positions if features[k]["properties"].get(name) is None]
+        present.sort(key=lambda k, n=name: features[k]["properties"][n], reverse=descending)
+        positions = present + missing
+    return positions
+
+
+def _project(c: Collection, page: list[dict]) -> list[dict]:
+    """``properties=a,b``: only those properties (the feature ``id`` stays)."""
+    raw = request.args.get("properties")
+    if raw is None or raw.strip() == "":
+        return page
+    wanted = [p.strip() for p in raw.split(",") if p.strip()]
+    known = set()
+    for f in collection_features(c):
+        known.update(f["properties"])
+    for name in wanted:
+        if name not in known:
+            shown = name[:64]
+            raise InvalidInput("unknown_property",
+                               f"no property {shown!r} in this collection",
+                               f"此要素集合没有属性 {shown!r}", param="properties")
+    return [dict(f, properties={k: f["properties"][k] for k in wanted
+                                if k in f["properties"]}) for f in page]
 
 
 # ------------------------------------------------------------------ views
@@ -549,7 +695,11 @@ def collection(cid):
 
 @bp.get("/collections/<cid>/items", strict_slashes=False)
 def items(cid):
-    check_params(PARAMS_ITEMS)
+    if isinstance(cid, str) and cid in published():
+        queryable = queryables(published()[cid])
+        check_params(PARAMS_ITEMS | PARAMS_FILTER | (set(queryable) - RESERVED))
+    else:
+        check_params(PARAMS_ITEMS | PARAMS_FILTER)
     _entry(cid)
     html = _wants_html()
     cfg = current_app.config
@@ -563,16 +713,19 @@ def items(cid):
     raw_bbox = request.args.get("bbox")
     c = _get(cid)
     features = collection_features(c)
+    gdf = services().data.layers[c.layer]
     if raw_bbox is not None and raw_bbox.strip() != "":
         box = parse_bbox(raw_bbox, bbox_crs)
-        gdf = services().data.layers[c.layer]
         hits = np.sort(gdf.sindex.query(box, predicate="intersects"))
         where = {row: k for k, row in enumerate(c.rows)}  # layer row -> collection position
-        selected = [features[where[int(i)]] for i in hits if int(i) in where]
+        positions = [where[int(i)] for i in hits if int(i) in where]
     else:
-        selected = features
+        positions = list(range(len(features)))
+    positions = _filtered(c, features, gdf.geometry.values[list(c.rows)], positions)
+    positions = _sorted(c, features, positions)
+    selected = [features[k] for k in positions]
     matched = len(selected)
-    page = selected[offset: offset + limit]
+    page = _project(c, selected[offset: offset + limit])
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
     # only parameters check_params accepted reach here; they go into the query string only
@@ -643,3 +796,35 @@ def item(cid, fid):
         response = _json(body, media=GEOJSON)
     response.headers.update(_content_crs(crs_uri))
     return response
+
+
+@bp.get("/collections/<cid>/queryables", strict_slashes=False)
+def queryables_view(cid):
+    check_params(PARAMS_OTHER)
+    c = _get(cid)
+    entry = _entry(cid)
+    features = collection_features(c)
+    props: dict = {"geometry": {"title": "geometry", "x-ogc-role": "primary-geometry",
+                                "format": GEOMETRY_FORMAT.get(c.family or (
+                                    c.families[0] if c.families else ""), "geometry-any")}}
+    for name, kind in queryables(c).items():
+        schema = {"title": name, "type": kind}
+        if kind == "string":
+            distinct = sorted({f["properties"].get(name) for f in features} - {None})
+            if len(distinct) <= _ENUM_MAX and all(len(v) <= 40 for v in distinct) \
+                    and name not in ("id", "name_zh", "name_en"):
+                schema["enum"] = distinct
+        if name in RESERVED:
+            schema["description"] = "use filter: the name is also a query parameter"
+        props[name] = schema
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _url("ogc.queryables_view", cid=cid),
+        "type": "object",
+        "title": f"{entry.get('title_zh', c.layer)} ({cid})",
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if _wants_html():
+        return render_template("ogc/queryables.html", body=body, cid=cid)
+    return _json(body, media="application/schema+json")

@@ -487,6 +487,28 @@ OGC_DATETIME = {
 }
 
 
+OGC_FILTER_PARAMS = [
+    {"name": "filter", "in": "query", "required": False,
+     "schema": {"type": "string", "maxLength": 20000},
+     "description": "CQL2 filter (OGC API – Features Part 3), e.g. `kind='public_park' AND "
+                    "S_INTERSECTS(geometry, POLYGON((...)))`; names are the collection's "
+                    "queryables (`/queryables`). A syntax error is 400 `invalid_filter` naming "
+                    "the line and column. Besides this, every queryable is an equality "
+                    "parameter: `?kind=public_park`."},
+    {"name": "filter-lang", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+    {"name": "sortby", "in": "query", "required": False, "style": "form", "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[+-]?[A-Za-z0-9_]+$"}},
+     "description": "comma-separated queryables, `-` for descending: `sortby=kind,-name_zh`"},
+    {"name": "properties", "in": "query", "required": False, "style": "form",
+     "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}},
+     "description": "only these properties in each feature: `properties=name_zh,kind`"},
+]
+
+
 @lru_cache(maxsize=1)
 def _ogc_document() -> dict:
     json_any = {"application/json": {"schema": {"type": "object"}},
@@ -540,6 +562,7 @@ def _ogc_document() -> dict:
                 {"name": "crs", "in": "query", "required": False,
                  "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
                 OGC_DATETIME,
+                *OGC_FILTER_PARAMS,
                 OGC_F,
             ],
             "responses": {"200": {"description": "features", "headers": content_crs,
@@ -547,6 +570,13 @@ def _ogc_document() -> dict:
                                       "$ref": "#/components/schemas/FeatureCollection"}},
                                       "text/html": {"schema": {"type": "string"}}}},
                           **_error_responses(400, 404, 503)}}},
+        "/ogc/collections/{collectionId}/queryables": {"get": {
+            "operationId": "getQueryables", "summary": "Queryables (JSON Schema)",
+            "tags": ["Capabilities"], "parameters": [cid, OGC_F],
+            "responses": {"200": {"description": "the properties a filter can use", "content": {
+                "application/schema+json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}}}},
+                **_error_responses(400, 404, 503)}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "operationId": "getFeature", "summary": "One feature", "tags": ["Data"],
             "parameters": [cid, {"name": "featureId", "in": "path", "required": True,

@@ -222,7 +222,8 @@ def _every_ogc_url(client):
     urls = ["/ogc/", "/ogc/api", "/ogc/conformance", "/ogc/collections"]
     for c in client.get("/ogc/collections").get_json()["collections"]:
         first = client.get(f"/ogc/collections/{c['id']}/items?limit=1").get_json()["features"]
-        urls += [f"/ogc/collections/{c['id']}", f"/ogc/collections/{c['id']}/items"]
+        urls += [f"/ogc/collections/{c['id']}", f"/ogc/collections/{c['id']}/items",
+                 f"/ogc/collections/{c['id']}/queryables"]
         if first:
             urls.append(f"/ogc/collections/{c['id']}/items/{first[0]['id']}")
     return urls
