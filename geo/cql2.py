@@ -13,6 +13,7 @@ Comparisons follow CQL2's three-valued logic: a comparison with a missing (null)
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 import re
@@ -104,10 +105,34 @@ def _parse_json(text: str):
         raise _bad("invalid_filter", "CQL2 JSON must be an object ({\"op\": ..., \"args\": ...})",
                    "CQL2 JSON 必须是对象（{\"op\": ..., \"args\": ...}）")
     try:
-        return parse_json(doc)
+        return parse_json(_bbox_to_polygon(doc))
+    except InvalidInput:
+        raise
     except Exception as exc:  # noqa: BLE001 — pygeofilter raises bare errors on bad trees
         raise _bad("invalid_filter", f"CQL2 JSON not understood: {str(exc)[:120]}",
                    "无法解析 CQL2 JSON 表达式") from None
+
+
+def _bbox_to_polygon(node):
+    """Replace CQL2 JSON ``{"bbox": [x0, y0, x1, y1]}`` by the box polygon.
+
+    pygeofilter 0.4 builds ``Envelope(x1, x2, y1, y2)`` from the list in CQL2 order
+    (x0, y0, x1, y1), which swaps the corners; a plain polygon has one meaning.
+    """
+    if isinstance(node, list):
+        return [_bbox_to_polygon(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"bbox"}:
+        box = node["bbox"]
+        if not isinstance(box, list) or len(box) not in (4, 6) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in box):
+            raise _bad("invalid_filter", "bbox needs 4 (or 6) finite numbers",
+                       "bbox 需要 4 个（或 6 个）有限数值")
+        x0, y0, x1, y1 = box[:4] if len(box) == 4 else (box[0], box[1], box[3], box[4])
+        return json.loads(shapely.to_geojson(shapely.box(x0, y0, x1, y1)))
+    return {k: _bbox_to_polygon(v) for k, v in node.items()}
 
 
 # ------------------------------------------------------------------ compilation
@@ -145,6 +170,10 @@ _SPATIAL = {
 def _kind(value) -> str:
     if isinstance(value, bool):
         return "boolean"
+    if isinstance(value, _dt.datetime):
+        return "timestamp"
+    if isinstance(value, _dt.date):
+        return "date"
     if isinstance(value, (int, float)):
         return "number"
     if isinstance(value, str):
@@ -260,8 +289,9 @@ class Compiler:
     def _like(self, node) -> Predicate:
         if not isinstance(node.pattern, str):
             raise _bad("invalid_filter", "LIKE needs a text pattern", "LIKE 需要文本模式")
-        regex = _like_regex(node.pattern, node.wildcard or "%", node.singlechar or "_",
-                            node.escapechar or "\\")
+        # CQL2 fixes the wildcards: % any run, _ one character, \\ escapes (pygeofilter's
+        # text parser reports "." as the single-character wildcard, which CQL2 does not have)
+        regex = _like_regex(node.pattern, "%", "_", "\\")
         if node.nocase:
             regex = re.compile(regex.pattern, re.S | re.I)
         value = self._value(node.lhs)
@@ -317,7 +347,7 @@ class Compiler:
                 raise _bad("invalid_filter", "geometry can only be used in a spatial "
                            "operator (S_INTERSECTS, ...)", "geometry 只能用于空间运算符")
             return lambda p, g: _scalar(p.get(name))
-        if isinstance(node, (str, bool)) or node is None:
+        if isinstance(node, (str, bool, _dt.date)) or node is None:
             return lambda p, g, v=node: v
         if isinstance(node, (int, float)):
             if not math.isfinite(node):
@@ -337,7 +367,20 @@ class Compiler:
                 raise _bad("invalid_filter", f"{node.name!r} is not a geometry; use geometry",
                            f"{node.name!r} 不是几何属性；请使用 geometry")
             return lambda p, g: g
-        if isinstance(node, (values.Geometry, values.Envelope)):
+        if isinstance(node, ast.Function) and str(node.name).lower() == "bbox":
+            coords = node.arguments
+            if len(coords) not in (4, 6) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool)
+                    and math.isfinite(v) for v in coords):
+                raise _bad("invalid_filter", "BBOX needs 4 (or 6) finite numbers",
+                           "BBOX 需要 4 个（或 6 个）有限数值")
+            x0, y0, x1, y1 = (coords[0], coords[1], coords[2], coords[3]) if len(coords) == 4 \
+                else (coords[0], coords[1], coords[3], coords[4])
+            node = values.Geometry(json.loads(shapely.to_geojson(shapely.box(x0, y0, x1, y1))))
+        if isinstance(node, values.Envelope):  # ECQL ENVELOPE(...), not CQL2
+            raise _bad("unsupported_filter", "ENVELOPE is not CQL2; use BBOX(x0, y0, x1, y1)",
+                       "ENVELOPE 不是 CQL2；请使用 BBOX(x0, y0, x1, y1)")
+        if isinstance(node, values.Geometry):
             try:
                 geom = shapely.geometry.shape(node.__geo_interface__)
             except (ValueError, TypeError, KeyError, AttributeError,
