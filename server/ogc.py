@@ -695,12 +695,8 @@ def collection(cid):
 
 @bp.get("/collections/<cid>/items", strict_slashes=False)
 def items(cid):
-    if isinstance(cid, str) and cid in published():
-        queryable = queryables(published()[cid])
-        check_params(PARAMS_ITEMS | PARAMS_FILTER | (set(queryable) - RESERVED))
-    else:
-        check_params(PARAMS_ITEMS | PARAMS_FILTER)
-    _entry(cid)
+    queryable = queryables(_get(cid))  # 404/503 first: the parameters depend on it
+    check_params(PARAMS_ITEMS | PARAMS_FILTER | (set(queryable) - RESERVED))
     html = _wants_html()
     cfg = current_app.config
     default_limit = int(cfg.get("DEFAULT_FEATURES_PER_PAGE", 100))
