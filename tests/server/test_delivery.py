@@ -132,3 +132,11 @@ def test_post_answers_have_no_validators(client):
     r = client.post("/api/v1/sitecheck",
                     json={"geometry": {"type": "Point", "coordinates": [122.84, 45.62]}})
     assert r.status_code == 201 and "ETag" not in r.headers
+
+
+def test_head_has_the_validators_of_get_and_no_body(client):
+    url = "/ogc/collections/admin/items?limit=2"
+    get, head = client.get(url), client.head(url)
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert client.head(url, headers={"If-None-Match": get.headers["ETag"]}).status_code == 304
