@@ -311,12 +311,32 @@ def _write_kml(parts, crs, path: Path) -> None:
         raise CRSError("kml_requires_wgs84",
                        f"KML is always WGS84 (EPSG:4326); got crs={crs}",
                        f"KML 只能使用 WGS84（EPSG:4326）坐标系；收到 crs={crs}", param="crs")
-    table = _one_table(parts)
+    table = _one_table(parts).copy()
+    # <name> and <description> of each placemark: Google Earth and QGIS label by them
+    table.insert(0, "description", [_kml_description(row) for row in
+                                    table.drop(columns=table.geometry.name)
+                                    .to_dict("records")])
+    table.insert(0, "name", [_text(n) or _text(i) for n, i in
+                             zip(table["name_zh"], table["id"], strict=True)])
     pyogrio.write_dataframe(table, path, driver="LIBKML" if _has_libkml() else "KML",
                             layer=parts[0][0] if len(parts) == 1 else ALL_LAYER_NAME,
-                            dataset_options={"NameField": "name_zh",
-                                             "DescriptionField": "citation_quote"}
+                            dataset_options={"NameField": "name",
+                                             "DescriptionField": "description"}
                             if not _has_libkml() else {})
+
+
+def _kml_description(row: dict) -> str:
+    """Plain-text placemark description: the English name, then accuracy, source, citation."""
+    lines = []
+    for label, key in (("", "name_en"), ("accuracy", "accuracy"), ("source", "source")):
+        value = _text(row.get(key))
+        if value:
+            lines.append(f"{label}: {value}" if label else value)
+    seed, line, quote = (_text(row.get(k)) for k in
+                         ("citation_seed", "citation_line", "citation_quote"))
+    if seed:
+        lines.append(f"plan: {seed}:{line or ''} {quote or ''}".rstrip())
+    return "\n".join(lines)
 
 
 def _has_libkml() -> bool:

@@ -50,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     import layers
     from geo.index import ZoneIndex
     from geo.limits import Limits
-    from server import errors, security, settings
+    from server import delivery, errors, security, settings
     from server.store import CheckStore
 
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
@@ -85,4 +85,5 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)
+    delivery.register(app)
     return app

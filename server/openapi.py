@@ -533,11 +533,46 @@ OGC_CRS_ENUM = ["http://www.opengis.net/def/crs/OGC/1.3/CRS84",
                 "http://www.opengis.net/def/crs/EPSG/0/4550"]
 
 
+_INSTANT = r"\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?"
+OGC_DATETIME = {
+    "name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
+    "schema": {"type": "string",
+               "pattern": rf"^(?:{_INSTANT}|\.\.)?(?:/(?:{_INSTANT}|\.\.)?)?$"},
+    "description": "An RFC 3339 date-time (2021-01-01T00:00:00Z) or interval "
+                   "(start/end, `..` or empty for an open end). Validated (400 otherwise); "
+                   "no feature carries a time, so it does not narrow the result.",
+}
+
+
+OGC_FILTER_PARAMS = [
+    {"name": "filter", "in": "query", "required": False,
+     "schema": {"type": "string", "maxLength": 20000},
+     "description": "CQL2 filter (OGC API – Features Part 3), e.g. `kind='public_park' AND "
+                    "S_INTERSECTS(geometry, POLYGON((...)))`; names are the collection's "
+                    "queryables (`/queryables`). A syntax error is 400 `invalid_filter` naming "
+                    "the line and column. Besides this, every queryable is an equality "
+                    "parameter: `?kind=public_park`."},
+    {"name": "filter-lang", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+    {"name": "sortby", "in": "query", "required": False, "style": "form", "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[+-]?[A-Za-z0-9_]+$"}},
+     "description": "comma-separated queryables, `-` for descending: `sortby=kind,-name_zh`"},
+    {"name": "properties", "in": "query", "required": False, "style": "form",
+     "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}},
+     "description": "only these properties in each feature: `properties=name_zh,kind`"},
+]
+
+
 @lru_cache(maxsize=1)
 def _ogc_document() -> dict:
     json_any = {"application/json": {"schema": {"type": "object"}},
                 "text/html": {"schema": {"type": "string"}}}
-    cid = {"name": "collectionId", "in": "path", "required": True, "schema": LAYER_ID}
+    # a layer id, or a layer id + _points/_lines/_polygons for a layer of mixed geometry
+    cid = {"name": "collectionId", "in": "path", "required": True,
+           "schema": dict(LAYER_ID, pattern="^[a-z0-9_]{1,80}$")}
     content_crs = {"Content-Crs": {"description": "CRS of the geometries, as <URI>",
                                    "schema": {"type": "string"}}}
     paths = {
@@ -552,7 +587,7 @@ def _ogc_document() -> dict:
                                                            "content": json_any},
                                                    **_error_responses(400)}}},
         "/ogc/collections": {"get": {"operationId": "getCollections",
-                                     "summary": "One collection per layer",
+                                     "summary": "One collection per layer and geometry type",
                                      "tags": ["Capabilities"], "parameters": [OGC_F],
                                      "responses": {"200": {"description": "collections",
                                                            "content": json_any},
@@ -583,6 +618,8 @@ def _ogc_document() -> dict:
                  "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
                 {"name": "crs", "in": "query", "required": False,
                  "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+                OGC_DATETIME,
+                *OGC_FILTER_PARAMS,
                 OGC_F,
             ],
             "responses": {"200": {"description": "features", "headers": content_crs,
@@ -590,6 +627,13 @@ def _ogc_document() -> dict:
                                       "$ref": "#/components/schemas/FeatureCollection"}},
                                       "text/html": {"schema": {"type": "string"}}}},
                           **_error_responses(400, 404, 503)}}},
+        "/ogc/collections/{collectionId}/queryables": {"get": {
+            "operationId": "getQueryables", "summary": "Queryables (JSON Schema)",
+            "tags": ["Capabilities"], "parameters": [cid, OGC_F],
+            "responses": {"200": {"description": "the properties a filter can use", "content": {
+                "application/schema+json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}}}},
+                **_error_responses(400, 404, 503)}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "operationId": "getFeature", "summary": "One feature", "tags": ["Data"],
             "parameters": [cid, {"name": "featureId", "in": "path", "required": True,
