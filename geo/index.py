@@ -197,6 +197,16 @@ class BatchResult:
             self._layers = _take_objects(self._layer_table, self.zone_idx)
         return self._layers
 
+    @property
+    def id_table(self) -> np.ndarray:
+        """Feature id of each ``zone_idx`` value (``zone_ids == id_table[zone_idx]``)."""
+        return self._id_table
+
+    @property
+    def layer_table(self) -> np.ndarray:
+        """Layer id of each ``zone_idx`` value."""
+        return self._layer_table
+
     def __iter__(self):
         return iter((self.point_idx, self.zone_ids, self.layers))
 

@@ -39,6 +39,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP_URL"),
     Setting("TIANDITU_TOKEN", "", "天地图 token; when set, 天地图 vector tiles are offered"),
     Setting("THREADS", 8, "Worker threads of the production WSGI server"),
+    # The command line reads the user's own files: no HTTP upload limits unless set here.
+    Setting("CLI_MAX_BYTES", 0, "Largest local file `planmap zones`/`check`/`import` reads "
+            "(bytes); 0 = no limit"),
+    Setting("CLI_MAX_UNZIPPED_BYTES", 0, "Largest total size inside a local zip read by the "
+            "command line; 0 = no limit"),
+    Setting("CLI_MAX_POINTS", 0, "Most points in one `planmap zones` file; 0 = no limit"),
+    Setting("CACHE_DIR", "", "Folder of the command line's zone-index cache; empty = "
+            "`$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
