@@ -28,6 +28,8 @@ import shapely
 
 FORMAT = b"planmap-zoneindex/1\n"
 _CODE_FILES = ("index.py", "tmerc.py", "crs.py", "sitecheck.py", "indexcache.py")
+# Caches that users of the index attach at run time (rebuilt on first use, not stored).
+_TRANSIENT = ("_sitecheck_",)
 
 
 def data_key(files, extra: str = "") -> str:
@@ -102,7 +104,9 @@ def save(index, path: Path, key: str) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     body = io.BytesIO()
     p = _Pickler(body)
-    p.dump(index)
+    clone = object.__new__(type(index))
+    clone.__dict__.update({k: v for k, v in vars(index).items() if not k.startswith(_TRANSIENT)})
+    p.dump(clone)
     wkb = shapely.to_wkb(np.array(p.geoms, dtype=object)) if p.geoms else np.zeros(0, object)
     table = pickle.dumps(list(wkb), protocol=5)
     payload = len(table).to_bytes(8, "little") + table + body.getvalue()

@@ -67,7 +67,7 @@ import shapely
 
 from geo import crs as gcrs
 from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
-from geo.limits import DEFAULT_LIMITS
+from geo.limits import DEFAULT_LIMITS, Limits
 from layers import loader
 from layers.loader import ID_PATTERN, PACKAGE_DIR, REQUIRED_PROPERTIES
 
@@ -289,7 +289,7 @@ def _pick_shapefiles(shps: list[str], layer_id: str, where: str) -> list[str]:
                        f"找到 {found or '无'}", param="file")
 
 
-def _zip_members(path: Path, layer_id: str) -> list[str]:
+def _zip_members(path: Path, layer_id: str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -298,10 +298,10 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
     with zf:
         infos = zf.infolist()
         total = sum(i.file_size for i in infos)
-        if total > DEFAULT_LIMITS.max_unzipped_bytes:
+        if total > limits.max_unzipped_bytes:
             raise InvalidInput("zip_too_large",
                                f"{path.name} unpacks to {total} bytes, more than "
-                               f"{DEFAULT_LIMITS.max_unzipped_bytes}",
+                               f"{limits.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
         names = [i.filename for i in infos if not i.is_dir() and "__MACOSX" not in i.filename]
     shps = [n for n in names if n.lower().endswith(".shp")]
@@ -316,7 +316,8 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
                        f"{path.name} 中应有一个 Shapefile；找到 {others or '无'}", param="file")
 
 
-def _sources(path: Path, layer_id: str) -> list[tuple[str, str | None]]:
+def _sources(path: Path, layer_id: str,
+             limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str | None]]:
     """Return the GDAL paths to read, each with the layer name inside it (or None)."""
     if not path.exists():
         raise InvalidInput("file_not_found", f"no such file: {path}", f"文件不存在：{path}",
@@ -332,7 +333,8 @@ def _sources(path: Path, layer_id: str) -> list[tuple[str, str | None]]:
                            f"{path.name}：不支持的格式；请使用 GeoJSON、GeoPackage 或 Shapefile",
                            param="file")
     if suffix == ".zip":
-        return [(f"/vsizip/{path.resolve()}/{m}", None) for m in _zip_members(path, layer_id)]
+        members = _zip_members(path, layer_id, limits)
+        return [(f"/vsizip/{path.resolve()}/{m}", None) for m in members]
     if suffix == ".gpkg":
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(str(path))]
@@ -392,10 +394,10 @@ def _restore_long_names_and_text(frame, stem: str, fields: dict, rows: dict):
     return frame
 
 
-def _read(path: Path, layer_id: str):
+def _read(path: Path, layer_id: str, limits: Limits = DEFAULT_LIMITS):
     parts = []
     fields, rows = _planmap_zip_tables(path) if path.suffix.lower() == ".zip" else ({}, {})
-    for gdal_path, gdal_layer in _sources(path, layer_id):
+    for gdal_path, gdal_layer in _sources(path, layer_id, limits):
         try:
             frame = pyogrio.read_dataframe(gdal_path, layer=gdal_layer)
         except Exception as exc:  # any GDAL read problem is bad input, not a crash
@@ -794,7 +796,7 @@ def _sync_geometry_types(data_dir: Path, layer_id: str, types: list[str]) -> Non
 
 # ------------------------------------------------------------------ public API
 def import_layer(path, layer_id: str, crs: str | None = None, source: str | None = None,
-                 data_dir=None) -> ImportResult:
+                 data_dir=None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import a GeoJSON, GeoPackage or Shapefile (folder or .zip) as layer ``layer_id``.
 
     Parameters
@@ -811,6 +813,9 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
         Source text for the features; default the file's ``source`` column, else its name.
     data_dir : str or Path, optional
         Data folder to write into; default the package's own data.
+    limits : Limits, optional
+        ``max_unzipped_bytes`` bounds a zip; the command line passes its ``CLI_MAX_*``
+        settings (default: no limit on the user's own files).
 
     Returns
     -------
@@ -830,7 +835,7 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     if not isinstance(layer_id, str) or not ID_PATTERN.match(layer_id):
         raise InvalidInput("invalid_layer_id", f"layer id {layer_id!r} must match ^[a-z0-9_]+$",
                            f"图层 id {layer_id!r} 只能含小写字母、数字和下划线", param="layer")
-    frame = _read(path, layer_id)
+    frame = _read(path, layer_id, limits)
     if len(frame) == 0:
         raise InvalidInput("empty_input", f"{path.name} holds no features",
                            f"{path.name} 中没有要素", param="file")
