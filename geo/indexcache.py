@@ -107,8 +107,11 @@ def save(index, path: Path, key: str) -> None:
     clone = object.__new__(type(index))
     clone.__dict__.update({k: v for k, v in vars(index).items() if not k.startswith(_TRANSIENT)})
     p.dump(clone)
-    wkb = shapely.to_wkb(np.array(p.geoms, dtype=object)) if p.geoms else np.zeros(0, object)
-    table = pickle.dumps(list(wkb), protocol=5)
+    geoms = np.array(p.geoms, dtype=object)
+    wkb = shapely.to_wkb(geoms) if p.geoms else np.zeros(0, object)
+    # WKB drops GEOS's prepared state (a speed-up, not part of the answer): note it, redo it
+    prepared = shapely.is_prepared(geoms) if p.geoms else np.zeros(0, bool)
+    table = pickle.dumps((list(wkb), np.packbits(prepared)), protocol=5)
     payload = len(table).to_bytes(8, "little") + table + body.getvalue()
     header = FORMAT + key.encode() + b"\n" + zlib.crc32(payload).to_bytes(4, "little")
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -162,8 +165,10 @@ def load(path: Path, key: str):
         return None
     try:
         n = int.from_bytes(payload[:8], "little")
-        wkb = pickle.loads(payload[8:8 + n])
-        geoms = list(shapely.from_wkb(np.array(wkb, dtype=object))) if wkb else []
-        return _Unpickler(io.BytesIO(payload[8 + n:]), geoms).load()
+        wkb, bits = pickle.loads(payload[8:8 + n])
+        geoms = shapely.from_wkb(np.array(wkb, dtype=object)) if wkb else np.zeros(0, object)
+        prepared = np.unpackbits(bits, count=len(geoms)).astype(bool)
+        shapely.prepare(geoms[prepared])
+        return _Unpickler(io.BytesIO(payload[8 + n:]), list(geoms)).load()
     except Exception:  # any failure to read the cache means: rebuild it
         return None
