@@ -209,3 +209,27 @@ def test_import_accepts_a_zip_that_unpacks_past_100_mb(tmp_data_dir, tmp_path, c
     import layers
 
     assert len(layers.load(tmp_data_dir).layers["parcels"]) == 40
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_on_a_terminal_quiet_otherwise_and_a_summary_line(cached, tmp_path, capsys,
+                                                                   monkeypatch):
+    lon, lat = _points(2000, seed=8)
+    src = tmp_path / "p.csv"
+    src.write_bytes(_csv_bytes(lon, lat))
+    out = tmp_path / "o.csv"
+    assert main(["zones", str(src), "-o", str(out)]) == 0
+    err = capsys.readouterr().err  # not a terminal: no bar, one summary line
+    assert err.count("\n") == 1 and err.startswith("planmap: 2,000 points, ")
+    assert main(["zones", str(src), "-o", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    monkeypatch.setattr(commands, "CHUNK_BYTES", 4096)
+    assert main(["zones", str(src), "-o", str(out)]) == 0
+    shown = term.getvalue()
+    assert "points:" in shown and "%|" in shown and "point-zone pairs" in shown
