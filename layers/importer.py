@@ -597,7 +597,18 @@ def _round(obj):
     return obj
 
 
+def _ring_json(ring) -> list:
+    return [[round(x, 6), round(y, 6)] for x, y in shapely.get_coordinates(ring).tolist()]
+
+
 def _geometry_json(geom) -> dict:
+    # Fast path for 2D (multi)polygons, the parcels of a big import: what the general path
+    # below gives, without shapely's mapping() tuples and the recursive rounding.
+    kind = geom.geom_type
+    if kind in ("Polygon", "MultiPolygon") and not geom.is_empty and not shapely.has_z(geom):
+        polys = [geom] if kind == "Polygon" else list(geom.geoms)
+        rings = [[_ring_json(r) for r in (g.exterior, *g.interiors)] for g in polys]
+        return {"type": kind, "coordinates": rings[0] if kind == "Polygon" else rings}
     m = shapely.geometry.mapping(geom)
     if m["type"] == "GeometryCollection":
         return {"type": m["type"], "geometries": [_geometry_json(g) for g in geom.geoms]}
@@ -609,10 +620,17 @@ def _counties(geoms: np.ndarray, admin) -> list[list[str]]:
         return [[] for _ in geoms]
     units = admin[(admin["kind"] == "county") & admin["adcode"].notna()]
     out = [[] for _ in geoms]
+    tree = shapely.STRtree(geoms)
     for code, unit in zip(units["adcode"].astype(str), units.geometry.values, strict=True):
-        # Meeting the interior, not just the border (a polygon on a county line is in one).
-        hit = shapely.intersects(geoms, unit) & ~shapely.touches(geoms, unit)
-        for i in np.flatnonzero(hit):
+        # Meeting the interior, not just the border (a polygon on a county line is in one):
+        # intersects and not touches. The tree finds what intersects; what the county
+        # contains properly cannot touch it, so touches is computed only for the rest.
+        hit = np.sort(tree.query(unit, predicate="intersects"))
+        shapely.prepare(unit)  # a cache inside the geometry; the answer is the same
+        inside = shapely.contains_properly(unit, geoms[hit])
+        rest = hit[~inside]
+        keep = np.sort(np.concatenate([hit[inside], rest[~shapely.touches(geoms[rest], unit)]]))
+        for i in keep:
             out[i].append(code)
     return [sorted(c) for c in out]
 
@@ -680,13 +698,15 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
     extras = [c for c in frame.columns
               if c != "geometry" and c not in used and str(c) not in _MANAGED]
 
+    # Each column as a list once: per-row Series indexing dominated a 10^5-parcel import.
+    values = {c: list(frame[c]) for c in frame.columns if c != "geometry"}
     features = []
     for i in range(n):
         where = f"feature {ids[i]!r} (row {i + 1})"
         old = prev.loc[matched_prev[i]] if matched_prev[i] is not None else None
-        cit = _json_field(frame[cit_col].iloc[i], dict) if cit_col is not None else None
+        cit = _json_field(values[cit_col][i], dict) if cit_col is not None else None
         if cit is None and all(cols.values()):
-            parts = {k: _plain(frame[c].iloc[i]) for k, c in cols.items()}
+            parts = {k: _plain(values[c][i]) for k, c in cols.items()}
             cit = parts if all(v not in (None, "") for v in parts.values()) else None
         if cit is None and old is not None:
             cit = old["citation"]
@@ -701,23 +721,23 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
                 f"{where}：缺少规划出处——请添加 citation_seed/citation_line/citation_quote 列，"
                 f"或沿用现有要素的 id/名称", param="citation")
         cit = _check_citation(cit, where, current.plans)
-        extra_cits = (_json_field(frame[extra_cit_col].iloc[i], list)
+        extra_cits = (_json_field(values[extra_cit_col][i], list)
                       if extra_cit_col is not None else None)
         if extra_cits is None and old is not None and isinstance(old.get("extra_citations"), list):
             extra_cits = old["extra_citations"]
         extra_cits = [_check_citation(c, where, current.plans) for c in extra_cits or ()]
 
         name_zh = names[i] or (old["name_zh"] if old is not None else None) or ids[i]
-        name_en = _plain(frame[name_en_col].iloc[i]) if name_en_col is not None else None
+        name_en = _plain(values[name_en_col][i]) if name_en_col is not None else None
         name_en = name_en or (old["name_en"] if old is not None else None) or name_zh
-        kind = _plain(frame[kind_col].iloc[i]) if kind_col is not None else None
+        kind = _plain(values[kind_col][i]) if kind_col is not None else None
         kind = kind or (old["kind"] if old is not None else None) or "imported"
-        county = _json_field(frame[county_col].iloc[i], list) if county_col is not None else None
+        county = _json_field(values[county_col][i], list) if county_col is not None else None
         if county is None and county_col is not None:
-            text = _plain(frame[county_col].iloc[i])
+            text = _plain(values[county_col][i])
             county = [c.strip() for c in str(text).split(",") if c.strip()] if text else None
         county = [str(c) for c in county] if county is not None else computed_counties[i]
-        src = source or (_plain(frame[source_col].iloc[i]) if source_col is not None else None)
+        src = source or (_plain(values[source_col][i]) if source_col is not None else None)
         props = {
             "id": ids[i], "name_zh": str(name_zh), "name_en": str(name_en), "layer": layer_id,
             "kind": str(kind), "county": county, "accuracy": "official",
@@ -728,7 +748,7 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
         if not ids_usable and file_ids[i] is not None:
             props["source_id"] = file_ids[i]
         for c in extras:
-            v = _plain(frame[c].iloc[i])
+            v = _plain(values[c][i])
             if isinstance(v, str) and v.strip()[:1] in ("[", "{"):
                 # GIS formats keep lists/objects as JSON text (see layers/export.py).
                 parsed = _json_field(v, (list, dict))
