@@ -63,8 +63,23 @@ SJOIN_SCRIPT = textwrap.dedent("""
 """)
 
 
+class Run(tuple):
+    """(wall, rss, cpu, err) with names."""
+
+    def __new__(cls, wall, rss, cpu, err):
+        return super().__new__(cls, (wall, rss, cpu, err))
+
+    wall = property(lambda self: self[0])
+    rss = property(lambda self: self[1])
+    cpu = property(lambda self: self[2])
+
+
 def run_measured(cmd, env=None):
-    """Wall seconds and peak RSS (MiB) of one process (``os.wait4`` gives its own rusage)."""
+    """Wall seconds, peak RSS (MiB), CPU seconds (user + system) and stderr of one process.
+
+    ``os.wait4`` gives the child's own rusage. CPU time is what the process itself used:
+    on a shared machine the wall time also holds the other processes' turns.
+    """
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     err = proc.stderr.read()
@@ -73,7 +88,7 @@ def run_measured(cmd, env=None):
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {err.decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, err.decode()
+    return Run(wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, err.decode())
 
 
 def count_rows(path: Path) -> int:
@@ -147,33 +162,32 @@ def main(argv=None) -> int:
     rows = []
     try:
         # the zone-index cache is warmed once (what every later command finds)
-        wall, rss, _ = run_measured([planmap, "check", "--point", "122.84,45.62"], env)
-        cold = [(wall, rss)]
+        cold = [run_measured([planmap, "check", "--point", "122.84,45.62"], env)]
         for n in [int(float(v)) for v in args.sizes.split(",")]:
             pts = work / f"p{n}.csv"
             write_points(pts, n, rng)
             mine, theirs = work / "mine.csv", work / "theirs.csv"
-            t_p, rss_p, _ = run_measured([planmap, "zones", str(pts), "-o", str(mine)], env)
-            t_s, rss_s, _ = run_measured([sys.executable, "-c", SJOIN_SCRIPT, str(data_dir),
-                                          str(pts), str(theirs)], env)
+            p = run_measured([planmap, "zones", str(pts), "-o", str(mine)], env)
+            sj = run_measured([sys.executable, "-c", SJOIN_SCRIPT, str(data_dir), str(pts),
+                               str(theirs)], env)
             pairs_p, pairs_s = count_rows(mine), count_rows(theirs)
-            rows.append((n, pairs_p, pairs_s, t_p, rss_p, t_s, rss_s))
-            print(f"[{n:,}: planmap {t_p:.2f} s {rss_p:.0f} MiB, sjoin {t_s:.2f} s "
-                  f"{rss_s:.0f} MiB, pairs {pairs_p:,} / {pairs_s:,}]", file=sys.stderr,
-                  flush=True)
+            rows.append((n, pairs_p, pairs_s, p, sj))
+            print(f"[{n:,}: planmap {p.wall:.2f} s (CPU {p.cpu:.2f} s) {p.rss:.0f} MiB, sjoin "
+                  f"{sj.wall:.2f} s (CPU {sj.cpu:.2f} s) {sj.rss:.0f} MiB, pairs {pairs_p:,} / "
+                  f"{pairs_s:,}; load {os.getloadavg()[0]:.1f}]", file=sys.stderr, flush=True)
             for f in (pts, mine, theirs):
                 f.unlink()
         # check --point: cold = no cache (build + store), warm = the stored index
         for _ in range(args.check_runs - 1):
             shutil.rmtree(work / "cache", ignore_errors=True)
-            cold.append(run_measured([planmap, "check", "--point", "122.84,45.62"], env)[:2])
-        warm = [run_measured([planmap, "check", "--point", "122.84,45.62"], env)[:2]
+            cold.append(run_measured([planmap, "check", "--point", "122.84,45.62"], env))
+        warm = [run_measured([planmap, "check", "--point", "122.84,45.62"], env)
                 for _ in range(args.check_runs)]
         # import of seeded parcels into a private copy of the data
         parcels = work / "parcels.shp.zip"
         write_parcels(parcels, args.parcels, rng)
         copy = layers.copy_data_dir(work / "data")
-        t_i, rss_i, err_i = run_measured(
+        imp = run_measured(
             [planmap, "import", str(parcels), "--layer", "parcels", "--crs", "EPSG:4326",
              "--data-dir", str(copy), "--source", "bench parcels"], env)
         imported = len(layers.load(copy).layers["parcels"])
@@ -185,23 +199,28 @@ def main(argv=None) -> int:
           f"{platform.system()} {platform.release()}; load average (1/5/15 min) "
           f"{load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f} at start, "
           f"{load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f} at end.\n")
-    print("| points | pairs (planmap / sjoin) | `planmap zones` | peak RSS | sjoin script | "
-          "peak RSS | speed-up |")
+    print("| points | pairs (planmap / sjoin) | `planmap zones` wall (CPU) | peak RSS | "
+          "sjoin script wall (CPU) | peak RSS | speed-up wall (CPU) |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
-    for n, pp, ps, tp, rp, ts, rs in rows:
+    for n, pp, ps, p, sj in rows:
         same = "" if pp == ps else " **differ**"
-        print(f"| {n:,} | {pp:,} / {ps:,}{same} | {tp:.2f} s | {rp:,.0f} MiB | {ts:.2f} s | "
-              f"{rs:,.0f} MiB | {ts / tp:.1f}× |")
-    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-    print("\n| command | runs | median | best | peak RSS |\n|---|---:|---:|---:|---:|")
-    print(f"| `planmap check --point 122.84,45.62`, cold (no cache: build + store) | "
-          f"{len(cold)} | {med([w for w, _ in cold]):.2f} s | {min(w for w, _ in cold):.2f} s | "
-          f"{max(r for _, r in cold):,.0f} MiB |")
-    print(f"| `planmap check --point 122.84,45.62`, warm (stored index) | {len(warm)} | "
-          f"{med([w for w, _ in warm]):.2f} s | {min(w for w, _ in warm):.2f} s | "
-          f"{max(r for _, r in warm):,.0f} MiB |")
+        print(f"| {n:,} | {pp:,} / {ps:,}{same} | {p.wall:.2f} s ({p.cpu:.2f} s) | "
+              f"{p.rss:,.0f} MiB | {sj.wall:.2f} s ({sj.cpu:.2f} s) | {sj.rss:,.0f} MiB | "
+              f"{sj.wall / p.wall:.1f}× ({sj.cpu / p.cpu:.1f}×) |")
+
+    def med(xs):
+        return sorted(xs)[len(xs) // 2]
+
+    print("\n| command | runs | wall median (best) | CPU median (best) | peak RSS |")
+    print("|---|---:|---:|---:|---:|")
+    for label, runs in (("cold (no cache: build + store)", cold),
+                        ("warm (stored index)", warm)):
+        print(f"| `planmap check --point 122.84,45.62`, {label} | {len(runs)} | "
+              f"{med([r.wall for r in runs]):.2f} s ({min(r.wall for r in runs):.2f} s) | "
+              f"{med([r.cpu for r in runs]):.2f} s ({min(r.cpu for r in runs):.2f} s) | "
+              f"{max(r.rss for r in runs):,.0f} MiB |")
     print(f"| `planmap import` {args.parcels:,} parcels (zipped Shapefile; {imported:,} "
-          f"imported) | 1 | {t_i:.2f} s | {t_i:.2f} s | {rss_i:,.0f} MiB |")
+          f"imported) | 1 | {imp.wall:.2f} s | {imp.cpu:.2f} s | {imp.rss:,.0f} MiB |")
     return 0
 
 
