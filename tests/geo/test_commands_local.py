@@ -233,3 +233,23 @@ def test_progress_on_a_terminal_quiet_otherwise_and_a_summary_line(cached, tmp_p
     assert main(["zones", str(src), "-o", str(out)]) == 0
     shown = term.getvalue()
     assert "points:" in shown and "%|" in shown and "point-zone pairs" in shown
+
+
+def test_pieces_keep_bom_crlf_and_gbk_files_right(cached, tmp_path, capsys, monkeypatch):
+    lon, lat = _points(300, seed=9)
+    text = _csv_bytes(lon, lat, prefix="点").decode().replace("\n", "\r\n")
+    want = None
+    for name, data in (("bom.csv", b"\xef\xbb\xbf" + text.encode()),
+                       ("gbk.csv", text.encode("gbk"))):
+        src = tmp_path / name
+        src.write_bytes(data)
+        monkeypatch.setattr(commands, "CHUNK_BYTES", 1 << 24)
+        assert main(["zones", str(src), "--quiet"]) == 0
+        whole = capsys.readouterr().out
+        monkeypatch.setattr(commands, "CHUNK_BYTES", 501)
+        assert main(["zones", str(src), "--quiet"]) == 0
+        assert capsys.readouterr().out == whole
+        want = want or whole
+        assert whole == want  # the same pairs whatever the encoding
+    rows = list(csv.reader(io.StringIO(want)))[1:]
+    assert [tuple(r) for r in rows] == list(zip(*_expected(cached, lon, lat, "点"), strict=True))
