@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     try:
         # the zone-index cache is warmed once (what every later command finds)
         cold = [run_measured([planmap, "check", "--point", "122.84,45.62"], env)]
-        for n in [int(float(v)) for v in args.sizes.split(",")]:
+        for n in [int(float(v)) for v in args.sizes.split(",") if v.strip()]:
             pts = work / f"p{n}.csv"
             write_points(pts, n, rng)
             mine, theirs = work / "mine.csv", work / "theirs.csv"
