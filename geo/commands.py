@@ -171,7 +171,7 @@ def _csv_chunks(path: Path, crs, bar):
             yield parse_points(head, fmt="csv", crs=crs, limits=unbounded)
 
 
-def _point_chunks(path: Path, crs, limits: Limits, bar):
+def _point_chunks(path: Path, crs, bar):
     from geo.parsers import detect_format, parse_points
 
     with path.open("rb") as fh:
@@ -292,13 +292,14 @@ def run_zones(args) -> int:
     started = time.perf_counter()
     limits = _limits(args)
     path = _user_file(args.points, "points", limits)
-    fmt = _output_format(args.output, getattr(args, "format", None))
+    output = None if args.output in (None, "", "-") else args.output  # "-": stdout
+    fmt = _output_format(output, getattr(args, "format", None))
     index = _index(args)
-    writer = _PairWriter(fmt, args.output)
+    writer = _PairWriter(fmt, output)
     points = 0
     try:
         with _progress(args, path.stat().st_size, "points") as bar:
-            for ids, lon, lat in _point_chunks(path, args.crs or gcrs.WGS84, limits, bar):
+            for ids, lon, lat in _point_chunks(path, args.crs or gcrs.WGS84, bar):
                 points += len(ids)
                 if points > limits.max_points:
                     raise LimitExceeded(code="too_many_points", param="points",
@@ -311,7 +312,7 @@ def run_zones(args) -> int:
         writer.close()
     if not getattr(args, "quiet", False):
         print(f"planmap: {points:,} points, {writer.pairs:,} point-zone pairs -> "
-              f"{args.output or 'stdout'} ({fmt}) in {time.perf_counter() - started:.1f} s; "
+              f"{output or 'stdout'} ({fmt}) in {time.perf_counter() - started:.1f} s; "
               f"zone index {getattr(args, 'index_source', 'built')}", file=sys.stderr)
     return 0
 
