@@ -197,6 +197,16 @@ class BatchResult:
             self._layers = _take_objects(self._layer_table, self.zone_idx)
         return self._layers
 
+    @property
+    def id_table(self) -> np.ndarray:
+        """Feature id of each ``zone_idx`` value (``zone_ids == id_table[zone_idx]``)."""
+        return self._id_table
+
+    @property
+    def layer_table(self) -> np.ndarray:
+        """Layer id of each ``zone_idx`` value."""
+        return self._layer_table
+
     def __iter__(self):
         return iter((self.point_idx, self.zone_ids, self.layers))
 
@@ -257,6 +267,27 @@ def _scalar_text(value, default=None):
     return value
 
 
+class _BoundaryGeoms(dict):
+    """``{signature: geometries of its crossing zones}``, filled on first use of each key.
+
+    What ``ZoneIndex._sig_bnd_geoms`` holds once built; an index read back from
+    ``geo.indexcache`` gets this instead (the same arrays, made when first needed).
+    """
+
+    __slots__ = ("_sigs", "_fgeom")
+
+    def __init__(self, sigs, fgeom):
+        super().__init__()
+        self._sigs, self._fgeom = sigs, fgeom
+
+    def __missing__(self, sig):
+        bnd = self._sigs[sig][1]
+        if not bnd:
+            raise KeyError(sig)
+        found = self[sig] = self._fgeom[list(bnd)]
+        return found
+
+
 class ZoneIndex:
     """Spatial index over every feature of every layer, built once.
 
@@ -289,6 +320,18 @@ class ZoneIndex:
         self._build_metric()
         self.service_area = service_area
         self._build_grid(service_area, grid_cells)
+
+    def __getstate__(self) -> dict:
+        # For geo.indexcache: the per-signature boundary arrays (~15,000 small arrays, slow
+        # to unpickle) are derived from _sigs and _fgeom, so they are rebuilt as used.
+        state = dict(self.__dict__)
+        state.pop("_sig_bnd_geoms", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "_sigs" in state:
+            self._sig_bnd_geoms = _BoundaryGeoms(self._sigs, self._fgeom)
 
     @classmethod
     def from_plan_data(cls, data, plan_ids=None, **kwargs) -> ZoneIndex:

@@ -41,3 +41,28 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+NO_LIMIT = 2**62
+"""Stands for "no limit" in a :class:`Limits` field (larger than any file or count)."""
+
+
+def local_limits(max_bytes: int = 0, max_unzipped_bytes: int = 0, max_points: int = 0,
+                 base: Limits = DEFAULT_LIMITS) -> Limits:
+    """Limits for files on the user's own disk (the command line): 0 means no limit.
+
+    Parameters
+    ----------
+    max_bytes, max_unzipped_bytes, max_points : int
+        The ``CLI_MAX_*`` settings; 0 (their default) lifts the bound.
+    base : Limits
+        Where the other fields (site vertices, parts, JSON depth) come from.
+
+    Returns
+    -------
+    Limits
+    """
+    from dataclasses import replace
+
+    return replace(base, max_bytes=int(max_bytes) or NO_LIMIT,
+                   max_unzipped_bytes=int(max_unzipped_bytes) or NO_LIMIT,
+                   max_points=int(max_points) or NO_LIMIT)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import time
 import unicodedata
+from pathlib import Path
 
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, LimitExceeded
 from layers.loader import ACCURACY_VALUES, load
 
 
@@ -133,8 +135,19 @@ def _run_import(args) -> int:
     if not getattr(args, "file", None):
         raise InvalidInput("file_required", "give the FILE to import (or --restore)",
                            "请给出要导入的文件（或使用 --restore）", param="file")
+    from geo.limits import local_limits
+
+    # the user's own file: the CLI_MAX_* settings (default none), not the HTTP upload limits
+    limits = getattr(args, "limits", None) or local_limits()
+    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
+    if size > limits.max_bytes:
+        raise LimitExceeded("too_large", f"{args.file} is {size} bytes; the limit is "
+                            f"{limits.max_bytes} bytes (setting CLI_MAX_BYTES)",
+                            f"{args.file} 大小为 {size} 字节，上限为 {limits.max_bytes} 字节"
+                            "（设置 CLI_MAX_BYTES）", param="file")
+    started = time.perf_counter()
     result = import_layer(args.file, args.layer, crs=args.crs, source=args.source,
-                          data_dir=args.data_dir)
+                          data_dir=args.data_dir, limits=limits)
     verb = "created" if result.created_layer else "replaced"
     print(f"{verb} {result.layer_id}: {result.features} official features from "
           f"{args.file} (read as {result.source_crs}); {result.matched} matched existing "
@@ -145,4 +158,7 @@ def _run_import(args) -> int:
               f"--layer {result.layer_id})")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    if not getattr(args, "quiet", False):
+        print(f"planmap: imported {result.features:,} features into {result.layer_id} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0

@@ -69,7 +69,7 @@ import shapely
 
 from geo import crs as gcrs
 from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
-from geo.limits import DEFAULT_LIMITS
+from geo.limits import DEFAULT_LIMITS, Limits
 from geo.validate import flatten_collection
 from layers import loader
 from layers.export import FORMULA_START
@@ -335,7 +335,7 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, O
                NotImplementedError, RuntimeError, ValueError, struct.error)
 
 
-def _zip_members(path: Path, layer_id: str) -> list[str]:
+def _zip_members(path: Path, layer_id: str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
     try:
         zf = zipfile.ZipFile(path)
     except _ZIP_ERRORS as exc:
@@ -344,10 +344,10 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
     with zf:
         infos = zf.infolist()
         total = sum(i.file_size for i in infos)
-        if total > DEFAULT_LIMITS.max_unzipped_bytes:
+        if total > limits.max_unzipped_bytes:
             raise InvalidInput("zip_too_large",
                                f"{path.name} unpacks to {total} bytes, more than "
-                               f"{DEFAULT_LIMITS.max_unzipped_bytes}",
+                               f"{limits.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
         # (an empty member name, which ZipInfo.is_dir cannot judge, names no layer either)
         names = [i.filename for i in infos
@@ -364,7 +364,8 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
                        f"{path.name} 中应有一个 Shapefile；找到 {others or '无'}", param="file")
 
 
-def _sources(path: Path, layer_id: str) -> list[tuple[str, str | None]]:
+def _sources(path: Path, layer_id: str,
+             limits: Limits = DEFAULT_LIMITS) -> list[tuple[str, str | None]]:
     """Return the GDAL paths to read, each with the layer name inside it (or None)."""
     if not path.exists():
         raise InvalidInput("file_not_found", f"no such file: {path}", f"文件不存在：{path}",
@@ -380,7 +381,8 @@ def _sources(path: Path, layer_id: str) -> list[tuple[str, str | None]]:
                            f"{path.name}：不支持的格式；请使用 GeoJSON、GeoPackage 或 Shapefile",
                            param="file")
     if suffix == ".zip":
-        return [(f"/vsizip/{path.resolve()}/{m}", None) for m in _zip_members(path, layer_id)]
+        members = _zip_members(path, layer_id, limits)
+        return [(f"/vsizip/{path.resolve()}/{m}", None) for m in members]
     if suffix == ".gpkg":
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(str(path))]
@@ -454,10 +456,10 @@ def _restore_long_names_and_text(frame, stem: str, fields: dict, rows: dict):
     return frame
 
 
-def _read(path: Path, layer_id: str):
+def _read(path: Path, layer_id: str, limits: Limits = DEFAULT_LIMITS):
     parts = []
     fields, rows = _planmap_zip_tables(path) if path.suffix.lower() == ".zip" else ({}, {})
-    for gdal_path, gdal_layer in _sources(path, layer_id):
+    for gdal_path, gdal_layer in _sources(path, layer_id, limits):
         try:
             frame = pyogrio.read_dataframe(gdal_path, layer=gdal_layer)
         except Exception as exc:  # any GDAL read problem is bad input, not a crash
@@ -680,7 +682,18 @@ def _round(obj):
     return obj
 
 
+def _ring_json(ring) -> list:
+    return [[round(x, 6), round(y, 6)] for x, y in shapely.get_coordinates(ring).tolist()]
+
+
 def _geometry_json(geom) -> dict:
+    # Fast path for 2D (multi)polygons, the parcels of a big import: what the general path
+    # below gives, without shapely's mapping() tuples and the recursive rounding.
+    kind = geom.geom_type
+    if kind in ("Polygon", "MultiPolygon") and not geom.is_empty and not shapely.has_z(geom):
+        polys = [geom] if kind == "Polygon" else list(geom.geoms)
+        rings = [[_ring_json(r) for r in (g.exterior, *g.interiors)] for g in polys]
+        return {"type": kind, "coordinates": rings[0] if kind == "Polygon" else rings}
     m = shapely.geometry.mapping(geom)
     if m["type"] == "GeometryCollection":
         return {"type": m["type"], "geometries": [_geometry_json(g) for g in geom.geoms]}
@@ -692,10 +705,17 @@ def _counties(geoms: np.ndarray, admin) -> list[list[str]]:
         return [[] for _ in geoms]
     units = admin[(admin["kind"] == "county") & admin["adcode"].notna()]
     out = [[] for _ in geoms]
+    tree = shapely.STRtree(geoms)
     for code, unit in zip(units["adcode"].astype(str), units.geometry.values, strict=True):
-        # Meeting the interior, not just the border (a polygon on a county line is in one).
-        hit = shapely.intersects(geoms, unit) & ~shapely.touches(geoms, unit)
-        for i in np.flatnonzero(hit):
+        # Meeting the interior, not just the border (a polygon on a county line is in one):
+        # intersects and not touches. The tree finds what intersects; what the county
+        # contains properly cannot touch it, so touches is computed only for the rest.
+        hit = np.sort(tree.query(unit, predicate="intersects"))
+        shapely.prepare(unit)  # a cache inside the geometry; the answer is the same
+        inside = shapely.contains_properly(unit, geoms[hit])
+        rest = hit[~inside]
+        keep = np.sort(np.concatenate([hit[inside], rest[~shapely.touches(geoms[rest], unit)]]))
+        for i in keep:
             out[i].append(code)
     return [sorted(c) for c in out]
 
@@ -763,13 +783,15 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
     extras = [c for c in frame.columns
               if c != "geometry" and c not in used and str(c) not in _MANAGED]
 
+    # Each column as a list once: per-row Series indexing dominated a 10^5-parcel import.
+    values = {c: list(frame[c]) for c in frame.columns if c != "geometry"}
     features = []
     for i in range(n):
         where = f"feature {ids[i]!r} (row {i + 1})"
         old = prev.loc[matched_prev[i]] if matched_prev[i] is not None else None
-        cit = _json_field(frame[cit_col].iloc[i], dict) if cit_col is not None else None
+        cit = _json_field(values[cit_col][i], dict) if cit_col is not None else None
         if cit is None and all(cols.values()):
-            parts = {k: _plain(frame[c].iloc[i]) for k, c in cols.items()}
+            parts = {k: _plain(values[c][i]) for k, c in cols.items()}
             cit = parts if all(v not in (None, "") for v in parts.values()) else None
         if cit is None and old is not None:
             cit = old["citation"]
@@ -784,23 +806,23 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
                 f"{where}：缺少规划出处——请添加 citation_seed/citation_line/citation_quote 列，"
                 f"或沿用现有要素的 id/名称", param="citation")
         cit = _check_citation(cit, where, current.plans)
-        extra_cits = (_json_field(frame[extra_cit_col].iloc[i], list)
+        extra_cits = (_json_field(values[extra_cit_col][i], list)
                       if extra_cit_col is not None else None)
         if extra_cits is None and old is not None and isinstance(old.get("extra_citations"), list):
             extra_cits = old["extra_citations"]
         extra_cits = [_check_citation(c, where, current.plans) for c in extra_cits or ()]
 
         name_zh = names[i] or (old["name_zh"] if old is not None else None) or ids[i]
-        name_en = _plain(frame[name_en_col].iloc[i]) if name_en_col is not None else None
+        name_en = _plain(values[name_en_col][i]) if name_en_col is not None else None
         name_en = name_en or (old["name_en"] if old is not None else None) or name_zh
-        kind = _plain(frame[kind_col].iloc[i]) if kind_col is not None else None
+        kind = _plain(values[kind_col][i]) if kind_col is not None else None
         kind = kind or (old["kind"] if old is not None else None) or "imported"
-        county = _json_field(frame[county_col].iloc[i], list) if county_col is not None else None
+        county = _json_field(values[county_col][i], list) if county_col is not None else None
         if county is None and county_col is not None:
-            text = _plain(frame[county_col].iloc[i])
+            text = _plain(values[county_col][i])
             county = [c.strip() for c in str(text).split(",") if c.strip()] if text else None
         county = [str(c) for c in county] if county is not None else computed_counties[i]
-        src = source or (_plain(frame[source_col].iloc[i]) if source_col is not None else None)
+        src = source or (_plain(values[source_col][i]) if source_col is not None else None)
         props = {
             "id": ids[i], "name_zh": str(name_zh), "name_en": str(name_en), "layer": layer_id,
             "kind": str(kind), "county": county, "accuracy": "official",
@@ -811,7 +833,7 @@ def _build_features(frame, geoms, layer_id, source, file_name, current, entry) -
         if not ids_usable and file_ids[i] is not None:
             props["source_id"] = file_ids[i]
         for c in extras:
-            v = _plain(frame[c].iloc[i])
+            v = _plain(values[c][i])
             if isinstance(v, str) and v.strip()[:1] in ("[", "{"):
                 # GIS formats keep lists/objects as JSON text (see layers/export.py).
                 parsed = _json_field(v, (list, dict))
@@ -879,7 +901,7 @@ def _sync_geometry_types(data_dir: Path, layer_id: str, types: list[str]) -> Non
 
 # ------------------------------------------------------------------ public API
 def import_layer(path, layer_id: str, crs: str | None = None, source: str | None = None,
-                 data_dir=None) -> ImportResult:
+                 data_dir=None, limits: Limits = DEFAULT_LIMITS) -> ImportResult:
     """Import a GeoJSON, GeoPackage or Shapefile (folder or .zip) as layer ``layer_id``.
 
     Parameters
@@ -896,6 +918,9 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
         Source text for the features; default the file's ``source`` column, else its name.
     data_dir : str or Path, optional
         Data folder to write into; default the package's own data.
+    limits : Limits, optional
+        ``max_unzipped_bytes`` bounds a zip; the command line passes its ``CLI_MAX_*``
+        settings (default: no limit on the user's own files).
 
     Returns
     -------
@@ -915,7 +940,7 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     if not isinstance(layer_id, str) or not ID_PATTERN.match(layer_id):
         raise InvalidInput("invalid_layer_id", f"layer id {layer_id!r} must match ^[a-z0-9_]+$",
                            f"图层 id {layer_id!r} 只能含小写字母、数字和下划线", param="layer")
-    frame = _read(path, layer_id)
+    frame = _read(path, layer_id, limits)
     if len(frame) == 0:
         raise InvalidInput("empty_input", f"{path.name} holds no features",
                            f"{path.name} 中没有要素", param="file")

@@ -26,11 +26,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="source/attribution text for the imported features")
     s.add_argument("--data-dir", default=None)
     s.add_argument("--restore", action="store_true", help="restore the previous version instead")
+    s.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
 
     s = sub.add_parser("zones", help="batch point-in-zone for a CSV id,lon,lat or GeoJSON")
     s.add_argument("points")
     s.add_argument("--crs", default="EPSG:4326")
-    s.add_argument("-o", "--output", default=None)
+    s.add_argument("-o", "--output", default=None,
+                   help="OUT.csv, OUT.parquet or OUT.gpkg (default: CSV on stdout)")
+    s.add_argument("--format", choices=("csv", "parquet", "gpkg"), default=None,
+                   help="output format (default: from the output's extension, else csv)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar or summary on stderr")
     s.add_argument("--data-dir", default=None)
 
     s = sub.add_parser("check", help="site check of a file or a point")
@@ -70,11 +75,36 @@ def _handler(command: str):
     return getattr(commands, "run_" + command)
 
 
+def _cache_dir(value: str) -> str | None:
+    """CACHE_DIR: empty = the per-user cache folder (never inside the package); ``off`` = none."""
+    import os
+    from pathlib import Path
+
+    if value.strip().lower() == "off":
+        return None
+    if value:
+        return value
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "planmap")
+
+
+def _local_settings(args) -> None:
+    # Local files are the user's own: the CLI_MAX_* settings (default none), not HTTP's limits.
+    from geo.limits import local_limits
+    from server.settings import from_environ
+
+    values = from_environ()
+    args.limits = local_limits(values["CLI_MAX_BYTES"], values["CLI_MAX_UNZIPPED_BYTES"],
+                               values["CLI_MAX_POINTS"])
+    args.cache_dir = _cache_dir(str(values["CACHE_DIR"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     from geo.errors import PlanmapError
 
     args = _parser().parse_args(argv)
     try:
+        _local_settings(args)
         return int(_handler(args.command)(args) or 0)
     except PlanmapError as exc:
         where = f" [{exc.param}]" if exc.param else ""

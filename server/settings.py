@@ -55,6 +55,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GZIP_MIN_BYTES", 1024, "Smallest JSON/GeoJSON body gzip-compressed for a client "
             "that accepts gzip"),
     Setting("GZIP_LEVEL", 6, "gzip level 1-9 for JSON/GeoJSON answers; 0 = never compress"),
+    # The command line reads the user's own files: no HTTP upload limits unless set here.
+    Setting("CLI_MAX_BYTES", 0, "Largest local file `planmap zones`/`check`/`import` reads "
+            "(bytes); 0 = no limit"),
+    Setting("CLI_MAX_UNZIPPED_BYTES", 0, "Largest total size inside a local zip read by the "
+            "command line; 0 = no limit"),
+    Setting("CLI_MAX_POINTS", 0, "Most points in one `planmap zones` file; 0 = no limit"),
+    Setting("CACHE_DIR", "", "Folder of the command line's zone-index cache; empty = "
+            "`$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -10,6 +10,15 @@ import pytest
 import layers
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cli_cache_dir(tmp_path_factory):
+    """The CLI's zone-index cache goes to a session folder, not the user's ~/.cache."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLANMAP_CACHE_DIR", str(tmp_path_factory.mktemp("planmap_cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def plan_data():
     """The built-in data, loaded strictly once per test session (read-only!)."""

@@ -1,8 +1,12 @@
 """``pip wheel .`` carries everything the pages need, and an installed wheel serves them.
 
-The wheel is installed (not editable) into a fresh venv; the venv sees the system's
-dependencies (``--system-site-packages``) so no network is needed, and the check runs
-outside the repository so only the installed copy can be imported.
+The wheel is installed (not editable, ``--no-deps``) into a fresh venv made WITHOUT the
+system site-packages: a machine's system Python need not have any of the project's
+dependencies. So that no network is needed, the new venv sees the dependencies of the venv
+running the tests through a ``.pth`` line naming that venv's site-packages directory. A
+directory named in a ``.pth`` file is only appended to ``sys.path``; the ``.pth`` files inside
+it are not processed, so the editable install's finder (``__editable__…planmap….pth``) is not
+loaded and the check, run outside the repository, can import only the installed copy.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import venv
 import zipfile
@@ -23,8 +28,12 @@ pytestmark = pytest.mark.slow
 
 SERVE_CHECK = textwrap.dedent("""
     import re, sys, tempfile
-    import server
-    assert "site-packages" in server.__file__, server.__file__
+    import server, geo, layers, static
+    for pkg in (server, geo, layers, static):
+        # the installed copy in this venv, not the repository or an editable finder
+        where = pkg.__file__
+        assert where.startswith(sys.prefix + "/") and "site-packages" in where, where
+    assert not any(m.startswith("__editable__") for m in sys.modules), "editable finder loaded"
     from server import create_app
     app = create_app({"DB_PATH": tempfile.mkdtemp() + "/c.sqlite3"})
     client = app.test_client()
@@ -40,6 +49,11 @@ SERVE_CHECK = textwrap.dedent("""
         assert r.status_code == 200 and r.data, url
     plan = client.get("/plan/000_f32aaef515cfbb76")
     assert plan.status_code == 200 and 'id="L1"' in plan.get_data(as_text=True)
+    import site
+    base = tuple(b + "/" for b in site.getsitepackages([sys.base_prefix]))
+    from_base = sorted(n for n, m in list(sys.modules.items())
+                       if str(getattr(m, "__file__", None) or "").startswith(base))
+    assert not from_base, ("imported from the system site-packages", from_base[:10])
     print("served", len(urls), "assets from", server.__file__)
 """)
 
@@ -75,8 +89,14 @@ def test_wheel_contains_the_page_assets_templates_and_data(wheel):
 
 def test_installed_wheel_serves_the_full_page(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True, system_site_packages=True)
+    venv.create(env_dir, with_pip=True, system_site_packages=False)
     python = env_dir / "bin" / "python"
+    site_dir = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    # the running venv's dependencies, without its .pth files (so without the editable finder)
+    deps = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    Path(site_dir, "planmap_test_deps.pth").write_text("".join(d + "\n" for d in deps))
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
                    check=True, timeout=600)
     run = subprocess.run([str(python), "-c", SERVE_CHECK], cwd=tmp_path, capture_output=True,
