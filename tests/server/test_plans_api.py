@@ -46,9 +46,13 @@ def test_unknown_plan_filter_is_a_400_naming_the_plans(client):
 
 def test_ogc_collections_carry_their_plan(client, data):
     plans = layer_plans(data)
-    for lid in ("admin", "p002_urban", "p004_metro"):
-        body = client.get(f"/ogc/collections/{lid}?f=json").get_json()
-        assert body["plan"] == plans[lid]
+    # mixed layers are published as typed collections (issue 19): each names its layer
+    listed = client.get("/ogc/collections?f=json").get_json()["collections"]
+    seen = {c["layer"] for c in listed}
+    assert {"admin", "p002_urban", "p004_metro"} <= seen
+    for c in listed:
+        body = client.get(f"/ogc/collections/{c['id']}?f=json").get_json()
+        assert body["plan"] == plans[body["layer"]], c["id"]
 
 
 @pytest.mark.parametrize(("point", "plan"), [(JILIN_CITY, "002"), (MEIHEKOU, "003")])
