@@ -62,6 +62,11 @@ def create_app(config: dict | None = None) -> Flask:
     store = CheckStore(app.config["DB_PATH"])
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits)
 
+    from server import admission, workers
+
+    workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
+    admission.register(app)  # expensive-request slots and per-client rate limits
+
     from server import api, conflicts, exports, ogc, pages, system
 
     for module in (pages, api, exports, ogc, system, conflicts):

@@ -8,10 +8,14 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from geo.budget import Busy
 from geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
 
 # A layer that failed to load is the server's problem, not the request's: 503.
 _STATUS = ((NotFound, 404), (LimitExceeded, 413), (LayerError, 503), (PlanmapError, 400))
+
+
+_STATUS = ((Busy, 429),) + _STATUS  # overload: come back later (Retry-After), not a 5xx
 
 
 def status_for(exc: PlanmapError) -> int:
@@ -39,7 +43,11 @@ _HTTP_ZH = {
 def register(app: Flask) -> None:
     @app.errorhandler(PlanmapError)
     def _domain(exc: PlanmapError):
-        return error_response(status_for(exc), exc.code, exc.message_en, exc.message_zh, exc.param)
+        response = error_response(status_for(exc), exc.code, exc.message_en, exc.message_zh,
+                                  exc.param)
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
