@@ -60,7 +60,7 @@ def _too_slow(seconds: float) -> TimeLimitExceeded:
         param="REQUEST_TIME_LIMIT_S")
 
 
-def _trim_heap() -> None:
+def trim_heap() -> None:
     """Give freed heap back to the system (glibc keeps it otherwise); no-op elsewhere."""
     try:
         ctypes.CDLL(None).malloc_trim(0)
@@ -106,7 +106,7 @@ def _worker_main(conn, init, initargs, nice: int) -> None:
         except OSError:
             return
         del out
-        _trim_heap()
+        trim_heap()
 
 
 class _Worker:

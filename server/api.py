@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from geo.errors import InvalidInput, LayerError, NotFound
+from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
 from server import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -278,7 +278,11 @@ def _json_str(value) -> str:
 def zones_batch():
     ids, lon, lat = _points_input()
     index = services().index
-    point_idx, zone_idx = index.batch_indices(lon, lat)
+    # both output limits refuse before the answer is built (1 M points at one spot would
+    # make 18 M pairs: a 1.25 GB answer and +4 GB of server memory)
+    max_pairs = current_app.config["MAX_PAIRS"]
+    point_idx, zone_idx = index.batch_indices(
+        lon, lat, max_pairs=None if max_pairs is None else int(max_pairs))
     zones = np.unique(zone_idx)
     entries = {int(z): index.entry(int(z)) for z in zones.tolist()}
     # zone_idx as positions 0..k-1 into `zones` (k = distinct zones hit: a few hundred at most)
@@ -291,10 +295,12 @@ def zones_batch():
                            "format 必须是 json 或 csv", param="format")
     if ids is None:
         ids = [str(i) for i in range(len(lon))]
+    max_bytes = current_app.config["MAX_RESPONSE_BYTES"]
+    max_bytes = None if max_bytes is None else int(max_bytes)
     if out_format == "csv":
         tails = ["," + _csv_cell(z) + "," + _csv_cell(lay)
                  for z, lay in zip(zone_ids, zone_layers, strict=True)]
-        body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell)
+        body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell, max_bytes)
         return _text_response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
                               "text/csv")
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
@@ -302,7 +308,7 @@ def zones_batch():
     tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
              for z, lay in zip(zone_ids, zone_layers, strict=True)]
     pairs = _assemble(ids, point_idx, zone_pos, '{"point_id":"', tails, ",",
-                      lambda t: _json_str(t)[1:-1])
+                      lambda t: _json_str(t)[1:-1], max_bytes)
     matched = 0 if len(point_idx) == 0 else \
         int(np.count_nonzero(np.diff(point_idx)) + 1)
     text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
@@ -329,14 +335,15 @@ _NEEDS_ESCAPE = re.compile(r'["\\,\x00-\x1f]')
 
 
 def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str,
-              escape) -> str:
+              escape, max_bytes: int | None = None) -> str:
     """Text of all (point, zone) pairs without building one Python object per pair.
 
     Pair ``i`` is ``opening + id(point_idx[i]) + tails[zone_pos[i]]``; pairs are joined by
     ``sep``.  Pairs arrive grouped by point, and points covered by the same zones (most
     points: they share a grid cell's zone set) share one template, so a point's pairs are a
     single ``point_id.join(template)``.  ``escape`` is applied to ids only when some id
-    needs it (quotes, commas, backslashes, control characters).
+    needs it (quotes, commas, backslashes, control characters).  The size in UTF-8 bytes
+    is computed first: over ``max_bytes`` raises ``LimitExceeded`` before any text is made.
     """
     if len(point_idx) == 0:
         return ""
@@ -347,6 +354,8 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
     id_text = [str(ids[p]) for p in point_idx[starts].tolist()]
     if _NEEDS_ESCAPE.search("".join(id_text)):
         id_text = [escape(t) for t in id_text]
+    if max_bytes is not None:
+        _check_size(id_text, lengths, codes, opening, tails, sep, max_bytes)
     blob = codes.tobytes()
     templates: dict = {}
     chunks = []
@@ -359,6 +368,21 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
             templates[sig] = template
         chunks.append(pid.join(template))
     return sep.join(chunks)
+
+
+def _check_size(id_text, lengths, codes, opening, tails, sep, max_bytes: int) -> None:
+    id_bytes = np.fromiter((len(t.encode("utf-8")) for t in id_text), dtype=np.int64,
+                           count=len(id_text))
+    tail_bytes = np.array([len(t.encode("utf-8")) for t in tails], dtype=np.int64)
+    size = int(np.dot(id_bytes, lengths)) + int(tail_bytes[codes].sum()) \
+        + len(codes) * len(opening.encode("utf-8")) + (len(codes) - 1) * len(sep)
+    if size > max_bytes:
+        raise LimitExceeded(
+            "response_too_large",
+            f"the answer would be {size / 2**20:,.0f} MiB; at most "
+            f"{max_bytes / 2**20:,.0f} MiB (MAX_RESPONSE_BYTES): send fewer points per request",
+            f"结果约 {size / 2**20:,.0f} MiB，超过上限 {max_bytes / 2**20:,.0f} MiB"
+            f"（MAX_RESPONSE_BYTES）；请分批提交点位", param="MAX_RESPONSE_BYTES")
 
 
 def _csv_cell(value) -> str:

@@ -46,11 +46,11 @@ SETTINGS: tuple[Setting, ...] = (
             "with Retry-After past it)"),
     Setting("MAX_PAIRS", 2_000_000, "Most (point, zone) pairs in one batch zone answer (413 "
             "`too_many_pairs`, counted before the answer is built)"),
-    Setting("MAX_RESPONSE_BYTES", 128 * 1024 * 1024, "Largest batch zone answer in bytes (413 "
-            "`response_too_large`, computed before the answer is built)"),
+    Setting("MAX_RESPONSE_BYTES", 128 * 1024 * 1024, "Largest list of pairs in one batch zone "
+            "answer, in bytes (413 `response_too_large`, computed before the answer is built)"),
     Setting("EXPENSIVE_SLOTS", 6, "Most expensive requests (site checks, batch, reports, "
             "conflicts, exports) in progress at once; more get 429 `server_busy`, so that "
-            "THREADS - EXPENSIVE_SLOTS threads stay free for cheap requests"),
+            "THREADS - EXPENSIVE_SLOTS threads stay free for cheap requests; 0 = no limit"),
     Setting("RATE_LIMIT_EXPENSIVE", 600, "Expensive requests per client address per minute "
             "(429 `rate_limited` past it); 0 = no limit"),
     Setting("RATE_LIMIT_CHEAP", 12_000, "Other requests per client address per minute "

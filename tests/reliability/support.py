@@ -61,11 +61,9 @@ def zip_bomb(expanded_bytes: int = 200 * 1024 * 1024) -> bytes:
 @contextmanager
 def real_server(app, threads: int = 4):
     """Serve ``app`` under waitress on 127.0.0.1 (free port) with the options ``serve`` uses."""
-    from waitress import create_server
+    from server.commands import make_server
 
-    from server.commands import waitress_options
-
-    server = create_server(app, host="127.0.0.1", port=0, **waitress_options(app, threads))
+    server = make_server(app, "127.0.0.1", 0, threads)
     closing = threading.Event()
 
     def run():
