@@ -204,6 +204,11 @@ class WorkerPool:
         for worker in workers:
             worker.wait_ready(timeout)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def pids(self) -> list[int]:
         """Process ids of the live workers."""
         with self._cond:

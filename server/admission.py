@@ -20,7 +20,7 @@ import time
 
 from flask import Flask, g, request
 
-from geo.budget import Busy
+from geo.budget import Busy, trim_heap
 
 EXPENSIVE_ENDPOINTS = frozenset({
     "api.sitecheck_create", "api.zones_batch", "pages.report", "conflicts.api_conflicts",
@@ -99,6 +99,18 @@ def _rate_limited(wait: float) -> Busy:
     return exc
 
 
+_last_trim = [0.0]
+
+
+def _trim_now_and_then() -> None:
+    """An expensive request may have freed hundreds of MB: give them back, at most once a
+    second (a trim walks the heap: 0.1-10 ms)."""
+    now = time.monotonic()
+    if now - _last_trim[0] >= 1.0:
+        _last_trim[0] = now
+        trim_heap()
+
+
 def register(app: Flask) -> None:
     config = app.config
     limiters = {"expensive": RateLimiter(int(config["RATE_LIMIT_EXPENSIVE"])),
@@ -125,3 +137,4 @@ def register(app: Flask) -> None:
     def _release(_exc):
         if g.pop("planmap_slot", False):
             slots.give_back()
+            _trim_now_and_then()

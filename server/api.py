@@ -247,10 +247,8 @@ def zones_point():
     return jsonify(body)
 
 
-def _points_input():
-    """``(ids, lon, lat)`` in WGS 84 from a CSV, GeoJSON or multipart body."""
-    from geo.parsers import parse_points
-
+def _points_payload():
+    """``(raw, fmt, crs, filename)`` of a CSV, GeoJSON or multipart body (not parsed yet)."""
     raw, filename = _upload()
     crs_raw = request.form.get("crs") if raw is not None else None
     crs = parse_crs_arg(crs_raw or request.args.get("crs"))
@@ -265,9 +263,7 @@ def _points_input():
     if not raw:
         raise InvalidInput("empty_body", "no points given (send CSV id,lon,lat or GeoJSON)",
                            "没有提交点位（请发送 CSV id,lon,lat 或 GeoJSON）", param="body")
-    ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=services().limits,
-                                 filename=filename or None)
-    return ids, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    return raw, fmt, crs, filename or None
 
 
 def _json_str(value) -> str:
@@ -276,11 +272,30 @@ def _json_str(value) -> str:
 
 @bp.post("/zones")
 def zones_batch():
-    ids, lon, lat = _points_input()
-    index = services().index
+    from server import workers
+
+    raw, fmt, crs, filename = _points_payload()
+    config = current_app.config
+    # parsing a million points and building the answer take seconds of CPU: in a worker
+    # under REQUEST_TIME_LIMIT_S, so that this process keeps answering cheap requests
+    data, mimetype = workers.run(
+        batch_task, raw, fmt=fmt, crs=crs, filename=filename, limits=services().limits,
+        out_format=(request.args.get("format") or "json").strip().lower(),
+        max_pairs=config["MAX_PAIRS"], max_bytes=config["MAX_RESPONSE_BYTES"])
+    return _bytes_response(data, mimetype)
+
+
+def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_format: str,
+               max_pairs, max_bytes) -> tuple[bytes, str]:
+    """The batch zone answer as ``(UTF-8 bytes, mimetype)`` (``geo.budget`` worker task)."""
+    from geo.parsers import parse_points
+
+    ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=limits, filename=filename)
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    index = state["index"]
     # both output limits refuse before the answer is built (1 M points at one spot would
     # make 18 M pairs: a 1.25 GB answer and +4 GB of server memory)
-    max_pairs = current_app.config["MAX_PAIRS"]
     point_idx, zone_idx = index.batch_indices(
         lon, lat, max_pairs=None if max_pairs is None else int(max_pairs))
     zones = np.unique(zone_idx)
@@ -289,20 +304,18 @@ def zones_batch():
     zone_pos = np.searchsorted(zones, zone_idx).astype(np.int32)
     zone_ids = [entries[z]["id"] for z in zones.tolist()]
     zone_layers = [entries[z]["layer"] for z in zones.tolist()]
-    out_format = (request.args.get("format") or "json").strip().lower()
     if out_format not in ("json", "csv"):
         raise InvalidInput("unknown_format", "format must be json or csv",
                            "format 必须是 json 或 csv", param="format")
     if ids is None:
         ids = [str(i) for i in range(len(lon))]
-    max_bytes = current_app.config["MAX_RESPONSE_BYTES"]
     max_bytes = None if max_bytes is None else int(max_bytes)
     if out_format == "csv":
         tails = ["," + _csv_cell(z) + "," + _csv_cell(lay)
                  for z, lay in zip(zone_ids, zone_layers, strict=True)]
         body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell, max_bytes)
-        return _text_response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
-                              "text/csv")
+        text = "point_id,zone_id,layer\n" + body + ("\n" if body else "")
+        return text.encode("utf-8"), "text/csv"
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
     tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
@@ -313,15 +326,14 @@ def zones_batch():
         int(np.count_nonzero(np.diff(point_idx)) + 1)
     text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
             + ',"pair_count":' + str(len(point_idx)) + ',"pairs":[' + pairs + "]}")
-    return _text_response(text, "application/json")
+    return text.encode("utf-8"), "application/json"
 
 
 STREAM_CHUNK = 1 << 20  # large answers leave in 1 MiB pieces while the client reads
 
 
-def _text_response(text: str, mimetype: str) -> Response:
-    """A text response; large ones are streamed so the server never holds a second copy."""
-    data = text.encode("utf-8")
+def _bytes_response(data: bytes, mimetype: str) -> Response:
+    """A response of ``data``; large ones are streamed in pieces while the client reads."""
     if len(data) <= STREAM_CHUNK:
         return Response(data, mimetype=mimetype)
     view = memoryview(data)

@@ -226,7 +226,8 @@ def report(check_id: str):
         record = services().store.get(check_id)
     except NotFound:
         return _not_found_page(lang, i18n.t(lang, "not_found_report", id=check_id))
-    view = reportview.build(record, services().data, lang, current_app.config)
+    view = reportview.build(record, services().data, lang, current_app.config,
+                            sketch=_sketch_in_worker)
     created = record.get("created")
     when = ""
     if isinstance(created, (int, float)):
@@ -240,6 +241,20 @@ def report(check_id: str):
         asset_v={n: _asset_version(n) for n in _OWN_ASSETS},
     )
     return _respond(html.encode("utf-8"), "text/html", csp=_csp())
+
+
+def _sketch_in_worker(site, zone_ids, rings_m, lang):
+    """The report's SVG sketch in a worker under REQUEST_TIME_LIMIT_S (a complex site took
+    10.9 s per GET in the request thread); past the limit, or with every worker busy,
+    the report is served without it."""
+    from geo.budget import Busy, TimeLimitExceeded
+    from server import reportview, workers
+
+    try:
+        return workers.run(reportview.sketch_task, site, zone_ids, rings_m, lang)
+    except (TimeLimitExceeded, Busy):
+        current_app.logger.warning("report sketch skipped (time limit or workers busy)")
+        return "", []
 
 
 def _not_found_page(lang: str, message: str):

@@ -77,8 +77,12 @@ def _feature_index(data) -> dict:
     return out
 
 
-def build(record: dict, data, lang: str, config) -> dict:
-    """Everything the report template shows, from a stored check ``record``."""
+def build(record: dict, data, lang: str, config, sketch=None) -> dict:
+    """Everything the report template shows, from a stored check ``record``.
+
+    ``sketch(site, zone_ids, rings_m, lang) -> (svg, legend)`` draws the map extract
+    (default: :func:`render_svg` here; the report page runs it in a worker process).
+    """
     result = record.get("result") or {}
     site_info = result.get("site") or {}
     features = _feature_index(data)
@@ -166,8 +170,12 @@ def build(record: dict, data, lang: str, config) -> dict:
     if isinstance(note, dict):
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
     site_geom = _site_geometry(record.get("site"))
-    svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
-        r["distance_m"] for r in rings if r["distance_m"]], lang=lang)
+    rings_m = [r["distance_m"] for r in rings if r["distance_m"]]
+    if sketch is None:
+        svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones], data, features,
+                                     rings_m=rings_m, lang=lang)
+    else:
+        svg, svg_legend = sketch(site_geom, [z["id"] for z in zones], rings_m, lang)
     return {
         "site": {"kind": site_info.get("kind"), "area_m2": site_area,
                  "area_ha": _num(site_info.get("area_ha")) if site_info.get("area_ha") is not None
@@ -182,6 +190,15 @@ def build(record: dict, data, lang: str, config) -> dict:
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
     }
+
+
+def sketch_task(state: dict, site, zone_ids, rings_m, lang) -> tuple[str, list]:
+    """:func:`render_svg` in a worker process (``geo.budget.WorkerPool`` task)."""
+    data = state["data"]
+    features = state.get("features")
+    if features is None:
+        features = state["features"] = _feature_index(data)
+    return render_svg(site, zone_ids, data, features, rings_m=rings_m, lang=lang)
 
 
 def _verdict_text(verdict, lang: str) -> str:

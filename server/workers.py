@@ -64,6 +64,11 @@ def run(fn, *args, **kwargs):
     """
     config = current_app.config
     workers = pool()
+    if workers is not None and workers.closed:  # dropped from the registry by newer apps
+        from server import services
+
+        register(current_app, services().data)
+        workers = pool()
     if workers is None:
         from server import services
 
