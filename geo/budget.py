@@ -28,8 +28,10 @@ from typing import Any
 
 from geo.errors import LimitExceeded, PlanmapError
 
-WORKER_NICE = 10
-"""CPU priority offset of the workers (the serving process keeps answering cheap requests)."""
+WORKER_NICE = 5
+"""CPU priority offset of the workers: when CPUs are short, the serving process (cheap
+requests) comes first, but the workers still get about a third of a CPU each against
+normal-priority programs (nice 10 starved them on a shared machine)."""
 
 START_TIMEOUT_S = 300.0
 """Longest wait for a new worker to build its state before it counts as failed."""
