@@ -35,7 +35,10 @@ def waitress_options(app, threads: int | None = None) -> dict:
             "max_request_body_size": int(config["MAX_BODY_BYTES"]),
             "connection_limit": int(config["CONNECTION_LIMIT"]),
             "channel_timeout": int(config["IDLE_TIMEOUT_S"]),
-            "cleanup_interval": 1, "asyncore_use_poll": True}
+            "cleanup_interval": 1, "asyncore_use_poll": True,
+            # bodies arrive in 64 KiB reads, not 8 KiB: a 19 MiB upload costs the
+            # event-loop thread 300 passes instead of 2,400
+            "recv_bytes": 65536}
 
 
 def make_server(app, host: str, port: int, threads: int | None = None):
