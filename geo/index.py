@@ -57,7 +57,8 @@ _PREPARED_LOCK = threading.Lock()
 
 
 def _fresh_lock_in_child() -> None:
-    # A fork (geo.budget) copies the lock in whatever state another thread left it.
+    # A fork copies the lock in whatever state another thread left it (geo.budget spawns
+    # its workers instead, but a forking embedder would still need this).
     global _PREPARED_LOCK
     _PREPARED_LOCK = threading.Lock()
 

@@ -123,7 +123,7 @@ def run_serve(args) -> int:
     from server import workers
 
     # SIGTERM (systemd, docker stop) ends the loop like Ctrl-C, so the workers are stopped
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _limit_heap_growth()
     app = production_app()
     pool = workers.pool(app)
@@ -138,6 +138,7 @@ def run_serve(args) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if pool is not None:
             pool.close()
     return 0
