@@ -164,6 +164,9 @@ def run(args) -> dict:
     env = dict(os.environ, PLANMAP_DB_PATH=str(Path(tmp) / "checks.sqlite3"),
                PYTHONFAULTHANDLER="1")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # the 32 clients stand for 32 users but share one address: no per-client rate limit
+    env.setdefault("PLANMAP_RATE_LIMIT_EXPENSIVE", "0")
+    env.setdefault("PLANMAP_RATE_LIMIT_CHEAP", "0")
     cmd = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
            str(port), "--threads", str(args.threads)]
     log_path = Path(tmp) / "server.log"

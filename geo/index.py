@@ -43,7 +43,7 @@ import pyproj
 import shapely
 
 from geo import crs as _crs
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, LimitExceeded
 from geo.tmerc import metric_point
 from geo.units import round_to
 
@@ -57,7 +57,8 @@ _PREPARED_LOCK = threading.Lock()
 
 
 def _fresh_lock_in_child() -> None:
-    # A fork (geo.budget) copies the lock in whatever state another thread left it.
+    # A fork copies the lock in whatever state another thread left it (geo.budget spawns
+    # its workers instead, but a forking embedder would still need this).
     global _PREPARED_LOCK
     _PREPARED_LOCK = threading.Lock()
 
@@ -1317,13 +1318,17 @@ class ZoneIndex:
 
     # ------------------------------------------------------------------ batch
 
-    def batch_indices(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    def batch_indices(self, lon, lat, max_pairs: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised point-in-zone returning internal zone indices.
 
         Parameters
         ----------
         lon, lat : array_like of float
             WGS 84 degrees; NaN or far-away points simply match nothing.
+        max_pairs : int, optional
+            Refuse (``LimitExceeded`` ``too_many_pairs``, param ``MAX_PAIRS``) when the
+            answer would hold more pairs, counted per point before any pair is built.
 
         Returns
         -------
@@ -1377,6 +1382,15 @@ class ZoneIndex:
         table = np.take(self._sig_table[:, :width], sig, axis=0)
         if len(exact):
             self._exact_tests(lon, lat, exact, sig[exact], table, count)
+        if max_pairs is not None:
+            pairs = int(count.sum(dtype=np.int64))
+            if pairs > max_pairs:
+                raise LimitExceeded(
+                    "too_many_pairs",
+                    f"the answer would hold {pairs:,} (point, zone) pairs; at most "
+                    f"{max_pairs:,} (MAX_PAIRS): send fewer points per request",
+                    f"结果将包含 {pairs:,} 个（点，分区）对，超过上限 {max_pairs:,}"
+                    f"（MAX_PAIRS）；请分批提交点位", param="MAX_PAIRS")
         zone = table[table != self._sig_pad]
         point = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), count)
         return point, zone

@@ -79,6 +79,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)
 
+    from server import admission, workers
+
+    workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
+    admission.register(app)  # expensive-request slots and per-client rate limits
+
     from server import api, conflicts, exports, ogc, pages, system
 
     for module in (pages, api, exports, ogc, system, conflicts):

@@ -16,7 +16,7 @@ from collections import Counter
 import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from geo.errors import InvalidInput, LayerError, NotFound
+from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
 from geo.plans import route, scope_result
 from layers.export import FORMULA_START, csv_safe
 from server import services
@@ -304,10 +304,8 @@ def _route(svc, geom):
                  geom)
 
 
-def _points_input():
-    """``(ids, lon, lat)`` in WGS 84 from a CSV, GeoJSON or multipart body."""
-    from geo.parsers import parse_points
-
+def _points_payload():
+    """``(raw, fmt, crs, filename)`` of a CSV, GeoJSON or multipart body (not parsed yet)."""
     raw, filename = _upload()
     crs_raw = request.form.get("crs") if raw is not None else None
     crs = parse_crs_arg(crs_raw or request.args.get("crs"))
@@ -322,9 +320,7 @@ def _points_input():
     if not raw:
         raise InvalidInput("empty_body", "no points given (send CSV id,lon,lat or GeoJSON)",
                            "没有提交点位（请发送 CSV id,lon,lat 或 GeoJSON）", param="body")
-    ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=services().limits,
-                                 filename=filename or None)
-    return ids, np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    return raw, fmt, crs, filename or None
 
 
 def _json_str(value) -> str:
@@ -333,46 +329,68 @@ def _json_str(value) -> str:
 
 @bp.post("/zones")
 def zones_batch():
-    ids, lon, lat = _points_input()
-    index = services().index
-    point_idx, zone_idx = index.batch_indices(lon, lat)
+    from server import workers
+
+    raw, fmt, crs, filename = _points_payload()
+    config = current_app.config
+    # parsing a million points and building the answer take seconds of CPU: in a worker
+    # under REQUEST_TIME_LIMIT_S, so that this process keeps answering cheap requests
+    data, mimetype = workers.run(
+        batch_task, raw, fmt=fmt, crs=crs, filename=filename, limits=services().limits,
+        out_format=(request.args.get("format") or "json").strip().lower(),
+        max_pairs=config["MAX_PAIRS"], max_bytes=config["MAX_RESPONSE_BYTES"])
+    return _bytes_response(data, mimetype)
+
+
+def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_format: str,
+               max_pairs, max_bytes) -> tuple[bytes, str]:
+    """The batch zone answer as ``(UTF-8 bytes, mimetype)`` (``geo.budget`` worker task)."""
+    from geo.parsers import parse_points
+
+    ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=limits, filename=filename)
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    index = state["index"]
+    # both output limits refuse before the answer is built (1 M points at one spot would
+    # make 18 M pairs: a 1.25 GB answer and +4 GB of server memory)
+    point_idx, zone_idx = index.batch_indices(
+        lon, lat, max_pairs=None if max_pairs is None else int(max_pairs))
     zones = np.unique(zone_idx)
     entries = {int(z): index.entry(int(z)) for z in zones.tolist()}
     # zone_idx as positions 0..k-1 into `zones` (k = distinct zones hit: a few hundred at most)
     zone_pos = np.searchsorted(zones, zone_idx).astype(np.int32)
     zone_ids = [entries[z]["id"] for z in zones.tolist()]
     zone_layers = [entries[z]["layer"] for z in zones.tolist()]
-    out_format = (request.args.get("format") or "json").strip().lower()
     if out_format not in ("json", "csv"):
         raise InvalidInput("unknown_format", "format must be json or csv",
                            "format 必须是 json 或 csv", param="format")
     if ids is None:
         ids = [str(i) for i in range(len(lon))]
+    max_bytes = None if max_bytes is None else int(max_bytes)
     if out_format == "csv":
         tails = ["," + _csv_cell(z) + "," + _csv_cell(lay)
                  for z, lay in zip(zone_ids, zone_layers, strict=True)]
-        body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell)
-        return _text_response("point_id,zone_id,layer\n" + body + ("\n" if body else ""),
-                              "text/csv")
+        body = _assemble(ids, point_idx, zone_pos, "", tails, "\n", _csv_cell, max_bytes)
+        text = "point_id,zone_id,layer\n" + body + ("\n" if body else "")
+        return text.encode("utf-8"), "text/csv"
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
     tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
              for z, lay in zip(zone_ids, zone_layers, strict=True)]
     pairs = _assemble(ids, point_idx, zone_pos, '{"point_id":"', tails, ",",
-                      lambda t: _json_str(t)[1:-1])
+                      lambda t: _json_str(t)[1:-1], max_bytes)
     matched = 0 if len(point_idx) == 0 else \
         int(np.count_nonzero(np.diff(point_idx)) + 1)
     text = ('{"count":' + str(len(lon)) + ',"matched_points":' + str(matched)
             + ',"pair_count":' + str(len(point_idx)) + ',"pairs":[' + pairs + "]}")
-    return _text_response(text, "application/json")
+    return text.encode("utf-8"), "application/json"
 
 
 STREAM_CHUNK = 1 << 20  # large answers leave in 1 MiB pieces while the client reads
 
 
-def _text_response(text: str, mimetype: str) -> Response:
-    """A text response; large ones are streamed so the server never holds a second copy."""
-    data = text.encode("utf-8")
+def _bytes_response(data: bytes, mimetype: str) -> Response:
+    """A response of ``data``; large ones are streamed in pieces while the client reads."""
     if len(data) <= STREAM_CHUNK:
         return Response(data, mimetype=mimetype)
     view = memoryview(data)
@@ -386,14 +404,15 @@ _NEEDS_ESCAPE = re.compile(r'["\\,\x00-\x1f]')
 
 
 def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str,
-              escape) -> str:
+              escape, max_bytes: int | None = None) -> str:
     """Text of all (point, zone) pairs without building one Python object per pair.
 
     Pair ``i`` is ``opening + id(point_idx[i]) + tails[zone_pos[i]]``; pairs are joined by
     ``sep``.  Pairs arrive grouped by point, and points covered by the same zones (most
     points: they share a grid cell's zone set) share one template, so a point's pairs are a
     single ``point_id.join(template)``.  ``escape`` is applied to ids only when some id
-    needs it (quotes, commas, backslashes, control characters).
+    needs it (quotes, commas, backslashes, control characters).  The size in UTF-8 bytes
+    is computed first: over ``max_bytes`` raises ``LimitExceeded`` before any text is made.
     """
     if len(point_idx) == 0:
         return ""
@@ -405,6 +424,8 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
     if _NEEDS_ESCAPE.search("".join(id_text)) or (
             escape is _csv_cell and any(t.startswith(FORMULA_START) for t in id_text)):
         id_text = [escape(t) for t in id_text]
+    if max_bytes is not None:
+        _check_size(id_text, lengths, codes, opening, tails, sep, max_bytes)
     blob = codes.tobytes()
     templates: dict = {}
     chunks = []
@@ -417,6 +438,21 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
             templates[sig] = template
         chunks.append(pid.join(template))
     return sep.join(chunks)
+
+
+def _check_size(id_text, lengths, codes, opening, tails, sep, max_bytes: int) -> None:
+    id_bytes = np.fromiter((len(t.encode("utf-8")) for t in id_text), dtype=np.int64,
+                           count=len(id_text))
+    tail_bytes = np.array([len(t.encode("utf-8")) for t in tails], dtype=np.int64)
+    size = int(np.dot(id_bytes, lengths)) + int(tail_bytes[codes].sum()) \
+        + len(codes) * len(opening.encode("utf-8")) + (len(codes) - 1) * len(sep)
+    if size > max_bytes:
+        raise LimitExceeded(
+            "response_too_large",
+            f"the answer would be {size / 2**20:,.0f} MiB; at most "
+            f"{max_bytes / 2**20:,.0f} MiB (MAX_RESPONSE_BYTES): send fewer points per request",
+            f"结果约 {size / 2**20:,.0f} MiB，超过上限 {max_bytes / 2**20:,.0f} MiB"
+            f"（MAX_RESPONSE_BYTES）；请分批提交点位", param="MAX_RESPONSE_BYTES")
 
 
 def _csv_cell(value) -> str:
@@ -524,9 +560,10 @@ def _default_rings() -> list[float]:
 def sitecheck_create():
     import shapely
 
-    from geo.budget import run_with_time_limit
+    from geo.budget import site_check_task
     from geo.parsers import parse_site
     from geo.sitecheck import site_check
+    from server import workers
 
     svc = services()
     svc.store.ensure_room()  # a full or broken store refuses before the check is computed
@@ -535,12 +572,15 @@ def sitecheck_create():
                       repair=repair)
     check_args = dict(rings=rings or _default_rings(), repairs=site.repairs,
                       radius_m=float(current_app.config.get("NEAREST_RADIUS_M", 5000)))
-    complex_site = int(current_app.config["COMPLEX_SITE_VERTICES"])
+    in_thread = int(current_app.config["COMPLEX_SITE_VERTICES"])
     index, plan_ids, scoped = _route(svc, site.geometry)
-    if shapely.get_num_coordinates(site.geometry) > complex_site:
-        # GEOS cannot be interrupted: a complex site runs in a child killed at the limit.
-        result = run_with_time_limit(site_check, index, site.geometry, **check_args,
-                                     seconds=float(current_app.config["REQUEST_TIME_LIMIT_S"]))
+    if shapely.get_num_coordinates(site.geometry) > in_thread:
+        # GEOS cannot be interrupted, and the vertex count does not bound the cost (a 5-vertex
+        # box over the whole city takes 0.3 s, a 499-vertex star 29 s): a worker process
+        # killed at REQUEST_TIME_LIMIT_S does the work, off this process's CPU share. The
+        # worker holds both indexes; `scoped` picks the other plans' one (see geo.plans).
+        result = workers.run(site_check_task, site.geometry, use_plan_index=scoped,
+                             **check_args)
     else:
         result = site_check(index, site.geometry, **check_args)
     if scoped:
@@ -565,11 +605,13 @@ def sitecheck_create():
 
 
 def _render_report(result: dict, site_geojson) -> dict | None:
-    """The report's map, drawn once now so that ``/report/<id>`` only reads it."""
-    from server import reportview
+    """The report's map, drawn once now (in a worker, under REQUEST_TIME_LIMIT_S) so that
+    ``/report/<id>`` only reads it; None leaves it to the report page's first view."""
+    from server import reportview, workers
 
     try:
-        return reportview.render_map({"result": result, "site": site_geojson}, services().data)
+        return workers.run(reportview.render_map_task,
+                           {"result": result, "site": site_geojson})
     except Exception:  # the check itself is answered; the report page draws it on first view
         current_app.logger.exception("report map could not be rendered at save time")
         return None

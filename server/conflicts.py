@@ -12,8 +12,9 @@ import threading
 from flask import Blueprint, Response, current_app, jsonify, request
 from markupsafe import escape
 
-from geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts
-from server import i18n, services
+from geo.budget import conflicts_task
+from geo.conflicts import DEFAULT_DISTANCE_M, check_distance
+from server import i18n, services, workers
 
 bp = Blueprint("conflicts", __name__)
 _CACHE_MAX = 16  # distinct distances kept per app
@@ -89,8 +90,8 @@ def conflicts_for(distance_m: float) -> list[dict]:
     with _lock:
         if distance_m in cache:
             return cache[distance_m]
-    svc = services()
-    result = find_conflicts(svc.data, svc.index, distance_m)
+    # in a worker under REQUEST_TIME_LIMIT_S, like site checks (0.1-0.3 s at the defaults)
+    result = workers.run(conflicts_task, distance_m)
     with _lock:
         if len(cache) >= _CACHE_MAX:
             cache.clear()

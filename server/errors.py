@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from geo.budget import Busy
 from geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
 from server.store import DeleteForbidden, StoreUnavailable
 
@@ -15,6 +16,9 @@ from server.store import DeleteForbidden, StoreUnavailable
 # not the request's: 503.
 _STATUS = ((NotFound, 404), (LimitExceeded, 413), (LayerError, 503), (StoreUnavailable, 503),
            (DeleteForbidden, 403), (PlanmapError, 400))
+
+
+_STATUS = ((Busy, 429),) + _STATUS  # overload: come back later (Retry-After), not a 5xx
 
 
 def status_for(exc: PlanmapError) -> int:
@@ -46,6 +50,8 @@ def register(app: Flask) -> None:
                                   exc.param)
         if isinstance(exc, StoreUnavailable):
             response.headers["Retry-After"] = "60"
+        if isinstance(exc, Busy):
+            response.headers["Retry-After"] = str(exc.retry_after)
         return response
 
     @app.errorhandler(HTTPException)

@@ -276,7 +276,8 @@ def _error_responses(*statuses: int) -> dict:
             413: "input larger than a limit", 415: "unsupported media type",
             503: "the layer failed to load, or the check store cannot be written (the "
                  "problem is named)",
-            403: "missing or wrong delete token"}
+            403: "missing or wrong delete token",
+            429: "server busy or client rate-limited (see Retry-After)"}
     return {str(s): {"description": text.get(s, "error"),
                      "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -405,7 +406,7 @@ def _api_document() -> dict:
                 "responses": {"200": {"description": "(point, zone) pairs", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/BatchResult"}},
                     "text/csv": {"schema": {"type": "string"}}}},
-                    **_error_responses(400, 413)}},
+                    **_error_responses(400, 413, 429)}},
         },
         "/api/v1/sitecheck": {"post": {
             "operationId": "siteCheck",
@@ -423,7 +424,7 @@ def _api_document() -> dict:
                     "repair": {"type": "boolean"}}}},
             }},
             "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 413, 503)}}},
+                          **_error_responses(400, 413, 429, 503)}}},
         "/api/v1/sitecheck/{check_id}": {"get": {
             "operationId": "getSiteCheck", "summary": "A stored site check", "tags": ["sitecheck"],
             "parameters": [{"name": "check_id", "in": "path", "required": True,
@@ -474,7 +475,7 @@ def _api_document() -> dict:
                                        "relation": {"type": "string"},
                                        "distance_m": {"type": "number"},
                                        "protected": {"type": "object"}}}}}}}}},
-                **_error_responses(400)}}},
+                **_error_responses(400, 413, 429)}}},
         "/api/v1/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document", "tags": ["meta"],
             "responses": {"200": {"description": "OpenAPI 3.0.3", "content": {

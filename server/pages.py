@@ -227,9 +227,14 @@ def report(check_id: str):
     except NotFound:
         return _not_found_page(lang, i18n.t(lang, "not_found_report", id=check_id))
     if not reportview.valid_rendering(record.get("report")):
-        # a check stored before reports were drawn at save time: draw it once, keep it
-        record["report"] = reportview.render_map(record, services().data)
-        services().store.set_report(check_id, record["report"])
+        # a check stored before reports were drawn at save time (or whose drawing failed
+        # then): draw it once, in a worker under REQUEST_TIME_LIMIT_S, and keep it
+        drawn = _render_in_worker(record)
+        if drawn is not None:
+            record["report"] = drawn
+            services().store.set_report(check_id, drawn)
+        else:
+            record["report"] = reportview.EMPTY_RENDERING
     view = reportview.build(record, services().data, lang, current_app.config)
     created = record.get("created")
     when = ""
@@ -244,6 +249,20 @@ def report(check_id: str):
         asset_v={n: _asset_version(n) for n in _OWN_ASSETS},
     )
     return _respond(html.encode("utf-8"), "text/html", csp=_csp())
+
+
+def _render_in_worker(record):
+    """The report's map drawn in a worker under REQUEST_TIME_LIMIT_S (a complex site took
+    10.9 s per GET in the request thread); None past the limit or with every worker busy,
+    and the report is then served without it."""
+    from geo.budget import Busy, TimeLimitExceeded
+    from server import reportview, workers
+
+    try:
+        return workers.run(reportview.render_map_task, record)
+    except (TimeLimitExceeded, Busy):
+        current_app.logger.warning("report map skipped (time limit or workers busy)")
+        return None
 
 
 def _not_found_page(lang: str, message: str):

@@ -78,7 +78,12 @@ def _feature_index(data) -> dict:
 
 
 def build(record: dict, data, lang: str, config) -> dict:
-    """Everything the report template shows, from a stored check ``record``."""
+    """Everything the report template shows, from a stored check ``record``.
+
+    The map is ``record["report"]`` (drawn once at save time, see :func:`render_map`); a
+    record without a current drawing is drawn here (the report page draws it in a worker
+    first and stores it).
+    """
     result = record.get("result") or {}
     site_info = result.get("site") or {}
     features = _feature_index(data)
@@ -219,6 +224,18 @@ def render_map(record: dict, data, features: dict | None = None) -> dict:
     svg, legend = render_svg(_site_geometry(record.get("site")), zone_ids, data, features,
                              rings_m=rings_m)
     return {"v": RENDERING_VERSION, "svg": svg, "legend": legend}
+
+
+EMPTY_RENDERING = {"v": RENDERING_VERSION, "svg": "", "legend": []}
+"""Shown when the map could not be drawn within the time limit (not stored)."""
+
+
+def render_map_task(state: dict, record: dict) -> dict:
+    """:func:`render_map` in a worker process (``geo.budget.WorkerPool`` task)."""
+    features = state.get("features")
+    if features is None:
+        features = state["features"] = _feature_index(state["data"])
+    return render_map(record, state["data"], features)
 
 
 def _verdict_text(verdict, lang: str) -> str:

@@ -29,10 +29,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_JSON_DEPTH", 64, "Deepest JSON nesting accepted"),
     Setting("MAX_FEATURES_PER_PAGE", 1_000, "Largest `limit` for OGC API items"),
     Setting("DEFAULT_FEATURES_PER_PAGE", 100, "Default `limit` for OGC API items"),
-    Setting("REQUEST_TIME_LIMIT_S", 30, "Wall-clock limit of one site check on a complex site "
-            "(413 `time_limit_exceeded` past it); 0 = no limit"),
-    Setting("COMPLEX_SITE_VERTICES", 500, "Sites with more vertices are checked in a worker "
-            "process killed after REQUEST_TIME_LIMIT_S"),
+    Setting("REQUEST_TIME_LIMIT_S", 30, "Wall-clock limit of one site check or conflict run in "
+            "a worker process (413 `time_limit_exceeded` past it); 0 = no limit"),
+    Setting("COMPLEX_SITE_VERTICES", 0, "Sites with at most this many vertices are checked in "
+            "the request thread, without a time limit; 0 = every site in the worker pool"),
     Setting("NEAREST_RADIUS_M", 5000, "Radius for nearest zones in point queries"),
     Setting("RING_DISTANCES_M", "500,1000,2000", "Buffer ring distances of a site check (metres)"),
     Setting("BASEMAP_URL", "", "Optional XYZ tile URL on the intranet; empty = no tiles fetched"),
@@ -63,6 +63,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLI_MAX_POINTS", 0, "Most points in one `planmap zones` file; 0 = no limit"),
     Setting("CACHE_DIR", "", "Folder of the command line's zone-index cache; empty = "
             "`$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
+    # -- request bounds (issue 22a): time, output, concurrency, rate, slow clients
+    Setting("WORKERS", 2, "Worker processes (spawned at start-up, each with its own zone index) "
+            "that run site checks and conflict runs; 0 = in the request thread, no time limit"),
+    Setting("WORKER_WAIT_S", 10, "Longest wait for a free worker process (429 `server_busy` "
+            "with Retry-After past it)"),
+    Setting("MAX_PAIRS", 2_000_000, "Most (point, zone) pairs in one batch zone answer (413 "
+            "`too_many_pairs`, counted before the answer is built)"),
+    Setting("MAX_RESPONSE_BYTES", 128 * 1024 * 1024, "Largest list of pairs in one batch zone "
+            "answer, in bytes (413 `response_too_large`, computed before the answer is built)"),
+    Setting("EXPENSIVE_SLOTS", 6, "Most expensive requests (site checks, batch, reports, "
+            "conflicts, exports) in progress at once; more get 429 `server_busy`, so that "
+            "THREADS - EXPENSIVE_SLOTS threads stay free for cheap requests; 0 = no limit"),
+    Setting("RATE_LIMIT_EXPENSIVE", 600, "Expensive requests per client address per minute "
+            "(429 `rate_limited` past it); 0 = no limit"),
+    Setting("RATE_LIMIT_CHEAP", 12_000, "Other requests per client address per minute "
+            "(429 `rate_limited` past it); 0 = no limit"),
+    Setting("CONNECTION_LIMIT", 1000, "Most open client connections of `planmap serve`"),
+    Setting("HEADER_TIMEOUT_S", 10, "`planmap serve` closes a connection whose request line "
+            "and headers have not all arrived this many seconds after its first byte"),
+    Setting("BODY_TIMEOUT_S", 60, "`planmap serve` closes a connection whose request body has "
+            "not all arrived this many seconds after its headers"),
+    Setting("IDLE_TIMEOUT_S", 30, "`planmap serve` closes a connection idle (no request in "
+            "progress) for this many seconds"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

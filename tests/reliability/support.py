@@ -61,11 +61,9 @@ def zip_bomb(expanded_bytes: int = 200 * 1024 * 1024) -> bytes:
 @contextmanager
 def real_server(app, threads: int = 4):
     """Serve ``app`` under waitress on 127.0.0.1 (free port) with the options ``serve`` uses."""
-    from waitress import create_server
+    from server.commands import make_server
 
-    from server.commands import waitress_options
-
-    server = create_server(app, host="127.0.0.1", port=0, **waitress_options(app, threads))
+    server = make_server(app, "127.0.0.1", 0, threads)
     closing = threading.Event()
 
     def run():
@@ -83,3 +81,86 @@ def real_server(app, threads: int = 4):
         closing.set()
         server.close()
         thread.join(timeout=5)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of one process (``VmRSS``), KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (the worker processes of ``planmap serve``)."""
+    import os
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+@contextmanager
+def planmap_serve(tmp_path, env: dict | None = None, threads: int = 8, start_timeout: float = 180):
+    """Run ``planmap serve`` as a subprocess on 127.0.0.1 (a free port); yield (base, pid).
+
+    The server gets a private SQLite file; it is stopped (SIGTERM, then SIGKILL) on exit.
+    Only loopback is ever contacted.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    port = _free_port()
+    root = Path(__file__).resolve().parents[2]
+    full_env = dict(os.environ, PLANMAP_DB_PATH=str(tmp_path / "serve.sqlite3"),
+                    PYTHONPATH=str(root))
+    full_env.update(env or {})
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
+         str(port), "--threads", str(threads)], cwd=str(root), env=full_env,
+        stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("planmap serve exited: "
+                                   + (tmp_path / "serve.log").read_text("utf-8", "replace"))
+            try:
+                urllib.request.urlopen(base + "/-/health", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()

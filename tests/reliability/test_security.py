@@ -221,10 +221,14 @@ def test_serve_cannot_run_debug(monkeypatch, tmp_path, mini_data_dir, env):
     monkeypatch.setenv("PLANMAP_DATA_DIR", str(mini_data_dir))  # small data: a fast start
     served = {}
 
-    def fake_serve(app, **kwargs):
-        served["app"], served["kwargs"] = app, kwargs
+    def fake_create_server(app, **kwargs):  # what `serve` hands to waitress, not served
+        from types import SimpleNamespace
 
-    monkeypatch.setattr(waitress, "serve", fake_serve)
+        served["app"], served["kwargs"] = app, kwargs
+        return SimpleNamespace(run=lambda: None, adj=SimpleNamespace(threads=kwargs["threads"]),
+                               maintenance=lambda now: None, active_channels={})
+
+    monkeypatch.setattr(waitress, "create_server", fake_create_server)
     assert cli.main(["serve", "--port", "0"]) == 0
     app = served["app"]
     assert app.debug is False and app.testing is False

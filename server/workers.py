@@ -1,0 +1,79 @@
+"""The app's worker pool (``geo.budget.WorkerPool``): where site checks and conflict runs go.
+
+One pool per distinct plan data in a process: apps built from the same data (the test
+suite builds dozens) share it, so that the workers, each holding a zone index, are not
+multiplied.  ``WORKERS = 0`` runs the work in the request thread with no time limit
+(embedding, debugging; not for a public server).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
+
+from flask import Flask, current_app
+
+from geo.budget import WorkerPool
+
+_POOLS_KEPT = 3  # distinct data sets with live pools in one process (tests make several)
+_pools: OrderedDict = OrderedDict()
+_lock = threading.Lock()
+
+
+def _init_from_blob(blob: bytes) -> dict:
+    from geo.budget import zone_worker_init
+
+    return zone_worker_init(pickle.loads(blob))
+
+
+def pool_for(data, size: int) -> WorkerPool:
+    """The shared pool for ``data`` (workers not started yet)."""
+    blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    key = (hashlib.sha256(blob).hexdigest(), int(size))
+    with _lock:
+        pool = _pools.get(key)
+        if pool is not None:
+            _pools.move_to_end(key)
+            return pool
+        pool = WorkerPool(size, _init_from_blob, (blob,))
+        _pools[key] = pool
+        old = []
+        while len(_pools) > _POOLS_KEPT:
+            old.append(_pools.popitem(last=False)[1])
+    for stale in old:
+        stale.close()
+    return pool
+
+
+def register(app: Flask, data) -> None:
+    """Attach the pool for ``data`` to ``app`` (``WORKERS`` processes)."""
+    size = int(app.config["WORKERS"])
+    app.extensions["planmap_pool"] = pool_for(data, size) if size > 0 else None
+
+
+def pool(app: Flask | None = None) -> WorkerPool | None:
+    return (app or current_app).extensions.get("planmap_pool")
+
+
+def run(fn, *args, **kwargs):
+    """``fn(state, *args, **kwargs)`` in a worker under ``REQUEST_TIME_LIMIT_S``.
+
+    Without a pool (``WORKERS = 0``) ``fn`` gets a state built from the app's own index.
+    """
+    config = current_app.config
+    workers = pool()
+    if workers is not None and workers.closed:  # dropped from the registry by newer apps
+        from server import services
+
+        register(current_app, services().data)
+        workers = pool()
+    if workers is None:
+        from server import services
+
+        svc = services()
+        return fn({"data": svc.data, "index": svc.index,
+                   "plan_index": getattr(svc, "plan_index", None)}, *args, **kwargs)
+    return workers.run(fn, *args, seconds=float(config["REQUEST_TIME_LIMIT_S"]),
+                       wait_s=float(config["WORKER_WAIT_S"]), **kwargs)
