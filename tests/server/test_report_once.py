@@ -20,8 +20,9 @@ SITE = {"type": "Polygon", "coordinates": [[[122.80, 45.60], [122.88, 45.60], [1
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
+    # WORKERS=0: the pool's tasks run in this process, so the drawings can be counted here
     db = tmp_path_factory.mktemp("report") / "checks.sqlite3"
-    return create_app({"DB_PATH": str(db), "TESTING": True})
+    return create_app({"DB_PATH": str(db), "TESTING": True, "WORKERS": 0})
 
 
 @pytest.fixture()
@@ -105,13 +106,14 @@ def test_version_1_store_file_is_migrated_and_its_checks_get_a_report(tmp_path, 
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE checks (id TEXT PRIMARY KEY, created REAL NOT NULL, "
                      "result TEXT NOT NULL, site TEXT NOT NULL)")
-        fresh = create_app({"DB_PATH": str(tmp_path / "scratch.sqlite3"), "TESTING": True})
+        fresh = create_app({"DB_PATH": str(tmp_path / "scratch.sqlite3"), "TESTING": True,
+                            "WORKERS": 0})
         body = fresh.test_client().post("/api/v1/sitecheck", json={"geometry": SITE}).get_json()
         result = {k: v for k, v in body.items()
                   if k not in ("id", "report_url", "url", "delete_token")}
         conn.execute("INSERT INTO checks VALUES (?, ?, ?, ?)",
                      ("oldcheck1234", time.time() - 60, json.dumps(result), json.dumps(SITE)))
-    app = create_app({"DB_PATH": str(db), "TESTING": True})
+    app = create_app({"DB_PATH": str(db), "TESTING": True, "WORKERS": 0})
     store = app.extensions["planmap"].store
     assert store.get("oldcheck1234")["result"] == result
     assert store.health()["checks"] == 1
