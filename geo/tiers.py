@@ -106,10 +106,36 @@ def answer_tiers_json(index, features, clause_list=None) -> str:
     return found
 
 
+def feature_tier(index, f: int, clause_list=None) -> str:
+    """Return the tier of one feature: ``binding``, ``designation`` or ``area_wide``.
+
+    Parameters
+    ----------
+    index : geo.index.ZoneIndex
+        The zone index.
+    f : int
+        Internal feature index (as in a batch result's ``zone_idx``).
+    clause_list : list of dict, optional
+        Policy clauses; defaults to the index's.
+
+    Returns
+    -------
+    str
+    """
+    from geo.sitecheck import _clause_lookup
+
+    templates_of, _ = _clause_lookup(index, index.clauses if clause_list is None
+                                     else clause_list)
+    if any(t["scope"] == "zone" for t in templates_of(f)):
+        return "binding"
+    return "area_wide" if index._area_wide[f] else "designation"
+
+
 def _entry(index, f: int) -> dict:
     e = index._entries[f]
     return {"id": e["id"], "layer": e["layer"], "name_zh": e["name_zh"],
-            "name_en": e["name_en"], "accuracy": e["accuracy"], "kind": e["kind"]}
+            "name_en": e["name_en"], "accuracy": e["accuracy"], "kind": e["kind"],
+            "citation": e["citation"]}  # where the plan places or names the feature
 
 
 def _build(index, features: tuple, templates_of) -> dict:

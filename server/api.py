@@ -197,7 +197,7 @@ def _to_wgs84_point(x: float, y: float, crs: str) -> tuple[float, float]:
     return float(lon[0]), float(lat[0])
 
 
-_ZONE_KEYS = {"in_service_area", "zones", "nearest"}
+_ZONE_KEYS = {"in_service_area", "zones", "nearest", "tiers_json"}
 
 
 def _entry_fragment(cache: dict, entry: dict) -> str:
@@ -220,7 +220,8 @@ def _point_result_json(query: dict, result: dict) -> str:
         + "}" for e in result["nearest"])
     return ('{"query":' + json.dumps(query, ensure_ascii=False, separators=(",", ":"))
             + ',"in_service_area":' + ("true" if result["in_service_area"] else "false")
-            + ',"zones":[' + zones + '],"nearest":[' + nearest + "]}")
+            + ',"zones":[' + zones + '],"nearest":[' + nearest + "],"
+            + result["tiers_json"][1:])  # tiers, verdict, deciding_clause, conflicts
 
 
 @bp.get("/zones")
@@ -233,7 +234,7 @@ def zones_point():
         else parse_number(raw_radius, "radius")
     lon, lat = _to_wgs84_point(x, y, crs)
     try:
-        result = services().index.query_point(lon, lat, radius_m=radius)
+        result = services().index.query_point(lon, lat, radius_m=radius, tiers_as_json=True)
     except InvalidInput as exc:
         if exc.param == "radius_m":
             exc.param = "radius"
@@ -244,6 +245,8 @@ def zones_point():
         return Response(_point_result_json(query, result), mimetype="application/json")
     body = {"query": query}
     body.update(result)
+    if "tiers_json" in body:
+        body.update(json.loads(body.pop("tiers_json")))
     return jsonify(body)
 
 
@@ -299,8 +302,11 @@ def zones_batch():
                               "text/csv")
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
-    tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
-             for z, lay in zip(zone_ids, zone_layers, strict=True)]
+    from geo.tiers import feature_tier
+
+    tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay)
+             + ',"tier":' + _json_str(feature_tier(index, f)) + "}"
+             for z, lay, f in zip(zone_ids, zone_layers, zones.tolist(), strict=True)]
     pairs = _assemble(ids, point_idx, zone_pos, '{"point_id":"', tails, ",",
                       lambda t: _json_str(t)[1:-1])
     matched = 0 if len(point_idx) == 0 else \
