@@ -72,7 +72,7 @@ def answer_tiers(index, features, clause_list=None) -> dict:
         ``{"tiers": {"binding", "designations", "area_wide", "area_wide_title",
         "counties"}, "verdict", "deciding_clause", "conflicts"}`` — fresh objects.
     """
-    return json.loads(answer_tiers_json(index, features, clause_list))
+    return _copy_answer(_cached(index, features, clause_list)[0])
 
 
 def answer_tiers_json(index, features, clause_list=None) -> str:
@@ -89,6 +89,14 @@ def answer_tiers_json(index, features, clause_list=None) -> str:
         A JSON object with the keys ``tiers``, ``verdict``, ``deciding_clause``,
         ``conflicts`` (UTF-8 text, no ASCII escapes).
     """
+    entry = _cached(index, features, clause_list)
+    if entry[1] is None:
+        entry[1] = json.dumps(entry[0], ensure_ascii=False, separators=(",", ":"))
+    return entry[1]
+
+
+def _cached(index, features, clause_list) -> list:
+    """``[answer, json text or None]`` for a feature set, built once per clause list."""
     from geo.sitecheck import _clause_lookup  # sitecheck imports the index module
 
     clause_list = index.clauses if clause_list is None else clause_list
@@ -97,13 +105,45 @@ def answer_tiers_json(index, features, clause_list=None) -> str:
     key = tuple(features)
     found = cache.get(key)
     if found is None:
-        # Cached as text: json.loads gives a fresh copy faster than copying dicts in Python.
-        found = json.dumps(_build(index, key, templates_of), ensure_ascii=False,
-                           separators=(",", ":"))
+        found = [_build(index, key, templates_of), None]
         if len(cache) >= _CACHE_SIZE:
             cache.clear()
         cache[key] = found
     return found
+
+
+# Copies of a cached answer, level by level: its shape is fixed, so a few dict literals
+# per entry copy it several times faster than json.loads or a generic deep copy.  The
+# citation and plan dicts are shared, as the site check's clause entries share them.
+def _copy_clause(c: dict) -> dict:
+    return dict(c)
+
+
+def _copy_entry(e: dict) -> dict:
+    out = {**e, "clauses": [dict(c) for c in e["clauses"]]}
+    if "units" in e:
+        out["units"] = list(e["units"])
+    return out
+
+
+def _copy_answer(a: dict) -> dict:
+    t = a["tiers"]
+    dc = a["deciding_clause"]
+    return {
+        "tiers": {"binding": [_copy_entry(e) for e in t["binding"]],
+                  "designations": [_copy_entry(e) for e in t["designations"]],
+                  "area_wide": [_copy_entry(e) for e in t["area_wide"]],
+                  "area_wide_title": dict(t["area_wide_title"]),
+                  "counties": [dict(c) for c in t["counties"]]},
+        "verdict": a["verdict"],
+        "deciding_clause": None if dc is None else {**_copy_clause(dc),
+                                                    "zone": dict(dc["zone"])},
+        "conflicts": [{**c, "prevailing": {**c["prevailing"],
+                                           "clauses": list(c["prevailing"]["clauses"])},
+                       "yielding": {**c["yielding"], "clauses": list(c["yielding"]["clauses"])},
+                       "rules": [dict(r) for r in c["rules"]]}
+                      for c in a["conflicts"]],
+    }
 
 
 def feature_tier(index, f: int, clause_list=None) -> str:
