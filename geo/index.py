@@ -1497,12 +1497,17 @@ class ZoneIndex:
                 "signatures": len(self._sigs)}
 
 
-def _answer_tiers(index: ZoneIndex, covering, as_json: bool) -> dict:
-    from geo.tiers import answer_tiers, answer_tiers_json  # geo.tiers imports this module
+_TIERS: list = []  # geo.tiers, imported on first use: it imports this module
 
+
+def _answer_tiers(index: ZoneIndex, covering, as_json: bool) -> dict:
+    if not _TIERS:
+        from geo import tiers
+
+        _TIERS.append(tiers)
     if as_json:
-        return {"tiers_json": answer_tiers_json(index, tuple(covering))}
-    return answer_tiers(index, tuple(covering))
+        return {"tiers_json": _TIERS[0].answer_tiers_json(index, tuple(covering))}
+    return _TIERS[0].answer_tiers(index, tuple(covering))
 
 
 def _bit_indices(bits: int) -> list[int]:
