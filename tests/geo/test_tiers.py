@@ -192,3 +192,16 @@ def test_tiers_follow_the_rule_and_a_zone_clause_keeps_a_county_wide_extent_bind
     assert set(_ids(t["area_wide"])) == {"city", "a", "over", "beyond"}
     assert set(_ids(t["designations"])) == {"under", "spill"}
     assert t["area_wide_title"]["zh"] == "a适用的规划安排"
+
+
+def test_cli_text_opens_with_verdict_deciding_clause_and_tiers(plan_index):
+    from geo.commands import format_text
+
+    text = format_text(site_check(plan_index, shapely.Point(*XIANGHAI)), "point")
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("结论 Verdict"))
+    assert "pol_strictest_eco_space (000:551)" in lines[first + 1]
+    assert "最严格的生态空间保护制度" in lines[first + 1] and "schematic" in lines[first + 2]
+    binding = text.index("约束性区域 Binding zones (1)")
+    county = text.index("通榆县适用的规划安排")
+    assert binding < county < text.index("千万千瓦风电基地")
