@@ -205,3 +205,30 @@ def test_cli_text_opens_with_verdict_deciding_clause_and_tiers(plan_index):
     binding = text.index("约束性区域 Binding zones (1)")
     county = text.index("通榆县适用的规划安排")
     assert binding < county < text.index("千万千瓦风电基地")
+
+
+def test_two_binding_zones_that_disagree_show_the_conflict_and_the_rule_that_prevails():
+    # A park the plan encourages drawn into an ecological belt under the strictest regime.
+    belt = box(CX, CY, CX + 10_000, CY + 10_000)
+    park = box(CX + 2000, CY + 2000, CX + 4000, CY + 4000)
+    layers = {"ecology": _frame([("belt", belt)]), "parks": _frame([("park", park)])}
+    clauses = [
+        {"id": "pol_strictest_eco_space", "effect": "restricted", "scope": "zone",
+         "text_zh": "最严格", "citation": {"seed": "000_x", "line": 551, "quote": "最严格"},
+         "applies_to": ["belt"]},
+        {"id": "park_growth", "effect": "encouraged", "scope": "zone", "text_zh": "鼓励",
+         "citation": {"seed": "000_x", "line": 9, "quote": "鼓励"}, "applies_to": ["park"]},
+    ]
+    index = ZoneIndex(layers, clauses=clauses, grid_cells=64)
+    lon, lat = gcrs.from_metric(shapely.Point(CX + 3000, CY + 3000)).coords[0]
+    r = index.query_point(lon, lat)
+    assert _ids(r["tiers"]["binding"]) == ["belt", "park"]  # strictest effect first
+    assert r["verdict"] == "restricted" and r["deciding_clause"]["id"] == "pol_strictest_eco_space"
+    [conflict] = r["conflicts"]
+    assert conflict["prevailing"]["id"] == "belt" and conflict["yielding"]["id"] == "park"
+    assert conflict["yielding"]["tier"] == "binding"
+    assert [x["id"] for x in conflict["rules"]] == ["eco_space_strictest", "ecology_first"]
+    assert all(x["citation"]["quote"] for x in conflict["rules"])
+    # without the belt the park alone is binding and nothing conflicts
+    alone = ZoneIndex({"parks": layers["parks"]}, clauses=clauses, grid_cells=64)
+    assert alone.query_point(lon, lat)["conflicts"] == []
