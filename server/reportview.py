@@ -168,7 +168,13 @@ def build(record: dict, data, lang: str, config) -> dict:
     official = result.get("official_layers_note")
     official = (official.get(lang) or official.get("zh")) if isinstance(official, dict) else None
     site_geom = _site_geometry(record.get("site"))
-    svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones], data, features, rings_m=[
+    tier_view = _tiers_view(result, lang, layer_titles)
+    # The sketch draws the zones the site lies in; area-wide extents only repeat the county.
+    placed = None if tier_view["tiers"] is None else {
+        z["id"] for key in ("binding", "designations") for z in tier_view["tiers"][key]}
+    svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones
+                                             if placed is None or z["id"] in placed],
+                                 data, features, rings_m=[
         r["distance_m"] for r in rings if r["distance_m"]], lang=lang)
     return {
         "site": {"kind": site_info.get("kind"), "area_m2": site_area,
@@ -184,7 +190,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "repairs": [str(r) for r in (result.get("repairs") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
-        **_tiers_view(result, lang, layer_titles),
+        **tier_view,
     }
 
 

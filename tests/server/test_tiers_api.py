@@ -48,3 +48,13 @@ def test_report_opens_with_verdict_deciding_clause_quote_and_accuracy(client):
         assert 'id="pm-report-conflicts"' in html and "004_bba0a9fb5e7355d6" in html
         area = html[html.index('id="pm-report-area-wide"'):]
         assert re.search("通榆县适用的规划安排|Plan arrangements for this county", area)
+
+
+def test_report_sketch_draws_the_placed_zones_not_the_county_wide_extents(client):
+    point = {"type": "Point", "coordinates": [XIANGHAI["lon"], XIANGHAI["lat"]]}
+    check = client.post("/api/v1/sitecheck", json={"geometry": point}).get_json()
+    html = client.get(check["report_url"]).get_data(as_text=True)
+    legend = html[html.index('class="pm-svg-legend"'):html.index("</ul>", html.index(
+        'class="pm-svg-legend"'))]
+    assert "向海国际重要湿地生态核" in legend
+    assert "千万千瓦风电基地" not in legend and "集中连片高标准农田" not in legend
