@@ -195,7 +195,7 @@ def _build(index, features: tuple, templates_of) -> dict:
             rank, rule = precedence_rank(t["id"] for t in zone)
             entry["effect"] = _strongest(t["effect"] for t in zone)
             entry["precedence"] = rule
-            binding.append((-_RANK[entry["effect"]], rank, order[f], entry, zone))
+            binding.append((-_RANK.get(entry["effect"], 0), rank, order[f], entry, zone))
         elif index._area_wide[f]:
             entry["units"] = [index._fid_list[u] for u in index._area_units[f]]
             area_wide.append(entry)
@@ -203,10 +203,12 @@ def _build(index, features: tuple, templates_of) -> dict:
             designations.append(entry)
     binding.sort(key=lambda b: b[:3])
     verdict, deciding = "none", None
+    candidates = []
     if binding:
         top = binding[0]
         verdict = top[3]["effect"]
         candidates = [t for t in top[4] if t["effect"] == verdict]
+    if candidates:  # none when zone clauses carry no known effect: verdict "none"
         in_class = {t["id"] for t in candidates if precedence_rank((t["id"],))[1] is not None}
         best = min(candidates, key=lambda t: (t["id"] not in in_class,
                                               str(t["citation"].get("seed")),
@@ -245,7 +247,7 @@ def _conflicts(binding: list, entries: list) -> list[dict]:
         if not encouraged:
             continue
         tier = ("binding" if "effect" in entry else
-                "area_wide" if "units" in entry else "designations")
+                "area_wide" if "units" in entry else "designation")
         rules = conflict_rules(prevailing.get("precedence"), [c["id"] for c in entry["clauses"]])
         decisive = [c for c in prevailing["clauses"] if c["scope"] == "zone"
                     and c["effect"] == prevailing["effect"]]

@@ -311,7 +311,9 @@ _TIER_PROPERTIES = {
                   "encouraged feature, with the plan rules that make the zone prevail",
                   "items": {"type": "object", "required": ["prevailing", "yielding", "rules"],
                             "properties": {"prevailing": {"type": "object"},
-                                           "yielding": {"type": "object"},
+                                           "yielding": {"type": "object", "description":
+                                                        "its tier: binding, designation or "
+                                                        "area_wide"},
                                            "rules": {"type": "array", "items": {
                                                "type": "object"}},
                                            "zh": {"type": "string"},

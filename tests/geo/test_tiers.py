@@ -232,3 +232,14 @@ def test_two_binding_zones_that_disagree_show_the_conflict_and_the_rule_that_pre
     # without the belt the park alone is binding and nothing conflicts
     alone = ZoneIndex({"parks": layers["parks"]}, clauses=clauses, grid_cells=64)
     assert alone.query_point(lon, lat)["conflicts"] == []
+
+
+def test_a_zone_clause_without_a_known_effect_gives_verdict_none_and_no_deciding_clause():
+    layers = {"plan": _frame([("odd", COUNTY_A)])}
+    clauses = [{"id": "odd_rule", "effect": "advisory", "scope": "zone", "text_zh": "建议",
+                "citation": {"seed": "000_x", "line": 3, "quote": "建议"}, "applies_to": ["odd"]}]
+    index = ZoneIndex(layers, clauses=clauses, grid_cells=32)
+    lon, lat = gcrs.from_metric(shapely.Point(CX + 5000, CY + 5000)).coords[0]
+    r = index.query_point(lon, lat)
+    assert _ids(r["tiers"]["binding"]) == ["odd"]
+    assert r["verdict"] == "none" and r["deciding_clause"] is None and r["conflicts"] == []
