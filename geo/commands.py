@@ -27,6 +27,26 @@ def _index(args) -> ZoneIndex:
     return ZoneIndex.from_plan_data(load(getattr(args, "data_dir", None)))
 
 
+def _scoped_check(args, geom, repairs) -> dict:
+    """Site check answered by the plans whose area holds the site (see :mod:`geo.plans`).
+
+    Only the index the site needs is built: Baicheng's (as before) or the other plans'.
+    """
+    from geo.plans import other_plan_ids, scope_from_plan_data, scope_result
+    from layers import load
+
+    data = load(getattr(args, "data_dir", None))
+    scope = scope_from_plan_data(data)
+    ids = scope.plans_for(geom) if scope is not None else []
+    if scope is not None and ids and scope.home not in ids:
+        index = ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope))
+        result = scope_result(site_check(index, geom, repairs=repairs), scope, ids)
+    else:
+        result = site_check(_index(args), geom, repairs=repairs)  # the home plan, as before
+    result["plans"] = scope.describe(ids) if scope is not None else []
+    return result
+
+
 def _read_user_file(path: str, param: str) -> bytes:
     """Read at most one byte more than the size limit, so a huge file fails fast."""
     p = Path(path)
@@ -117,7 +137,7 @@ def run_check(args) -> int:
                             crs=args.crs, repair=bool(args.repair))
         geom, repairs = parsed.geometry, list(parsed.repairs)
         source = f"{args.file} ({parsed.fmt}, {parsed.crs_in})"
-    result = site_check(_index(args), geom, repairs=repairs)
+    result = _scoped_check(args, geom, repairs)
     if args.format == "json":
         json.dump(result, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -224,6 +244,9 @@ def format_text(result: dict, source: str = "") -> str:
     else:
         w(f"用地 Site: {kind_zh} point\n")
     w("位于白城市 In Baicheng: " + ("是 yes" if result.get("in_service_area") else "否 no") + "\n")
+    if result.get("plans"):
+        w("适用规划 Plans: " + "、".join(f"{p['id']} {p['name_zh']}" for p in result["plans"])
+          + "\n")
 
     w(tiers_text(result))
     zones = result["zones"]

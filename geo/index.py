@@ -83,7 +83,16 @@ AREA_TILE_M = 5000.0
 """Tile size (metres) used to cut large zones for fast overlap measures."""
 
 ADMIN_LAYER = "admin"
-"""Layer of the administrative units (the city and its counties) the area-wide rule uses."""
+"""Layer of the administrative units (the city and its counties) the area-wide rule uses;
+the other plans' unit layers are named ``<plan>_admin`` (:func:`is_admin_layer`)."""
+
+COUNTY_KINDS = frozenset({"county", "county-level city", "district"})
+"""Admin-unit kinds that name "this county" in an answer (not the city or province)."""
+
+
+def is_admin_layer(layer_id: str) -> bool:
+    """Return whether a layer holds administrative units (``admin``, ``p001_admin``…)."""
+    return layer_id == ADMIN_LAYER or layer_id.endswith("_" + ADMIN_LAYER)
 
 AREA_WIDE_SHARE = 0.90
 """Area-wide rule (issue 16): a zone is an *area-wide programme* when it covers at least
@@ -301,13 +310,17 @@ class ZoneIndex:
         self._build_grid(service_area, grid_cells)
 
     @classmethod
-    def from_plan_data(cls, data, **kwargs) -> ZoneIndex:
+    def from_plan_data(cls, data, plan_ids=None, **kwargs) -> ZoneIndex:
         """Build the index from :func:`layers.load`'s ``PlanData``.
 
         Parameters
         ----------
         data : PlanData
             Uses ``layers`` (in ``catalog`` order), ``service_area``, ``clauses``, ``plans``.
+        plan_ids : iterable of str, optional
+            Index only the layers of these plans (catalog ``plan``). Default: the home
+            plan's layers when the catalog has plans (else every layer). The service area
+            is kept only for an index that holds the home plan.
         **kwargs
             Passed to :class:`ZoneIndex` (e.g. ``grid_cells``).
 
@@ -316,10 +329,20 @@ class ZoneIndex:
         ZoneIndex
         """
         layers = dict(data.layers)
+        if plan_ids is not None or getattr(data, "plan_list", None):
+            # Plans (issue 15): by default only the home plan's layers, as before they existed.
+            home = getattr(data, "home_plan", None)
+            wanted = {home} if plan_ids is None else set(plan_ids)
+            plan_of = {e.get("id"): e.get("plan") or home
+                       for e in (getattr(data, "catalog", None) or [])}
+            layers = {k: v for k, v in layers.items() if plan_of.get(k, home) in wanted}
         order = [e["id"] for e in (getattr(data, "catalog", None) or []) if e.get("id") in layers]
         ordered = {k: layers[k] for k in order}
         ordered.update({k: v for k, v in layers.items() if k not in ordered})
-        return cls(ordered, service_area=getattr(data, "service_area", None),
+        home = getattr(data, "home_plan", None)
+        keep_area = plan_ids is None or home is None or home in set(plan_ids)
+        return cls(ordered, service_area=getattr(data, "service_area", None) if keep_area
+                   else None,
                    clauses=getattr(data, "clauses", None), plans=getattr(data, "plans", None),
                    **kwargs)
 
@@ -439,7 +462,7 @@ class ZoneIndex:
         n = len(self._fgeom_m)
         self._area_wide = [False] * n
         self._area_units: list[tuple] = [()] * n
-        units = [u for u in self.zone_idx.tolist() if self._flayer_list[u] == ADMIN_LAYER]
+        units = [u for u in self.zone_idx.tolist() if is_admin_layer(self._flayer_list[u])]
         if not units:
             return
         share = AREA_WIDE_SHARE

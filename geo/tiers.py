@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 
-from geo.index import ADMIN_LAYER
+from geo.index import COUNTY_KINDS, is_admin_layer
 from geo.precedence import RESTRICTIVE, conflict_rules, precedence_rank
 
 _EFFECTS = ("prohibited", "restricted", "required", "encouraged")
@@ -185,8 +185,7 @@ def _build(index, features: tuple, templates_of) -> dict:
         templates = templates_of(f)
         zone = [t for t in templates if t["scope"] == "zone"]
         entry = _entry(index, f)
-        if index._area_wide[f] and index._flayer_list[f] == ADMIN_LAYER \
-                and index._entries[f]["kind"] == "county":
+        if is_admin_layer(index._flayer_list[f]) and index._entries[f]["kind"] in COUNTY_KINDS:
             counties.append({"id": entry["id"], "name_zh": entry["name_zh"],
                              "name_en": entry["name_en"]})
         ordered = sorted(templates, key=lambda t: (-_RANK.get(t["effect"], 0), t["id"]))
@@ -240,7 +239,7 @@ def _conflicts(binding: list, entries: list) -> list[dict]:
     for entry in entries:
         # The admin units' clauses speak for the whole city, not for a place at the site.
         if entry is prevailing or entry.get("effect") in RESTRICTIVE \
-                or entry["layer"] == ADMIN_LAYER:
+                or is_admin_layer(entry["layer"]):
             continue
         encouraged = [c for c in entry["clauses"]
                       if c["effect"] == "encouraged" and c["scope"] != "citywide"]

@@ -177,3 +177,45 @@ def validate_geometry(geom, repair: bool = False, *, limits: Limits = DEFAULT_LI
         note += f", area change {change:+.3f}%"
     repairs.append(note)
     return fixed, repairs
+
+
+def flatten_collection(geom: BaseGeometry) -> BaseGeometry:
+    """Flatten nested GeometryCollections into one geometry covering the same points.
+
+    A collection (at any depth) whose members are all polygons, all lines or all points
+    becomes one MultiPolygon, MultiLineString or MultiPoint; a collection of mixed kinds
+    becomes a single-level GeometryCollection of at most one multi-part geometry per kind.
+    Other geometries are returned unchanged.  Consumers (the zone index, exports) then
+    never meet a collection inside a collection.
+
+    Parameters
+    ----------
+    geom : shapely.Geometry
+
+    Returns
+    -------
+    shapely.Geometry
+    """
+    if geom is None or geom.geom_type != "GeometryCollection":
+        return geom
+    by_kind: dict[str, list] = {"Polygon": [], "LineString": [], "Point": []}
+    todo = [geom]
+    while todo:  # iterative: the nesting depth is whatever the file says
+        item = todo.pop()
+        if item.geom_type == "GeometryCollection":
+            todo.extend(reversed(list(shapely.get_parts(item))))
+        elif not item.is_empty:
+            for part in shapely.get_parts(item):
+                by_kind[part.geom_type].append(part)
+    multi = {"Polygon": shapely.MultiPolygon, "LineString": shapely.MultiLineString,
+             "Point": shapely.MultiPoint}
+    parts = []
+    for kind, members in by_kind.items():
+        if members:
+            part = members[0] if len(members) == 1 else multi[kind](members)
+            if kind == "Polygon" and not part.is_valid and all(m.is_valid for m in members):
+                part = shapely.union_all(members)  # overlapping members: dissolve them
+            parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    return shapely.GeometryCollection(parts)

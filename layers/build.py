@@ -208,6 +208,17 @@ BUILDERS = {
 }
 
 
+# The other four plans (issue 15): one layer per plan structure, each with its ``plan``.
+from .builders import plan_layers as _plan_layers  # noqa: E402
+
+for _meta in _plan_layers.LAYERS:
+    _meta = dict(_meta)
+    BUILDERS[_meta["id"]] = ("plan_layers", _meta.pop("builder"))
+    BUILD_ORDER.append(_meta["id"])
+    LAYERS.append(_meta)
+HOME_PLAN = "000"
+
+
 def _geometry_types(features: list[dict]) -> list[str]:
     kinds = set()
     for f in features:
@@ -226,7 +237,9 @@ def rules_markdown(built: dict[str, list[dict]]) -> str:
         "`layers/sources/baicheng_admin_wgs84.geojson` unchanged. Metric work (buffers, areas,",
         "discs) is done in EPSG:4550 (CGCS2000 / 3-degree GK CM 123E); output is WGS84,",
         "6 decimals. `placement_confidence: low` marks positions no source confirms",
-        "(replace them with official data).",
+        "(replace them with official data). The layers of the other plans (`p001_` … `p004_`,",
+        "issue 15) are built in EPSG:4551 (CM 126E, mid-province) from",
+        "`layers/sources/jilin_admin_wgs84.geojson` and `places_geonames_jilin.geojson`.",
         "",
     ]
     for layer_id in BUILD_ORDER:
@@ -288,15 +301,40 @@ def build(out_dir: Path | None = None) -> dict[str, bytes]:
         if meta["id"] not in built:
             continue
         entry = dict(meta)
+        entry.setdefault("plan", HOME_PLAN)
         entry["order"] = order
         entry["file"] = f"data/{meta['id']}.geojson"
         entry["geometry_types"] = _geometry_types(built[meta["id"]])
         entries.append(entry)
-    catalog = {"data_version": "2026.11-" + digest.hexdigest()[:12], "layers": entries}
+    catalog = {"data_version": "2026.11-" + digest.hexdigest()[:12], "layers": entries,
+               "plans": _plan_list(built)}
     data = (json.dumps(catalog, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
     (out_dir / "catalog.json").write_bytes(data)
     written["catalog.json"] = data
     return written
+
+
+def _plan_list(built: dict[str, list[dict]]) -> list[dict]:
+    """Return the catalog's plans: metadata, their layers and map extent (WGS84 bbox)."""
+    from shapely.geometry import shape as _shape
+
+    from .builders.common import PLANS as _plan_dir
+
+    index = json.loads((_plan_dir / "index.json").read_text("utf-8"))
+    geoms = {f["id"]: f["geometry"] for feats in built.values() for f in feats}
+    out = []
+    for plan in _plan_layers.PLANS:
+        item = dict(plan)
+        item.setdefault("home", False)
+        item["title_zh"] = index[plan["seed"]]["title_zh"]
+        item["title_en"] = index[plan["seed"]]["title_en"]
+        item["layers"] = [m["id"] for m in LAYERS if m.get("plan", HOME_PLAN) == plan["id"]
+                          and m["id"] in built]
+        focus = geoms[plan.get("focus_feature") or plan["area_feature"]]
+        focus = focus if hasattr(focus, "bounds") else _shape(focus)
+        item["extent"] = [round(v, 4) for v in focus.bounds]
+        out.append(item)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

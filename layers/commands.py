@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import unicodedata
@@ -20,7 +21,7 @@ def layer_summaries(data) -> list[dict]:
     Returns
     -------
     list of dict
-        ``id, title_zh, title_en, group, order, features, accuracy`` (counts per
+        ``id, title_zh, title_en, group, plan, order, features, accuracy`` (counts per
         accuracy value, zeros included), ``kinds`` (counts), and ``error`` when the
         layer failed to load.
     """
@@ -39,6 +40,7 @@ def layer_summaries(data) -> list[dict]:
             "title_zh": entry.get("title_zh", lid),
             "title_en": entry.get("title_en", lid),
             "group": entry.get("group", ""),
+            "plan": entry.get("plan") or data.home_plan,
             "order": entry.get("order"),
             "features": 0 if gdf is None else int(len(gdf)),
             "accuracy": counts,
@@ -99,8 +101,27 @@ def run_layers(args) -> int:
     return 1 if data.errors else 0
 
 
+def _exit_on_term(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def run_import(args) -> int:
     """Import a file into a layer, or ``--restore`` the layer's previous version."""
+    import signal
+
+    # SIGTERM (systemd stop, kill) as SystemExit: the import's cleanup runs and no temp
+    # file is left behind (SIGKILL leaves them; the next import removes those)
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: keep the default
+        previous = signal.signal(signal.SIGTERM, _exit_on_term)
+    try:
+        return _run_import(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_import(args) -> int:
     from layers.importer import import_layer, restore_previous
 
     if getattr(args, "restore", False):

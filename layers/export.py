@@ -270,8 +270,33 @@ def _write_geojson(parts, crs, path: Path) -> None:
                             layer_options=options)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...),
+# +cmd|...): OWASP "CSV injection" advises a leading apostrophe, shown but not run.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """``value`` with a leading ``'`` when a spreadsheet would read it as a formula.
+
+    Parameters
+    ----------
+    value : object
+        A cell; only text is changed.
+
+    Returns
+    -------
+    object
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _write_csv(parts, crs, path: Path) -> None:
     table = _one_table(parts).copy()
+    for col in table.columns:
+        if col != table.geometry.name and not pd.api.types.is_numeric_dtype(table[col]):
+            table[col] = table[col].map(csv_safe)
     # CSV cannot hold a CRS; a column names it so the WKT coordinates are never ambiguous
     table["crs"] = crs
     pyogrio.write_dataframe(table, path, driver="CSV",
@@ -286,12 +311,32 @@ def _write_kml(parts, crs, path: Path) -> None:
         raise CRSError("kml_requires_wgs84",
                        f"KML is always WGS84 (EPSG:4326); got crs={crs}",
                        f"KML 只能使用 WGS84（EPSG:4326）坐标系；收到 crs={crs}", param="crs")
-    table = _one_table(parts)
+    table = _one_table(parts).copy()
+    # <name> and <description> of each placemark: Google Earth and QGIS label by them
+    table.insert(0, "description", [_kml_description(row) for row in
+                                    table.drop(columns=table.geometry.name)
+                                    .to_dict("records")])
+    table.insert(0, "name", [_text(n) or _text(i) for n, i in
+                             zip(table["name_zh"], table["id"], strict=True)])
     pyogrio.write_dataframe(table, path, driver="LIBKML" if _has_libkml() else "KML",
                             layer=parts[0][0] if len(parts) == 1 else ALL_LAYER_NAME,
-                            dataset_options={"NameField": "name_zh",
-                                             "DescriptionField": "citation_quote"}
+                            dataset_options={"NameField": "name",
+                                             "DescriptionField": "description"}
                             if not _has_libkml() else {})
+
+
+def _kml_description(row: dict) -> str:
+    """Plain-text placemark description: the English name, then accuracy, source, citation."""
+    lines = []
+    for label, key in (("", "name_en"), ("accuracy", "accuracy"), ("source", "source")):
+        value = _text(row.get(key))
+        if value:
+            lines.append(f"{label}: {value}" if label else value)
+    seed, line, quote = (_text(row.get(k)) for k in
+                         ("citation_seed", "citation_line", "citation_quote"))
+    if seed:
+        lines.append(f"plan: {seed}:{line or ''} {quote or ''}".rstrip())
+    return "\n".join(lines)
 
 
 def _has_libkml() -> bool:
@@ -409,8 +454,8 @@ def _cell(value):
 def _csv_text(header, rows) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_safe(h) for h in header])
+    writer.writerows([csv_safe(v) for v in row] for row in rows)
     return buf.getvalue()
 
 

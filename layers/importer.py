@@ -51,9 +51,11 @@ import json
 import math
 import os
 import re
+import struct
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -68,7 +70,9 @@ import shapely
 from geo import crs as gcrs
 from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
 from geo.limits import DEFAULT_LIMITS
+from geo.validate import flatten_collection
 from layers import loader
+from layers.export import FORMULA_START
 from layers.loader import ID_PATTERN, PACKAGE_DIR, REQUIRED_PROPERTIES
 
 VERSIONS_DIR = "versions"
@@ -90,7 +94,11 @@ _CITATION_COLUMNS = {
 # Columns of planmap's own exports that describe the layer, not the feature: they feed a
 # new layer's catalog entry instead of every feature.
 _LAYER_COLUMNS = ("attribution", "licence", "layer")
-_TIMESTAMP = re.compile(r"^\d{8}T\d{12}Z$")
+_TIMESTAMP = re.compile(r"^\d{8}T\d{12}Z$")  # kept versions before sequence numbers
+# <layer>.<sequence>.<UTC timestamp>.geojson: the sequence orders versions, the timestamp
+# is for people (a clock set back must not make --restore pick an older version)
+_VERSION_STAMP = re.compile(r"^v(?P<seq>\d{6,})\.\d{8}T\d{12}Z$")
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # tempfile.mkstemp in _write_temp
 _SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".zip")
 _DEFAULT_STYLE = {"color": "#d62728", "fillColor": "#d62728", "weight": 2, "fillOpacity": 0.2,
                   "radius": 6}
@@ -205,14 +213,31 @@ def _timestamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def _version_key(path: Path, layer_id: str):
+    """Order of a kept version: its sequence number (versions without one came first)."""
+    stamp = path.name[len(layer_id) + 1:-len(".geojson")]
+    match = _VERSION_STAMP.match(stamp)
+    if match:
+        return (1, int(match.group("seq")), path.name)
+    if _TIMESTAMP.match(stamp):
+        return (0, 0, path.name)
+    return None
+
+
 def _keep_version(current: Path, folder: Path, layer_id: str) -> Path:
-    """Keep ``current`` as ``folder/<layer>.<timestamp>.geojson`` (hard link, else copy)."""
+    """Keep ``current`` as ``folder/<layer>.v<seq>.<timestamp>.geojson`` (hard link, else copy).
+
+    ``seq`` is one more than the highest kept so far (callers hold the import lock).
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    keys = [k for k in (_version_key(p, layer_id) for p in folder.glob(f"{layer_id}.*.geojson"))
+            if k is not None]
+    seq = max((k[1] for k in keys), default=0) + 1
     while True:
-        kept = folder / f"{layer_id}.{_timestamp()}.geojson"
+        kept = folder / f"{layer_id}.v{seq:06d}.{_timestamp()}.geojson"
         if not kept.exists():
             break
-        time.sleep(1e-6)
+        seq += 1
     try:
         os.link(current, kept)
     except OSError:  # file systems without hard links: copy (atomically) instead
@@ -259,6 +284,21 @@ def _remove_stale_temps(folder: Path, stem: str) -> None:
             tmp.unlink()
 
 
+def _remove_all_stale_temps(data_dir: Path) -> None:
+    """Delete every temp file an interrupted import or restore left (under the lock)."""
+    folders = {data_dir, data_dir / "data", data_dir / VERSIONS_DIR,
+               data_dir / VERSIONS_DIR / "undone"}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        for entry in _catalog_doc(data_dir).get("layers", []):
+            folders.add((data_dir / entry.get("file", "")).parent)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            for tmp in folder.glob(".*.tmp"):
+                if _TEMP_NAME.match(tmp.name):
+                    with contextlib.suppress(OSError):
+                        tmp.unlink()
+
+
 # ------------------------------------------------------------------ reading
 _SPLIT = re.compile(r"^(?P<base>.+)_(polygon|line|point)$")
 
@@ -289,10 +329,16 @@ def _pick_shapefiles(shps: list[str], layer_id: str, where: str) -> list[str]:
                        f"找到 {found or '无'}", param="file")
 
 
+# What zipfile raises on a damaged archive (bad central directory, CRC, deflate stream,
+# unknown compression, encryption): each is the file's problem, reported as unreadable.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               NotImplementedError, RuntimeError, ValueError, struct.error)
+
+
 def _zip_members(path: Path, layer_id: str) -> list[str]:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except _ZIP_ERRORS as exc:
         raise InvalidInput("unreadable_file", f"{path.name}: not a readable zip ({exc})",
                            f"{path.name}：无法读取的 zip 文件", param="file") from None
     with zf:
@@ -303,7 +349,9 @@ def _zip_members(path: Path, layer_id: str) -> list[str]:
                                f"{path.name} unpacks to {total} bytes, more than "
                                f"{DEFAULT_LIMITS.max_unzipped_bytes}",
                                f"{path.name} 解压后 {total} 字节，超过上限", param="file")
-        names = [i.filename for i in infos if not i.is_dir() and "__MACOSX" not in i.filename]
+        # (an empty member name, which ZipInfo.is_dir cannot judge, names no layer either)
+        names = [i.filename for i in infos
+                 if i.filename and not i.is_dir() and "__MACOSX" not in i.filename]
     shps = [n for n in names if n.lower().endswith(".shp")]
     if shps:
         return _pick_shapefiles(shps, layer_id, path.name)
@@ -359,6 +407,15 @@ def _planmap_zip_tables(path: Path) -> tuple[dict, dict]:
     rows: dict[tuple[str, str], dict] = {}
     if path.suffix.lower() != ".zip":
         return fields, rows
+    try:
+        return _read_side_tables(path, fields, rows)
+    except (*_ZIP_ERRORS, csv.Error) as exc:  # e.g. a bad CRC or a NUL in attributes.csv
+        raise InvalidInput("unreadable_file", f"{path.name}: cannot read its side tables "
+                           f"({type(exc).__name__}: {str(exc)[:120]})",
+                           f"{path.name}：无法读取附表", param="file") from None
+
+
+def _read_side_tables(path: Path, fields: dict, rows: dict) -> tuple[dict, dict]:
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         if "fields.csv" in names:
@@ -385,8 +442,13 @@ def _restore_long_names_and_text(frame, stem: str, fields: dict, rows: dict):
             continue
         for col, value in full.items():
             # Only text DBF cut at 254 bytes: the full value starts with the cut one.
-            if col in frame.columns and isinstance(frame[col].iat[i], str):
+            # (a short row of attributes.csv gives None for the missing cells)
+            if col in frame.columns and isinstance(frame[col].iat[i], str) \
+                    and isinstance(value, str):
                 cut = frame[col].iat[i]
+                if value[:1] == "'" and value[1:].startswith(FORMULA_START) and \
+                        value[1:].startswith(cut):
+                    value = value[1:]  # the export's guard against spreadsheet formulas
                 if len(value) > len(cut) and value.startswith(cut):
                     frame.iloc[i, frame.columns.get_loc(col)] = value
     return frame
@@ -401,6 +463,11 @@ def _read(path: Path, layer_id: str):
         except Exception as exc:  # any GDAL read problem is bad input, not a crash
             raise InvalidInput("unreadable_file", f"{path.name}: cannot read ({exc})",
                                f"{path.name}：无法读取（{exc}）", param="file") from None
+        if not isinstance(frame, gpd.GeoDataFrame):
+            # e.g. a GeoPackage attributes table: pyogrio gives a plain DataFrame
+            raise InvalidInput("no_geometry_column",
+                               f"{path.name}: the layer has no geometry column",
+                               f"{path.name}：图层没有几何列", param="file")
         # Shapefile cannot tell a Point from a one-part MultiPoint, and a GeoPackage
         # layer has one type (Multi* when mixed): one-part multis become single parts.
         geoms = np.asarray(frame.geometry.values, dtype=object)
@@ -585,6 +652,24 @@ def _geometries(frame, src, supported: bool, path: Path) -> np.ndarray:
                        f"第 {i + 1} 行要素落在白城市以外（经度 {c[0]:.4f}，纬度 {c[1]:.4f}）："
                        f"坐标系是否有误？", param="crs")
     return out
+
+
+def _flatten_collections(frame) -> tuple:
+    """Flatten collections inside collections (``serve`` could not index them).
+
+    Returns the frame and ``(how many were flattened, first row)``.
+    """
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    nested = [i for i, g in enumerate(geoms) if g is not None
+              and g.geom_type == "GeometryCollection"
+              and any(p.geom_type == "GeometryCollection" for p in shapely.get_parts(g))]
+    if not nested:
+        return frame, (0, 0)
+    flat = geoms.copy()
+    for i in nested:
+        flat[i] = flatten_collection(geoms[i])
+    frame = frame.set_geometry(gpd.GeoSeries(list(flat), index=frame.index, crs=frame.crs))
+    return frame, (len(nested), nested[0])
 
 
 def _round(obj):
@@ -825,7 +910,7 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     CRSError
         Unknown or missing CRS, coordinates outside the CRS's area or outside Baicheng.
     """
-    data_dir = Path(data_dir) if data_dir else PACKAGE_DIR
+    data_dir = _data_dir(data_dir)
     path = Path(path)
     if not isinstance(layer_id, str) or not ID_PATTERN.match(layer_id):
         raise InvalidInput("invalid_layer_id", f"layer id {layer_id!r} must match ^[a-z0-9_]+$",
@@ -834,10 +919,12 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     if len(frame) == 0:
         raise InvalidInput("empty_input", f"{path.name} holds no features",
                            f"{path.name} 中没有要素", param="file")
+    frame, flattened = _flatten_collections(frame)
     src, supported = _resolve_crs(frame.crs, crs)
     geoms = _geometries(frame, src, supported, path)
 
     with _import_lock(data_dir):
+        _remove_all_stale_temps(data_dir)
         current = loader.load(data_dir, strict=False)
         entry = next((e for e in current.catalog if e["id"] == layer_id), None)
         features, matched = _build_features(frame, geoms, layer_id, source, path.name,
@@ -875,7 +962,8 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
             _sync_geometry_types(data_dir, layer_id, types)
 
     new_ids = {f["id"] for f in features}
-    warnings = []
+    warnings = [f"{n} nested GeometryCollection(s) flattened (first: row {first + 1})"
+                for n, first in [flattened] if n]
     if current.layers.get(layer_id) is not None:
         gone = set(current.layers[layer_id].index) - new_ids
         for c in current.clauses:
@@ -889,14 +977,17 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
 
 
 def kept_versions(layer_id: str, data_dir=None) -> list[Path]:
-    """Kept previous versions of a layer, oldest first."""
-    folder = (Path(data_dir) if data_dir else PACKAGE_DIR) / VERSIONS_DIR
-    out = []
-    for p in folder.glob(f"{layer_id}.*.geojson"):
-        stamp = p.name[len(layer_id) + 1:-len(".geojson")]
-        if _TIMESTAMP.match(stamp):
-            out.append(p)
-    return sorted(out)
+    """Kept previous versions of a layer, oldest first (by sequence number, not clock)."""
+    folder = _data_dir(data_dir) / VERSIONS_DIR
+    keyed = [(k, p) for p in folder.glob(f"{layer_id}.*.geojson")
+             if (k := _version_key(p, layer_id)) is not None]
+    return [p for _, p in sorted(keyed)]
+
+
+def _data_dir(data_dir) -> Path:
+    # absolute: the loader check works with paths relative to it (a relative
+    # --data-dir used to crash there)
+    return Path(data_dir).resolve() if data_dir else PACKAGE_DIR
 
 
 def restore_previous(layer_id: str, data_dir=None) -> ImportResult:
@@ -912,8 +1003,9 @@ def restore_previous(layer_id: str, data_dir=None) -> ImportResult:
     LayerError
         The kept version does not load (it is left where it is).
     """
-    data_dir = Path(data_dir) if data_dir else PACKAGE_DIR
+    data_dir = _data_dir(data_dir)
     with _import_lock(data_dir):
+        _remove_all_stale_temps(data_dir)
         versions = kept_versions(layer_id, data_dir)
         if not versions:
             raise NotFound("no_previous_version", f"no kept version of layer {layer_id!r}",

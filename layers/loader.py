@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry import shape
 
 from geo.errors import LayerError, NotFound
+from geo.validate import flatten_collection
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The built-in data folder (the ``layers`` package itself, also inside a wheel)."""
@@ -104,6 +105,9 @@ class PlanData:
         the admin features; None without an admin layer.
     data_dir : Path
         The folder the data was read from.
+    plan_list : list of dict
+        The catalog's ``plans`` (issue 15): id, seed, names, level, ``area_feature``,
+        ``defers_to``, ``layers``, ``extent``; empty for data without plans.
     """
 
     catalog: list[dict]
@@ -114,6 +118,7 @@ class PlanData:
     errors: dict[str, str] = field(default_factory=dict)
     service_area: Any = None
     data_dir: Path = PACKAGE_DIR
+    plan_list: list[dict] = field(default_factory=list)
     _feature_layer: dict[str, str] = field(default_factory=dict, repr=False)
     _all: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
@@ -150,6 +155,27 @@ class PlanData:
                 self._all = gpd.GeoDataFrame(
                     {"id": [], "layer": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
         return self._all
+
+    @property
+    def home_plan(self) -> str | None:
+        """Id of the home plan (Baicheng's, marked ``home``), None without plans."""
+        return next((p["id"] for p in self.plan_list if p.get("home")), None)
+
+    def layer_plan(self, layer_id: str) -> str | None:
+        """Plan id of a layer (catalog ``plan``; the home plan when the entry has none)."""
+        for entry in self.catalog:
+            if entry["id"] == layer_id:
+                return entry.get("plan") or self.home_plan
+        return None
+
+    def plan_areas(self) -> dict:
+        """Plan id → area geometry (its ``area_feature``), for the plans whose feature loaded."""
+        out = {}
+        for p in self.plan_list:
+            fid = p.get("area_feature")
+            if fid in self._feature_layer:
+                out[p["id"]] = self.layers[self._feature_layer[fid]].geometry.loc[fid]
+        return out
 
     def clauses_for(self, feature_id: str) -> list[dict]:
         """Clauses whose ``applies_to`` names the feature (or its whole layer)."""
@@ -289,6 +315,9 @@ def _read_layer(entry: dict, data_dir: Path, plans: dict[str, PlanText]):
         except Exception as exc:  # shapely raises several types for malformed input
             raise _Problem(path, f"{where}: unreadable geometry ({exc})",
                            f"要素 {fid}：几何无法解析") from None
+        if geom.geom_type == "GeometryCollection":
+            # a collection inside a collection breaks the zone index at start-up: flatten
+            geom = flatten_collection(geom)
         records.append(props)
         geoms.append(geom)
 
@@ -510,5 +539,6 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
         errors=errors,
         service_area=_service_area(layers),
         data_dir=data_dir,
+        plan_list=[dict(p) for p in catalog_doc.get("plans") or () if isinstance(p, dict)],
         _feature_layer=owner,
     )

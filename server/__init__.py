@@ -23,10 +23,23 @@ class Services:
     index: Any  # geo.index.ZoneIndex
     store: Any  # server.store.CheckStore
     limits: Any  # geo.limits.Limits
+    plan_index: Any = None  # geo.index.ZoneIndex of the non-home plans (issue 15)
+    scope: Any = None  # geo.plans.PlanScope
 
 
 def services() -> Services:
     return current_app.extensions["planmap"]
+
+
+def _plan_services(data):
+    """Index of the non-home plans' layers and the plan scope (None, None without plans)."""
+    from geo.index import ZoneIndex
+    from geo.plans import other_plan_ids, scope_from_plan_data
+
+    scope = scope_from_plan_data(data)
+    if scope is None:
+        return None, None
+    return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -37,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     import layers
     from geo.index import ZoneIndex
     from geo.limits import Limits
-    from server import errors, security, settings
+    from server import delivery, errors, security, settings
     from server.store import CheckStore
 
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
@@ -59,8 +72,12 @@ def create_app(config: dict | None = None) -> Flask:
         max_unzipped_bytes=int(app.config["MAX_UNZIPPED_BYTES"]),
         max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
     )
-    store = CheckStore(app.config["DB_PATH"])
-    app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits)
+    store = CheckStore(app.config["DB_PATH"], max_checks=app.config["STORE_MAX_CHECKS"],
+                       max_bytes=app.config["STORE_MAX_BYTES"],
+                       max_age_s=float(app.config["STORE_MAX_AGE_DAYS"]) * 86400)
+    plan_index, scope = _plan_services(data)
+    app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
+                                         plan_index=plan_index, scope=scope)
 
     from server import api, conflicts, exports, ogc, pages, system
 
@@ -68,4 +85,5 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)
+    delivery.register(app)
     return app

@@ -17,7 +17,10 @@ import numpy as np
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, NotFound
+from geo.plans import route, scope_result
+from layers.export import FORMULA_START, csv_safe
 from server import services
+from server.store import new_delete_token
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -91,8 +94,13 @@ def _layer_id(layer_id: str) -> str:
     catalog_ids = [e["id"] for e in data.catalog]
     if not LAYER_ID_RE.match(layer_id or "") or layer_id not in catalog_ids:
         shown = str(layer_id)[:64]
+        # Name the home plan's layers only: with every plan's the message grew past a
+        # readable length; /api/v1/layers lists them all.
+        home = getattr(data, "home_plan", None)
+        named = [e["id"] for e in data.catalog if (e.get("plan") or home) == home]
         raise NotFound("unknown_layer", f"unknown layer {shown!r}; layers: "
-                       f"{', '.join(catalog_ids)}", f"未知图层 {shown!r}", param="layer_id")
+                       f"{', '.join(named)} (all plans: /api/v1/layers)",
+                       f"未知图层 {shown!r}", param="layer_id")
     if layer_id not in data.layers:
         problem = (getattr(data, "errors", None) or {}).get(layer_id, "not loaded")
         raise LayerError("layer_unavailable", f"layer {layer_id!r} is unavailable: {problem}",
@@ -129,14 +137,43 @@ def _upload():
 
 # ------------------------------------------------------------------ layers, clauses
 
+def _plan_filter(data) -> str | None:
+    """The ``plan`` query parameter: a known plan id, or None when absent."""
+    raw = request.args.get("plan")
+    if raw is None:
+        return None
+    known = [p["id"] for p in getattr(data, "plan_list", None) or ()]
+    if raw not in known:
+        raise InvalidInput("unknown_plan", f"plan must be one of {known}, got {raw!r}",
+                           f"plan 须为 {known} 之一，收到 {raw!r}", param="plan")
+    return raw
+
+
+@bp.get("/plans")
+def plan_list():
+    """The plans of the map: id, seed, names, level, extent, layers (catalog order)."""
+    data = services().data
+    out = []
+    for plan in getattr(data, "plan_list", None) or ():
+        item = {k: v for k, v in plan.items() if k not in ("area_feature", "focus_feature")}
+        item["area_feature"] = plan.get("area_feature")
+        item["layers_url"] = url_for("api.layer_list", plan=plan["id"])
+        out.append(item)
+    return jsonify({"count": len(out), "plans": out})
+
+
 @bp.get("/layers")
 def layer_list():
     data = services().data
     broken = dict(getattr(data, "errors", None) or {})
+    plan = _plan_filter(data)
     out = []
     for entry in data.catalog:
         item = dict(entry)
         lid = entry["id"]
+        item["plan"] = entry.get("plan") or getattr(data, "home_plan", None)
+        if plan is not None and item["plan"] != plan:
+            continue
         gdf = data.layers.get(lid)
         item["available"] = gdf is not None
         item["problem"] = broken.get(lid)
@@ -233,21 +270,41 @@ def zones_point():
     radius = float(current_app.config.get("NEAREST_RADIUS_M", 5000)) if raw_radius is None \
         else parse_number(raw_radius, "radius")
     lon, lat = _to_wgs84_point(x, y, crs)
+    svc = services()
+    index, plan_ids, scoped = _route(svc, _point(lon, lat))
     try:
-        result = services().index.query_point(lon, lat, radius_m=radius, tiers_as_json=True)
+        result = index.query_point(lon, lat, radius_m=radius, tiers_as_json=True)
     except InvalidInput as exc:
         if exc.param == "radius_m":
             exc.param = "radius"
         raise
+    if scoped:
+        scope_result(result, svc.scope, plan_ids)
+    plans = svc.scope.describe(plan_ids) if svc.scope is not None else []
     query = {"lon": x, "lat": y, "crs": crs, "lon_wgs84": round(lon, 7),
              "lat_wgs84": round(lat, 7), "radius_m": radius}
     if set(result) == _ZONE_KEYS and all("distance_m" in e for e in result["nearest"]):
-        return Response(_point_result_json(query, result), mimetype="application/json")
+        return Response(_point_result_json(query, result)[:-1] + ',"plans":'
+                        + json.dumps(plans, ensure_ascii=False, separators=(",", ":")) + "}",
+                        mimetype="application/json")
     body = {"query": query}
     body.update(result)
     if "tiers_json" in body:
         body.update(json.loads(body.pop("tiers_json")))
+    body["plans"] = plans
     return jsonify(body)
+
+
+def _point(lon: float, lat: float):
+    import shapely
+
+    return shapely.Point(lon, lat)
+
+
+def _route(svc, geom):
+    """(index, answering plan ids, scoped?) for a site: see :mod:`geo.plans`."""
+    return route(getattr(svc, "scope", None), svc.index, getattr(svc, "plan_index", None),
+                 geom)
 
 
 def _points_input():
@@ -351,7 +408,8 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
     starts = np.flatnonzero(np.r_[True, point_idx[1:] != point_idx[:-1]])
     lengths = np.diff(np.r_[starts, len(point_idx)])
     id_text = [str(ids[p]) for p in point_idx[starts].tolist()]
-    if _NEEDS_ESCAPE.search("".join(id_text)):
+    if _NEEDS_ESCAPE.search("".join(id_text)) or (
+            escape is _csv_cell and any(t.startswith(FORMULA_START) for t in id_text)):
         id_text = [escape(t) for t in id_text]
     blob = codes.tobytes()
     templates: dict = {}
@@ -368,7 +426,7 @@ def _assemble(ids, point_idx, zone_pos, opening: str, tails: list[str], sep: str
 
 
 def _csv_cell(value) -> str:
-    text = str(value)
+    text = csv_safe(str(value))  # no formula cells (the ids are the client's own text)
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -477,30 +535,50 @@ def sitecheck_create():
     from geo.sitecheck import site_check
 
     svc = services()
+    svc.store.ensure_room()  # a full or broken store refuses before the check is computed
     payload, fmt, filename, crs, repair, rings = _site_request()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)
     check_args = dict(rings=rings or _default_rings(), repairs=site.repairs,
                       radius_m=float(current_app.config.get("NEAREST_RADIUS_M", 5000)))
     complex_site = int(current_app.config["COMPLEX_SITE_VERTICES"])
+    index, plan_ids, scoped = _route(svc, site.geometry)
     if shapely.get_num_coordinates(site.geometry) > complex_site:
         # GEOS cannot be interrupted: a complex site runs in a child killed at the limit.
-        result = run_with_time_limit(site_check, svc.index, site.geometry, **check_args,
+        result = run_with_time_limit(site_check, index, site.geometry, **check_args,
                                      seconds=float(current_app.config["REQUEST_TIME_LIMIT_S"]))
     else:
-        result = site_check(svc.index, site.geometry, **check_args)
+        result = site_check(index, site.geometry, **check_args)
+    if scoped:
+        scope_result(result, svc.scope, plan_ids)
+    result["plans"] = svc.scope.describe(plan_ids) if svc.scope is not None else []
     result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
                                 "parcels": list(site.parcels)})
+    result["warnings"] = list(site.warnings)  # oddities accepted (docs/SECURITY.md)
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)
-    check_id = svc.store.save(result, site_geojson)
+    report = _render_report(result, site_geojson)
+    delete_token = new_delete_token()
+    check_id = svc.store.save(result, site_geojson, report=report, delete_token=delete_token)
     body = {"id": check_id, "report_url": f"/report/{check_id}",
-            "url": url_for("api.sitecheck_get", check_id=check_id)}
+            "url": url_for("api.sitecheck_get", check_id=check_id),
+            "delete_token": delete_token}
     body.update(result)
     response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = body["url"]
     return response
+
+
+def _render_report(result: dict, site_geojson) -> dict | None:
+    """The report's map, drawn once now so that ``/report/<id>`` only reads it."""
+    from server import reportview
+
+    try:
+        return reportview.render_map({"result": result, "site": site_geojson}, services().data)
+    except Exception:  # the check itself is answered; the report page draws it on first view
+        current_app.logger.exception("report map could not be rendered at save time")
+        return None
 
 
 def _site_geojson(site) -> dict | None:
@@ -537,6 +615,14 @@ def sitecheck_get(check_id):
             "created": stored["created"], "site_geometry": stored["site"]}
     body.update(stored["result"])
     return jsonify(body)
+
+
+@bp.delete("/sitecheck/<check_id>")
+def sitecheck_delete(check_id):
+    """Delete a stored check: needs the ``delete_token`` its creation answered with."""
+    token = request.headers.get("X-Delete-Token") or request.args.get("delete_token")
+    services().store.delete(check_id, token)
+    return Response(status=204)
 
 
 @bp.get("/openapi.json")

@@ -9,9 +9,12 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
+from server.store import DeleteForbidden, StoreUnavailable
 
-# A layer that failed to load is the server's problem, not the request's: 503.
-_STATUS = ((NotFound, 404), (LimitExceeded, 413), (LayerError, 503), (PlanmapError, 400))
+# A layer that failed to load, or a store that cannot be written, is the server's problem,
+# not the request's: 503.
+_STATUS = ((NotFound, 404), (LimitExceeded, 413), (LayerError, 503), (StoreUnavailable, 503),
+           (DeleteForbidden, 403), (PlanmapError, 400))
 
 
 def status_for(exc: PlanmapError) -> int:
@@ -31,7 +34,7 @@ def error_response(status: int, code: str, message_en: str, message_zh: str | No
 
 
 _HTTP_ZH = {
-    400: "请求无效", 404: "未找到", 405: "不支持该请求方法", 413: "请求内容过大",
+    400: "请求无效", 403: "禁止访问", 404: "未找到", 405: "不支持该请求方法", 413: "请求内容过大",
     415: "不支持的内容类型", 429: "请求过多", 500: "服务器内部错误", 503: "服务暂不可用",
 }
 
@@ -39,7 +42,11 @@ _HTTP_ZH = {
 def register(app: Flask) -> None:
     @app.errorhandler(PlanmapError)
     def _domain(exc: PlanmapError):
-        return error_response(status_for(exc), exc.code, exc.message_en, exc.message_zh, exc.param)
+        response = error_response(status_for(exc), exc.code, exc.message_en, exc.message_zh,
+                                  exc.param)
+        if isinstance(exc, StoreUnavailable):
+            response.headers["Retry-After"] = "60"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

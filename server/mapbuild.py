@@ -31,6 +31,8 @@ from server import i18n
 # The analysis (zone index, site checks) always uses the full geometry.
 SIMPLIFY_DEG = {"admin": 0.0015, "water": 0.0008}
 SIMPLIFY_DEFAULT_DEG = 0.0003
+# The other plans' layers (issue 15) are viewed at province/prefecture scale.
+SIMPLIFY_OTHER_PLANS_DEG = 0.008  # ~0.7 km: under a pixel at the plans' default zoom
 COORD_DECIMALS = 5  # ~1 m: finer than any display needs
 QUOTE_MAX_CHARS = 160  # longer quotes are cut with "…" in popups; the plan link shows all
 
@@ -133,14 +135,16 @@ def _county(value) -> list[str]:
     return []
 
 
-def display_collection(gdf, layer_id: str, wide_area: float | None = None) -> dict:
+def display_collection(gdf, layer_id: str, wide_area: float | None = None,
+                       tolerance: float | None = None) -> dict:
     """The layer as a small GeoJSON FeatureCollection for the map (text properties only).
 
     Features are ordered largest first, so small ones lie on top and stay clickable.
     A polygon at least ``wide_area`` (square degrees) large is flagged ``wide``: drawn as an
     outline only, since a fill that covers much of the city would hide every other layer.
     """
-    tolerance = SIMPLIFY_DEG.get(layer_id, SIMPLIFY_DEFAULT_DEG)
+    if tolerance is None:
+        tolerance = SIMPLIFY_DEG.get(layer_id, SIMPLIFY_DEFAULT_DEG)
     features = []
     # planar area in square degrees: only compared within Baicheng, so no projection needed
     areas = pd.Series(shapely.area(gdf.geometry.values), index=gdf.index).fillna(0.0)
@@ -263,17 +267,21 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
     legend = []
     layer_meta = {}
     wide_area = _city_area(data) * WIDE_SHARE
+    home = getattr(data, "home_plan", None)
     for entry in data.catalog:
         lid = entry["id"]
         gdf = data.layers.get(lid)
         if gdf is None:
             continue
+        plan = entry.get("plan") or home
         title = _text(entry.get("title_zh" if lang == "zh" else "title_en") or lid)
         style = safe_style(entry.get("style"))
-        collection = display_collection(gdf, lid, wide_area)
+        collection = display_collection(gdf, lid, wide_area,
+                                        None if plan == home else SIMPLIFY_OTHER_PLANS_DEG)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
+        # The page opens on the home plan: the other plans' layers wait for the switcher.
         group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
-                                    show=bool(entry.get("default_on", True)))
+                                    show=bool(entry.get("default_on", True)) and plan == home)
         geojson = folium.GeoJson(
             collection, name=title, style_function=_style_function(style), embed=True,
             control=False, smooth_factor=1.0,
@@ -289,8 +297,9 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
                        "count": len(collection["features"]),
                        "schematic": "schematic" in accuracies,
                        "attribution": _text(entry.get("attribution")),
-                       "licence": _text(entry.get("licence"))})
-        layer_meta[lid] = {"title": title, "style": style}
+                       "licence": _text(entry.get("licence")), "plan": plan})
+        layer_meta[lid] = {"title": title, "style": style, "plan": plan,
+                           "default_on": bool(entry.get("default_on", True))}
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     config = {
@@ -300,6 +309,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         "layers": layer_meta,
         "clauses": _clause_lookup(getattr(data, "clauses", [])),
         "bounds": _bounds(data),
+        "plans": _plans(data, lang),
+        "home_plan": home,
         "api": {"zones": "/api/v1/zones", "sitecheck": "/api/v1/sitecheck"},
         "plan_url": "/plan/",
         "report_url": "/report/",
@@ -327,6 +338,16 @@ def _city_area(data) -> float:
         admin = getattr(data, "layers", {}).get("admin")
         area = float(admin.geometry.area.max()) if admin is not None and len(admin) else 0.0
     return float(area or 0.0)
+
+
+def _plans(data, lang: str) -> list[dict]:
+    """The plan switcher's entries: id, name, Leaflet bounds, layers (issue 15)."""
+    out = []
+    for p in getattr(data, "plan_list", None) or ():
+        w, s, e, n = p.get("extent") or (BOUNDS[0][1], BOUNDS[0][0], BOUNDS[1][1], BOUNDS[1][0])
+        out.append({"id": p["id"], "name": _text(p.get("name_zh" if lang == "zh" else "name_en")),
+                    "bounds": [[s, w], [n, e]], "layers": list(p.get("layers") or ())})
+    return out
 
 
 def _bounds(data):

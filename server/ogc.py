@@ -12,6 +12,8 @@ import json
 import math
 import re
 import threading
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import numpy as np
 import shapely
@@ -38,16 +40,47 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 Filtering + CQL2: only what tests/server/test_ogc_conformance.py checks
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ]
 
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+ID_RE = re.compile(r"^[a-z0-9_]{1,80}$")  # a layer id (≤ 64) + a family suffix
 _NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
 
 _cache_lock = threading.Lock()
+
+#: query parameters each route understands; anything else is a 400 (/req/core/query-param-unknown)
+PARAMS_ITEMS = frozenset({"f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime"})
+PARAMS_FILTER = frozenset({"filter", "filter-lang", "filter-crs", "sortby", "properties"})
+PARAMS_ITEM = frozenset({"f", "crs"})
+#: a queryable with one of these names is filterable by `filter` only, not as `name=value`
+RESERVED = PARAMS_ITEMS | PARAMS_FILTER
+#: properties that are not scalar (lists, objects) are not queryable
+_ENUM_MAX = 12  # a string queryable with at most this many values lists them (enum)
+GEOMETRY_FORMAT = {"points": "geometry-point-or-multipoint",
+                   "lines": "geometry-linestring-or-multilinestring",
+                   "polygons": "geometry-polygon-or-multipolygon"}
+PARAMS_OTHER = frozenset({"f"})
+
+# RFC 3339 date-time (or full-date, which the OGC examples also use)
+_DATETIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2}))?$")
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 
 # ------------------------------------------------------------------ helpers
@@ -67,24 +100,148 @@ def layer_features(layer_id: str) -> list[dict]:
     return features
 
 
-def _collection_ids() -> list[str]:
+#: geometry family of each GeoJSON type: a collection holds one family only, because QGIS
+#: and GDAL type a layer from its first features and drop or mistype the rest
+FAMILY = {"Point": "points", "MultiPoint": "points", "LineString": "lines",
+          "MultiLineString": "lines", "Polygon": "polygons", "MultiPolygon": "polygons",
+          "GeometryCollection": "geometries"}
+FAMILY_ORDER = ("points", "lines", "polygons", "geometries")
+FAMILY_ZH = {"points": "点", "lines": "线", "polygons": "面", "geometries": "几何集合"}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One published OGC collection: all (or one geometry family of) a layer's features."""
+
+    id: str
+    layer: str
+    family: str | None  # None: the layer has one family and keeps its own id
+    rows: tuple[int, ...]  # positions in the layer's GeoDataFrame, in layer order
+    families: tuple[str, ...]  # the layer's families (to name siblings)
+
+
+def _build_collections(data) -> dict[str, Collection]:
+    out: dict[str, Collection] = {}
+    taken = {e["id"] for e in data.catalog}
+    for entry in data.catalog:
+        lid = entry["id"]
+        gdf = data.layers.get(lid)
+        if gdf is None:
+            continue
+        kinds = [FAMILY.get(t) if t is not None else None for t in gdf.geometry.geom_type]
+        families = tuple(f for f in FAMILY_ORDER if f in kinds)
+        if len(families) <= 1:
+            out[lid] = Collection(lid, lid, None, tuple(range(len(gdf))), families)
+            continue
+        for position, family in enumerate(families):
+            # a feature without geometry fits any family; it goes with the first
+            rows = tuple(i for i, k in enumerate(kinds)
+                         if k == family or (k is None and position == 0))
+            cid = f"{lid}_{family}"
+            if cid in taken:  # a layer already has that id: keep both reachable
+                cid = f"{lid}__{family}"
+            out[cid] = Collection(cid, lid, family, rows, families)
+    return out
+
+
+def published() -> dict[str, Collection]:
+    """The OGC collections of the loaded data, in catalog order (built once per data)."""
     data = services().data
-    return [e["id"] for e in data.catalog if e["id"] in data.layers]
+    cache = current_app.extensions.setdefault("planmap_collections", {})
+    found = cache.get(id(data))
+    if found is None or found[0] is not data:
+        found = (data, _build_collections(data))
+        with _cache_lock:
+            cache.clear()
+            cache[id(data)] = found
+    return found[1]
 
 
-def _entry(cid: str) -> dict:
+_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+
+
+def collection_features(c: Collection) -> list[dict]:
+    """The collection's Feature dicts, aligned with ``c.rows``.
+
+    Where a collection holds both X and MultiX, every X is published as a one-part MultiX
+    (lossless): GDAL types a layer from its first page and warns at a MultiX after X.
+    """
+    data = services().data
+    cache = current_app.extensions.setdefault("planmap_collection_features", {})
+    key = (id(data), c.id)
+    found = cache.get(key)
+    if found is not None and found[0] is data:
+        return found[1]
+    features = layer_features(c.layer)
+    out = [features[i] for i in c.rows]
+    types = {f["geometry"]["type"] for f in out if f["geometry"] is not None}
+    if any(_MULTI.get(t) in types for t in types):
+        out = [dict(f, geometry={"type": _MULTI[f["geometry"]["type"]],
+                                 "coordinates": [f["geometry"]["coordinates"]]})
+               if f["geometry"] is not None and f["geometry"]["type"] in _MULTI else f
+               for f in out]
+    with _cache_lock:
+        cache[key] = (data, out)
+    return out
+
+
+def queryables(c: Collection) -> dict[str, str]:
+    """Queryable name -> JSON type: every property whose non-null values share one scalar
+    type in this collection (data-driven; a new layer's columns just appear)."""
+    from geo.cql2 import queryable_type
+
+    cache = current_app.extensions.setdefault("planmap_queryables", {})
+    data = services().data
+    found = cache.get((id(data), c.id))
+    if found is not None and found[0] is data:
+        return found[1]
+    features = collection_features(c)
+    names: list[str] = []
+    for f in features:
+        names += [k for k in f["properties"] if k not in names]
+    out = {}
+    for name in names:
+        kind = queryable_type([f["properties"].get(name) for f in features])
+        if kind is not None and name != "geometry":
+            out[name] = kind
+    with _cache_lock:
+        cache[(id(data), c.id)] = (data, out)
+    return out
+
+
+def _collection_ids() -> list[str]:
+    return list(published())
+
+
+def _get(cid: str) -> Collection:
+    """The collection ``cid``; 404 (naming the typed collections of a mixed layer) or 503."""
     data = services().data
     broken = getattr(data, "errors", None) or {}
     if isinstance(cid, str) and cid in broken:  # in the catalog but failed to load: say so
         raise LayerError("layer_unavailable",
                          f"collection {cid!r} is unavailable: {broken[cid]}",
                          f"要素集合 {cid!r} 不可用：{broken[cid]}", param="collectionId")
-    if not isinstance(cid, str) or not ID_RE.match(cid) or cid not in _collection_ids():
+    found = published().get(cid) if isinstance(cid, str) and ID_RE.match(cid) else None
+    if found is None:
         shown = str(cid)[:64]
+        typed = [c.id for c in published().values() if c.layer == cid]
+        if typed:
+            names = ", ".join(typed)
+            raise NotFound("unknown_collection",
+                           f"layer {shown!r} mixes geometry types; it is published as the "
+                           f"collections {names}",
+                           f"图层 {shown!r} 含多种几何类型，按类型发布为要素集合 {names}",
+                           param="collectionId")
         raise NotFound("unknown_collection", f"unknown collection {shown!r}",
                        f"未知要素集合 {shown!r}", param="collectionId")
+    return found
+
+
+def _entry(cid: str) -> dict:
+    """The catalog entry of the layer behind collection ``cid`` (404/503 as :func:`_get`)."""
+    layer = _get(cid).layer
     for entry in services().data.catalog:
-        if entry["id"] == cid:
+        if entry["id"] == layer:
             return entry
     raise AssertionError("unreachable")
 
@@ -116,8 +273,64 @@ def _json(body, media=JSON, status=200, headers=None):
     return response
 
 
-def _url(endpoint: str, **values) -> str:
-    return url_for(endpoint, _external=True, **values)
+def _url(endpoint: str, query: dict | None = None, **path) -> str:
+    """Absolute URL of ``endpoint``; ``query`` is appended verbatim, never given to url_for
+    (a request argument named ``_external`` or ``cid`` must not steer URL building)."""
+    href = url_for(endpoint, _external=True, **path)
+    return href + ("?" + urlencode(query) if query else "")
+
+
+def check_params(allowed) -> None:
+    """400 naming the first query parameter not in ``allowed``."""
+    for name in request.args.keys():
+        if name not in allowed:
+            shown = name[:64]
+            known = ", ".join(sorted(allowed))
+            raise InvalidInput("unknown_parameter",
+                               f"unknown query parameter {shown!r}; this resource accepts: "
+                               f"{known}",
+                               f"未知的查询参数 {shown!r}；此资源接受：{known}", param=shown)
+
+
+def _instant(text: str) -> _dt.datetime:
+    match = _DATETIME_RE.match(text)
+    if match is None:
+        raise ValueError(text)
+    if match[4] is None:  # a date stands for its whole day; its start orders the interval
+        return _dt.datetime(int(match[1]), int(match[2]), int(match[3]),
+                            tzinfo=_dt.timezone.utc)
+    value = _dt.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    return value
+
+
+def parse_datetime(raw: str | None):
+    """Validate ``datetime``: an RFC 3339 instant or an interval ``a/b`` (``..`` or empty =
+    open).  Returns ``(start, end)`` (None = open) or None when absent."""
+    if raw is None or raw.strip() == "":
+        return None
+    text = raw.strip()
+    parts = text.split("/")
+    try:
+        if len(parts) == 1:
+            if text == "..":
+                raise ValueError(text)
+            value = _instant(text)
+            return value, value
+        if len(parts) != 2:
+            raise ValueError(text)
+        start, end = (None if p in ("", "..") else _instant(p) for p in parts)
+    except ValueError:
+        shown = raw[:60]
+        raise InvalidInput("invalid_datetime",
+                           f"datetime {shown!r} is not an RFC 3339 date-time or interval "
+                           "(e.g. 2021-01-01T00:00:00Z or 2021-01-01T00:00:00Z/..)",
+                           f"datetime {shown!r} 不是 RFC 3339 时间或时间区间"
+                           "（如 2021-01-01T00:00:00Z 或 2021-01-01T00:00:00Z/..）",
+                           param="datetime") from None
+    if start is not None and end is not None and start > end:
+        raise InvalidInput("invalid_datetime", "datetime interval starts after it ends",
+                           "datetime 时间区间的起点晚于终点", param="datetime")
+    return start, end
 
 
 def _parse_crs(name: str, default: str = CRS84) -> str:
@@ -246,44 +459,168 @@ def _content_crs(crs_uri: str) -> dict:
     return {"Content-Crs": f"<{crs_uri}>"}
 
 
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat() \
-        .replace("+00:00", "Z")
+def _stamp() -> str:
+    from server.delivery import last_modified
+
+    return last_modified(services().data).isoformat().replace("+00:00", "Z")
 
 
-def _extent(cid: str) -> list[float]:
-    gdf = services().data.layers[cid]
-    if len(gdf) == 0:
+def _extent(c: Collection) -> list[float]:
+    gdf = services().data.layers[c.layer]
+    geoms = gdf.geometry.values[list(c.rows)]
+    geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
+    if len(geoms) == 0:
         return [-180.0, -90.0, 180.0, 90.0]
-    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
     return [round(x0, 6), round(y0, 6), round(x1, 6), round(y1, 6)]
 
 
 def _collection(cid: str) -> dict:
+    c = _get(cid)
     entry = _entry(cid)
-    return {
+    title = entry.get("title_zh") or c.layer
+    description = (f"{entry.get('title_en', '')} — {entry.get('description_zh', '')} "
+                   f"{entry.get('description_en', '')} Attribution: "
+                   f"{entry.get('attribution', '')}").strip()
+    if c.family is not None:
+        title = f"{title}（{FAMILY_ZH[c.family]}）"
+        description = (f"The {c.family} of layer {c.layer!r} (图层 {c.layer} 的"
+                       f"{FAMILY_ZH[c.family]}要素); the layer mixes geometry types, so each "
+                       f"type is its own collection. {description}")
+    body = {
         "id": cid,
-        "title": entry.get("title_zh") or cid,
-        "description": f"{entry.get('title_en', '')} — {entry.get('description_zh', '')} "
-                       f"{entry.get('description_en', '')} Attribution: "
-                       f"{entry.get('attribution', '')}".strip(),
+        "title": title,
+        "description": description,
         "attribution": entry.get("attribution", ""),
         "license": entry.get("licence", ""),
+        "plan": entry.get("plan") or services().data.home_plan,  # issue 15: the layer's plan
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [_extent(cid)], "crs": CRS84}},
+        "layer": c.layer,
+        # points | lines | polygons (Multi* included); None for a layer without geometries
+        "geometry": c.family or (c.families[0] if c.families else None),
+        "extent": {"spatial": {"bbox": [_extent(c)], "crs": CRS84},
+                   # no interval: the plan features carry no time (datetime does not narrow)
+                   "temporal": {"trs": GREGORIAN,
+                                "description": "no temporal extent: features carry no time"}},
         "crs": CRS_LIST,
         "storageCrs": CRS84,
         "links": [
             {"href": _url("ogc.collection", cid=cid), "rel": "self", "type": JSON,
              "title": "this collection"},
-            {"href": _url("ogc.collection", cid=cid, f="html"), "rel": "alternate",
+            {"href": _url("ogc.collection", {"f": "html"}, cid=cid), "rel": "alternate",
              "type": HTML, "title": "this collection as HTML"},
             {"href": _url("ogc.items", cid=cid), "rel": "items", "type": GEOJSON,
              "title": "features"},
-            {"href": _url("ogc.items", cid=cid, f="html"), "rel": "items", "type": HTML,
+            {"href": _url("ogc.items", {"f": "html"}, cid=cid), "rel": "items", "type": HTML,
              "title": "features as HTML"},
+            {"href": _url("ogc.queryables_view", cid=cid),
+             "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables (for filter)"},
+            {"href": _url("api.layer_features_view", layer_id=c.layer), "rel": "related",
+             "type": GEOJSON,
+             "title": f"the whole layer {c.layer!r} (all geometry types)"},
         ],
     }
+    return body
+
+
+def _literal(name: str, kind: str, raw: str):
+    """A ``name=value`` query parameter as a value of the queryable's type."""
+    try:
+        if kind == "integer":
+            return int(raw.strip())
+        if kind == "number":
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError(raw)
+            return value
+        if kind == "boolean":
+            return {"true": True, "false": False}[raw.strip().lower()]
+    except (ValueError, KeyError):
+        raise InvalidInput("invalid_queryable_value",
+                           f"{name} is {kind}; got {raw[:40]!r}",
+                           f"{name} 的类型是 {kind}；收到 {raw[:40]!r}", param=name) from None
+    return raw
+
+
+def _to_wgs84(crs_uri: str):
+    crs_name, swapped = SUPPORTED[crs_uri]
+    if crs_name == "EPSG:4326":
+        return None
+
+    def convert(geom):
+        from geo.crs import transform_geometry
+
+        if swapped:
+            geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
+        return transform_geometry(geom, crs_name, "EPSG:4326", param="filter-crs")
+    return convert
+
+
+def _filtered(c: Collection, features: list[dict], geoms, positions: list[int]) -> list[int]:
+    """``positions`` narrowed by the ``name=value`` parameters and the CQL2 ``filter``."""
+    from geo import cql2
+
+    kinds = queryables(c)
+    equal = {name: _literal(name, kinds[name], raw) for name, raw in request.args.items()
+             if name in kinds and name not in RESERVED}
+    if equal:
+        positions = [k for k in positions
+                     if all(features[k]["properties"].get(n) == v for n, v in equal.items())]
+    raw = request.args.get("filter")
+    lang = (request.args.get("filter-lang") or "cql2-text").strip().lower()
+    filter_crs = _parse_crs("filter-crs")  # a bad one is a 400 even without a filter
+    if raw is None or raw.strip() == "":
+        if request.args.get("filter-lang"):
+            cql2.parse("TRUE", lang)  # still names a bad filter-lang
+        return positions
+    tree = cql2.parse(raw, lang)
+    predicate = cql2.Compiler(kinds, _to_wgs84(filter_crs)).compile(tree)
+    return [k for k in positions if predicate(features[k]["properties"], geoms[k]) is True]
+
+
+def _sorted(c: Collection, features: list[dict], positions: list[int]) -> list[int]:
+    """``sortby=a,-b,+c``: stable, by queryables; missing values last."""
+    raw = request.args.get("sortby")
+    if raw is None or raw.strip() == "":
+        return positions
+    kinds = queryables(c)
+    keys = []
+    for part in raw.split(","):
+        part = part.strip()
+        name = part.lstrip("+-").strip()
+        if name not in kinds:
+            shown = name[:64]
+            raise InvalidInput("unknown_sortby",
+                               f"cannot sort by {shown!r}; sortable: {', '.join(kinds)}",
+                               f"无法按 {shown!r} 排序；可排序属性：{'、'.join(kinds)}",
+                               param="sortby")
+        keys.append((name, part.startswith("-")))
+    for name, descending in reversed(keys):
+        present = [k for k in positions if features[k]["properties"].get(name) is not None]
+        missing = [k for k in positions if features[k]["properties"].get(name) is None]
+        present.sort(key=lambda k, n=name: features[k]["properties"][n], reverse=descending)
+        positions = present + missing
+    return positions
+
+
+def _project(c: Collection, page: list[dict]) -> list[dict]:
+    """``properties=a,b``: only those properties (the feature ``id`` stays)."""
+    raw = request.args.get("properties")
+    if raw is None or raw.strip() == "":
+        return page
+    wanted = [p.strip() for p in raw.split(",") if p.strip()]
+    known = set()
+    for f in collection_features(c):
+        known.update(f["properties"])
+    for name in wanted:
+        if name not in known:
+            shown = name[:64]
+            raise InvalidInput("unknown_property",
+                               f"no property {shown!r} in this collection",
+                               f"此要素集合没有属性 {shown!r}", param="properties")
+    return [dict(f, properties={k: f["properties"][k] for k in wanted
+                                if k in f["properties"]}) for f in page]
 
 
 # ------------------------------------------------------------------ views
@@ -291,6 +628,7 @@ def _collection(cid: str) -> dict:
 @bp.get("/")
 @bp.get("")
 def landing():
+    check_params(PARAMS_OTHER)
     body = {
         "title": "planmap — 白城市规划“一张图” OGC API – Features",
         "description": "Spatial plans of Baicheng City (白城市), Jilin Province: every feature "
@@ -298,7 +636,7 @@ def landing():
                        "of the plan text.",
         "links": [
             {"href": _url("ogc.landing"), "rel": "self", "type": JSON, "title": "this document"},
-            {"href": _url("ogc.landing", f="html"), "rel": "alternate", "type": HTML,
+            {"href": _url("ogc.landing", {"f": "html"}), "rel": "alternate", "type": HTML,
              "title": "this document as HTML"},
             {"href": _url("ogc.service_desc"), "rel": "service-desc",
              "type": "application/vnd.oai.openapi+json;version=3.0",
@@ -314,27 +652,30 @@ def landing():
     return _json(body)
 
 
-@bp.get("/api")
+@bp.get("/api", strict_slashes=False)
 def service_desc():
+    check_params(PARAMS_OTHER)
     from server.openapi import ogc_document
 
     return _json(ogc_document(), media="application/vnd.oai.openapi+json;version=3.0")
 
 
-@bp.get("/conformance")
+@bp.get("/conformance", strict_slashes=False)
 def conformance():
+    check_params(PARAMS_OTHER)
     body = {"conformsTo": CONFORMANCE}
     if _wants_html():
         return render_template("ogc/conformance.html", body=body)
     return _json(body)
 
 
-@bp.get("/collections")
+@bp.get("/collections", strict_slashes=False)
 def collections():
+    check_params(PARAMS_OTHER)
     body = {
         "links": [
             {"href": _url("ogc.collections"), "rel": "self", "type": JSON},
-            {"href": _url("ogc.collections", f="html"), "rel": "alternate", "type": HTML},
+            {"href": _url("ogc.collections", {"f": "html"}), "rel": "alternate", "type": HTML},
         ],
         "crs": CRS_LIST,
         "collections": [_collection(cid) for cid in _collection_ids()],
@@ -344,17 +685,19 @@ def collections():
     return _json(body)
 
 
-@bp.get("/collections/<cid>")
+@bp.get("/collections/<cid>", strict_slashes=False)
 def collection(cid):
+    check_params(PARAMS_OTHER)
     body = _collection(cid)
     if _wants_html():
         return render_template("ogc/collection.html", body=body)
     return _json(body)
 
 
-@bp.get("/collections/<cid>/items")
+@bp.get("/collections/<cid>/items", strict_slashes=False)
 def items(cid):
-    _entry(cid)
+    queryable = queryables(_get(cid))  # 404/503 first: the parameters depend on it
+    check_params(PARAMS_ITEMS | PARAMS_FILTER | (set(queryable) - RESERVED))
     html = _wants_html()
     cfg = current_app.config
     default_limit = int(cfg.get("DEFAULT_FEATURES_PER_PAGE", 100))
@@ -363,42 +706,53 @@ def items(cid):
     offset = _parse_int("offset", 0, 0)
     crs_uri = _parse_crs("crs")
     bbox_crs = _parse_crs("bbox-crs")
+    parse_datetime(request.args.get("datetime"))  # no feature carries a time: nothing to narrow
     raw_bbox = request.args.get("bbox")
-    features = layer_features(cid)
+    c = _get(cid)
+    features = collection_features(c)
+    gdf = services().data.layers[c.layer]
     if raw_bbox is not None and raw_bbox.strip() != "":
         box = parse_bbox(raw_bbox, bbox_crs)
-        gdf = services().data.layers[cid]
         hits = np.sort(gdf.sindex.query(box, predicate="intersects"))
-        selected = [features[int(i)] for i in hits]
+        where = {row: k for k, row in enumerate(c.rows)}  # layer row -> collection position
+        positions = [where[int(i)] for i in hits if int(i) in where]
     else:
-        selected = features
+        positions = list(range(len(features)))
+    positions = _filtered(c, features, gdf.geometry.values[list(c.rows)], positions)
+    positions = _sorted(c, features, positions)
+    selected = [features[k] for k in positions]
     matched = len(selected)
-    page = selected[offset: offset + limit]
+    page = _project(c, selected[offset: offset + limit])
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
+    # only parameters check_params accepted reach here; they go into the query string only
     args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
     args["limit"] = str(limit)
+
+    def page_url(start: int, **extra) -> str:
+        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
+
     links = [
-        {"href": _url("ogc.items", cid=cid, offset=offset, **args), "rel": "self",
-         "type": GEOJSON, "title": "this page"},
-        {"href": _url("ogc.items", cid=cid, offset=offset, f="html", **args),
-         "rel": "alternate", "type": HTML, "title": "this page as HTML"},
+        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
+        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
+         "title": "this page as HTML"},
         {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
     ]
     if offset + limit < matched:
-        links.append({"href": _url("ogc.items", cid=cid, offset=offset + limit, **args),
-                      "rel": "next", "type": GEOJSON, "title": "next page"})
+        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
+                      "title": "next page"})
     if offset > 0:
-        links.append({"href": _url("ogc.items", cid=cid, offset=max(0, offset - limit),
-                                   **args),
-                      "rel": "prev", "type": GEOJSON, "title": "previous page"})
+        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
+                      "type": GEOJSON, "title": "previous page"})
     body = {
         "type": "FeatureCollection",
         "features": page,
         "links": links,
         "numberMatched": matched,
         "numberReturned": len(page),
-        "timeStamp": _now(),
+        # the time the served data last changed, not the clock: a repeated request gets the
+        # same bytes, so its strong ETag matches and a conditional GET can be a 304
+        "timeStamp": _stamp(),
     }
     if html:
         response = Response(render_template("ogc/items.html", body=body, cid=cid,
@@ -410,12 +764,13 @@ def items(cid):
     return response
 
 
-@bp.get("/collections/<cid>/items/<fid>")
+@bp.get("/collections/<cid>/items/<fid>", strict_slashes=False)
 def item(cid, fid):
+    check_params(PARAMS_ITEM)
     _entry(cid)
     html = _wants_html()
     crs_uri = _parse_crs("crs")
-    for feature in layer_features(cid):
+    for feature in collection_features(_get(cid)):
         if feature["id"] == fid:
             break
     else:
@@ -427,7 +782,7 @@ def item(cid, fid):
         body["geometry"] = _to_crs(feature["geometry"], crs_uri)
     body["links"] = [
         {"href": _url("ogc.item", cid=cid, fid=fid), "rel": "self", "type": GEOJSON},
-        {"href": _url("ogc.item", cid=cid, fid=fid, f="html"), "rel": "alternate",
+        {"href": _url("ogc.item", {"f": "html"}, cid=cid, fid=fid), "rel": "alternate",
          "type": HTML},
         {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
     ]
@@ -438,3 +793,35 @@ def item(cid, fid):
         response = _json(body, media=GEOJSON)
     response.headers.update(_content_crs(crs_uri))
     return response
+
+
+@bp.get("/collections/<cid>/queryables", strict_slashes=False)
+def queryables_view(cid):
+    check_params(PARAMS_OTHER)
+    c = _get(cid)
+    entry = _entry(cid)
+    features = collection_features(c)
+    props: dict = {"geometry": {"title": "geometry", "x-ogc-role": "primary-geometry",
+                                "format": GEOMETRY_FORMAT.get(c.family or (
+                                    c.families[0] if c.families else ""), "geometry-any")}}
+    for name, kind in queryables(c).items():
+        schema = {"title": name, "type": kind}
+        if kind == "string":
+            distinct = sorted({f["properties"].get(name) for f in features} - {None})
+            if len(distinct) <= _ENUM_MAX and all(len(v) <= 40 for v in distinct) \
+                    and name not in ("id", "name_zh", "name_en"):
+                schema["enum"] = distinct
+        if name in RESERVED:
+            schema["description"] = "use filter: the name is also a query parameter"
+        props[name] = schema
+    body = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": _url("ogc.queryables_view", cid=cid),
+        "type": "object",
+        "title": f"{entry.get('title_zh', c.layer)} ({cid})",
+        "properties": props,
+        "additionalProperties": False,
+    }
+    if _wants_html():
+        return render_template("ogc/queryables.html", body=body, cid=cid)
+    return _json(body, media="application/schema+json")

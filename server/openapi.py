@@ -194,6 +194,7 @@ SITE_RESULT = {
     "required": ["id", "report_url", "site", "zones", "nearest", "rings", "clauses", "verdict"],
     "properties": {
         "id": {"type": "string"}, "report_url": {"type": "string"}, "url": {"type": "string"},
+        "delete_token": {"type": "string", "description": "secret for DELETE (only in the 201)"},
         "created": {"type": "number"},
         "site": {"type": "object", "required": ["kind"], "properties": {
             "kind": {"type": "string"}, "geometry_type": {"type": "string"},
@@ -242,6 +243,9 @@ SITE_RESULT = {
         "accuracy_note": {"nullable": True, "description": "why schematic/derived zones limit "
                           "what the verdict can say (text, or {zh, en, zones})"},
         "repairs": {"type": "array", "items": {"type": "string"}},
+        "warnings": {"type": "array", "items": {"type": "string"},
+                     "description": "oddities in the input that were accepted (content "
+                     "ignored, NUL padding, 界址点 numbers out of sequence)"},
         "input": {"type": "object", "properties": {
             "format": {"type": "string"}, "crs": {"type": "string"},
             "parcels": {"type": "array", "items": {"type": "string"}}}},
@@ -330,7 +334,9 @@ BATCH_RESULT["properties"]["pairs"]["items"]["properties"]["tier"] = {
 def _error_responses(*statuses: int) -> dict:
     text = {400: "invalid input", 404: "not found", 405: "method not allowed",
             413: "input larger than a limit", 415: "unsupported media type",
-            503: "the layer failed to load (the problem is named)"}
+            503: "the layer failed to load, or the check store cannot be written (the "
+                 "problem is named)",
+            403: "missing or wrong delete token"}
     return {str(s): {"description": text.get(s, "error"),
                      "content": {"application/json": {
                          "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -361,6 +367,39 @@ def _info(title: str) -> dict:
                        "a citation (seed, line, verbatim quote). Every error has the shape "
                        "`{\"error\": {status, code, param, message_en, message_zh}}`.",
         "license": {"name": "MIT (code); data licences per layer, see /api/v1/layers"},
+    }
+
+
+PLAN = {
+    "type": "object", "required": ["id", "seed", "name_zh", "level", "layers", "extent"],
+    "properties": {
+        "id": {"type": "string", "example": "002"}, "seed": {"type": "string"},
+        "name_zh": {"type": "string"}, "name_en": {"type": "string"},
+        "level": {"type": "string",
+                  "enum": ["province", "prefecture", "county-level city", "metropolitan area"]},
+        "title_zh": {"type": "string"}, "title_en": {"type": "string"},
+        "home": {"type": "boolean"}, "defers_to": {"type": "array", "items": {"type": "string"}},
+        "layers": {"type": "array", "items": {"type": "string"}},
+        "extent": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "area_feature": {"type": "string"}, "layers_url": {"type": "string"}},
+}
+
+
+def _plan_paths(paths: dict) -> dict:
+    """Issue 15: ``/api/v1/plans`` and the ``plan`` filter of ``/api/v1/layers``."""
+    layers = copy.deepcopy(paths["/api/v1/layers"])
+    layers["get"].setdefault("parameters", []).append(
+        {"name": "plan", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "only the layers of this plan (an id of /api/v1/plans)"})
+    return {
+        "/api/v1/layers": layers,
+        "/api/v1/plans": {"get": {
+            "operationId": "listPlans", "summary": "The plans on the map (plan switcher)",
+            "tags": ["layers"],
+            "responses": {"200": {"description": "plans", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["plans", "count"], "properties": {
+                    "count": {"type": "integer"},
+                    "plans": {"type": "array", "items": PLAN}}}}}}}}},
     }
 
 
@@ -445,13 +484,24 @@ def _api_document() -> dict:
                     "repair": {"type": "boolean"}}}},
             }},
             "responses": {"201": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 413)}}},
+                          **_error_responses(400, 413, 503)}}},
         "/api/v1/sitecheck/{check_id}": {"get": {
             "operationId": "getSiteCheck", "summary": "A stored site check", "tags": ["sitecheck"],
             "parameters": [{"name": "check_id", "in": "path", "required": True,
                             "schema": CHECK_ID}],
             "responses": {"200": _json_response("SiteCheckResult", "the stored site check"),
-                          **_error_responses(400, 404)}}},
+                          **_error_responses(400, 404, 503)}},
+            "delete": {
+                "operationId": "deleteSiteCheck",
+                "summary": "Delete a stored site check (needs its delete_token)",
+                "tags": ["sitecheck"],
+                "parameters": [{"name": "check_id", "in": "path", "required": True,
+                                "schema": CHECK_ID},
+                               {"name": "X-Delete-Token", "in": "header", "required": False,
+                                "schema": {"type": "string", "maxLength": 200},
+                                "description": "the delete_token answered at creation"}],
+                "responses": {"204": {"description": "deleted"},
+                              **_error_responses(403, 404, 503)}}},
         "/api/v1/clauses": {"get": {
             "operationId": "listClauses", "summary": "Policy clauses with citations",
             "tags": ["clauses"],
@@ -519,6 +569,7 @@ def _api_document() -> dict:
                     "data_version": {"type": "string"},
                     "layers": {"type": "object"}}}}}}}}},
     }
+    paths.update(_plan_paths(paths))
     return {
         "openapi": "3.0.3",
         "info": _info("planmap API"),
@@ -543,11 +594,46 @@ OGC_CRS_ENUM = ["http://www.opengis.net/def/crs/OGC/1.3/CRS84",
                 "http://www.opengis.net/def/crs/EPSG/0/4550"]
 
 
+_INSTANT = r"\d{4}-\d{2}-\d{2}(?:[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2}))?"
+OGC_DATETIME = {
+    "name": "datetime", "in": "query", "required": False, "style": "form", "explode": False,
+    "schema": {"type": "string",
+               "pattern": rf"^(?:{_INSTANT}|\.\.)?(?:/(?:{_INSTANT}|\.\.)?)?$"},
+    "description": "An RFC 3339 date-time (2021-01-01T00:00:00Z) or interval "
+                   "(start/end, `..` or empty for an open end). Validated (400 otherwise); "
+                   "no feature carries a time, so it does not narrow the result.",
+}
+
+
+OGC_FILTER_PARAMS = [
+    {"name": "filter", "in": "query", "required": False,
+     "schema": {"type": "string", "maxLength": 20000},
+     "description": "CQL2 filter (OGC API – Features Part 3), e.g. `kind='public_park' AND "
+                    "S_INTERSECTS(geometry, POLYGON((...)))`; names are the collection's "
+                    "queryables (`/queryables`). A syntax error is 400 `invalid_filter` naming "
+                    "the line and column. Besides this, every queryable is an equality "
+                    "parameter: `?kind=public_park`."},
+    {"name": "filter-lang", "in": "query", "required": False,
+     "schema": {"type": "string", "enum": ["cql2-text", "cql2-json"], "default": "cql2-text"}},
+    {"name": "filter-crs", "in": "query", "required": False,
+     "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+    {"name": "sortby", "in": "query", "required": False, "style": "form", "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[+-]?[A-Za-z0-9_]+$"}},
+     "description": "comma-separated queryables, `-` for descending: `sortby=kind,-name_zh`"},
+    {"name": "properties", "in": "query", "required": False, "style": "form",
+     "explode": False,
+     "schema": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z0-9_]+$"}},
+     "description": "only these properties in each feature: `properties=name_zh,kind`"},
+]
+
+
 @lru_cache(maxsize=1)
 def _ogc_document() -> dict:
     json_any = {"application/json": {"schema": {"type": "object"}},
                 "text/html": {"schema": {"type": "string"}}}
-    cid = {"name": "collectionId", "in": "path", "required": True, "schema": LAYER_ID}
+    # a layer id, or a layer id + _points/_lines/_polygons for a layer of mixed geometry
+    cid = {"name": "collectionId", "in": "path", "required": True,
+           "schema": dict(LAYER_ID, pattern="^[a-z0-9_]{1,80}$")}
     content_crs = {"Content-Crs": {"description": "CRS of the geometries, as <URI>",
                                    "schema": {"type": "string"}}}
     paths = {
@@ -562,7 +648,7 @@ def _ogc_document() -> dict:
                                                            "content": json_any},
                                                    **_error_responses(400)}}},
         "/ogc/collections": {"get": {"operationId": "getCollections",
-                                     "summary": "One collection per layer",
+                                     "summary": "One collection per layer and geometry type",
                                      "tags": ["Capabilities"], "parameters": [OGC_F],
                                      "responses": {"200": {"description": "collections",
                                                            "content": json_any},
@@ -593,6 +679,8 @@ def _ogc_document() -> dict:
                  "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
                 {"name": "crs", "in": "query", "required": False,
                  "schema": {"type": "string", "format": "uri", "enum": OGC_CRS_ENUM}},
+                OGC_DATETIME,
+                *OGC_FILTER_PARAMS,
                 OGC_F,
             ],
             "responses": {"200": {"description": "features", "headers": content_crs,
@@ -600,6 +688,13 @@ def _ogc_document() -> dict:
                                       "$ref": "#/components/schemas/FeatureCollection"}},
                                       "text/html": {"schema": {"type": "string"}}}},
                           **_error_responses(400, 404, 503)}}},
+        "/ogc/collections/{collectionId}/queryables": {"get": {
+            "operationId": "getQueryables", "summary": "Queryables (JSON Schema)",
+            "tags": ["Capabilities"], "parameters": [cid, OGC_F],
+            "responses": {"200": {"description": "the properties a filter can use", "content": {
+                "application/schema+json": {"schema": {"type": "object"}},
+                "text/html": {"schema": {"type": "string"}}}},
+                **_error_responses(400, 404, 503)}}},
         "/ogc/collections/{collectionId}/items/{featureId}": {"get": {
             "operationId": "getFeature", "summary": "One feature", "tags": ["Data"],
             "parameters": [cid, {"name": "featureId", "in": "path", "required": True,

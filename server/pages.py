@@ -226,6 +226,10 @@ def report(check_id: str):
         record = services().store.get(check_id)
     except NotFound:
         return _not_found_page(lang, i18n.t(lang, "not_found_report", id=check_id))
+    if not reportview.valid_rendering(record.get("report")):
+        # a check stored before reports were drawn at save time: draw it once, keep it
+        record["report"] = reportview.render_map(record, services().data)
+        services().store.set_report(check_id, record["report"])
     view = reportview.build(record, services().data, lang, current_app.config)
     created = record.get("created")
     when = ""

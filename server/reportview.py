@@ -167,15 +167,15 @@ def build(record: dict, data, lang: str, config) -> dict:
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
     official = result.get("official_layers_note")
     official = (official.get(lang) or official.get("zh")) if isinstance(official, dict) else None
-    site_geom = _site_geometry(record.get("site"))
     tier_view = _tiers_view(result, lang, layer_titles)
-    # The sketch draws the zones the site lies in; area-wide extents only repeat the county.
-    placed = None if tier_view["tiers"] is None else {
-        z["id"] for key in ("binding", "designations") for z in tier_view["tiers"][key]}
-    svg, svg_legend = render_svg(site_geom, [z["id"] for z in zones
-                                             if placed is None or z["id"] in placed],
-                                 data, features, rings_m=[
-        r["distance_m"] for r in rings if r["distance_m"]], lang=lang)
+    rendering = record.get("report")
+    if not valid_rendering(rendering):
+        rendering = render_map(record, data, features)
+    svg = rendering["svg"]
+    svg_legend = [{"color": item["color"], "dashed": item["dashed"],
+                   "name": item.get("name_en") if lang == "en" and item.get("name_en")
+                   else item.get("name_zh") or item.get("name_en") or ""}
+                  for item in rendering["legend"]]
     return {
         "site": {"kind": site_info.get("kind"), "area_m2": site_area,
                  "area_ha": _num(site_info.get("area_ha")) if site_info.get("area_ha") is not None
@@ -188,6 +188,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         "accuracy_note": str(note or ""),
         "official_layers_note": str(official or ""),
         "repairs": [str(r) for r in (result.get("repairs") or [])],
+        "warnings": [str(w) for w in (result.get("warnings") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
         **tier_view,
@@ -251,6 +252,41 @@ def _tiers_view(result: dict, lang: str, layer_titles: dict) -> dict:
             "deciding": deciding, "conflicts": conflicts}
 
 
+RENDERING_VERSION = 2  # bump when render_svg changes what it draws: old renderings are redrawn
+# 2: area-wide extents (geo/tiers.py) are no longer drawn
+
+
+def valid_rendering(rendering) -> bool:
+    """Whether ``rendering`` is a stored drawing of the current version (else redraw)."""
+    return isinstance(rendering, dict) and rendering.get("v") == RENDERING_VERSION \
+        and isinstance(rendering.get("svg"), str) and isinstance(rendering.get("legend"), list)
+
+
+def render_map(record: dict, data, features: dict | None = None) -> dict:
+    """The report's map of a stored check, drawn once: ``{"v", "svg", "legend"}``.
+
+    The drawing holds no language-dependent text; each legend entry keeps both names
+    (``name_zh``, ``name_en``), so one rendering serves both languages.  It is stored with
+    the check (``server.store.CheckStore.save(report=...)``) so that ``/report/<id>`` never
+    redraws it: the drawing costs seconds on a complex site with wide rings.
+    """
+    result = record.get("result") or {}
+    features = _feature_index(data) if features is None else features
+    zone_ids = [str(item.get("id", "")) for item in result.get("zones") or []
+                if isinstance(item, dict)]
+    tiers = result.get("tiers")
+    if isinstance(tiers, dict):
+        # The sketch draws the zones the site lies in; area-wide extents only repeat the county.
+        placed = {str(e.get("id", "")) for key in ("binding", "designations")
+                  for e in tiers.get(key) or [] if isinstance(e, dict)}
+        zone_ids = [z for z in zone_ids if z in placed]
+    rings_m = [d for d in (_num(ring.get("distance_m")) for ring in result.get("rings") or []
+                           if isinstance(ring, dict)) if d]
+    svg, legend = render_svg(_site_geometry(record.get("site")), zone_ids, data, features,
+                             rings_m=rings_m)
+    return {"v": RENDERING_VERSION, "svg": svg, "legend": legend}
+
+
 def _verdict_text(verdict, lang: str) -> str:
     if isinstance(verdict, dict):
         verdict = verdict.get("code")
@@ -260,7 +296,8 @@ def _verdict_text(verdict, lang: str) -> str:
 def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[str, list]:
     """A small SVG map of the site over the touched zones, the counties and buffer rings.
 
-    Returns the SVG text and its legend (``[{"color", "name", "dashed"}]``, shown beside it).
+    Returns the SVG text and its legend (``[{"color", "name", "name_zh", "name_en",
+    "dashed"}]``, shown beside it; ``name`` is in ``lang``).
     """
     from geo import crs
 
@@ -342,11 +379,21 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
             opacity = "0" if g.contains(frame) else "0.12"
             out.append(f'<path d="{d}" fill="{color}" fill-opacity="{opacity}" stroke="{color}" '
                        f'stroke-width="1.5"{dash} fill-rule="evenodd"/>')
-            name = row.get("name_en") if lang == "en" and row.get("name_en") else row.get(
-                "name_zh")
-            legend.append((color, str(name or fid), bool(dash)))
+            names = {k: str(row.get(k)) if row.get(k) else None for k in ("name_zh", "name_en")}
+            legend.append((color, names["name_zh"] or names["name_en"] or fid,
+                           names["name_en"] or names["name_zh"] or fid, bool(dash)))
+    # Rings are drawn from an outline that differs from the true buffer by under a pixel:
+    # the site simplified below a pixel, or its convex hull when the ring is so wide that a
+    # hull edge of length L moves the ring by at most L²/8r, under a pixel.  Buffering a complex
+    # site at 100 km cost seconds per ring.
+    outline = site_m.simplify(tol)
+    if outline.is_empty or not outline.is_valid:
+        outline = site_m
+    hull = site_m.convex_hull
     for r in sorted({float(r) for r in rings_m if r}):
-        d = path(site_m.buffer(r, 32))
+        # span² bounds L²/2 (a hull edge is at most the bounding box diagonal)
+        ring_outline = hull if span * span / (4 * r) <= tol else outline
+        d = path(ring_outline.buffer(r, 32))
         if d:
             out.append(f'<path d="{d}" fill="none" stroke="#444" stroke-width="0.8" '
                        f'stroke-dasharray="2 3"/>')
@@ -365,4 +412,5 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
                f'<text x="16" y="{y0 - 6}" font-size="12">{escape(label)}</text>')
     out.append(f'<text x="{SVG_W - 16}" y="24" font-size="14" text-anchor="end">N ↑</text>')
     out.append("</svg>")
-    return "".join(out), [{"color": c, "name": n, "dashed": d} for c, n, d in legend]
+    return "".join(out), [{"color": c, "name": en if lang == "en" else zh, "name_zh": zh,
+                           "name_en": en, "dashed": d} for c, zh, en, d in legend]

@@ -39,6 +39,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BASEMAP_ATTRIBUTION", "", "Attribution shown for BASEMAP_URL"),
     Setting("TIANDITU_TOKEN", "", "天地图 token; when set, 天地图 vector tiles are offered"),
     Setting("THREADS", 8, "Worker threads of the production WSGI server"),
+    # issue 22b: the check store's bounds
+    Setting("STORE_MAX_CHECKS", 100_000, "Most stored site checks; past it new checks get 503 "
+            "`store_quota_exceeded` (none are evicted); 0 = no limit"),
+    Setting("STORE_MAX_BYTES", 2 * 1024 ** 3, "Most bytes of stored checks (result + site + "
+            "report map); past it new checks get 503 `store_quota_exceeded`; 0 = no limit"),
+    Setting("STORE_MAX_AGE_DAYS", 365, "Stored checks older than this are deleted "
+            "(404 `check_expired`); 0 = kept forever"),
+    # --- delivery of responses (server/delivery.py): CORS, gzip, conditional requests
+    Setting("CORS_ALLOW_ORIGINS", "*", "Origins allowed to read GET/HEAD answers of CORS_PATHS "
+            "cross-origin (comma-separated; `*` = any; empty = no CORS headers); never granted "
+            "for state-changing methods"),
+    Setting("CORS_PATHS", "/ogc,/api/v1,/export,/tiles", "Read-only path prefixes that get CORS, "
+            "ETag/Last-Modified and 304 answers (GET/HEAD only)"),
+    Setting("GZIP_MIN_BYTES", 1024, "Smallest JSON/GeoJSON body gzip-compressed for a client "
+            "that accepts gzip"),
+    Setting("GZIP_LEVEL", 6, "gzip level 1-9 for JSON/GeoJSON answers; 0 = never compress"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

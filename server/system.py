@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import PurePath
+
 from flask import Blueprint, current_app, jsonify
 
 from server import services
@@ -14,7 +17,8 @@ VERSION = "0.1.0"
 
 @bp.get("/health")
 def health():
-    """Layer status and data version; ``degraded`` when a layer failed to load."""
+    """Layer and store status, data version; ``degraded`` when a layer failed to load or the
+    check store cannot be written (full disk, read-only, corrupt, deleted, quota reached)."""
     data = services().data
     broken = dict(getattr(data, "errors", {}) or {})
     layer_status = {}
@@ -24,8 +28,10 @@ def health():
             layer_status[lid] = {"status": "error", "problem": broken[lid]}
         else:
             layer_status[lid] = {"status": "ok", "features": int(len(data.layers[lid]))}
-    status = "degraded" if broken else "ok"
-    return jsonify({"status": status, "data_version": data.data_version, "layers": layer_status})
+    store = services().store.health()
+    status = "degraded" if broken or store["status"] != "ok" else "ok"
+    return jsonify({"status": status, "data_version": data.data_version, "layers": layer_status,
+                    "store": store})
 
 
 @bp.get("/version")
@@ -33,7 +39,23 @@ def version():
     return jsonify({"planmap": VERSION, "data_version": services().data.data_version})
 
 
+def shown_value(name: str, value):
+    """A setting's value as ``/-/settings`` shows it: paths cut to their last part.
+
+    The server's folder layout is no business of an anonymous client, but which file is in
+    use (and whether a path is set at all) helps an operator reading the page.
+    """
+    if isinstance(value, (str, PurePath)) and str(value) and (
+            name.endswith(("_PATH", "_DIR")) or os.path.isabs(str(value))):
+        text = str(value)
+        last = PurePath(text).name
+        return last if not os.path.isabs(text) and "/" not in text.replace("\\", "/") \
+            else f"…/{last}"
+    return value
+
+
 @bp.get("/settings")
 def settings_page():
-    return jsonify([{"name": s.name, "value": current_app.config.get(s.name), "default": s.default,
-                     "help": s.help} for s in SETTINGS if "TOKEN" not in s.name])
+    return jsonify([{"name": s.name, "value": shown_value(s.name, current_app.config.get(s.name)),
+                     "default": shown_value(s.name, s.default), "help": s.help}
+                    for s in SETTINGS if "TOKEN" not in s.name])

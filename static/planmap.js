@@ -307,7 +307,13 @@
     return out;
   }
   function renderPoint(body, res) {
-    if (res.in_service_area === false) body.appendChild(el('p', 'pm-error', S.outside_service_area));
+    var plans = res.plans || [];
+    // Outside Baicheng another plan may still answer (issue 15): warn only when none does.
+    if (res.in_service_area === false && !plans.length) body.appendChild(el('p', 'pm-error', S.outside_service_area));
+    if (plans.length) {
+      body.appendChild(el('p', 'pm-plans', S.answered_by + plans.map(function (p) {
+        return CFG.lang === 'en' ? p.name_en : p.name_zh; }).join(CFG.lang === 'en' ? ', ' : '、')));
+    }
     var zones = res.zones || [];
     if (res.tiers) {
       var v = el('div', 'pm-verdict pm-verdict-' + (/^[a-z_]+$/.test(res.verdict || '') ? res.verdict : 'x'),
@@ -490,6 +496,12 @@
       body.appendChild(el('h3', null, S.official_layers_note));
       body.appendChild(el('p', 'pm-small pm-official-note', official[CFG.lang] || official.zh || ''));
     }
+    if (res.warnings && res.warnings.length) {
+      body.appendChild(el('h3', null, S.input_warnings));
+      var wl = el('ul');
+      res.warnings.forEach(function (w) { wl.appendChild(el('li', null, String(w))); });
+      body.appendChild(wl);
+    }
     body.appendChild(el('h3', null, S.accuracy_note));
     var note = res.accuracy_note;
     if (note && typeof note === 'object') note = note[CFG.lang] || note.zh || note.en || '';
@@ -577,6 +589,44 @@
   });
 
   // ---------- start ----------
+  // Plan switcher (issue 15): one plan's layers, layer-tree rows and legend at a time.
+  function setPlan(id, fit) {
+    var plan = (CFG.plans || []).filter(function (p) { return p.id === id; })[0];
+    if (!plan) return;
+    var planOf = {};
+    Object.keys(CFG.layers).forEach(function (lid) {
+      var meta = CFG.layers[lid];
+      planOf[meta.title] = meta.plan;
+      if (!LAYERS[lid]) return;
+      if (meta.plan === id) { if (meta.default_on) MAP.addLayer(LAYERS[lid].group); }
+      else MAP.removeLayer(LAYERS[lid].group);
+    });
+    document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (lab) {
+      var owner = planOf[lab.textContent.trim()];
+      // Leaflet's CSS sets display on these labels, so the hidden attribute would not hide
+      lab.style.display = owner !== undefined && owner !== id ? 'none' : '';
+    });
+    document.querySelectorAll('#pm-legend li[data-plan]').forEach(function (li) {
+      li.hidden = li.getAttribute('data-plan') !== id;
+    });
+    if (fit !== false) MAP.fitBounds(plan.bounds, {padding: [10, 10], animate: false});
+    document.documentElement.setAttribute('data-planmap-plan', id);
+  }
+  function setupPlans() {
+    var sel = document.getElementById('pm-plan');
+    var plans = CFG.plans || [];
+    if (!sel || !plans.length) { if (sel) sel.hidden = true; return; }
+    plans.forEach(function (p) {
+      var opt = el('option', null, p.name);
+      opt.value = p.id;
+      sel.appendChild(opt);
+    });
+    sel.value = CFG.home_plan || plans[0].id;
+    sel.addEventListener('change', function () { setPlan(sel.value); });
+    setPlan(sel.value, false);  // the home extent is already set from the admin layer
+  }
+  window.planmapSetPlan = setPlan;  // for tests and the console
+
   window.planmapInit = function (map, cfg) {
     MAP = map; CFG = cfg; S = cfg.strings;
     window.planmapMap = map;  // for tests and the console
@@ -588,6 +638,7 @@
       reg[id].geojson.eachLayer(function (layer) { bindFeature(id, layer.feature, layer); });
     });
     if (cfg.bounds) map.fitBounds(cfg.bounds, {padding: [10, 10]});
+    setupPlans();
     setupDrawLocal();
     setupSearch();
     setupTools();

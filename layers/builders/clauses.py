@@ -32,7 +32,9 @@ SCOPES = ("zone", "activity", "citywide", "programme")
 OFFICIAL_LAYERS = OFFICIAL_LAYER_NAMES
 SOURCE_FILE = SOURCES / "clauses_source.json"
 # Clauses of the issue-7 layers; rows may carry a ``seed`` (default 000).
-EXTRA_SOURCE_FILES = (SOURCES / "clauses_context.json",)
+EXTRA_SOURCE_FILES = (SOURCES / "clauses_context.json",
+                      # Clauses of the other four plans' layers (issue 15).
+                      SOURCES / "clauses_plans.json")
 
 
 def build(known_ids: set[str]) -> list[dict]:

@@ -114,6 +114,12 @@ def _data(server):
     return server["app"].extensions["planmap"].data
 
 
+def home_layers(server):
+    """Catalog entries of the plan the page opens on (Baicheng's)."""
+    data = _data(server)
+    return [e for e in data.catalog if data.layer_plan(e["id"]) == data.home_plan]
+
+
 # ---------------------------------------------------------------------------------------------
 
 def test_page_loads_with_zero_requests_to_other_hosts(page, server):
@@ -130,8 +136,8 @@ def test_page_loads_with_zero_requests_to_other_hosts(page, server):
 
 def test_every_layer_group_is_listed_and_toggles(page, server):
     open_map(page, server)
-    catalog = _data(server).catalog
-    labels = page.locator(".leaflet-control-layers-overlays label")
+    catalog = home_layers(server)
+    labels = page.locator(".leaflet-control-layers-overlays label:visible")
     assert [s.strip() for s in labels.all_inner_texts()] == [e["title_zh"] for e in catalog]
     on_map = "id => window.planmapMap.hasLayer(window.planmapLayers[id].group)"
     for i, entry in enumerate(catalog):
@@ -288,5 +294,35 @@ def test_popup_citation_opens_the_plan_at_its_line(page, server):
 def test_english_page(page, server):
     open_map(page, server, "?lang=en")
     assert page.locator(".pm-brand").inner_text().startswith("Baicheng")
-    labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
-    assert [s.strip() for s in labels] == [e["title_en"] for e in _data(server).catalog]
+    labels = page.locator(".leaflet-control-layers-overlays label:visible").all_inner_texts()
+    assert [s.strip() for s in labels] == [e["title_en"] for e in home_layers(server)]
+
+
+@pytest.mark.parametrize("plan_id", ["001", "002", "003", "004", "000"])
+def test_plan_switcher_moves_to_the_plans_extent_tree_and_legend(page, server, plan_id):
+    data = _data(server)
+    plan = next(p for p in data.plan_list if p["id"] == plan_id)
+    open_map(page, server)
+    page.select_option("#pm-plan", plan_id)
+    page.wait_for_selector(f"html[data-planmap-plan='{plan_id}']", state="attached")
+    # extent: the map's centre lies inside the plan's extent, and the view is not far wider
+    w, s, e, n = plan["extent"]
+    view = page.evaluate("""() => { const b = window.planmapMap.getBounds();
+        return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }""")
+    cx, cy = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
+    assert w <= cx <= e and s <= cy <= n, (view, plan["extent"])
+    px, py = (w + e) / 2, (s + n) / 2
+    assert view[0] <= px <= view[2] and view[1] <= py <= view[3], (view, plan["extent"])
+    assert view[2] - view[0] < 3 * (e - w) + 1.0, (view, plan["extent"])
+    # layer tree: exactly the plan's layers, in catalog order, its default layers on the map
+    mine = [x for x in data.catalog if data.layer_plan(x["id"]) == plan_id]
+    labels = page.locator(".leaflet-control-layers-overlays label:visible")
+    assert [t.strip() for t in labels.all_inner_texts()] == [x["title_zh"] for x in mine]
+    on_map = page.evaluate("""() => Object.keys(window.planmapLayers).filter(
+        id => window.planmapMap.hasLayer(window.planmapLayers[id].group))""")
+    assert set(on_map) == {x["id"] for x in mine if x.get("default_on", True)}
+    # legend: only the plan's layers
+    legend = page.locator("#pm-legend li[data-plan]:visible")
+    assert [legend.nth(i).get_attribute("data-layer") for i in range(legend.count())] == \
+        [x["id"] for x in mine]
+    assert page.watch.errors == []

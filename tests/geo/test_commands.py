@@ -153,3 +153,19 @@ def test_check_needs_exactly_one_of_file_or_point(cached, tmp_path, capsys):
     assert "invalid_point" in capsys.readouterr().err
     assert main(["check", "--point", "45.62,122.839"]) == 2  # swapped: outside the area
     assert capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("point", "plan"), [("126.55,43.84", "002"), ("125.68,42.53", "003")])
+def test_check_outside_baicheng_is_answered_by_the_sites_plans(capsys, point, plan):
+    assert main(["check", "--point", point, "--format", "json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    answered = [p["id"] for p in res["plans"]]
+    assert plan in answered and "000" not in answered
+    assert any(z["id"].startswith(f"p{plan}_") for z in res["zones"])
+    assert not any(z["layer"] in ("admin", "urban", "ecology") for z in res["zones"])
+
+
+def test_check_in_baicheng_names_the_home_plan(cached, capsys):
+    assert main(["check", "--point", "122.839,45.620", "--format", "json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [p["id"] for p in res["plans"]] == ["000"]

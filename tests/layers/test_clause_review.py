@@ -12,7 +12,7 @@ from layers.builders import clauses as clause_builder
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAUSES = {c["id"]: c for c in json.loads((ROOT / "layers" / "clauses.json").read_text("utf-8"))}
-SOURCE_ROWS = [r for f in ("clauses_source.json", "clauses_context.json")
+SOURCE_ROWS = [r for f in ("clauses_source.json", "clauses_context.json", "clauses_plans.json")
                for r in json.loads((ROOT / "layers" / "sources" / f).read_text("utf-8"))]
 DOC = (ROOT / "docs" / "DATA.md").read_text("utf-8")
 CITY = ["admin_220800"]
@@ -38,7 +38,8 @@ def test_build_refuses_a_row_without_a_reason(tmp_path, monkeypatch):
 
 def test_docs_table_gives_each_clause_its_effect_scope_and_reason():
     rows = {m[0]: m[1:] for m in re.findall(
-        r"^\| `((?:pol|ctx_pol)_\w+)` \| (\w+) \| (\w+)[^|]* \| ([^|]+) \| ([^|]+) \|$", DOC, re.M)}
+        r"^\| `((?:pol|ctx_pol|p00\d_pol)_\w+)` \| (\w+) \| (\w+)[^|]* \| ([^|]+) \| ([^|]+) \|$",
+        DOC, re.M)}
     assert set(rows) == set(CLAUSES)
     for r in SOURCE_ROWS:
         effect, scope, decision, reason = rows[r["id"]]

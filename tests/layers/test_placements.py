@@ -31,8 +31,11 @@ ALL = {}
 for _path in sorted(DATA.glob("*.geojson")):
     ALL.update(_layer(_path.stem))
 GEONAMES = {}
-for _f in json.loads((ROOT / "layers" / "sources" / "places_geonames.geojson").read_text(
-        "utf-8"))["features"]:
+# Baicheng's gazetteer first (its names win), then the province's for the other plans' points
+_GAZETTEERS = ("places_geonames.geojson", "places_geonames_jilin.geojson")
+_SOURCES = ROOT / "layers" / "sources"
+for _f in [f for name in _GAZETTEERS
+           for f in json.loads((_SOURCES / name).read_text("utf-8"))["features"]]:
     _p = Point(_f["geometry"]["coordinates"])
     GEONAMES.setdefault(_f["properties"]["name"], _p)
     if _f["properties"].get("name_zh"):

@@ -197,7 +197,7 @@ CASES = [
      "unknown_format", "filename-traversal"),
     ("POST", SC, lambda: upload(b"\x00\x01 not a site", "a" * 5000), 400, "unknown_format",
      "filename-very-long"),
-    ("POST", SC, lambda: upload(b"\x00\x01 not a site", "a\x00.kml"), 400, "invalid_xml",
+    ("POST", SC, lambda: upload(b"\x00\x01 not a site", "a\x00.kml"), 400, "nul_byte",
      "filename-nul"),
     # --- layer ids
     ("GET", "/api/v1/layers/%2e%2e", None, 404, "unknown_layer", "layer-dotdot-encoded"),

@@ -15,6 +15,7 @@ import pytest
 import layers
 from server import create_app
 from tests.reliability.support import SQUARE, assert_error
+from tests.server.ogc_expect import expected_collections
 
 CORRUPT, MISSING = "ecology", "water"
 
@@ -49,14 +50,17 @@ def test_health_says_degraded_and_names_each_broken_layer_and_problem(degraded):
 def test_every_other_layer_serves_on_every_route(degraded):
     app, healthy = degraded
     client = app.test_client()
-    collections = {c["id"] for c in client.get("/ogc/collections").get_json()["collections"]}
-    assert collections == set(healthy)
+    expected = expected_collections(app.extensions["planmap"].data)
+    collections = [c["id"] for c in client.get("/ogc/collections").get_json()["collections"]]
+    assert collections == list(expected)
+    assert {layer for layer, _gdf in expected.values()} == set(healthy)
     for lid in healthy:
         api = client.get(f"/api/v1/layers/{lid}")
         assert api.status_code == 200, lid
         assert len(api.get_json()["features"]) == len(app.extensions["planmap"].data.layers[lid])
-        items = client.get(f"/ogc/collections/{lid}/items?limit=1")
-        assert items.status_code == 200 and items.get_json()["numberMatched"] > 0
+    for cid, (_layer, gdf) in expected.items():
+        items = client.get(f"/ogc/collections/{cid}/items?limit=1")
+        assert items.status_code == 200 and items.get_json()["numberMatched"] == len(gdf)
     listing = {e["id"]: e for e in client.get("/api/v1/layers").get_json()["layers"]}
     assert listing[CORRUPT]["available"] is False and listing[CORRUPT]["problem"]
     assert all(listing[lid]["available"] for lid in healthy)

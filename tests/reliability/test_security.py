@@ -122,9 +122,9 @@ def _assert_no_raw_payload(text: str, where: str):
 
 
 @pytest.mark.parametrize("url", ["/", "/?lang=en", "/ogc/collections?f=html",
-                                 "/ogc/collections/urban?f=html",
-                                 "/ogc/collections/urban/items?f=html&limit=50",
-                                 "/ogc/collections/urban/items/urb_main_baicheng?f=html",
+                                 "/ogc/collections/urban_polygons?f=html",
+                                 "/ogc/collections/urban_polygons/items?f=html&limit=50",
+                                 "/ogc/collections/urban_polygons/items/urb_main_baicheng?f=html",
                                  "/ogc?f=html", "/conflicts"])
 def test_hostile_layer_text_is_escaped_in_html(hostile, url):
     response = hostile.test_client().get(url)
@@ -132,7 +132,7 @@ def test_hostile_layer_text_is_escaped_in_html(hostile, url):
     _assert_no_raw_payload(response.get_data(as_text=True), url)
 
 
-@pytest.mark.parametrize("url", ["/ogc/collections/urban/items/urb_main_baicheng?f=html",
+@pytest.mark.parametrize("url", ["/ogc/collections/urban_polygons/items/urb_main_baicheng?f=html",
                                  "/conflicts"])
 def test_hostile_names_are_shown_only_escaped(hostile, url):
     text = hostile.test_client().get(url).get_data(as_text=True)

@@ -29,11 +29,27 @@ def assert_error(response, status, code=None, param=None):
     return err
 
 
-def covering_ids(data, lon, lat):
-    """Oracle: every polygonal feature that covers the point, by brute force."""
-    pt = shapely.Point(lon, lat)
+def answering_plans(data, pt):
+    """Oracle: the plans whose area, less the areas they defer to, holds the point."""
+    areas = data.plan_areas()
     out = set()
-    for gdf in data.layers.values():
+    for plan in data.plan_list:
+        area = areas[plan["id"]]
+        for other in plan.get("defers_to") or ():
+            area = area.difference(areas[other])
+        if area.intersects(pt):
+            out.add(plan["id"])
+    return out
+
+
+def covering_ids(data, lon, lat):
+    """Oracle: every polygonal feature of an answering plan that covers the point."""
+    pt = shapely.Point(lon, lat)
+    plans = answering_plans(data, pt)
+    out = set()
+    for lid, gdf in data.layers.items():
+        if data.layer_plan(lid) not in plans:
+            continue
         for fid, geom in zip(gdf["id"], gdf.geometry, strict=True):
             if geom.geom_type in ("Polygon", "MultiPolygon") and geom.covers(pt):
                 out.add(fid)

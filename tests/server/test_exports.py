@@ -183,3 +183,24 @@ def test_a_broken_layer_is_reported_and_the_rest_still_serve(mini_data_dir, tmp_
     assert {f["properties"]["layer"] for f in fc["features"]} == {"admin"}
     assert client.get("/api/v1/layers/zones").status_code == 503
     assert client.get("/ogc/collections/zones/items").status_code == 503
+
+
+@pytest.mark.parametrize("layer", ["admin", "all"])
+def test_kml_placemarks_are_named_in_chinese_with_english_in_the_description(client, data,
+                                                                            layer):
+    import xml.etree.ElementTree as ET
+
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    root = ET.fromstring(client.get(f"/export/{layer}.kml").data)
+    marks = root.findall(".//k:Placemark", ns)
+    ids = list(data.layers["admin"]["id"]) if layer == "admin" else \
+        [fid for gdf in data.layers.values() for fid in gdf["id"]]
+    assert [m.get("id") for m in marks] == ids
+    for mark in marks:
+        props = data.feature(mark.get("id"))
+        assert mark.findtext("k:name", namespaces=ns) == props["name_zh"]
+        description = mark.findtext("k:description", namespaces=ns)
+        if props.get("name_en"):
+            assert description.splitlines()[0] == props["name_en"]
+        assert f"accuracy: {props['accuracy']}" in description
+        assert f"{props['citation']['seed']}:{props['citation']['line']}" in description

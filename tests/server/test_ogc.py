@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from server import create_app
+from tests.server.ogc_expect import FAMILY, expected_collections
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"
@@ -48,20 +49,49 @@ def test_conformance_declares_the_classes(client):
         assert any(c.endswith(part) or part in c for c in classes)
 
 
-def test_one_collection_per_loaded_layer_with_extent_and_crs(client, data):
+def test_one_collection_per_layer_and_geometry_type_with_extent_and_crs(client, data):
     body = client.get("/ogc/collections").get_json()
-    assert [c["id"] for c in body["collections"]] == [e["id"] for e in data.catalog
-                                                      if e["id"] in data.layers]
+    expected = expected_collections(data)
+    assert [c["id"] for c in body["collections"]] == list(expected)
+    assert len(expected) > len(data.layers)  # the built-in data does mix types in a layer
     for c in body["collections"]:
+        layer, gdf = expected[c["id"]]
+        assert c["layer"] == layer
         assert {CRS84, EPSG4490, EPSG4550} <= set(c["crs"])
         assert c["storageCrs"] == CRS84
         x0, y0, x1, y1 = c["extent"]["spatial"]["bbox"][0]
-        bx0, by0, bx1, by1 = data.layers[c["id"]].total_bounds
+        bx0, by0, bx1, by1 = gdf.total_bounds
         assert x0 <= bx0 + 1e-6 and y0 <= by0 + 1e-6 and x1 >= bx1 - 1e-6 and y1 >= by1 - 1e-6
+        assert c["geometry"] == FAMILY[gdf.geom_type.iloc[0]]
+
+
+def test_every_feature_is_in_exactly_one_collection_of_one_geometry_family(client, data):
+    seen = {}
+    for cid, (layer, _gdf) in expected_collections(data).items():
+        url, features = f"/ogc/collections/{cid}/items?limit=7", []
+        while url:
+            body = client.get(url).get_json()
+            features += body["features"]
+            nxt = _rels(body).get("next")
+            url = _local(nxt) if nxt else None
+        families = {FAMILY[f["geometry"]["type"]] for f in features}
+        assert len(families) == 1, cid
+        types = {f["geometry"]["type"] for f in features}
+        assert len(types) == 1, (cid, types)  # Polygon + MultiPolygon published as Multi
+        for f in features:
+            assert f["id"] not in seen
+            seen[f["id"]] = layer
+    assert seen == {fid: lid for lid, gdf in data.layers.items() for fid in gdf["id"]}
+
+
+def test_a_mixed_layer_id_is_404_naming_its_typed_collections(client):
+    err = client.get("/ogc/collections/urban/items").get_json()["error"]
+    assert err["status"] == 404 and "urban_points" in err["message_en"]
+    assert "urban_polygons" in err["message_en"]
 
 
 def test_paging_with_next_links_returns_every_feature_once(client, data):
-    for cid, gdf in data.layers.items():
+    for cid, (_layer, gdf) in expected_collections(data).items():
         url, seen = f"/ogc/collections/{cid}/items?limit=2", []
         while url:
             r = client.get(url)
@@ -76,15 +106,16 @@ def test_paging_with_next_links_returns_every_feature_once(client, data):
 
 
 def test_limit_defaults_and_is_capped_by_the_settings(client, data):
-    big = max(data.layers, key=lambda k: len(data.layers[k]))
-    assert len(data.layers[big]) > 7
+    collections = expected_collections(data)
+    big = max(collections, key=lambda k: len(collections[k][1]))
+    assert len(collections[big][1]) > 7
     assert client.get(f"/ogc/collections/{big}/items").get_json()["numberReturned"] == 5
     assert client.get(f"/ogc/collections/{big}/items?limit=100000") \
         .get_json()["numberReturned"] == 7
 
 
 def test_bbox_returns_exactly_the_features_that_intersect_it(client, data):
-    for cid, gdf in data.layers.items():
+    for cid, (_layer, gdf) in expected_collections(data).items():
         x0, y0, x1, y1 = gdf.total_bounds
         box = (x0, y0, (x0 + x1) / 2, (y0 + y1) / 2)
         expected = [fid for fid, g in zip(gdf["id"], gdf.geometry, strict=True)
@@ -184,3 +215,71 @@ def test_html_views_by_f_and_accept_use_only_local_assets(client, data):
         assert client.get(url, headers={"Accept": "application/json"}).mimetype != "text/html"
     items_html = client.get("/ogc/collections/admin/items?f=html").get_data(as_text=True)
     assert data.layers["admin"]["name_zh"].iloc[0] in items_html
+
+
+def _every_ogc_url(client):
+    """One URL of each OGC route, for every collection."""
+    urls = ["/ogc/", "/ogc/api", "/ogc/conformance", "/ogc/collections"]
+    for c in client.get("/ogc/collections").get_json()["collections"]:
+        first = client.get(f"/ogc/collections/{c['id']}/items?limit=1").get_json()["features"]
+        urls += [f"/ogc/collections/{c['id']}", f"/ogc/collections/{c['id']}/items",
+                 f"/ogc/collections/{c['id']}/queryables"]
+        if first:
+            urls.append(f"/ogc/collections/{c['id']}/items/{first[0]['id']}")
+    return urls
+
+
+@pytest.mark.parametrize("name", ["unknownQueryParameter12345", "_external", "cid", "fid",
+                                  "endpoint", "_method", "_scheme", "_anchor", "values"])
+def test_unknown_query_parameters_are_400_naming_the_parameter_on_every_route(client, name):
+    for url in _every_ogc_url(client):
+        r = client.get(url + ("&" if "?" in url else "?") + f"{name}=1")
+        assert r.status_code == 400, (url, r.status_code)
+        err = r.get_json()["error"]
+        assert err["code"] == "unknown_parameter" and err["param"] == name, url
+        assert name in err["message_en"] and err["message_zh"]
+
+
+def test_paging_links_carry_the_accepted_parameters_only_in_the_query(client):
+    body = client.get("/ogc/collections/admin/items?limit=2&datetime=2021-01-01T00:00:00Z"
+                      "&bbox=121,44,125,47").get_json()
+    nxt = urlsplit(_rels(body)["next"])
+    assert nxt.path == "/ogc/collections/admin/items"
+    assert "datetime=2021-01-01T00%3A00%3A00Z" in nxt.query and "offset=2" in nxt.query
+
+
+@pytest.mark.parametrize("value", [
+    "2021-01-01T00:00:00Z", "2021-01-01T08:00:00+08:00", "2021-01-01T00:00:00.5z",
+    "2021-01-01", "2021-01-01T00:00:00Z/2035-12-31T23:59:59Z", "../2035-12-31T00:00:00Z",
+    "2021-01-01T00:00:00Z/..", "/2035-12-31T00:00:00Z", "2021-01-01/2021-01-01"])
+def test_valid_datetime_is_accepted_and_does_not_narrow_timeless_features(client, data, value):
+    body = client.get("/ogc/collections/admin/items", query_string={"datetime": value}) \
+        .get_json()
+    assert body["numberMatched"] == len(data.layers["admin"])
+
+
+@pytest.mark.parametrize("value", [
+    "garbage", "2021-13-01T00:00:00Z", "2021-02-30", "2021-01-01T25:00:00Z",
+    "2021-01-01T00:00:00", "2021-01-01 00:00:00Z", "..", "2021-01-01/2020-01-01",
+    "2021-01-01/2021-02-01/2021-03-01", "2021-01-01T00:00:00Z/garbage"])
+def test_malformed_datetime_is_400(client, value):
+    r = client.get("/ogc/collections/admin/items", query_string={"datetime": value})
+    assert r.status_code == 400, value
+    assert r.get_json()["error"]["param"] == "datetime"
+
+
+def test_datetime_is_declared_and_collections_say_they_have_no_time(client):
+    doc = client.get("/ogc/api").get_json()
+    params = doc["paths"]["/ogc/collections/{collectionId}/items"]["get"]["parameters"]
+    assert "datetime" in [p.get("name") for p in params]
+    for c in client.get("/ogc/collections").get_json()["collections"]:
+        assert "interval" not in c["extent"]["temporal"]
+        assert "no temporal extent" in c["extent"]["temporal"]["description"]
+
+
+@pytest.mark.parametrize("url", ["/ogc/collections/", "/ogc/conformance/", "/ogc/api/",
+                                 "/ogc/collections/admin/", "/ogc/collections/admin/items/"])
+def test_trailing_slash_routes_are_answered(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, url
+    assert r.get_json() is not None

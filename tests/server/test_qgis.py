@@ -15,6 +15,7 @@ import pytest
 
 from tests.external import required
 from tests.server.live import fetch, live_server
+from tests.server.ogc_expect import FAMILY, expected_collections
 
 pytestmark = pytest.mark.external
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -32,11 +33,16 @@ def _need_qgis() -> None:
         pytest.skip(message)
 
 
-def test_qgis_reads_every_collection_and_measures_the_same_areas(tmp_path):
+QGIS_TYPE = {"points": "Point", "lines": "Line", "polygons": "Polygon"}
+
+
+def test_qgis_reads_and_draws_every_feature_of_every_collection_and_measures_the_same_areas(
+        tmp_path):
     _need_qgis()
     with live_server({"DB_PATH": str(tmp_path / "c.db")}) as (base, app):
         data = app.extensions["planmap"].data
-        ids = [e["id"] for e in data.catalog if e["id"] in data.layers]
+        expected = expected_collections(data)
+        ids = list(expected)
         result = subprocess.run(
             [SYSTEM_PYTHON, str(SCRIPT), f"{base}/ogc", *ids], capture_output=True, text=True,
             timeout=600, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
@@ -47,9 +53,12 @@ def test_qgis_reads_every_collection_and_measures_the_same_areas(tmp_path):
                 row = json.loads(line)
                 seen[row["collection"]] = row
         assert set(seen) == set(ids)
-        for cid in ids:
+        for cid, (_layer, gdf) in expected.items():
             assert seen[cid]["valid"] and seen[cid]["crs"] in ("EPSG:4326", "OGC:CRS84")
-            assert seen[cid]["ids"] == list(data.layers[cid]["id"]), cid
+            assert seen[cid]["ids"] == list(gdf["id"]), cid
+            # QGIS paints every feature it loaded: none is lost to a mistyped layer
+            assert seen[cid]["drawn"] == seen[cid]["ids"], cid
+            assert seen[cid]["type"] == QGIS_TYPE[FAMILY[gdf.geom_type.iloc[0]]], cid
         api = json.loads(fetch(f"{base}/api/v1/layers/admin"))
         for feature in api["features"]:
             if feature["properties"]["kind"] != "county":
