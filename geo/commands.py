@@ -414,6 +414,56 @@ def run_conflicts(args) -> int:
     return 0
 
 
+def _cite(c: dict) -> str:
+    cit = c.get("citation") or {}
+    return f"{str(cit.get('seed', ''))[:3]}:{cit.get('line', '?')}" if cit else "—"
+
+
+def tiers_text(result: dict) -> str:
+    """Return the first lines of an answer: verdict, deciding clause, tiers, conflicts.
+
+    Parameters
+    ----------
+    result : dict
+        A point query or site check with ``tiers`` (:mod:`geo.tiers`).
+
+    Returns
+    -------
+    str
+    """
+    out = io.StringIO()
+    w = out.write
+    verdict = result.get("verdict", "none")
+    w(f"\n结论 Verdict: {VERDICT_ZH.get(verdict, verdict)} {verdict}\n")
+    dc = result.get("deciding_clause")
+    if dc:
+        zone = dc["zone"]
+        w(f"  依据 Decided by: {dc['id']} ({_cite(dc)}) 「{dc['citation'].get('quote', '')}」\n"
+          f"  区域 Zone: {zone['name_zh']} [{zone['layer']}] · 几何精度 accuracy "
+          f"{zone.get('accuracy')}\n")
+    else:
+        w("  依据 Decided by: 无约束性区域 no binding zone here\n")
+    tiers = result.get("tiers") or {}
+    w(f"\n约束性区域 Binding zones ({len(tiers.get('binding', []))}):\n")
+    for e in tiers.get("binding", []):
+        w(f"  - {e['name_zh']} [{e['layer']} · {e.get('accuracy')}] "
+          f"{VERDICT_ZH.get(e['effect'], e['effect'])} {e['effect']}\n")
+        for c in e["clauses"]:
+            w(f"      {c['id']} ({c['scope']}, {c['effect']}, {_cite(c)})\n")
+    w(f"\n规划布局 Plan designations ({len(tiers.get('designations', []))}):\n")
+    for e in tiers.get("designations", []):
+        ids = ", ".join(c["id"] for c in e["clauses"]) or "—"
+        w(f"  - {e['name_zh']} [{e['layer']} · {e.get('accuracy')}] ({_cite(e)}) {ids}\n")
+    title = tiers.get("area_wide_title") or {}
+    w(f"\n{title.get('zh', '')} {title.get('en', '')} ({len(tiers.get('area_wide', []))}):\n")
+    for e in tiers.get("area_wide", []):
+        ids = ", ".join(f"{c['id']} ({_cite(c)})" for c in e["clauses"])
+        w(f"  - {e['name_zh']} ({_cite(e)}): {ids or '—'}\n")
+    for c in result.get("conflicts") or ():
+        w(f"\n{c['zh']}\n  {c['en']}\n")
+    return out.getvalue()
+
+
 def _num(v, digits=2) -> str:
     return "—" if v is None else f"{v:,.{digits}f}"
 
@@ -449,8 +499,9 @@ def format_text(result: dict, source: str = "") -> str:
         w("适用规划 Plans: " + "、".join(f"{p['id']} {p['name_zh']}" for p in result["plans"])
           + "\n")
 
+    w(tiers_text(result))
     zones = result["zones"]
-    w(f"\n涉及区域 Zones touched ({len(zones)}):\n")
+    w(f"\n所有涉及要素（按图层）All features at the site, by layer ({len(zones)}):\n")
     for z in zones:
         line = f"  - {z['name_zh']} {z.get('name_en') or ''} [{z['layer']} · {z.get('accuracy')}]"
         if z.get("overlap_m2") is not None:
@@ -481,7 +532,7 @@ def format_text(result: dict, source: str = "") -> str:
           f"{c.get('text_zh', '')}\n      —《{title}》第 {cit.get('line', '?')} 行\n")
     if not clauses:
         w("  （无 none）\n")
-    w(f"\n结论 Verdict: {result['verdict_zh']} {result['verdict']}\n")
+    w(f"\n结论 Verdict: {result['verdict_zh']} {result['verdict']}\n")  # repeated after the list
     official = result.get("official_layers_note")
     if official:
         w(f"\n三区三线 Official lines: {official['zh']}\n  {official['en']}\n")

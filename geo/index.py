@@ -83,6 +83,24 @@ _NEAR_CELL_M = 1000.0  # cell of the point-query candidate grid (metres)
 AREA_TILE_M = 5000.0
 """Tile size (metres) used to cut large zones for fast overlap measures."""
 
+ADMIN_LAYER = "admin"
+"""Layer of the administrative units (the city and its counties) the area-wide rule uses;
+the other plans' unit layers are named ``<plan>_admin`` (:func:`is_admin_layer`)."""
+
+COUNTY_KINDS = frozenset({"county", "county-level city", "district"})
+"""Admin-unit kinds that name "this county" in an answer (not the city or province)."""
+
+
+def is_admin_layer(layer_id: str) -> bool:
+    """Return whether a layer holds administrative units (``admin``, ``p001_admin``…)."""
+    return layer_id == ADMIN_LAYER or layer_id.endswith("_" + ADMIN_LAYER)
+
+AREA_WIDE_SHARE = 0.90
+"""Area-wide rule (issue 16): a zone is an *area-wide programme* when it covers at least
+this share of each of some admin units (a county or the whole city) and those units hold
+at least this share of its area inside the admin units; the admin units are area-wide
+themselves.  Such extents repeat a county or the city; they are not places."""
+
 
 def _to_metric_transformer() -> pyproj.Transformer:
     # WGS 84 → EPSG:4550, shared with geo.crs's cache: building one costs ~1 s.
@@ -319,6 +337,7 @@ class ZoneIndex:
         self.layer_ids: list[str] = [str(k) for k in layers]
         self._load_features(layers)
         self._build_metric()
+        self._build_area_wide()
         self.service_area = service_area
         self._build_grid(service_area, grid_cells)
 
@@ -477,6 +496,64 @@ class ZoneIndex:
         inv_l2 = np.divide(1.0, l2, out=np.zeros_like(l2), where=l2 > 0)
         # [start, edge, conj(edge)/|edge|²] per piece and segment
         self._seg = np.stack([ax + 1j * ay, seg_e, np.conj(seg_e) * inv_l2])
+
+    def _build_area_wide(self) -> None:
+        """Per feature, once: is it area-wide (:data:`AREA_WIDE_SHARE`), and for which units.
+
+        Sets ``_area_wide`` (list of bool) and ``_area_units`` (per feature, the feature
+        indices of the admin units it repeats, ascending; empty when not area-wide).
+        """
+        n = len(self._fgeom_m)
+        self._area_wide = [False] * n
+        self._area_units: list[tuple] = [()] * n
+        units = [u for u in self.zone_idx.tolist() if is_admin_layer(self._flayer_list[u])]
+        if not units:
+            return
+        share = AREA_WIDE_SHARE
+        unit_area = {u: self._farea_list[u] for u in units}
+        region = shapely.union_all(self._fgeom_m[units])
+        smallest = min(unit_area.values())
+        for f in self.zone_idx.tolist():
+            if f in unit_area:
+                self._area_wide[f], self._area_units[f] = True, (f,)
+                continue
+            # A zone smaller than the share of the smallest unit cannot repeat any unit.
+            if self._farea_list[f] < share * smallest:
+                continue
+            g = self._fgeom_m[f]
+            inside = float(shapely.area(shapely.intersection(g, region)))
+            if inside <= 0.0:
+                continue
+            repeated = [u for u in units if self._farea_list[f] >= share * unit_area[u]
+                        and float(shapely.area(shapely.intersection(g, self._fgeom_m[u])))
+                        >= share * unit_area[u]]
+            if not repeated:
+                continue
+            covered = float(shapely.area(shapely.intersection(
+                g, shapely.union_all(self._fgeom_m[repeated]))))
+            if covered >= share * inside:
+                self._area_wide[f], self._area_units[f] = True, tuple(repeated)
+
+    def area_wide(self, layer: str, feature_id: str) -> tuple[bool, list[str]]:
+        """Whether a feature is an area-wide programme, and the admin units it repeats.
+
+        Parameters
+        ----------
+        layer, feature_id : str
+            The feature's layer and id.
+
+        Returns
+        -------
+        (bool, list of str)
+            The flag and the unit feature ids (empty when not area-wide).
+
+        Raises
+        ------
+        KeyError
+            Unknown feature.
+        """
+        f = self._fkey[(layer, feature_id)]
+        return self._area_wide[f], [self._fid_list[u] for u in self._area_units[f]]
 
     def _build_near_grid(self, piece_bounds: np.ndarray) -> None:
         """Metric cells listing every distance piece within the default radius of them.
@@ -1276,7 +1353,8 @@ class ZoneIndex:
         return out
 
     def query_point(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,
-                    per_layer: int = DEFAULT_NEAREST_PER_LAYER) -> dict:
+                    per_layer: int = DEFAULT_NEAREST_PER_LAYER,
+                    tiers_as_json: bool = False) -> dict:
         """Answer what governs this spot: the zones covering it, the nearest zones per layer.
 
         A point on a zone's boundary — on a vertex or an edge — is inside the zone
@@ -1290,14 +1368,20 @@ class ZoneIndex:
             Search radius for ``nearest`` in metres (default 5 km, measured in EPSG:4550).
         per_layer : int, optional
             Most nearest features per layer.
+        tiers_as_json : bool, optional
+            Give the tier keys as one JSON object text under ``tiers_json`` instead (for
+            a caller that writes JSON itself: no parse and re-serialise).
 
         Returns
         -------
         dict
-            ``{"in_service_area": bool, "zones": [entry…], "nearest": [entry + distance_m…]}``;
-            ``zones`` holds only zones that cover the point (layer order); ``nearest`` lists,
-            for each layer none of whose zones covers the point, its features (zones, lines,
-            points) within ``radius_m``, closest first.
+            ``{"in_service_area": bool, "zones": [entry…], "nearest": [entry + distance_m…],
+            "tiers", "verdict", "deciding_clause", "conflicts"}``; ``zones`` holds only
+            zones that cover the point (layer order); ``nearest`` lists, for each layer none
+            of whose zones covers the point, its features (zones, lines, points) within
+            ``radius_m``, closest first.  ``tiers`` sorts the covering zones into binding
+            zones, plan designations and area-wide programmes, and ``verdict``,
+            ``deciding_clause`` and ``conflicts`` follow from them (:mod:`geo.tiers`).
 
         Raises
         ------
@@ -1314,6 +1398,7 @@ class ZoneIndex:
             "zones": zones,
             "nearest": self.nearest(lon, lat, radius_m, per_layer=per_layer,
                                     exclude_layers=covered_layers),
+            **_answer_tiers(self, covering, tiers_as_json),
         }
 
     # ------------------------------------------------------------------ batch
@@ -1490,6 +1575,19 @@ class ZoneIndex:
                 "boundary_cells": len(self._blocks), "sub_cells": _SUB,
                 "boundary_sub_cells": int(self._sig_has_bnd[self._sub_sig].sum()),
                 "signatures": len(self._sigs)}
+
+
+_TIERS: list = []  # geo.tiers, imported on first use: it imports this module
+
+
+def _answer_tiers(index: ZoneIndex, covering, as_json: bool) -> dict:
+    if not _TIERS:
+        from geo import tiers
+
+        _TIERS.append(tiers)
+    if as_json:
+        return {"tiers_json": _TIERS[0].answer_tiers_json(index, tuple(covering))}
+    return _TIERS[0].answer_tiers(index, tuple(covering))
 
 
 def _bit_indices(bits: int) -> list[int]:

@@ -30,6 +30,9 @@ Rules (decided here, relied on by the API, the CLI and the reports):
   ``official_layers_note`` says "须核对官方三区三线" (zh + en) and names the missing layers
   and their clauses: the check cannot tell whether the site lies in those lines.  ``None``
   once every such layer is loaded.
+* **Tiers** — the touched features sorted into binding zones (the verdict's tier), plan
+  designations and area-wide programmes, the deciding clause and the conflicts between
+  a restrictive zone and encouraged uses (:mod:`geo.tiers`, :mod:`geo.precedence`).
 * **Accuracy note** — present whenever a touched feature is ``schematic`` (placed from the
   plan's words, not surveyed), naming those features; ``None`` otherwise.
 """
@@ -42,6 +45,7 @@ import shapely
 
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
+from geo.tiers import answer_tiers
 from geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
 
 DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
@@ -195,7 +199,8 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     dict
         ``site``, ``in_service_area``, ``zones``, ``nearest``, ``rings``, ``clauses``,
         ``verdict``, ``verdict_zh``, ``official_layers_note``, ``accuracy_note``, ``repairs``
-        (see the module rules).
+        (see the module rules), and ``tiers``, ``deciding_clause``, ``conflicts``
+        (:mod:`geo.tiers`).
 
     Raises
     ------
@@ -295,6 +300,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     clause_list = index.clauses if clauses is None else list(clauses)
     plan = _clause_plan(index, clause_list, tuple(f for f, _ in touched))
     clause_out = [{**template, "zones": list(zones)} for template, zones in plan.clauses]
+    tiered = answer_tiers(index, tuple(f for f, _ in touched), clause_list)
     touched = [e for _, e in touched]
     return {
         "site": site,
@@ -312,6 +318,9 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
         "accuracy_note": None if plan.note is None else {
             **plan.note, "zones": [dict(z) for z in plan.note["zones"]]},
         "repairs": list(repairs),
+        "tiers": tiered["tiers"],
+        "deciding_clause": tiered["deciding_clause"],
+        "conflicts": tiered["conflicts"],
     }
 
 

@@ -234,7 +234,7 @@ def _to_wgs84_point(x: float, y: float, crs: str) -> tuple[float, float]:
     return float(lon[0]), float(lat[0])
 
 
-_ZONE_KEYS = {"in_service_area", "zones", "nearest"}
+_ZONE_KEYS = {"in_service_area", "zones", "nearest", "tiers_json"}
 
 
 def _entry_fragment(cache: dict, entry: dict) -> str:
@@ -257,7 +257,8 @@ def _point_result_json(query: dict, result: dict) -> str:
         + "}" for e in result["nearest"])
     return ('{"query":' + json.dumps(query, ensure_ascii=False, separators=(",", ":"))
             + ',"in_service_area":' + ("true" if result["in_service_area"] else "false")
-            + ',"zones":[' + zones + '],"nearest":[' + nearest + "]}")
+            + ',"zones":[' + zones + '],"nearest":[' + nearest + "],"
+            + result["tiers_json"][1:])  # tiers, verdict, deciding_clause, conflicts
 
 
 @bp.get("/zones")
@@ -272,7 +273,7 @@ def zones_point():
     svc = services()
     index, plan_ids, scoped = _route(svc, _point(lon, lat))
     try:
-        result = index.query_point(lon, lat, radius_m=radius)
+        result = index.query_point(lon, lat, radius_m=radius, tiers_as_json=True)
     except InvalidInput as exc:
         if exc.param == "radius_m":
             exc.param = "radius"
@@ -288,6 +289,8 @@ def zones_point():
                         mimetype="application/json")
     body = {"query": query}
     body.update(result)
+    if "tiers_json" in body:
+        body.update(json.loads(body.pop("tiers_json")))
     body["plans"] = plans
     return jsonify(body)
 
@@ -375,8 +378,11 @@ def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_forma
         return text.encode("utf-8"), "text/csv"
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
-    tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay) + "}"
-             for z, lay in zip(zone_ids, zone_layers, strict=True)]
+    from geo.tiers import feature_tier
+
+    tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay)
+             + ',"tier":' + _json_str(feature_tier(index, f)) + "}"
+             for z, lay, f in zip(zone_ids, zone_layers, zones.tolist(), strict=True)]
     pairs = _assemble(ids, point_idx, zone_pos, '{"point_id":"', tails, ",",
                       lambda t: _json_str(t)[1:-1], max_bytes)
     matched = 0 if len(point_idx) == 0 else \

@@ -269,6 +269,41 @@ JS_KEYS = (
     "scope_citywide", "scope_programme", "official_layers_note",
 )
 
+# Tiers of an answer (issue 16, geo/tiers.py): kept as one block so other panels' strings
+# merge around it.
+TIER_STRINGS = {
+    "zh": {
+        "tier_binding": "约束性区域（决定结论）",
+        "tier_binding_none": "此处没有约束性区域",
+        "tier_designations": "规划布局（无区域约束条款）",
+        "tier_area_wide": "本县适用的规划安排",
+        "tier_area_wide_note": "以下范围只是重复县域或全市范围，并非选址所在的具体区域。",
+        "deciding_clause": "决定结论的条款",
+        "deciding_none": "没有约束性区域条款，结论为“无相关条款”",
+        "deciding_accuracy": "该区域几何精度",
+        "conflicts": "规划冲突与优先规则",
+        "conflict_prevails": "以此为准",
+        "report_all_features": "所有涉及要素（按图层）",
+    },
+    "en": {
+        "tier_binding": "Binding zones (set the verdict)",
+        "tier_binding_none": "No binding zone here",
+        "tier_designations": "Plan designations (no zone clause)",
+        "tier_area_wide": "Plan arrangements for this county",
+        "tier_area_wide_note": ("These extents only repeat a county or the whole city; "
+                                "they are not places the site lies in."),
+        "deciding_clause": "Clause that decided the verdict",
+        "deciding_none": "No binding zone clause: the verdict is “no clause”",
+        "deciding_accuracy": "Accuracy of that zone's geometry",
+        "conflicts": "Plan conflicts and which rule prevails",
+        "conflict_prevails": "prevails",
+        "report_all_features": "All features at the site, by layer",
+    },
+}
+for _lang, _strings in TIER_STRINGS.items():
+    STRINGS[_lang].update(_strings)
+JS_KEYS = JS_KEYS + tuple(TIER_STRINGS["zh"])
+
 # leaflet-draw's own hints while drawing (its L.drawLocal), per language
 DRAW_LOCAL = {
     "zh": {

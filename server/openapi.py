@@ -271,6 +271,66 @@ CLAUSE = {
 }
 
 
+# Tiers of an answer (issue 16, geo/tiers.py), shared by the point query and the site check.
+_TIER_CLAUSE = {"type": "object", "required": ["id", "effect", "scope", "citation"],
+                "properties": {"id": {"type": "string"}, "effect": {"type": "string"},
+                               "scope": {"type": "string"}, "text_zh": {"type": "string"},
+                               "summary_en": {"type": "string", "nullable": True},
+                               "citation": {"$ref": "#/components/schemas/Citation"},
+                               "plan": {"type": "object"}}}
+_TIER_ENTRY = {"type": "object", "required": ["id", "layer", "clauses"], "properties": {
+    "id": {"type": "string"}, "layer": {"type": "string"}, "name_zh": {"type": "string"},
+    "name_en": {"type": "string", "nullable": True},
+    "accuracy": {"type": "string", "nullable": True},
+    "kind": {"type": "string", "nullable": True},
+    "citation": {"nullable": True, "description": "where the plan places or names the feature"},
+    "effect": {"type": "string", "description": "binding zones: strongest zone-clause effect"},
+    "precedence": {"type": "string", "nullable": True,
+                   "description": "binding zones: the plan precedence class (geo/precedence.py)"},
+    "units": {"type": "array", "items": {"type": "string"},
+              "description": "area-wide programmes: the admin units the extent repeats"},
+    "clauses": {"type": "array", "items": _TIER_CLAUSE}}}
+TIERS = {
+    "type": "object",
+    "required": ["binding", "designations", "area_wide", "area_wide_title", "counties"],
+    "description": "binding zones (zone-scoped clauses; ranked strictest first, they alone "
+                   "set the verdict), plan designations (placed, no zone clause) and "
+                   "area-wide programmes (extents covering >= 90 % of a county or the city, "
+                   "and the admin units), shown once under area_wide_title",
+    "properties": {
+        "binding": {"type": "array", "items": _TIER_ENTRY},
+        "designations": {"type": "array", "items": _TIER_ENTRY},
+        "area_wide": {"type": "array", "items": _TIER_ENTRY},
+        "area_wide_title": {"type": "object", "properties": {"zh": {"type": "string"},
+                                                             "en": {"type": "string"}}},
+        "counties": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_TIER_PROPERTIES = {
+    "tiers": {"$ref": "#/components/schemas/Tiers"},
+    "deciding_clause": {"type": "object", "nullable": True,
+                        "description": "the clause that set the verdict, with its quote and "
+                                       "the zone (and its accuracy) it governs"},
+    "conflicts": {"type": "array", "description": "a restrictive binding zone against an "
+                  "encouraged feature, with the plan rules that make the zone prevail",
+                  "items": {"type": "object", "required": ["prevailing", "yielding", "rules"],
+                            "properties": {"prevailing": {"type": "object"},
+                                           "yielding": {"type": "object", "description":
+                                                        "its tier: binding, designation or "
+                                                        "area_wide"},
+                                           "rules": {"type": "array", "items": {
+                                               "type": "object"}},
+                                           "zh": {"type": "string"},
+                                           "en": {"type": "string"}}}},
+}
+POINT_RESULT["properties"].update(_TIER_PROPERTIES)
+POINT_RESULT["properties"]["verdict"] = {
+    "type": "string", "description": "strongest zone-clause effect of the binding zones"}
+SITE_RESULT["properties"].update(_TIER_PROPERTIES)
+BATCH_RESULT["properties"]["pairs"]["items"]["properties"]["tier"] = {
+    "type": "string", "enum": ["binding", "designation", "area_wide"]}
+
+
 def _error_responses(*statuses: int) -> dict:
     text = {400: "invalid input", 404: "not found", 405: "method not allowed",
             413: "input larger than a limit", 415: "unsupported media type",
@@ -295,6 +355,7 @@ def _components() -> dict:
         "FeatureCollection": FEATURE_COLLECTION, "Link": LINK, "Layer": LAYER, "Zone": ZONE,
         "PointResult": POINT_RESULT, "BatchResult": BATCH_RESULT,
         "SiteCheckRequest": SITE_REQUEST, "SiteCheckResult": SITE_RESULT, "Clause": CLAUSE,
+        "Tiers": TIERS,
     }}
 
 

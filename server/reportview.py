@@ -172,6 +172,7 @@ def build(record: dict, data, lang: str, config) -> dict:
         note = note.get(lang) or note.get(f"text_{lang}") or note.get("zh") or note.get("en")
     official = result.get("official_layers_note")
     official = (official.get(lang) or official.get("zh")) if isinstance(official, dict) else None
+    tier_view = _tiers_view(result, lang, layer_titles)
     rendering = record.get("report")
     if not valid_rendering(rendering):
         rendering = render_map(record, data, features)
@@ -195,10 +196,69 @@ def build(record: dict, data, lang: str, config) -> dict:
         "warnings": [str(w) for w in (result.get("warnings") or [])],
         "data_version": str(result.get("data_version") or getattr(data, "data_version", "")),
         "svg": svg, "svg_legend": svg_legend,
+        **tier_view,
     }
 
 
-RENDERING_VERSION = 1  # bump when render_svg changes what it draws: old renderings are redrawn
+def _clause_row(c: dict, lang: str) -> dict:
+    citation = c.get("citation") if isinstance(c.get("citation"), dict) else None
+    return {"id": str(c.get("id", "")), "effect": i18n.effect_label(lang, c.get("effect")),
+            "effect_code": str(c.get("effect", "")), "scope": str(c.get("scope") or "zone"),
+            "text_zh": str(c.get("text_zh") or ""), "summary_en": str(c.get("summary_en") or ""),
+            "citation": citation, "plan_href": _plan_href(citation, lang)}
+
+
+def _tiers_view(result: dict, lang: str, layer_titles: dict) -> dict:
+    """Deciding clause, the three tiers and the conflicts (geo/tiers.py), for the template.
+
+    A check stored before tiers existed has none: ``tiers`` is then ``None`` and the
+    report shows its flat lists only.
+    """
+    tiers = result.get("tiers")
+    if not isinstance(tiers, dict):
+        return {"tiers": None, "deciding": None, "conflicts": []}
+
+    def rows(key):
+        out = []
+        for e in tiers.get(key) or []:
+            if not isinstance(e, dict):
+                continue
+            citation = e.get("citation") if isinstance(e.get("citation"), dict) else None
+            out.append({"id": str(e.get("id", "")), "name": _name(e, lang),
+                        "layer": layer_titles.get(e.get("layer"), e.get("layer") or ""),
+                        "accuracy": i18n.accuracy_label(lang, e.get("accuracy")),
+                        "effect": i18n.effect_label(lang, e.get("effect")),
+                        "effect_code": str(e.get("effect") or ""),
+                        "citation": citation, "plan_href": _plan_href(citation, lang),
+                        "clauses": [_clause_row(c, lang) for c in e.get("clauses") or []
+                                    if isinstance(c, dict)]})
+        return out
+
+    title = tiers.get("area_wide_title") or {}
+    deciding = result.get("deciding_clause")
+    if isinstance(deciding, dict):
+        zone = deciding.get("zone") or {}
+        deciding = {**_clause_row(deciding, lang), "zone": _name(zone, lang),
+                    "accuracy": i18n.accuracy_label(lang, zone.get("accuracy"))}
+    else:
+        deciding = None
+    conflicts = []
+    for c in result.get("conflicts") or []:
+        if isinstance(c, dict):
+            conflicts.append({
+                "text": str(c.get(lang) or c.get("zh") or ""),
+                "rules": [{"text": str(r.get(f"text_{lang}") or r.get("text_zh") or ""),
+                           "citation": r.get("citation"),
+                           "plan_href": _plan_href(r.get("citation"), lang)}
+                          for r in c.get("rules") or [] if isinstance(r, dict)]})
+    return {"tiers": {"binding": rows("binding"), "designations": rows("designations"),
+                      "area_wide": rows("area_wide"),
+                      "area_wide_title": str(title.get(lang) or title.get("zh") or "")},
+            "deciding": deciding, "conflicts": conflicts}
+
+
+RENDERING_VERSION = 2  # bump when render_svg changes what it draws: old renderings are redrawn
+# 2: area-wide extents (geo/tiers.py) are no longer drawn
 
 
 def valid_rendering(rendering) -> bool:
@@ -219,6 +279,12 @@ def render_map(record: dict, data, features: dict | None = None) -> dict:
     features = _feature_index(data) if features is None else features
     zone_ids = [str(item.get("id", "")) for item in result.get("zones") or []
                 if isinstance(item, dict)]
+    tiers = result.get("tiers")
+    if isinstance(tiers, dict):
+        # The sketch draws the zones the site lies in; area-wide extents only repeat the county.
+        placed = {str(e.get("id", "")) for key in ("binding", "designations")
+                  for e in tiers.get(key) or [] if isinstance(e, dict)}
+        zone_ids = [z for z in zone_ids if z in placed]
     rings_m = [d for d in (_num(ring.get("distance_m")) for ring in result.get("rings") or []
                            if isinstance(ring, dict)) if d]
     svg, legend = render_svg(_site_geometry(record.get("site")), zone_ids, data, features,

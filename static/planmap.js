@@ -236,6 +236,76 @@
     add(li, el('strong', null, name(z)), ' ', el('span', 'pm-muted', layerTitle(z.layer)), accBadge(z.accuracy));
     return li;
   }
+  // ---------- tiers of an answer (geo/tiers.py): binding, designations, area-wide ----------
+  function effectBadge(effect) {
+    return el('span', 'pm-effect pm-effect-' + (/^[a-z]+$/.test(effect || '') ? effect : 'x'),
+      S['eff_' + effect] || effect || '');
+  }
+  function renderDeciding(body, res) {
+    var dc = res.deciding_clause;
+    var box = el('div', 'pm-deciding');
+    box.id = 'pm-deciding';
+    if (!dc) { add(box, el('p', 'pm-muted', S.deciding_none)); body.appendChild(box); return; }
+    add(box, el('strong', null, S.deciding_clause + ': '), effectBadge(dc.effect), ' ',
+      el('span', null, name(dc.zone)));
+    add(box, citationNode(dc.citation));
+    var acc = el('div', 'pm-small');
+    add(acc, S.deciding_accuracy + ': ', accBadge(dc.zone && dc.zone.accuracy));
+    add(box, acc);
+    body.appendChild(box);
+  }
+  function tierList(entries, withEffect) {
+    var ul = el('ul', 'pm-tier-list');
+    entries.forEach(function (z) {
+      var li = zoneItem(z);
+      if (withEffect) add(li, ' ', effectBadge(z.effect));
+      ul.appendChild(li);
+    });
+    return ul;
+  }
+  function renderTiers(body, res) {
+    var t = res.tiers || {};
+    var box = el('div', 'pm-zones pm-tiers');
+    add(box, el('h4', null, S.tier_binding));
+    var binding = t.binding || [];
+    add(box, binding.length ? tierList(binding, true) : el('p', 'pm-muted', S.tier_binding_none));
+    var conflicts = res.conflicts || [];
+    if (conflicts.length) {
+      add(box, el('h4', 'pm-conflicts-title', S.conflicts));
+      var cl = el('ul', 'pm-conflicts');
+      conflicts.forEach(function (c) {
+        var li = el('li', null, c[CFG.lang] || c.zh || '');
+        (c.rules || []).forEach(function (r) { add(li, citationNode(r.citation)); });
+        cl.appendChild(li);
+      });
+      add(box, cl);
+    }
+    var des = t.designations || [];
+    if (des.length) { add(box, el('h4', null, S.tier_designations), tierList(des, false)); }
+    var wide = t.area_wide || [];
+    if (wide.length) {
+      var title = (t.area_wide_title && (t.area_wide_title[CFG.lang] || t.area_wide_title.zh)) || S.tier_area_wide;
+      var det = el('details', 'pm-area-wide');
+      add(det, el('summary', null, title + ' (' + wide.length + ')'));
+      add(det, el('p', 'pm-small pm-muted', S.tier_area_wide_note));
+      wide.forEach(function (z) {
+        var sec = el('div', 'pm-area-item');
+        add(sec, el('strong', null, name(z)), accBadge(z.accuracy), citationNode(z.citation));
+        if (z.clauses && z.clauses.length) add(sec, clauseList(z.clauses));
+        add(det, sec);
+      });
+      add(box, det);
+    }
+    body.appendChild(box);
+  }
+  function tierClauses(res) {
+    // Clauses of the binding zones and designations; area-wide ones sit in their own section.
+    var seen = {}, out = [], t = res.tiers || {};
+    (t.binding || []).concat(t.designations || []).forEach(function (z) {
+      (z.clauses || []).forEach(function (c) { if (!seen[c.id]) { seen[c.id] = 1; out.push(c); } });
+    });
+    return out;
+  }
   function renderPoint(body, res) {
     var plans = res.plans || [];
     // Outside Baicheng another plan may still answer (issue 15): warn only when none does.
@@ -245,7 +315,14 @@
         return CFG.lang === 'en' ? p.name_en : p.name_zh; }).join(CFG.lang === 'en' ? ', ' : '、')));
     }
     var zones = res.zones || [];
-    if (zones.length) {
+    if (res.tiers) {
+      var v = el('div', 'pm-verdict pm-verdict-' + (/^[a-z_]+$/.test(res.verdict || '') ? res.verdict : 'x'),
+        S.verdict + ': ' + verdictText(res.verdict));
+      v.id = 'pm-point-verdict';
+      body.appendChild(v);
+      renderDeciding(body, res);
+      renderTiers(body, res);
+    } else if (zones.length) {
       var ul = el('ul', 'pm-zones');
       zones.forEach(function (z) { ul.appendChild(zoneItem(z)); });
       body.appendChild(ul);
@@ -266,7 +343,8 @@
     body.appendChild(el('h3', null, S.clauses));
     var ids = [];
     zones.forEach(function (z) { ids.push(z.id, z.layer); });
-    var clauses = res.clauses && res.clauses.length ? res.clauses : clausesFor(ids);
+    var clauses = res.tiers ? tierClauses(res)
+      : (res.clauses && res.clauses.length ? res.clauses : clausesFor(ids));
     body.appendChild(clauseList(clauses));
   }
 
@@ -343,6 +421,7 @@
     add(v, S.verdict + ': ' + verdictText(res.verdict));
     v.id = 'pm-verdict';
     body.appendChild(v);
+    if (res.tiers) { renderDeciding(body, res); renderTiers(body, res); }
     var site = res.site || {};
     var sp = el('p');
     if (site.area_m2) {
