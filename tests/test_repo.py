@@ -23,6 +23,8 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text("utf-8")
     assert _readme_commands()[1] in ci.splitlines()
     assert "PLANMAP_REQUIRE_EXTERNAL=1" in ci
+    # and lints: a ruff finding fails CI, not only a reviewer's eye
+    assert "ruff check ." in ci.splitlines()
 
 
 def test_geo_never_imports_flask():
