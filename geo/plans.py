@@ -18,6 +18,7 @@ Rules (relied on by the API and the map page):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 
 import shapely
@@ -42,6 +43,7 @@ class PlanScope:
         self.layer_plan = dict(layer_plan)
         self.home = next((p["id"] for p in self.plans if p.get("home")), None)
         self._answer: dict[str, object] = {}
+        self._lock = threading.Lock()
         for p in self.plans:
             area = areas.get(p["id"])
             if area is None:
@@ -52,9 +54,21 @@ class PlanScope:
             shapely.prepare(area)
             self._answer[p["id"]] = area
 
+    def __getstate__(self):
+        # pickled for the command line's cache (geo.indexcache): a lock does not pickle
+        return {k: v for k, v in vars(self).items() if k != "_lock"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def plans_for(self, geom) -> list[str]:
         """Return the ids of the plans whose answer area the site (WGS 84) intersects."""
-        return [pid for pid, area in self._answer.items() if shapely.intersects(area, geom)]
+        # A prepared GEOS geometry builds its search structures lazily on first use, and
+        # that is not thread-safe: concurrent first queries from request threads corrupted
+        # the heap ("malloc(): unaligned tcache chunk"). One lock; the calls take microseconds.
+        with self._lock:
+            return [pid for pid, area in self._answer.items() if shapely.intersects(area, geom)]
 
     def describe(self, ids: Iterable[str]) -> list[dict]:
         """Return short descriptions of plans (id, names, level, seed, titles)."""

@@ -404,6 +404,16 @@ def _plan_paths(paths: dict) -> dict:
     }
 
 
+def _rate_limited(paths: dict) -> dict:
+    """Document 429 on every operation: the per-client rate limits (``RATE_LIMIT_CHEAP``,
+    ``RATE_LIMIT_EXPENSIVE``) and the expensive-request slots answer it on any route."""
+    for item in paths.values():
+        for op in item.values():
+            if isinstance(op, dict) and "responses" in op:
+                op["responses"].setdefault("429", _error_responses(429)["429"])
+    return paths
+
+
 @lru_cache(maxsize=1)
 def _api_document() -> dict:
     points_csv_example = "id,lon,lat\np1,122.84,45.62\np2,123.1,45.3\n"
@@ -571,6 +581,7 @@ def _api_document() -> dict:
                     "layers": {"type": "object"}}}}}}}}},
     }
     paths.update(_plan_paths(paths))
+    _rate_limited(paths)
     return {
         "openapi": "3.0.3",
         "info": _info("planmap API"),
@@ -719,7 +730,7 @@ def _ogc_document() -> dict:
         "openapi": "3.0.3",
         "info": _info("planmap OGC API – Features"),
         "servers": [{"url": "/"}],
-        "paths": paths,
+        "paths": _rate_limited(paths),
         "components": _components(),
     }
 
