@@ -626,7 +626,11 @@ def _geometries(frame, src, supported: bool, path: Path) -> np.ndarray:
         gcrs.check_coordinates(xy[:, 0], xy[:, 1], src, param="file")
         out = gcrs.transform_geometry(geoms, src, gcrs.WGS84, param="file")
     else:
-        out = frame.set_geometry(list(geoms), crs=src).to_crs("EPSG:4326").geometry.values
+        try:
+            out = frame.set_geometry(list(geoms), crs=src).to_crs("EPSG:4326").geometry.values
+        except pyproj.exceptions.ProjError as exc:  # e.g. a .prj of another celestial body
+            raise CRSError("invalid_crs", f"the file's CRS cannot be turned into WGS 84 ({exc})",
+                           "文件的坐标系无法转换为 WGS 84", param="file") from None
         out = np.asarray(out, dtype=object)
     # Round to 6 decimals (≈ 0.1 m) keeping vertex order; where rounding breaks
     # validity (tiny spikes, near-touching rings) snap to the grid with GEOS instead,

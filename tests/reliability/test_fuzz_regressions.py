@@ -28,6 +28,10 @@ CASES = [
     # import_gpkg, 3rd minute: a GeoPackage whose only table has no geometry column made
     # pyogrio return a plain DataFrame, and the importer's .geometry raised AttributeError.
     ("import_gpkg", lambda: attributes_only_gpkg(), "no_geometry_column"),
+    # import_shpzip, CI run of the merged head: a .prj naming a non-Earth body made
+    # geopandas' to_crs raise pyproj's ProjError in the importer.
+    ("import_shpzip", lambda: (Path(__file__).parent / "fuzz_corpus"
+                               / "regression_non_earth_prj.zip").read_bytes(), "invalid_crs"),
 ]
 
 
