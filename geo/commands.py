@@ -55,28 +55,49 @@ def _data_files(data_dir: Path) -> list[Path] | None:
             _layers_dir() / "loader.py"]
 
 
-def _cached(args, name: str, build):
+def cache_entry(data_dir, cache_dir, name: str = "zoneindex") -> tuple[Path, str] | None:
+    """Return the cache file and key of ``name`` for a data folder, or None (no cache).
+
+    Parameters
+    ----------
+    data_dir : str or Path or None
+        The data folder (None: the built-in one).
+    cache_dir : str or Path or None
+        ``CACHE_DIR`` as resolved by ``server/cli.py``; None means no cache.
+    name : str
+        Keeps the cached objects of one data folder apart.
+    """
+    from geo import indexcache
+
+    data_dir = Path(data_dir) if data_dir else _layers_dir()
+    files = _data_files(data_dir) if cache_dir else None
+    if files is None:
+        return None
+    where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files)
+
+
+def _cached(args, name: str, build, data=None):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
     ``args.cache_dir`` (``CACHE_DIR``, filled by ``server/cli.py``) names the cache folder;
     None builds without a cache. ``name`` keeps the cached objects of one data folder apart.
+    ``data``: the folder's plan data when the caller has loaded it already (the server).
     """
     from geo import indexcache
 
-    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else _layers_dir()
-    cache_dir = getattr(args, "cache_dir", None)
-    files = _data_files(data_dir) if cache_dir else None
-    if files is not None:
-        where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"{name}-{where}.pickle"
-        key = indexcache.data_key(files)
+    entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name)
+    if entry is not None:
+        path, key = entry
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"
-    from layers import load  # the data room; geo itself stays independent of it
+    if data is None:
+        from layers import load  # the data room; geo itself stays independent of it
 
-    value = build(load(getattr(args, "data_dir", None)))
-    if files is not None and value is not None:
+        data = load(getattr(args, "data_dir", None))
+    value = build(data)
+    if entry is not None and value is not None:
         try:
             indexcache.save(value, path, key)
         except OSError as exc:  # a read-only cache folder costs speed, not the answer

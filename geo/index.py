@@ -315,6 +315,44 @@ class _BoundaryGeoms(dict):
         return found
 
 
+_GEOM_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+
+
+class _Entries(list):
+    """Per feature, its result entry (a dict); a bulk layer's are made when first read.
+
+    Indexed like a list (``entries[i]``) by :class:`ZoneIndex` and its users; a bulk
+    layer is held as a block of columns instead of a million small dicts.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._blocks: list[tuple] = []  # (start, layer, ids, columns, geometry type names)
+
+    def add_block(self, start, layer, ids, columns, types) -> None:
+        self._blocks.append((start, layer, ids, columns, types))
+        self.extend([None] * len(ids))
+
+    def __getitem__(self, i):
+        e = super().__getitem__(i)
+        if e is None:
+            for start, layer, ids, columns, types in self._blocks:
+                if start <= i < start + len(ids):
+                    k = i - start
+
+                    def col(name, default=None, k=k, columns=columns):
+                        c = columns.get(name)
+                        return default if c is None else _scalar_text(c[k], default)
+
+                    e = {"id": ids[k], "layer": layer, "name_zh": col("name_zh", ids[k]),
+                         "name_en": col("name_en"), "accuracy": col("accuracy"),
+                         "kind": col("kind"), "citation": col("citation"),
+                         "geometry_type": types[k]}
+                    break
+        return e
+
+
 class ZoneIndex:
     """Spatial index over every feature of every layer, built once.
 
@@ -404,7 +442,7 @@ class ZoneIndex:
     # ------------------------------------------------------------------ building
 
     def _load_features(self, layers: Mapping, bulk_min_features: int) -> None:
-        ids, lyr, geoms, entries = [], [], [], []
+        ids, lyr, geoms, entries, accuracy = [], [], [], _Entries(), []
         bulk_layers = set()
         for layer_id, gdf in layers.items():
             if gdf is None or len(gdf) == 0:
@@ -412,10 +450,25 @@ class ZoneIndex:
             if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
                 gdf = gdf.to_crs(4326)
             cols = set(gdf.columns)
+            fids = gdf["id"].tolist() if "id" in cols else [str(i) for i in gdf.index]
             if int(np.isin(shapely.get_type_id(gdf.geometry.values), _POLYGONAL).sum()) \
                     >= bulk_min_features:
                 bulk_layers.add(str(layer_id))
-            fids = gdf["id"].tolist() if "id" in cols else [str(i) for i in gdf.index]
+                # Column-wise: no per-feature dict until a result shows the feature.
+                g = gdf.geometry.values
+                keep = np.flatnonzero(~(shapely.is_missing(g) | shapely.is_empty(g)))
+                fid = [str(fids[k]) for k in keep.tolist()]
+                columns = {c: (gdf[c].to_numpy(dtype=object)[keep] if c in cols else None)
+                           for c in ("name_zh", "name_en", "accuracy", "kind", "citation")}
+                entries.add_block(len(ids), str(layer_id), fid, columns,
+                                  _GEOM_NAMES[shapely.get_type_id(g[keep])])
+                acc = columns["accuracy"]
+                accuracy.extend([None] * len(fid) if acc is None else
+                                [_scalar_text(a) for a in acc.tolist()])
+                ids.extend(fid)
+                lyr.extend([str(layer_id)] * len(fid))
+                geoms.extend(g[keep].tolist())
+                continue
             records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
             for fid, rec, geom in zip(fids, records, gdf.geometry.values, strict=True):
                 if geom is None or shapely.is_empty(geom):
@@ -434,15 +487,17 @@ class ZoneIndex:
                 lyr.append(str(layer_id))
                 geoms.append(geom)
                 entries.append(entry)
+                accuracy.append(entry["accuracy"])
         self._fid = np.array(ids, dtype=object)
         self._flayer = np.array(lyr, dtype=object)
         self._fid_list, self._flayer_list = list(ids), list(lyr)  # cheap per-item reads
-        self._fgeom = np.array(geoms, dtype=object)
+        self._fgeom = np.empty(len(geoms), dtype=object)
+        self._fgeom[:] = geoms
         self._entries = entries
-        self._fkey = {(e["layer"], e["id"]): i for i, e in enumerate(entries)}
+        self._fkey = {(la, f): i for i, (f, la) in enumerate(zip(ids, lyr, strict=True))}
         # Per feature, precomputed for the site check's result entries.
-        self._fkey_index = [self._fkey[(e["layer"], e["id"])] for e in entries]
-        self._schematic = [e["accuracy"] == "schematic" for e in entries]
+        self._fkey_index = [self._fkey[k] for k in zip(lyr, ids, strict=True)]
+        self._schematic = [a == "schematic" for a in accuracy]
         types = shapely.get_type_id(self._fgeom) if len(geoms) else np.zeros(0, int)
         self._is_zone = np.isin(types, _POLYGONAL)
         self.zone_idx = np.flatnonzero(self._is_zone)

@@ -48,7 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     ``config`` overrides the settings (defaults < ``PLANMAP_*`` environment < ``config``).
     """
     import layers
-    from geo.index import ZoneIndex
     from geo.limits import Limits
     from server import delivery, errors, security, settings
     from server.store import CheckStore
@@ -62,7 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     data = layers.load(app.config["DATA_DIR"] or None, strict=False)
-    index = ZoneIndex.from_plan_data(data)
+    from server.startup import home_index
+
+    index = home_index(app.config, data)  # the zone-index cache when current (issue 12)
     limits = Limits(
         max_bytes=int(app.config["MAX_BODY_BYTES"]),
         max_vertices=int(app.config["MAX_VERTICES"]),
