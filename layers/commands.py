@@ -154,7 +154,7 @@ def _run_store_import(args, target) -> int:
 
     result = import_to_store(args.file, args.layer, target, crs=args.crs, source=args.source,
                              data_dir=getattr(args, "data_dir", None),
-                             chunk_size=max(1, int(getattr(args, "chunk_size", 50_000))),
+                             chunk_size=max(1, int(getattr(args, "chunk_size", 20_000))),
                              skip_refused=bool(getattr(args, "skip_refused", False)),
                              limits=limits, report=report)
     verb = "created" if result.created_layer else "replaced"

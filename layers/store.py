@@ -270,6 +270,21 @@ def _encode(value):
     return value
 
 
+def _encode_column(values: list) -> list:
+    # The same citation/county object recurs on most rows: encode each one once.
+    memo: dict[int, object] = {}
+    out = []
+    for v in values:
+        if isinstance(v, (list, dict, tuple)):
+            key = id(v)
+            if key not in memo:
+                memo[key] = (v, _encode(v))  # keep v alive so its id is not reused
+            out.append(memo[key][1])
+        else:
+            out.append(v)
+    return out
+
+
 class GpkgStore(LayerStore):
     """Layer store in a folder of GeoPackages (see the module docstring).
 
@@ -386,7 +401,7 @@ class GpkgStore(LayerStore):
                     frame = frame[[*columns, "geometry"]]
                     for col in columns:
                         if frame[col].dtype == object:
-                            frame[col] = [_encode(v) for v in frame[col]]
+                            frame[col] = _encode_column(frame[col].tolist())
                     pyogrio.write_dataframe(
                         frame, str(partial), layer=layer_id, driver="GPKG",
                         append=written > 0, geometry_type="Unknown", promote_to_multi=False,

@@ -147,6 +147,8 @@ class _Converter:
                                  if counts[nm] == 1}
         self.taken: set[str] = set()
         self.citations: dict = {}
+        self.county_lists: dict[tuple, list] = {}
+        self.column_citations: dict[tuple, dict | None] = {}
         self.serial = 0
         self.types: set[str] = set()
         self.matched = 0
@@ -157,31 +159,38 @@ class _Converter:
     # -- geometry
     def _geometry(self, row0: int, geoms: np.ndarray) -> np.ndarray:
         """Return WGS84 geometries; None where the row is refused (noted)."""
-        out = np.empty(len(geoms), dtype=object)
-        for i, g in enumerate(geoms):
-            row = row0 + i + 1
-            if g is None or g.is_empty:
-                self.note(row, "refused", "missing_geometry: the row has no geometry")
+        geoms = np.asarray(geoms, dtype=object)
+        out = geoms.copy()
+        missing = shapely.is_missing(geoms)
+        missing[~missing] = shapely.is_empty(geoms[~missing])
+        for i in np.flatnonzero(missing):
+            self.note(row0 + i + 1, "refused", "missing_geometry: the row has no geometry")
+        out[missing] = None
+        live = np.flatnonzero(~missing)
+        kinds = shapely.get_type_id(geoms[live])
+        # one-part multis: what Shapefile/GeoPackage cannot tell apart from single parts
+        multi = live[(kinds >= 4) & (kinds <= 6)]
+        one = multi[shapely.get_num_geometries(geoms[multi]) == 1]
+        out[one] = shapely.get_geometry(geoms[one], 0)
+        for i in live[kinds == 7]:
+            out[i] = flatten_collection(out[i])
+        z = live[shapely.has_z(out[live])]
+        out[z] = shapely.force_2d(out[z])
+        invalid = live[~shapely.is_valid(out[live])]
+        for i in invalid:  # only the invalid rows go one by one
+            g, row = out[i], row0 + i + 1
+            reason = shapely.is_valid_reason(g)
+            fixed = shapely.make_valid(g)
+            if g.geom_type in POLYGONAL:
+                fixed = polygonal_part(fixed)
+            if fixed.is_empty:
+                self.note(row, "refused", f"invalid_geometry: {reason}; nothing of type "
+                                          f"{g.geom_type} left after repair")
+                out[i] = None
                 continue
-            if g.geom_type.startswith("Multi") and len(g.geoms) == 1:
-                g = g.geoms[0]  # one-part multis: what Shapefile/GeoPackage cannot tell apart
-            if g.geom_type == "GeometryCollection":
-                g = flatten_collection(g)
-            if shapely.has_z(g):
-                g = shapely.force_2d(g)
-            if not g.is_valid:
-                reason = shapely.is_valid_reason(g)
-                fixed = shapely.make_valid(g)
-                if g.geom_type in POLYGONAL:
-                    fixed = polygonal_part(fixed)
-                if fixed.is_empty:
-                    self.note(row, "refused", f"invalid_geometry: {reason}; nothing of type "
-                                              f"{g.geom_type} left after repair")
-                    continue
-                self.note(row, "repaired", f"invalid geometry ({reason}) repaired with "
-                                           f"make_valid: {g.geom_type} -> {fixed.geom_type}")
-                g = fixed
-            out[i] = g
+            self.note(row, "repaired", f"invalid geometry ({reason}) repaired with "
+                                       f"make_valid: {g.geom_type} -> {fixed.geom_type}")
+            out[i] = fixed
         ok = np.array([g is not None for g in out], dtype=bool)
         if not ok.any():
             return out
@@ -235,8 +244,14 @@ class _Converter:
         return out
 
     # -- properties
-    def _citation(self, cit, where):
-        key = repr(sorted(cit.items())) if isinstance(cit, dict) else repr(cit)
+    def _county(self, county) -> list[str]:
+        # one shared list per county combination (the store encodes each once)
+        key = tuple(str(c) for c in county)
+        return self.county_lists.setdefault(key, list(key))
+
+    def _citation(self, cit, where, key=None):
+        if key is None:
+            key = repr(sorted(cit.items())) if isinstance(cit, dict) else repr(cit)
         if key not in self.citations:
             try:
                 self.citations[key] = (imp._check_citation(cit, where,
@@ -309,9 +324,15 @@ class _Converter:
         old = self.prev.loc[old_id] if old_id is not None else None
         where = f"row {row}"
         cit = imp._json_field(values[cit_col][i], dict) if cit_col is not None else None
+        cit_key = None
         if cit is None and all(cols.values()):
-            parts = {k: plain(values[c][i]) for k, c in cols.items()}
-            cit = parts if all(v not in (None, "") for v in parts.values()) else None
+            key = tuple(values[c][i] for c in cols.values())
+            if key not in self.column_citations:  # most rows repeat one citation
+                parts = {k: plain(v) for k, v in zip(cols, key, strict=True)}
+                self.column_citations[key] = (
+                    parts if all(v not in (None, "") for v in parts.values()) else None)
+            cit = self.column_citations[key]
+            cit_key = ("columns", *key) if cit is not None else None
         if cit is None and old is not None:
             cit = old["citation"]
         if cit is None and isinstance(self.entry, dict) and \
@@ -320,7 +341,7 @@ class _Converter:
         if cit is None:
             raise _Refused("citation_required: no plan citation (add citation_seed/"
                            "citation_line/citation_quote columns)")
-        cit = self._citation(cit, where)
+        cit = self._citation(cit, where, cit_key)
         extra = imp._json_field(values[extra_col][i], list) if extra_col is not None else None
         if extra is None and old is not None and isinstance(old.get("extra_citations"), list):
             extra = old["extra_citations"]
@@ -340,7 +361,7 @@ class _Converter:
                 county = [c.strip() for c in str(text).split(",") if c.strip()] if text else []
         src = self.source or (plain(values[source_col][i]) if source_col is not None else None)
         rec = {"id": fid, "name_zh": str(name_zh), "name_en": str(name_en),
-               "layer": self.layer_id, "kind": str(kind), "county": [str(c) for c in county],
+               "layer": self.layer_id, "kind": str(kind), "county": self._county(county),
                "accuracy": "official", "source": str(src or self.file_name), "citation": cit,
                "extra_citations": extra or None,
                "source_id": None if source_id is None else str(source_id)}

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
                         "without --data-dir: PLANMAP_DATABASE_URL, else PLANMAP_HOME/store")
     s.add_argument("--skip-refused", action="store_true",
                    help="store import: import the other rows when some are refused")
-    s.add_argument("--chunk-size", type=int, default=50_000,
+    s.add_argument("--chunk-size", type=int, default=20_000,
                    help="store import: rows read, checked and written at a time")
 
     s = sub.add_parser("zones", help="batch point-in-zone for a CSV id,lon,lat or GeoJSON")
