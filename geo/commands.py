@@ -55,6 +55,14 @@ def _data_files(data_dir: Path) -> list[Path] | None:
             _layers_dir() / "loader.py"]
 
 
+def _store_token() -> str:
+    # The loader adds the layer store's active versions: a switch must miss the cache.
+    from layers.store import default_store
+
+    store = default_store()
+    return "" if store is None else f"store {store.token()}"
+
+
 def _cached(args, name: str, build):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
@@ -69,7 +77,7 @@ def _cached(args, name: str, build):
     if files is not None:
         where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
         path = Path(cache_dir) / f"{name}-{where}.pickle"
-        key = indexcache.data_key(files)
+        key = indexcache.data_key(files, extra=_store_token())
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"

@@ -61,7 +61,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
+    from layers.store import configured_store
+
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False,
+                       store=configured_store(app.config.get("DATABASE_URL"),
+                                              app.config.get("HOME")))
     index = ZoneIndex.from_plan_data(data)
     limits = Limits(
         max_bytes=int(app.config["MAX_BODY_BYTES"]),

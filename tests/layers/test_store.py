@@ -90,3 +90,16 @@ def test_unknown_layer_or_version_is_not_found(store_url):
     _write(store, "parcels", [_chunk(0, 2)])
     with pytest.raises(NotFound):
         store.read("parcels", version="v999999")
+
+
+def test_awkward_text_and_missing_values_round_trip(store_url):
+    store = open_store(store_url)
+    chunk = _chunk(0, 3)
+    chunk["note"] = ['back\\slash "quoted"', "tab\there\nnew line\r", None]
+    chunk["area"] = [1.5, float("nan"), 3.0]
+    _write(store, "parcels", [chunk])
+    back = store.read("parcels")
+    assert back.loc["p_0", "note"] == 'back\\slash "quoted"'
+    assert back.loc["p_1", "note"] == "tab\there\nnew line\r"
+    assert back.loc["p_2", "note"] is None or back["note"].isna()["p_2"]
+    assert back.loc["p_0", "area"] == 1.5 and back["area"].isna()["p_1"]
