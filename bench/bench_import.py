@@ -67,11 +67,10 @@ def make_parcels(n: int, path: Path, seed: int = 12, chunk: int = 100_000) -> Pa
         radius = rng.uniform(0.25, 0.48, total)
         x = cx[owner] + np.cos(angle) * radius * w
         y = cy[owner] + np.sin(angle) * radius * h
-        # close each ring: repeat the first vertex
+        # close each ring: repeat its first vertex after its last
         ring_idx = np.repeat(np.arange(len(idx)), k + 1)
-        sel = np.concatenate([np.r_[offsets[i]:offsets[i + 1], offsets[i]]
-                              for i in range(len(idx))])
-        coords = np.column_stack([x[sel], y[sel]])
+        coords = np.column_stack([np.insert(x, offsets[1:], x[offsets[:-1]]),
+                                  np.insert(y, offsets[1:], y[offsets[:-1]])])
         rings = shapely.linearrings(coords, indices=ring_idx)
         geoms = shapely.polygons(rings)
         frame = gpd.GeoDataFrame({
