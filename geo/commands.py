@@ -55,7 +55,17 @@ def _data_files(data_dir: Path) -> list[Path] | None:
             _layers_dir() / "loader.py"]
 
 
-def cache_entry(data_dir, cache_dir, name: str = "zoneindex") -> tuple[Path, str] | None:
+def _store_token(store=None) -> str:
+    # The loader adds the layer store's active versions: a switch must miss the cache.
+    if store is None:
+        from layers.store import default_store
+
+        store = default_store()
+    return f"store {store.token()}" if store else ""
+
+
+def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
+                store=None) -> tuple[Path, str] | None:
     """Return the cache file and key of ``name`` for a data folder, or None (no cache).
 
     Parameters
@@ -66,6 +76,9 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex") -> tuple[Path, str
         ``CACHE_DIR`` as resolved by ``server/cli.py``; None means no cache.
     name : str
         Keeps the cached objects of one data folder apart.
+    store : LayerStore or None or False
+        The layer store the data was loaded with (None: the environment's default store;
+        False: none); its active versions are part of the key.
     """
     from geo import indexcache
 
@@ -74,7 +87,8 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex") -> tuple[Path, str
     if files is None:
         return None
     where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files)
+    return (Path(cache_dir) / f"{name}-{where}.pickle",
+            indexcache.data_key(files, extra=_store_token(store)))
 
 
 def _cached(args, name: str, build, data=None):
@@ -86,7 +100,8 @@ def _cached(args, name: str, build, data=None):
     """
     from geo import indexcache
 
-    entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name)
+    entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
+                        getattr(args, "store", None))
     if entry is not None:
         path, key = entry
         value = indexcache.load(path, key)

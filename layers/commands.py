@@ -123,9 +123,60 @@ def run_import(args) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _store_for(args):
+    """Return the store an import goes to: ``--store``, else (no ``--data-dir``) the default."""
+    from layers import store
+
+    if getattr(args, "store", None):
+        return store.open_store(args.store)
+    if getattr(args, "data_dir", None):
+        return None  # a data folder is a complete instance: its files are replaced
+    return store.default_store(create=True)
+
+
+def _run_store_import(args, target) -> int:
+    from layers.storeimport import import_to_store
+
+    if getattr(args, "restore", False):
+        version = target.restore_previous(args.layer)
+        print(f"restored {args.layer}: version {version} of {target!r} is active again")
+        return 0
+    if not getattr(args, "file", None):
+        raise InvalidInput("file_required", "give the FILE to import (or --restore)",
+                           "请给出要导入的文件（或使用 --restore）", param="file")
+    from geo.limits import local_limits
+
+    limits = getattr(args, "limits", None) or local_limits()
+    started = time.perf_counter()
+
+    def report(note):  # every repaired/refused row, as it is found
+        print(f"row {note.row}: {note.kind}: {note.reason}", file=sys.stderr)
+
+    result = import_to_store(args.file, args.layer, target, crs=args.crs, source=args.source,
+                             data_dir=getattr(args, "data_dir", None),
+                             chunk_size=max(1, int(getattr(args, "chunk_size", 20_000))),
+                             skip_refused=bool(getattr(args, "skip_refused", False)),
+                             limits=limits, report=report)
+    verb = "created" if result.created_layer else "replaced"
+    print(f"{verb} {result.layer_id}: {result.features} official features from {args.file} "
+          f"(read as {result.source_crs}); {result.repaired} repaired, {result.refused} "
+          f"refused rows")
+    print(f"written to {target!r} as version {result.version}")
+    if result.previous:
+        print(f"previous version {result.previous} kept (undo: planmap import --restore "
+              f"--layer {result.layer_id})")
+    if not getattr(args, "quiet", False):
+        print(f"planmap: imported {result.features:,} features into {result.layer_id} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 def _run_import(args) -> int:
     from layers.importer import import_layer, restore_previous
 
+    target = _store_for(args)
+    if target is not None:
+        return _run_store_import(args, target)
     if getattr(args, "restore", False):
         result = restore_previous(args.layer, args.data_dir)
         print(f"restored {result.layer_id}: {result.features} features in {result.path}")

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import shape
 
-from geo.errors import LayerError, NotFound
+from geo.errors import LayerError, NotFound, PlanmapError
 from geo.validate import flatten_collection
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -424,7 +424,7 @@ def copy_data_dir(dest: str | Path, source: str | Path | None = None) -> Path:
     return dest
 
 
-def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
+def load(data_dir: str | Path | None = None, strict: bool = True, store=None) -> PlanData:
     """Load the catalog, the layers, the clauses and the plan texts, validated.
 
     Parameters
@@ -435,6 +435,11 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
     strict : bool
         True: the first problem raises. False: a broken layer is recorded in
         ``PlanData.errors`` and skipped, the rest load (degraded start).
+    store : LayerStore, str or False, optional
+        The layer store whose active versions are added (a store layer with a catalog
+        id replaces that layer's file data; others are added with the catalog entry kept
+        in the store, ``store_version`` naming the version). Default
+        :func:`layers.store.default_store`; False: none.
 
     Returns
     -------
@@ -505,6 +510,13 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
             owner[fid] = layer_id
         layers[layer_id] = gdf
 
+    try:
+        catalog = _add_store_layers(store, catalog, layers, owner, digest)
+    except PlanmapError as exc:  # the store's layers are left out, the rest serve
+        if strict:
+            raise
+        errors["store"] = exc.message_en
+
     clauses: list[dict] = []
     clauses_path = data_dir / "clauses.json"
     try:
@@ -542,3 +554,45 @@ def load(data_dir: str | Path | None = None, strict: bool = True) -> PlanData:
         plan_list=[dict(p) for p in catalog_doc.get("plans") or () if isinstance(p, dict)],
         _feature_layer=owner,
     )
+
+
+def _add_store_layers(store, catalog, layers, owner, digest) -> list[dict]:
+    """Add the store's active layer versions (see :func:`load`); return the catalog."""
+    from layers import store as layer_store
+
+    if store is False:
+        return catalog
+    if store is None:
+        store = layer_store.default_store()
+    elif isinstance(store, (str, Path)):
+        store = layer_store.open_store(store)
+    if store is None:
+        return catalog
+    by_id = {e["id"]: e for e in catalog}
+    for lid in store.layers():
+        version = store.current(lid)
+        gdf = store.read(lid)
+        optional = [c for c in gdf.columns if c not in REQUIRED_PROPERTIES and c != "geometry"]
+        empty = [c for c in optional if gdf[c].isna().all()]
+        if empty:  # like a GeoJSON layer: only the properties some feature has
+            gdf = gdf.drop(columns=empty)
+        if lid in layers:
+            for fid in layers[lid].index:
+                owner.pop(fid, None)
+        clash = [i for i in gdf.index if owner.get(i, lid) != lid]
+        if clash:
+            raise LayerError("layer_error", f"store layer {lid!r}: feature ids {clash[:5]} "
+                             f"already used by layer {owner[clash[0]]!r}",
+                             f"存储图层 {lid}：要素 id {clash[:5]} 与其他图层重复", param=lid)
+        entry = dict(by_id.get(lid) or store.meta(lid) or {"id": lid})
+        entry["id"] = lid
+        entry["store_version"] = version
+        if gdf.geometry is not None and len(gdf):
+            entry["geometry_types"] = sorted({t.replace("Multi", "")
+                                              for t in gdf.geom_type.unique()})
+        by_id[lid] = entry
+        for fid in gdf.index:
+            owner[fid] = lid
+        layers[lid] = gdf
+        digest.update(f"store\0{lid}\0{version}".encode())
+    return sorted(by_id.values(), key=lambda e: (e.get("order", 0), e["id"]))

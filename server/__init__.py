@@ -60,10 +60,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
+    from layers.store import configured_store
+
+    layer_store = configured_store(app.config.get("DATABASE_URL"), app.config.get("HOME"))
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False, store=layer_store)
+    app.extensions["planmap_layer_store"] = layer_store
     from server.startup import home_index
 
-    index = home_index(app.config, data)  # the zone-index cache when current (issue 12)
+    index = home_index(app.config, data, layer_store)  # from the zone-index cache when current
     limits = Limits(
         max_bytes=int(app.config["MAX_BODY_BYTES"]),
         max_vertices=int(app.config["MAX_VERTICES"]),

@@ -27,6 +27,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", default=None)
     s.add_argument("--restore", action="store_true", help="restore the previous version instead")
     s.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    s.add_argument("--store", default=None,
+                   help="layer store (folder or postgresql:// URL) to import into; default "
+                        "without --data-dir: PLANMAP_DATABASE_URL, else PLANMAP_HOME/store")
+    s.add_argument("--skip-refused", action="store_true",
+                   help="store import: import the other rows when some are refused")
+    s.add_argument("--chunk-size", type=int, default=20_000,
+                   help="store import: rows read, checked and written at a time")
 
     s = sub.add_parser("zones", help="batch point-in-zone for a CSV id,lon,lat or GeoJSON")
     s.add_argument("points")

@@ -87,6 +87,12 @@ SETTINGS: tuple[Setting, ...] = (
             "not all arrived this many seconds after its headers"),
     Setting("IDLE_TIMEOUT_S", 30, "`planmap serve` closes a connection idle (no request in "
             "progress) for this many seconds"),
+    # issue 12: the layer store (layers/store.py)
+    Setting("HOME", "", "Instance folder; `planmap import` (without --data-dir) writes the "
+            "GeoPackage layer store to its `store/` folder; empty = the per-user data folder "
+            "($XDG_DATA_HOME/planmap, else ~/.local/share/planmap)"),
+    Setting("DATABASE_URL", "", "PostGIS layer store (`postgresql://…`) used instead of the "
+            "GeoPackage store under HOME; never shown by /-/settings (it may hold a password)"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

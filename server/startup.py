@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 
-def cache_entry(config, data):
+def cache_entry(config, data, store=None):
     """Return ``(path, key)`` of the home index's cache file, or None (no cache).
 
     A partial load (a layer that failed: ``data.errors``) is not what the file would hold
@@ -22,19 +22,19 @@ def cache_entry(config, data):
     from geo.commands import cache_entry as entry
     from server.cli import _cache_dir
 
-    return entry(config["DATA_DIR"] or None, _cache_dir(str(config["CACHE_DIR"])))
+    return entry(config["DATA_DIR"] or None, _cache_dir(str(config["CACHE_DIR"])), store=store)
 
 
-def home_index(config, data):
+def home_index(config, data, store=None):
     """Return the home plan's zone index for ``data``, from the cache when current."""
     from geo.index import ZoneIndex
 
-    if cache_entry(config, data) is None:
+    if cache_entry(config, data, store) is None:
         return ZoneIndex.from_plan_data(data)
     from geo.commands import _cached
     from server.cli import _cache_dir
 
     args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,
-                           cache_dir=_cache_dir(str(config["CACHE_DIR"])))
+                           cache_dir=_cache_dir(str(config["CACHE_DIR"])), store=store)
     index, _ = _cached(args, "zoneindex", ZoneIndex.from_plan_data, data=data)
     return index

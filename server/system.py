@@ -58,4 +58,4 @@ def shown_value(name: str, value):
 def settings_page():
     return jsonify([{"name": s.name, "value": shown_value(s.name, current_app.config.get(s.name)),
                      "default": shown_value(s.name, s.default), "help": s.help}
-                    for s in SETTINGS if "TOKEN" not in s.name])
+                    for s in SETTINGS if "TOKEN" not in s.name and s.name != "DATABASE_URL"])

@@ -15,6 +15,9 @@ def _cli_cache_dir(tmp_path_factory):
     """The CLI's zone-index cache goes to a session folder, not the user's ~/.cache."""
     mp = pytest.MonkeyPatch()
     mp.setenv("PLANMAP_CACHE_DIR", str(tmp_path_factory.mktemp("planmap_cache")))
+    # the layer store (layers/store.py): an empty instance folder, never the user's own
+    mp.setenv("PLANMAP_HOME", str(tmp_path_factory.mktemp("planmap_home")))
+    mp.delenv("PLANMAP_DATABASE_URL", raising=False)
     yield
     mp.undo()
 

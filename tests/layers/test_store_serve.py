@@ -1,0 +1,63 @@
+"""The server sees the store's active version of an imported layer (both backends)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pyogrio
+import shapely
+
+from layers.store import open_store
+from layers.storeimport import import_to_store
+from server import create_app
+
+CIT = ("000_f32aaef515cfbb76", 849, "严格执行生态保护红线管理办法")
+
+
+def _file(path, tag):
+    geoms = [shapely.box(122.80 + i * 0.002, 45.60, 122.801 + i * 0.002, 45.601)
+             for i in range(6)]
+    frame = gpd.GeoDataFrame({
+        "id": [f"bureau_parcel_{i}" for i in range(6)], "dlmc": [tag] * 6,
+        "citation_seed": [CIT[0]] * 6, "citation_line": [CIT[1]] * 6,
+        "citation_quote": [CIT[2]] * 6}, geometry=geoms, crs="EPSG:4326")
+    pyogrio.write_dataframe(frame, path)
+    return path
+
+
+def _app(store_url, tmp_path):
+    config = {"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0}
+    if store_url.startswith("postgresql"):
+        config["DATABASE_URL"] = store_url
+    else:
+        config["HOME"] = str(tmp_path)  # the GeoPackage store is HOME/store
+    return create_app(config)
+
+
+def test_server_serves_the_active_store_version_and_a_restore(store_url, tmp_path):
+    if not store_url.startswith("postgresql"):
+        store_url = str(tmp_path / "store")
+    store = open_store(store_url)
+    import_to_store(_file(tmp_path / "a.gpkg", "旱地"), "bureau_parcels", store)
+    import_to_store(_file(tmp_path / "b.gpkg", "水田"), "bureau_parcels", store)
+    client = _app(store_url, tmp_path).test_client()
+    layers = {e["id"]: e for e in client.get("/api/v1/layers").get_json()["layers"]}
+    entry = layers["bureau_parcels"]
+    assert entry["feature_count"] == 6 and entry["accuracy_counts"]["official"] == 6
+    assert entry["store_version"] == store.current("bureau_parcels")
+    zones = client.get("/api/v1/zones?lon=122.8005&lat=45.6005").get_json()["zones"]
+    hit = [z for z in zones if z["layer"] == "bureau_parcels"]
+    assert [(z["id"], z["accuracy"]) for z in hit] == [("bureau_parcel_0", "official")]
+    fc = client.get("/api/v1/layers/bureau_parcels").get_json()
+    assert {f["properties"]["dlmc"] for f in fc["features"]} == {"水田"}
+
+    store.restore_previous("bureau_parcels")
+    fc = _app(store_url, tmp_path).test_client().get("/api/v1/layers/bureau_parcels").get_json()
+    assert {f["properties"]["dlmc"] for f in fc["features"]} == {"旱地"}
+
+
+def test_settings_page_never_shows_the_database_url(tmp_path):
+    url = "postgresql://planmap:s3cret@/planmap?host=/nonexistent"  # fails at once
+    app = create_app({"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0, "DATABASE_URL": url,
+                      "HOME": str(tmp_path)})
+    body = app.test_client().get("/-/settings").get_data(as_text=True)
+    assert "s3cret" not in body and "DATABASE_URL" not in body
