@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
             "not all arrived this many seconds after its headers"),
     Setting("IDLE_TIMEOUT_S", 30, "`planmap serve` closes a connection idle (no request in "
             "progress) for this many seconds"),
+    # -- the map a planner reads (issue 16): planmap's own offline basemap
+    Setting("BASEMAP_OFFLINE", True, "Offer planmap's own basemap (`/basemap/{z}/{x}/{y}.png`, "
+            "drawn from the vendored boundaries, rivers, lakes and places, labelled in Chinese); "
+            "the default base layer unless BASEMAP_URL is set"),
+    Setting("BASEMAP_TILE_CACHE", 2048, "Most offline basemap tiles kept in memory (PNG, about "
+            "2-15 kB each); 0 = draw every request"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -1,0 +1,131 @@
+/* planmap: the map a planner reads (issue 16 item 3).
+ *
+ * - the first view fits the city in the part of the map no control covers;
+ * - the layer tree folds (a button at its top) and starts folded on small screens,
+ *   the legend (a <details>) starts folded on small screens;
+ * - popups pan clear of the controls (autoPan padding from the controls' sizes), and a
+ *   control that still overlaps an open popup folds;
+ * - the offline basemap stays under every other base layer choice.
+ * Loaded after planmap.js; starts from its 'planmap:ready' hook (window.planmapAfterInit).
+ * Text only via textContent.
+ */
+(function () {
+  'use strict';
+  var SMALL_W = 760, SMALL_H = 560;  // px: a phone, or a laptop window cut in half
+  var GAP = 10;
+
+  function isSmall() { return window.innerWidth < SMALL_W || window.innerHeight < SMALL_H; }
+  function rectOf(el) { return el ? el.getBoundingClientRect() : null; }
+  function overlaps(a, b) {
+    return a && b && a.width > 0 && b.width > 0 &&
+      a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function tree() { return document.querySelector('.leaflet-control-layers'); }
+  function legend() { return document.getElementById('pm-legend'); }
+
+  function setTree(open) {
+    var box = tree();
+    if (!box) return;
+    box.classList.toggle('pm-tree-collapsed', !open);
+    var btn = box.querySelector('.pm-tree-toggle');
+    if (btn) btn.setAttribute('aria-expanded', open ? 'true' : 'false');
+  }
+
+  function setupTree(S) {
+    var box = tree();
+    if (!box || box.querySelector('.pm-tree-toggle')) return;
+    var btn = document.createElement('button');
+    btn.type = 'button';
+    btn.className = 'pm-tree-toggle';
+    btn.textContent = S.tree_toggle || 'Layers';
+    btn.title = S.tree_toggle || 'Layers';
+    box.insertBefore(btn, box.firstChild);
+    L.DomEvent.disableClickPropagation(btn);
+    btn.addEventListener('click', function () {
+      setTree(box.classList.contains('pm-tree-collapsed'));
+      updatePadding();
+    });
+    setTree(!isSmall());
+  }
+
+  // Pixels of the map container that a control covers, per side: what fitBounds and the
+  // popups' autoPan must keep clear of.
+  function coveredSides(map) {
+    var m = rectOf(map.getContainer());
+    var out = {top: 0, right: 0, bottom: 0, left: 0};
+    var boxes = Array.prototype.slice.call(
+      map.getContainer().querySelectorAll('.leaflet-top .leaflet-control, .leaflet-bottom .leaflet-control'));
+    var lg = legend();
+    if (lg) boxes.push(lg);
+    boxes.forEach(function (el) {
+      var r = rectOf(el);
+      if (!r || !r.width || !overlaps(r, m)) return;
+      // a control is in a corner: it keeps clear the side it is narrower along
+      var wide = (r.right - r.left) > (r.bottom - r.top);
+      var cx = (r.left + r.right) / 2, cy = (r.top + r.bottom) / 2;
+      if (wide) {
+        if (cy < m.top + m.height / 2) out.top = Math.max(out.top, r.bottom - m.top);
+        else out.bottom = Math.max(out.bottom, m.bottom - r.top);
+      } else if (cx > m.left + m.width / 2) out.right = Math.max(out.right, m.right - r.left);
+      else out.left = Math.max(out.left, r.right - m.left);
+    });
+    return out;
+  }
+
+  var MAP = null;
+  function updatePadding() {
+    if (!MAP) return;
+    var c = coveredSides(MAP), size = MAP.getSize();
+    // never more than a third of the map per side: a popup must still fit
+    var tl = [Math.min(c.left, size.x / 3) + GAP, Math.min(c.top, size.y / 3) + GAP];
+    var br = [Math.min(c.right, size.x / 3) + GAP, Math.min(c.bottom, size.y / 3) + GAP];
+    L.Popup.prototype.options.autoPanPaddingTopLeft = L.point(tl);
+    L.Popup.prototype.options.autoPanPaddingBottomRight = L.point(br);
+    return {tl: tl, br: br};
+  }
+
+  // After a popup is placed: fold any control that still lies over it.
+  function clearPopup(popup) {
+    var el = popup && popup.getElement && popup.getElement();
+    if (!el) return;
+    var r = rectOf(el.querySelector('.leaflet-popup-content-wrapper') || el);
+    var box = tree();
+    if (box && !box.classList.contains('pm-tree-collapsed') && overlaps(rectOf(box), r)) setTree(false);
+    var lg = legend();
+    if (lg && lg.open && overlaps(rectOf(lg), r)) lg.open = false;
+  }
+
+  function fitCity(map, cfg) {
+    if (!cfg.bounds) return;
+    var p = updatePadding();
+    map.fitBounds(cfg.bounds, {paddingTopLeft: p.tl, paddingBottomRight: p.br, animate: false});
+  }
+
+  window.planmapLayout = {
+    setTree: setTree, coveredSides: function () { return coveredSides(MAP); },
+    updatePadding: updatePadding, isSmall: isSmall,
+    fitCity: function () { fitCity(MAP, window.planmapConfig || {}); }
+  };
+
+  (window.planmapAfterInit = window.planmapAfterInit || []).push(function (map, cfg) {
+    MAP = map;
+    var S = cfg.strings || {};
+    var lg = legend();
+    if (lg && isSmall()) lg.open = false;
+    setupTree(S);
+    if (lg) lg.addEventListener('toggle', updatePadding);
+    // Leaflet applies the layout once the container has its size
+    map.invalidateSize(false);
+    fitCity(map, cfg);
+    map.on('popupopen', function (ev) {
+      // autoPan has run (or the popup fits): what is still covered, unfold
+      setTimeout(function () { clearPopup(ev.popup); }, 0);
+      map.once('moveend', function () { clearPopup(ev.popup); });
+    });
+    var timer = null;
+    window.addEventListener('resize', function () {
+      clearTimeout(timer);
+      timer = setTimeout(updatePadding, 150);
+    });
+  });
+})();
