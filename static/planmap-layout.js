@@ -16,7 +16,7 @@
 
   function isSmall() { return window.innerWidth < SMALL_W || window.innerHeight < SMALL_H; }
   // The tree and the legend start open only where they leave the city room beside them.
-  var TREE_OPEN_MIN = [1000, 700], LEGEND_OPEN_MIN = [760, 760];  // map px (w, h)
+  var TREE_OPEN_MIN = [900, 700], LEGEND_OPEN_MIN = [760, 760];  // map px (w, h)
   function roomFor(map, min) {
     var s = map.getSize();
     return !isSmall() && s.x >= min[0] && s.y >= min[1];
@@ -94,10 +94,26 @@
     var el = popup && popup.getElement && popup.getElement();
     if (!el) return;
     var r = rectOf(el.querySelector('.leaflet-popup-content-wrapper') || el);
+    var folded = false;
     var box = tree();
-    if (box && !box.classList.contains('pm-tree-collapsed') && overlaps(rectOf(box), r)) setTree(false);
+    if (box && !box.classList.contains('pm-tree-collapsed') && overlaps(rectOf(box), r)) {
+      setTree(false);
+      folded = true;
+    }
     var lg = legend();
-    if (lg && lg.open && overlaps(rectOf(lg), r)) lg.open = false;
+    if (lg && lg.open && overlaps(rectOf(lg), r)) { lg.open = false; folded = true; }
+    var covered = folded;
+    if (!covered) {
+      MAP.getContainer().querySelectorAll('.leaflet-control').forEach(function (c) {
+        if (overlaps(rectOf(c), r)) covered = true;
+      });
+    }
+    if (covered && (popup._pmRepans || 0) < 3) {
+      // the folded controls are smaller now: pan again, clear of what is left
+      popup._pmRepans = (popup._pmRepans || 0) + 1;
+      updatePadding();
+      popup.update();
+    }
   }
 
   function fitCity(map, cfg) {
@@ -128,8 +144,14 @@
     fitCity(map, cfg);
     map.on('popupopen', function (ev) {
       // autoPan has run (or the popup fits): what is still covered, unfold
+      ev.popup._pmRepans = 0;
+      updatePadding();
       setTimeout(function () { clearPopup(ev.popup); }, 0);
-      map.once('moveend', function () { clearPopup(ev.popup); });
+    });
+    // after each pan (autoPan, or a re-pan above), check the open popup again
+    map.on('moveend', function () {
+      var p = map._popup;
+      if (p && map.hasLayer(p)) setTimeout(function () { clearPopup(p); }, 0);
     });
     var timer = null;
     window.addEventListener('resize', function () {
