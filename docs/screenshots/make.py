@@ -56,6 +56,7 @@ def _click(page, lon, lat, zoom):
         const r = m.getContainer().getBoundingClientRect();
         return [p.x + r.left, p.y + r.top]; }""", [lon, lat, zoom])
     page.mouse.click(x, y)
+    page.mouse.move(1, 1)  # off the feature: its hover tooltip goes, the popup stays
     page.wait_for_selector("#pm-panel .pm-zones", timeout=60000)
     _tiles_drawn(page)
 
