@@ -93,6 +93,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (pages, api, exports, ogc, system, conflicts):
         app.register_blueprint(module.bp)
+    from server import basemap
+
+    basemap.register(app)  # issue 16: offline basemap tiles; refuses a GCJ-02 BASEMAP_URL
     errors.register(app)
     security.register(app)
     delivery.register(app)

@@ -304,6 +304,56 @@ for _lang, _strings in TIER_STRINGS.items():
     STRINGS[_lang].update(_strings)
 JS_KEYS = JS_KEYS + tuple(TIER_STRINGS["zh"])
 
+# The map a planner reads (issue 16 item 3: layout, offline basemap, swipe, print), one block.
+MAP_STRINGS = {
+    "zh": {
+        "basemap_offline": "离线底图（行政区划、水系、地名）",
+        "tree_toggle": "图层",
+        "legend_toggle": "图例",
+        "swipe": "卷帘对比",
+        "swipe_left": "左侧图层",
+        "swipe_right": "右侧图层",
+        "swipe_off": "关闭对比",
+        "print": "打印地图",
+        "print_a4": "A4 横向",
+        "print_a3": "A3 横向",
+        "print_title": "白城市国土空间规划图",
+        "print_scale": "比例尺 约 1:{n}",
+        "print_north": "北",
+        "print_legend": "图例",
+        "print_date": "打印日期",
+        "print_accuracy": ("精度说明：标“官方”的要素取自规划或官方数据；“推算”“示意”要素按 "
+                           "layers/RULES.md 的规则绘制（虚线为示意范围），仅供参考，"
+                           "用地审查以官方“三区三线”成果为准。"),
+        "print_layers": "图中图层",
+    },
+    "en": {
+        "basemap_offline": "Offline basemap (boundaries, water, places)",
+        "tree_toggle": "Layers",
+        "legend_toggle": "Legend",
+        "swipe": "Swipe compare",
+        "swipe_left": "Left layer",
+        "swipe_right": "Right layer",
+        "swipe_off": "Close compare",
+        "print": "Print map",
+        "print_a4": "A4 landscape",
+        "print_a3": "A3 landscape",
+        "print_title": "Baicheng spatial plan map",
+        "print_scale": "Scale about 1:{n}",
+        "print_north": "N",
+        "print_legend": "Legend",
+        "print_date": "Printed",
+        "print_accuracy": ("Accuracy: features marked official come from the plans or official "
+                           "data; derived and schematic ones are drawn by the rules in "
+                           "layers/RULES.md (dashed = schematic) and are indicative only; land "
+                           "review follows the official 三区三线 layers."),
+        "print_layers": "Layers shown",
+    },
+}
+for _lang, _strings in MAP_STRINGS.items():
+    STRINGS[_lang].update(_strings)
+JS_KEYS = JS_KEYS + tuple(MAP_STRINGS["zh"])
+
 # leaflet-draw's own hints while drawing (its L.drawLocal), per language
 DRAW_LOCAL = {
     "zh": {

@@ -240,6 +240,10 @@ def _basemaps(m, settings: dict, lang: str) -> list[str]:
                          overlay=False, control=True, max_zoom=18).add_to(m)
         if "://" in url:
             origins.append("/".join(url.split("/")[:3]))
+    if settings.get("BASEMAP_OFFLINE", True):  # issue 16: planmap's own tiles, no other host
+        from server import basemap
+
+        basemap.add_offline_layer(m, lang)
     token = (settings.get("TIANDITU_TOKEN") or "").strip()
     if token:
         from urllib.parse import quote

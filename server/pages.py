@@ -23,6 +23,9 @@ bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 _OWN_ASSETS = ("planmap.js", "planmap.css")
+# issue 16: the map a planner reads (layout, swipe/compare, print), loaded after planmap.js
+LAYOUT_ASSETS = ("planmap-layout.css", "planmap-print.css", "planmap-layout.js",
+                 "planmap-swipe.js", "planmap-print.js")
 _HL_MAX_LINES = 500  # a ?hl= range wider than this is cut (a highlight, not a dump)
 
 # Pages built here hold no inline script; inline style is kept for Leaflet/Folium.
@@ -102,7 +105,8 @@ def _build_page(lang: str) -> dict:
         "map.html", lang=lang, t=lambda key, **kw: i18n.t(lang, key, **kw), parts=parts,
         other_lang=_other_lang(lang), toggle_url=_lang_url("/", _other_lang(lang)),
         script_url=f"/map/{lang}.js?v={parts.script_version}",
-        asset_v={name: _asset_version(name) for name in _OWN_ASSETS},
+        asset_v={name: _asset_version(name) for name in _OWN_ASSETS + LAYOUT_ASSETS},
+        layout_assets=LAYOUT_ASSETS,
         layer_errors=sorted(errors), data_version=getattr(svc.data, "data_version", ""),
     )
     html_b = html.encode("utf-8")

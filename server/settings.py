@@ -93,6 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
             "($XDG_DATA_HOME/planmap, else ~/.local/share/planmap)"),
     Setting("DATABASE_URL", "", "PostGIS layer store (`postgresql://…`) used instead of the "
             "GeoPackage store under HOME; never shown by /-/settings (it may hold a password)"),
+    # -- the map a planner reads (issue 16): planmap's own offline basemap
+    Setting("BASEMAP_OFFLINE", True, "Offer planmap's own basemap (`/basemap/{z}/{x}/{y}.png`, "
+            "drawn from the vendored boundaries, rivers, lakes and places, labelled in Chinese); "
+            "the default base layer unless BASEMAP_URL is set"),
+    Setting("BASEMAP_TILE_CACHE", 2048, "Most offline basemap tiles kept in memory (PNG, about "
+            "2-15 kB each); 0 = draw every request"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -646,6 +646,9 @@
       if (tool) return;  // a drawing/measuring click is not a query
       queryPoint(ev.latlng);
     });
+    window.planmapConfig = cfg;
+    // issue 16: layout, swipe and print (planmap-layout.js, -swipe.js, -print.js) start here
+    (window.planmapAfterInit || []).forEach(function (start) { start(map, cfg); });
     document.documentElement.setAttribute('data-planmap-ready', '1');
   };
 })();
