@@ -88,6 +88,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     for module in (pages, api, exports, ogc, system, conflicts):
         app.register_blueprint(module.bp)
+    from server import casefile  # issue 18: the report as a case file, its PDF
+
+    app.register_blueprint(casefile.bp)
     errors.register(app)
     security.register(app)
     delivery.register(app)

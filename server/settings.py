@@ -86,6 +86,11 @@ SETTINGS: tuple[Setting, ...] = (
             "not all arrived this many seconds after its headers"),
     Setting("IDLE_TIMEOUT_S", 30, "`planmap serve` closes a connection idle (no request in "
             "progress) for this many seconds"),
+    # -- the 选址分析报告 as a case file (issue 18, server/casefile.py)
+    Setting("PROJECT_TEXT_MAX_CHARS", 200, "Longest `project_name` or `applicant` of a site "
+            "check, in characters (400 `text_too_long` past it)"),
+    Setting("REPORT_MAX_POINTS", 2000, "Most boundary points (界址点) listed in a site check's "
+            "`parcels` and its report; the rest are counted, not listed"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
