@@ -271,8 +271,10 @@ def _resolve_crs(explicit: str | None, embedded: str | None, default: str | None
 
 
 class _ChosenCRS(str):
-    """A CRS name that remembers where it came from (``parameter``, ``file``, ``default``):
-    the site-check panel always says which CRS it assumed, and whether it was assumed."""
+    """A CRS name that remembers where it came from (``parameter``, ``file``, ``default``).
+
+    The site-check panel always says which CRS it used, and whether it was assumed.
+    """
 
     source = ""
 

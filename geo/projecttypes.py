@@ -33,7 +33,10 @@ _BY_ID = {t["id"]: t for t in PROJECT_TYPES}
 
 
 def parse_project_type(raw, param: str = "project_type") -> str | None:
-    """A project type id from user text, or None when absent; raises ``InvalidInput``."""
+    """Return the project type id named by user text (None when absent).
+
+    Raises ``InvalidInput`` (``unknown_project_type``) for any other text.
+    """
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
     text = str(raw).strip()
@@ -46,7 +49,7 @@ def parse_project_type(raw, param: str = "project_type") -> str | None:
 
 
 def list_types(clauses) -> list[dict]:
-    """The project types with the ids of the activity clauses behind each."""
+    """List the project types with the ids of the activity clauses behind each."""
     out = []
     for t in PROJECT_TYPES:
         ids = [c["id"] for c in clauses or () if c.get("scope") == "activity"
@@ -57,7 +60,7 @@ def list_types(clauses) -> list[dict]:
 
 
 def project_verdict(type_id: str, activity_verdicts: list[dict]) -> dict:
-    """The answer for one project type from a site check's ``activity_verdicts``.
+    """Answer for one project type from a site check's ``activity_verdicts``.
 
     Returns ``{"id", "name_zh", "name_en", "effect", "activities": [the matching
     activity verdicts, strongest first], "clauses": [their clause ids]}``; ``effect`` is

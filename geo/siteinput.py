@@ -38,7 +38,7 @@ def _coord_pair(x: float, y: float, crs: str) -> list[float]:
 
 
 def _rings(geom) -> list:
-    """The point sequences of a geometry: polygon rings, lines, or one run of points."""
+    """Split a geometry into point sequences: polygon rings, lines, or one run of points."""
     out = []
     for part in shapely.get_parts(geom):
         if part.geom_type == "Polygon":
@@ -139,8 +139,10 @@ def _extent(all_gk: list) -> dict | None:
 
 def crs_hints(raw: bytes | None, filename: str | None, crs_in: str, source: str,
               parts=(), in_service_area: bool | None = None) -> list[dict]:
-    """Warnings about the CRS a site was read in: ``[{"code", "message_en", "message_zh",
-    "suggest_crs"}]`` (``suggest_crs`` may be None).
+    """Warn about the CRS a site was read in.
+
+    Returns ``[{"code", "message_en", "message_zh", "suggest_crs"}]`` (``suggest_crs``
+    may be None):
 
     * ``looks_gcj02`` — read as WGS 84 or CGCS2000 although the file (its first 256 KiB)
       or its name mentions AMap/Gaode/Tencent/GCJ-02: those coordinates are about 500 m off.
@@ -158,8 +160,8 @@ def crs_hints(raw: bytes | None, filename: str | None, crs_in: str, source: str,
             "message_en": f"the file mentions AMap/Gaode/Tencent or GCJ-02, but was read as "
                           f"{gcrs.CRS_LABELS[crs_in]}: if its coordinates come from AMap they "
                           "are about 500 m off — choose GCJ-02",
-            "message_zh": f"文件提到高德/腾讯地图或 GCJ-02，却按 {crs_in} 读取：若坐标来自高德地图，"
-                          "位置约偏 500 米——请选择 GCJ-02（火星坐标）"})
+            "message_zh": f"文件提到高德/腾讯地图或 GCJ-02，却按 {crs_in} 读取："
+                          "若坐标来自高德地图，位置约偏 500 米——请选择 GCJ-02（火星坐标）"})
     if source == "default":
         hints.append({
             "code": "crs_assumed", "suggest_crs": None,
@@ -180,8 +182,11 @@ def crs_hints(raw: bytes | None, filename: str | None, crs_in: str, source: str,
 
 def describe_input(site, raw: bytes | None, filename: str | None, *,
                    in_service_area: bool | None = None) -> dict:
-    """The ``input`` member of a site-check answer for a ``geo.parsers.ParsedSite``:
-    ``{"format", "crs", "crs_label", "crs_source", "parcels" (names), "crs_hints"}``."""
+    """Describe a ``geo.parsers.ParsedSite`` for the ``input`` member of a site check.
+
+    Returns ``{"format", "crs", "crs_label", "crs_source", "parcels" (names),
+    "crs_hints"}``.
+    """
     crs_in = site.crs_in
     return {"format": site.fmt, "crs": crs_in, "crs_label": gcrs.CRS_LABELS.get(crs_in, crs_in),
             "crs_source": site.crs_source or "parameter", "parcels": list(site.parcels),

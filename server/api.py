@@ -570,9 +570,7 @@ def sitecheck_create():
     from geo.budget import site_check_task
     from geo.parsers import parse_site
     from geo.sitecheck import site_check
-    from server import workers
-
-    from server import casefile
+    from server import casefile, workers
 
     svc = services()
     svc.store.ensure_room()  # a full or broken store refuses before the check is computed
