@@ -127,7 +127,9 @@ def case_view(record: dict, lang: str) -> dict:
         "project_type": None if ptype is None else {
             "name": ptype.get("name_en" if lang == "en" else "name_zh") or ptype.get("id"),
             "effect_code": str(ptype.get("effect") or "none"),
-            "effect": i18n.verdict_label(lang, ptype.get("effect") or "none"),
+            "effect": i18n.verdict_label(lang, ptype.get("effect"))
+            if ptype.get("effect") not in (None, "none")
+            else i18n.t(lang, "case_project_no_activity"),
             "activities": [{"name": str(a.get("activity_en" if lang == "en" else "activity_zh")
                                         or ""),
                             "effect": i18n.effect_label(lang, a.get("effect")),
