@@ -155,6 +155,17 @@ def _page_content(lang: str) -> str:
     return f'"{head}" counter(page) "{middle}" counter(pages) "{tail}"'
 
 
+@bp.get("/api/v1/project-types")
+def project_types():
+    """The project types of the site-check panel's picker, with their activity clauses."""
+    from flask import jsonify
+
+    from geo.projecttypes import list_types
+
+    types = list_types(getattr(services().data, "clauses", None) or [])
+    return jsonify({"count": len(types), "project_types": types})
+
+
 # ------------------------------------------------------------------ PDF
 
 def render_pdf_task(state: dict, html: str) -> bytes:
