@@ -52,7 +52,8 @@ def test_two_parcels_are_two_rows_and_the_merged_site_is_kept(two_parcels):
 def test_project_fields_are_stored_and_the_type_reads_the_activity_verdicts(client, two_parcels):
     stored = client.get(two_parcels["url"]).get_json()
     project = stored["project"]
-    assert project["name"] == "洮北风光储一体化项目" and project["applicant"] == "白城某新能源有限公司"
+    assert project["name"] == "洮北风光储一体化项目"
+    assert project["applicant"] == "白城某新能源有限公司"
     wind = [a for a in stored["activity_verdicts"] if a["activity_zh"].startswith("风电")]
     assert project["type"]["id"] == "wind_solar"
     assert project["type"]["activities"] == wind
