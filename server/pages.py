@@ -21,7 +21,7 @@ from server import i18n, services
 bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_OWN_ASSETS = ("planmap.js", "planmap.css")
+_OWN_ASSETS = ("planmap.js", "planmap.css", "planmap-report.js", "planmap-report.css")
 _HL_MAX_LINES = 500  # a ?hl= range wider than this is cut (a highlight, not a dump)
 
 # Pages built here hold no inline script; inline style is kept for Leaflet/Folium.
@@ -253,7 +253,7 @@ def report_html(check_id: str, lang: str, pdf: bool = False) -> str:
         toggle_url=_lang_url(f"/report/{check_id}", _other_lang(lang)),
         other_lang=_other_lang(lang), map_url=_lang_url("/", lang),
         pdf_url=_lang_url(f"/report/{check_id}.pdf", lang),
-        asset_v={n: _asset_version(n) for n in (*_OWN_ASSETS, "planmap-report.css")},
+        asset_v={n: _asset_version(n) for n in _OWN_ASSETS},
     )
 
 
