@@ -184,9 +184,29 @@
     else body.insertBefore(box, body.firstChild);
   }
 
+  // A refused upload whose message names the CRS to use (geo.crs hints: "use crs=EPSG:4529",
+  // swapped axes, wrong zone) gets a button that checks the same file again in that CRS.
+  function error(body, err) {
+    var e = err && err.error;
+    if (!e || !last || !last.isFile) return;
+    var m = /crs=(EPSG:\d{4}|gcj02)/.exec((e.message_en || '') + ' ' + (e.message_zh || ''));
+    var box = el('div', 'pm-case-warn');
+    box.setAttribute('data-code', 'error');
+    var chosen = val('pm-case-crs');
+    box.appendChild(el('span', null, S.case_crs_used + ': ' + (chosen ? crsName(chosen) : S.case_picker_crs_auto)));
+    if (m && m[1] !== chosen) {
+      var b = el('button', 'pm-case-use-crs', fmt(S.case_use_crs, {crs: crsName(m[1])}));
+      b.type = 'button';
+      b.addEventListener('click', function () { rerun(m[1]); });
+      box.appendChild(b);
+    }
+    body.appendChild(box);
+  }
+
   window.planmapReport = {
     init: function (map, cfg) { CFG = cfg; S = cfg.strings || {}; buildControls(); loadTypes(); },
     extend: extend,
-    render: render
+    render: render,
+    error: error
   };
 })();

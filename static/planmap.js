@@ -407,7 +407,10 @@
           MAP.fitBounds(site.getBounds(), {maxZoom: 15, padding: [40, 40]});
         }).catch(function () { /* the result is shown already; the outline is a bonus */ });
       }
-    }).catch(function (err) { showError(body, err); });
+    }).catch(function (err) {
+      showError(body, err);
+      if (window.planmapReport) window.planmapReport.error(body, err);  // issue 18
+    });
   }
   function verdictText(v) {
     if (v && typeof v === 'object') v = v.code;

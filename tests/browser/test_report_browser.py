@@ -167,3 +167,20 @@ def test_project_type_picker_checks_the_site_again(page, server):
     page.select_option("#pm-case-type", "tourism")
     page.wait_for_selector("#pm-case-type-verdict", timeout=20000)
     assert "旅游" in page.locator("#pm-case-type-verdict").inner_text()
+
+
+def test_wrong_zone_error_offers_the_crs_it_names(page, server, tmp_path):
+    # survey metres with the 41 zone prefix, uploaded as plain EPSG:4550 (no prefix)
+    ring = [[41487400.35, 5053800.12], [41487712.9, 5053812.48], [41487705.23, 5054015.76],
+            [41487400.35, 5053800.12]]
+    path = tmp_path / "zone41.geojson"
+    path.write_text('{"type": "Polygon", "coordinates": [%s]}' % str(ring), "utf-8")
+    open_map(page, server)
+    page.select_option("#pm-case-crs", "EPSG:4550")
+    page.set_input_files("#pm-upload", str(path))
+    page.wait_for_selector(".pm-error", timeout=20000)
+    assert "EPSG:4529" in page.locator(".pm-error").inner_text()  # the API's own hint
+    page.locator(".pm-case-warn[data-code=error] button.pm-case-use-crs").click()
+    page.wait_for_selector("#pm-case-result", timeout=20000)
+    assert "EPSG:4529" in page.locator("#pm-case-crs-used").inner_text()
+    assert page.locator("#pm-case-crs").input_value() == "EPSG:4529"
