@@ -12,6 +12,7 @@ copies them into ``docs/screenshots/``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import threading
 from pathlib import Path
@@ -174,7 +175,7 @@ def test_wrong_zone_error_offers_the_crs_it_names(page, server, tmp_path):
     ring = [[41487400.35, 5053800.12], [41487712.9, 5053812.48], [41487705.23, 5054015.76],
             [41487400.35, 5053800.12]]
     path = tmp_path / "zone41.geojson"
-    path.write_text('{"type": "Polygon", "coordinates": [%s]}' % str(ring), "utf-8")
+    path.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}), "utf-8")
     open_map(page, server)
     page.select_option("#pm-case-crs", "EPSG:4550")
     page.set_input_files("#pm-upload", str(path))
