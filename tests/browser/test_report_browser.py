@@ -84,13 +84,14 @@ def _pdf_text(data: bytes, tmp_path: Path) -> str:
                           capture_output=True, text=True).stdout
 
 
-def _pdf_pages_png(data: bytes, tmp_path: Path, stem: str) -> list[Path]:
+def _pdf_pages_png(data: bytes, tmp_path: Path, stem: str, last: int = 0) -> list[Path]:
     pdf = tmp_path / f"{stem}.pdf"
     pdf.write_bytes(data)
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob(f"{stem}-*.png"):
         old.unlink()
-    subprocess.run([need_program("pdftoppm"), "-r", "70", "-png", str(pdf),
+    pages = ["-l", str(last)] if last else []
+    subprocess.run([need_program("pdftoppm"), "-r", "70", "-png", *pages, str(pdf),
                     str(SHOTS / stem)], check=True)
     return sorted(SHOTS.glob(f"{stem}-*.png"))
 
@@ -136,7 +137,7 @@ def test_two_parcel_upload_project_type_and_the_pdf(page, server, tmp_path):
     assert page.js_errors == []
 
 
-def test_crs_picker_changes_the_result_for_a_gcj02_file(page, server):
+def test_crs_picker_changes_the_result_for_a_gcj02_file(page, server, tmp_path):
     open_map(page, server)
     page.set_input_files("#pm-upload", str(SITES / "amap_gcj02.geojson"))
     page.wait_for_selector("#pm-case-result", timeout=20000)
@@ -157,6 +158,11 @@ def test_crs_picker_changes_the_result_for_a_gcj02_file(page, server):
     assert after != before
     assert "洮北东湖湿地" in page.locator("#pm-overlap").inner_text()  # the wetland it lies in
     page.locator("#pm-panel").screenshot(path=str(SHOTS / "report_panel_gcj02_chosen.png"))
+    # its report draws the wetland that decides the verdict (the PDF's first pages kept)
+    href = page.locator("#pm-report-pdf").get_attribute("href")
+    response = page.request.get(server["base"] + href)
+    assert response.ok
+    assert _pdf_pages_png(response.body(), tmp_path, "report_pdf_gcj02", last=2)
     assert page.js_errors == []
 
 
