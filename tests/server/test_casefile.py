@@ -158,3 +158,10 @@ def test_pdf_by_format_parameter_and_unknown_check(client, two_parcels):
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     missing = client.get("/report/nosuchcheck00.pdf")
     assert missing.status_code == 404 and missing.get_json()["error"]["status"] == 404
+
+
+def test_project_text_is_escaped_on_the_report(client):
+    r = client.post("/api/v1/sitecheck", json={"wkt": "POINT (122.84 45.62)",
+                                               "project_name": "<img src=x onerror=alert(1)>"})
+    html = client.get(r.get_json()["report_url"]).get_data(as_text=True)
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
