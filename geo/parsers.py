@@ -91,6 +91,12 @@ class ParsedSite:
     warnings : list of str
         Oddities accepted but worth a look (content ignored, NUL padding stripped,
         界址点 numbers out of sequence); shown in the result and the report.
+    parts : list of shapely.Geometry
+        Each feature/parcel as read, valid, in ``crs_in`` (aligned with ``parcels``): the
+        report lists one row and one 界址点 table per parcel, in the input coordinates.
+    crs_source : str
+        Where ``crs_in`` came from: ``parameter`` (the caller's ``crs``), ``file`` (named in
+        the file: .prj, [属性描述], GeoJSON ``crs``, WKT SRID) or ``default`` (assumed).
     """
 
     geometry: BaseGeometry
@@ -99,6 +105,8 @@ class ParsedSite:
     parcels: list[str] = field(default_factory=list)
     repairs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    parts: list[BaseGeometry] = field(default_factory=list)
+    crs_source: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -259,7 +267,21 @@ def _resolve_crs(explicit: str | None, embedded: str | None, default: str | None
         raise _err(CRSError, "missing_crs",
                    f"the {where} does not say its coordinate system; pass crs=",
                    f"{where}未说明坐标系；请提供 crs 参数", "crs")
-    return chosen
+    return _ChosenCRS(chosen, "parameter" if exp else "file" if embedded else "default")
+
+
+class _ChosenCRS(str):
+    """A CRS name that remembers where it came from (``parameter``, ``file``, ``default``).
+
+    The site-check panel always says which CRS it used, and whether it was assumed.
+    """
+
+    source = ""
+
+    def __new__(cls, name: str, source: str):
+        obj = super().__new__(cls, name)
+        obj.source = source
+        return obj
 
 
 # --------------------------------------------------------------------------- rings
@@ -417,8 +439,9 @@ def _finish(geoms: list[BaseGeometry], names: list[str], crs_in: str, fmt: str,
                        f"几何图形转换到 WGS 84 后无效：{reason}", param)
         repairs.append(f"repaired after transform to WGS 84 ({reason})")
         out = fixed
-    return ParsedSite(geometry=out, crs_in=crs_in, fmt=fmt, parcels=list(names),
-                      repairs=repairs)
+    return ParsedSite(geometry=out, crs_in=str(crs_in), fmt=fmt, parcels=list(names),
+                      repairs=repairs, parts=valid,
+                      crs_source=getattr(crs_in, "source", ""))
 
 
 # --------------------------------------------------------------------------- JSON

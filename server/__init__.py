@@ -96,6 +96,9 @@ def create_app(config: dict | None = None) -> Flask:
     from server import basemap
 
     basemap.register(app)  # issue 16: offline basemap tiles; refuses a GCJ-02 BASEMAP_URL
+    from server import casefile  # issue 18: the report as a case file, its PDF
+
+    app.register_blueprint(casefile.bp)
     errors.register(app)
     security.register(app)
     delivery.register(app)

@@ -25,6 +25,7 @@ from geo.budget import Busy, trim_heap
 EXPENSIVE_ENDPOINTS = frozenset({
     "api.sitecheck_create", "api.zones_batch", "pages.report", "conflicts.api_conflicts",
     "conflicts.page_conflicts", "exports.download",
+    "casefile.report_pdf",  # issue 18: WeasyPrint takes seconds for a long 界址点 table
 })
 """Flask endpoints of the expensive class; every other endpoint is cheap."""
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 
 import numpy as np
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
 from geo.plans import route, scope_result
@@ -495,6 +495,7 @@ def _site_request():
     if not isinstance(body, dict):
         raise InvalidInput("invalid_body", "the JSON body must be an object",
                            "JSON 请求内容必须是对象", param="body")
+    g.site_body = body  # project name/applicant/type are read from it too (server/casefile.py)
     if body.get("type") in ("Feature", "FeatureCollection", "Polygon", "MultiPolygon",
                             "Point", "LineString", "MultiLineString", "MultiPoint",
                             "GeometryCollection"):
@@ -569,11 +570,12 @@ def sitecheck_create():
     from geo.budget import site_check_task
     from geo.parsers import parse_site
     from geo.sitecheck import site_check
-    from server import workers
+    from server import casefile, workers
 
     svc = services()
     svc.store.ensure_room()  # a full or broken store refuses before the check is computed
     payload, fmt, filename, crs, repair, rings = _site_request()
+    project = casefile.project_fields()
     site = parse_site(payload, fmt=fmt, filename=filename, crs=crs, limits=svc.limits,
                       repair=repair)
     check_args = dict(rings=rings or _default_rings(), repairs=site.repairs,
@@ -592,8 +594,7 @@ def sitecheck_create():
     if scoped:
         scope_result(result, svc.scope, plan_ids)
     result["plans"] = svc.scope.describe(plan_ids) if svc.scope is not None else []
-    result.setdefault("input", {"format": site.fmt, "crs": site.crs_in,
-                                "parcels": list(site.parcels)})
+    casefile.describe(result, site, payload, filename, project)  # input, parcels, project
     result["warnings"] = list(site.warnings)  # oddities accepted (docs/SECURITY.md)
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
     site_geojson = _site_geojson(site)

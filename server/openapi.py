@@ -581,6 +581,7 @@ def _api_document() -> dict:
                     "layers": {"type": "object"}}}}}}}}},
     }
     paths.update(_plan_paths(paths))
+    _case_file_paths(paths)
     _rate_limited(paths)
     return {
         "openapi": "3.0.3",
@@ -591,6 +592,69 @@ def _api_document() -> dict:
         "paths": paths,
         "components": _components(),
     }
+
+
+# -- the report as a case file (issue 18, server/casefile.py): one block ------------------
+_CASE_TEXT = {"type": "string", "maxLength": 200, "nullable": True}
+CASE_FIELDS = {
+    "project_name": {**_CASE_TEXT, "description": "project name shown on the report "
+                     "(at most PROJECT_TEXT_MAX_CHARS characters; 400 `text_too_long`)"},
+    "applicant": {**_CASE_TEXT, "description": "applicant shown on the report (same bound)"},
+    "project_type": {"type": "string", "nullable": True,
+                     "enum": ["wind_solar", "industry", "tourism", "livestock", "major_project",
+                              None],
+                     "description": "project type (GET /api/v1/project-types): its activity "
+                     "clauses' verdict is answered as `project.type`"},
+}
+SITE_REQUEST["properties"].update(CASE_FIELDS)
+_HINT = {"type": "object", "properties": {
+    "code": {"type": "string", "enum": ["looks_gcj02", "crs_assumed", "outside_baicheng"]},
+    "message_en": {"type": "string"}, "message_zh": {"type": "string"},
+    "suggest_crs": {"type": "string", "nullable": True}}}
+SITE_RESULT["properties"]["input"]["properties"].update({
+    "crs_label": {"type": "string"},
+    "crs_source": {"type": "string", "enum": ["parameter", "file", "default"],
+                   "description": "where `crs` came from: the request, the file, or assumed"},
+    "crs_hints": {"type": "array", "items": _HINT,
+                  "description": "why the CRS may be wrong (AMap/GCJ-02 file read as WGS 84, "
+                  "CRS assumed, site outside Baicheng with the geo.crs hint)"}})
+SITE_RESULT["properties"].update({
+    "project": {"type": "object", "nullable": True, "properties": {
+        "name": {"type": "string", "nullable": True},
+        "applicant": {"type": "string", "nullable": True},
+        "type": {"type": "object", "nullable": True, "properties": {
+            "id": {"type": "string"}, "name_zh": {"type": "string"},
+            "name_en": {"type": "string"}, "effect": {"type": "string"},
+            "activities": {"type": "array", "items": {"type": "object"}},
+            "clauses": {"type": "array", "items": {"type": "string"}}}}}},
+    "parcels": {"type": "object", "nullable": True, "description": "one row per parcel "
+                "(areas in m², 公顷, 亩), numbered 界址点 `[no, x_in, y_in, x_gk, y_gk]` per "
+                "ring in the input CRS and EPSG:4550, totals and 四至 (`extent`)",
+                "properties": {"parcels": {"type": "array", "items": {"type": "object"}},
+                               "totals": {"type": "object"}, "extent": {"type": "object",
+                                                                         "nullable": True},
+                               "points_listed": {"type": "integer"},
+                               "points_total": {"type": "integer"},
+                               "crs_in": {"type": "string"}, "crs_gk": {"type": "string"}}},
+})
+
+
+def _case_file_paths(paths: dict) -> None:
+    form = paths["/api/v1/sitecheck"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    form["schema"]["properties"].update(CASE_FIELDS)
+    paths["/api/v1/project-types"] = {"get": {
+        "operationId": "listProjectTypes", "tags": ["sitecheck"],
+        "summary": "Project types of the site check (风电/光伏, 工业, 旅游 …) and their "
+                   "activity clauses",
+        "responses": {"200": {"description": "project types", "content": {"application/json": {
+            "schema": {"type": "object", "required": ["count", "project_types"], "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "project_types": {"type": "array", "items": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "name_zh": {"type": "string"},
+                    "name_en": {"type": "string"},
+                    "activities": {"type": "array", "items": {"type": "string"}},
+                    "clauses": {"type": "array", "items": {"type": "string"}}}}}}}}}},
+            **_error_responses(400)}}}
 
 
 def api_document() -> dict:

@@ -7,7 +7,6 @@ pages carry no inline script (the page CSP sets ``script-src 'self'``).
 
 from __future__ import annotations
 
-import datetime as _dt
 import gzip
 import hashlib
 import re
@@ -22,7 +21,7 @@ from server import i18n, services
 bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_OWN_ASSETS = ("planmap.js", "planmap.css")
+_OWN_ASSETS = ("planmap.js", "planmap.css", "planmap-report.js", "planmap-report.css")
 # issue 16: the map a planner reads (layout, swipe/compare, print), loaded after planmap.js
 LAYOUT_ASSETS = ("planmap-layout.css", "planmap-print.css", "planmap-layout.js",
                  "planmap-swipe.js", "planmap-print.js")
@@ -223,13 +222,23 @@ def plan(seed: str):
 
 @bp.get("/report/<check_id>")
 def report(check_id: str):
-    from server import reportview
-
     lang = i18n.current_lang()
+    if (request.args.get("format") or "").strip().lower() == "pdf":
+        from server import casefile
+
+        return casefile.report_pdf(check_id)
     try:
-        record = services().store.get(check_id)
+        html = report_html(check_id, lang)
     except NotFound:
         return _not_found_page(lang, i18n.t(lang, "not_found_report", id=check_id))
+    return _respond(html.encode("utf-8"), "text/html", csp=_csp())
+
+
+def report_html(check_id: str, lang: str, pdf: bool = False) -> str:
+    """The report page of a stored check (raises ``NotFound``); ``pdf`` for WeasyPrint."""
+    from server import casefile, reportview
+
+    record = services().store.get(check_id)
     if not reportview.valid_rendering(record.get("report")):
         # a check stored before reports were drawn at save time (or whose drawing failed
         # then): draw it once, in a worker under REQUEST_TIME_LIMIT_S, and keep it
@@ -240,19 +249,16 @@ def report(check_id: str):
         else:
             record["report"] = reportview.EMPTY_RENDERING
     view = reportview.build(record, services().data, lang, current_app.config)
-    created = record.get("created")
-    when = ""
-    if isinstance(created, (int, float)):
-        when = _dt.datetime.fromtimestamp(created, _dt.timezone.utc).strftime(
-            "%Y-%m-%d %H:%M:%S UTC")
-    html = render_template(
+    case = casefile.case_view(record, lang)
+    return render_template(
         "report.html", lang=lang, t=lambda key, **kw: i18n.t(lang, key, **kw), view=view,
-        check_id=check_id, when=when,
+        check_id=check_id, when=case["when"], case=case, pdf=pdf,
+        plan_title=lambda c: casefile.plan_title(c, lang),
         toggle_url=_lang_url(f"/report/{check_id}", _other_lang(lang)),
         other_lang=_other_lang(lang), map_url=_lang_url("/", lang),
+        pdf_url=_lang_url(f"/report/{check_id}.pdf", lang),
         asset_v={n: _asset_version(n) for n in _OWN_ASSETS},
     )
-    return _respond(html.encode("utf-8"), "text/html", csp=_csp())
 
 
 def _render_in_worker(record):

@@ -178,6 +178,8 @@ def build(record: dict, data, lang: str, config) -> dict:
         rendering = render_map(record, data, features)
     svg = rendering["svg"]
     svg_legend = [{"color": item["color"], "dashed": item["dashed"],
+                   "deciding": bool(item.get("deciding")), "covers": bool(item.get("covers")),
+                   "context": bool(item.get("context")),
                    "name": item.get("name_en") if lang == "en" and item.get("name_en")
                    else item.get("name_zh") or item.get("name_en") or ""}
                   for item in rendering["legend"]]
@@ -257,8 +259,9 @@ def _tiers_view(result: dict, lang: str, layer_titles: dict) -> dict:
             "deciding": deciding, "conflicts": conflicts}
 
 
-RENDERING_VERSION = 2  # bump when render_svg changes what it draws: old renderings are redrawn
+RENDERING_VERSION = 3  # bump when render_svg changes what it draws: old renderings are redrawn
 # 2: area-wide extents (geo/tiers.py) are no longer drawn
+# 3: fitted to the deciding zones, rivers and counties as context, legend of visible items only
 
 
 def valid_rendering(rendering) -> bool:
@@ -287,8 +290,10 @@ def render_map(record: dict, data, features: dict | None = None) -> dict:
         zone_ids = [z for z in zone_ids if z in placed]
     rings_m = [d for d in (_num(ring.get("distance_m")) for ring in result.get("rings") or []
                            if isinstance(ring, dict)) if d]
+    deciding = [str(e.get("id", "")) for e in (tiers or {}).get("binding") or []
+                if isinstance(e, dict)] if isinstance(tiers, dict) else []
     svg, legend = render_svg(_site_geometry(record.get("site")), zone_ids, data, features,
-                             rings_m=rings_m)
+                             rings_m=rings_m, deciding=deciding)
     return {"v": RENDERING_VERSION, "svg": svg, "legend": legend}
 
 
@@ -310,11 +315,22 @@ def _verdict_text(verdict, lang: str) -> str:
     return i18n.verdict_label(lang, verdict)
 
 
-def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[str, list]:
-    """A small SVG map of the site over the touched zones, the counties and buffer rings.
+CONTEXT_RIVER = "#4a90c8"
+MIN_SITE_PX = 8.0  # a site smaller than this on the drawing also gets a marker
+
+
+def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh",
+               deciding=()) -> tuple[str, list]:
+    """A small SVG map of the site, the zones that decide its verdict and its context.
+
+    The frame fits the site and the ``deciding`` zones (the binding tier, see
+    :mod:`geo.tiers`) with a margin for the rings; county boundaries and rivers of the
+    vendored layers are drawn as context.  Only what is visible gets a legend entry: a zone
+    whose outline does not enter the frame is left out, and a zone covering the whole
+    frame is named in the legend as covering it (``covers``) rather than tinting it all.
 
     Returns the SVG text and its legend (``[{"color", "name", "name_zh", "name_en",
-    "dashed"}]``, shown beside it; ``name`` is in ``lang``).
+    "dashed", "deciding", "covers", "context"}]``; ``name`` is in ``lang``).
     """
     from geo import crs
 
@@ -329,6 +345,23 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
     span = max(maxx - minx, maxy - miny, 500.0)
     margin = max(reach, span * 0.25, 300.0) * 1.08
     minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
+    metric = {}
+    for fid in dict.fromkeys(zone_ids):
+        if fid in features and features[fid][0] != "admin":
+            try:
+                metric[fid] = crs.to_metric(features[fid][1].geometry)
+            except Exception:
+                continue
+    for fid in deciding:
+        g = metric.get(fid)
+        if g is not None and not g.is_empty and g.geom_type not in ("Point", "MultiPoint"):
+            # the deciding zone is shown whole (or its part near the site, for a huge one)
+            zx0, zy0, zx1, zy1 = g.bounds
+            cap = max(span * 40, 20_000.0)
+            cx, cy = (site_m.bounds[0] + site_m.bounds[2]) / 2, (
+                site_m.bounds[1] + site_m.bounds[3]) / 2
+            minx, miny = min(minx, max(zx0, cx - cap)), min(miny, max(zy0, cy - cap))
+            maxx, maxy = max(maxx, min(zx1, cx + cap)), max(maxy, min(zy1, cy + cap))
     # widen the frame to the drawing's aspect ratio, so clipped zones fill the whole picture
     want = (SVG_W - 2 * SVG_PAD) / (SVG_H - 2 * SVG_PAD)
     w, h = maxx - minx, maxy - miny
@@ -345,6 +378,9 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
     frame = shapely.box(minx, miny, maxx, maxy)
     tol = 0.6 / scale  # below a pixel
 
+    def px(x, y) -> tuple[float, float]:
+        return ox + (x - minx) * scale, oy + (maxy - y) * scale
+
     def path(geom) -> str:
         geom = shapely.clip_by_rect(geom, minx, miny, maxx, maxy).simplify(tol)
         parts = []
@@ -357,8 +393,7 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
                 coords = list(ring.coords)
                 if not coords:
                     continue
-                pts = " ".join(f"{ox + (x - minx) * scale:.1f},{oy + (maxy - y) * scale:.1f}"
-                               for x, y, *_ in coords)
+                pts = " ".join("{:.1f},{:.1f}".format(*px(x, y)) for x, y, *_ in coords)
                 close = " Z" if poly_or_line.geom_type == "Polygon" else ""
                 parts.append(f"M{pts}{close}")
         return " ".join(parts)
@@ -366,39 +401,84 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SVG_W} {SVG_H}" '
            f'width="{SVG_W}" height="{SVG_H}" class="pm-report-svg" role="img">',
            f'<rect x="0" y="0" width="{SVG_W}" height="{SVG_H}" fill="#fbfaf7" stroke="#999"/>']
-    admin = getattr(data, "layers", {}).get("admin")
-    if admin is not None:
-        for geom in admin.geometry:
+    legend = []
+    layers_of = getattr(data, "layers", {})
+    # context: rivers and lakes, then county boundaries with their names
+    water = layers_of.get("water")
+    river_shown = False
+    if water is not None:
+        for _fid, row in water.iterrows():
+            if row.get("kind") not in ("river", "lake"):
+                continue
             try:
-                g = crs.to_metric(geom)
+                g = crs.to_metric(row.geometry)
             except Exception:
                 continue
-            if g.intersects(frame):
-                out.append(f'<path d="{path(g)}" fill="none" stroke="#777" stroke-width="1"/>')
-    legend = []
-    for i, fid in enumerate(dict.fromkeys(zone_ids)):
-        if fid not in features:
-            continue
+            if not g.intersects(frame):
+                continue
+            d = path(g.boundary if g.geom_type in ("Polygon", "MultiPolygon") and
+                     row.get("kind") == "river" else g)
+            if not d:
+                continue
+            river_shown = True
+            if g.geom_type in ("Polygon", "MultiPolygon"):
+                out.append(f'<path d="{d}" fill="{CONTEXT_RIVER}" fill-opacity="0.18" '
+                           f'stroke="{CONTEXT_RIVER}" stroke-width="0.8"/>')
+            else:
+                out.append(f'<path d="{d}" fill="none" stroke="{CONTEXT_RIVER}" '
+                           f'stroke-width="1.6"/>')
+    admin = layers_of.get("admin")
+    county_shown = False
+    labels = []
+    if admin is not None:
+        for _fid, row in admin.iterrows():
+            try:
+                g = crs.to_metric(row.geometry)
+            except Exception:
+                continue
+            if not g.intersects(frame) or g.contains(frame) and row.get("kind") == "city":
+                continue
+            if g.boundary.intersects(frame):
+                county_shown = True
+                out.append(f'<path d="{path(g.boundary)}" fill="none" stroke="#777" '
+                           f'stroke-width="1" stroke-dasharray="8 3 2 3"/>')
+            if row.get("kind") == "county":
+                inner = shapely.clip_by_rect(g, minx, miny, maxx, maxy)
+                if not inner.is_empty and inner.area > frame.area * 0.04:
+                    lx, ly = px(*inner.representative_point().coords[0])
+                    labels.append((lx, ly, row))
+    for lx, ly, row in labels:
+        out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="13" fill="#666" '
+                   f'text-anchor="middle">{escape(str(row.get("name_zh") or ""))}</text>')
+    if county_shown:
+        legend.append(("#777", "县界", "County boundary", True, False, False, True))
+    if river_shown:
+        legend.append((CONTEXT_RIVER, "河流", "River", False, False, False, True))
+    deciding = set(deciding)
+    order = sorted(metric, key=lambda f: f not in deciding)  # deciding zones drawn last, on top
+    for i, fid in enumerate(reversed(order)):
         lid, row = features[fid]
-        if lid == "admin":  # the counties are the base drawing already
-            continue
-        color = ZONE_COLORS[i % len(ZONE_COLORS)]
-        try:
-            g = crs.to_metric(row.geometry)
-        except Exception:
-            continue
+        g = metric[fid]
+        color = ZONE_COLORS[(len(order) - 1 - i) % len(ZONE_COLORS)]
         dash = ' stroke-dasharray="6 4"' if row.get("accuracy") == "schematic" else ""
+        names = {k: str(row.get(k)) if row.get(k) else None for k in ("name_zh", "name_en")}
+        zh, en = names["name_zh"] or names["name_en"] or fid, names["name_en"] or names[
+            "name_zh"] or fid
+        is_deciding = fid in deciding
+        if g.geom_type in ("Polygon", "MultiPolygon") and g.contains(frame):
+            # covers the whole picture: named in the legend, no fill tinting everything
+            legend.append((color, zh, en, bool(dash), is_deciding, True, False))
+            continue
         if g.geom_type in ("Point", "MultiPoint"):
             g = g.buffer(3 / scale)
+        if not g.intersects(frame):
+            continue
         d = path(g)
         if d:
-            # a zone covering the whole picture gets no fill: it would only tint everything
-            opacity = "0" if g.contains(frame) else "0.12"
-            out.append(f'<path d="{d}" fill="{color}" fill-opacity="{opacity}" stroke="{color}" '
-                       f'stroke-width="1.5"{dash} fill-rule="evenodd"/>')
-            names = {k: str(row.get(k)) if row.get(k) else None for k in ("name_zh", "name_en")}
-            legend.append((color, names["name_zh"] or names["name_en"] or fid,
-                           names["name_en"] or names["name_zh"] or fid, bool(dash)))
+            width = "2.6" if is_deciding else "1.5"
+            out.append(f'<path d="{d}" fill="{color}" fill-opacity="0.12" stroke="{color}" '
+                       f'stroke-width="{width}"{dash} fill-rule="evenodd"/>')
+            legend.append((color, zh, en, bool(dash), is_deciding, False, False))
     # Rings are drawn from an outline that differs from the true buffer by under a pixel:
     # the site simplified below a pixel, or its convex hull when the ring is so wide that a
     # hull edge of length L moves the ring by at most L²/8r, under a pixel.  Buffering a complex
@@ -418,16 +498,26 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh") -> tuple[s
         4 / scale)
     out.append(f'<path d="{path(site_draw)}" fill="#000" fill-opacity="0.15" stroke="#000" '
                f'stroke-width="2.5" fill-rule="evenodd"/>')
+    sx0, sy0, sx1, sy1 = site_m.bounds
+    if max(sx1 - sx0, sy1 - sy0) * scale < MIN_SITE_PX:
+        cx, cy = px((sx0 + sx1) / 2, (sy0 + sy1) / 2)
+        out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="none" stroke="#000" '
+                   f'stroke-width="2"/><path d="M{cx - 11:.1f},{cy:.1f} h22 M{cx:.1f},'
+                   f'{cy - 11:.1f} v22" stroke="#000" stroke-width="1"/>')
     # scale bar: a round length near a fifth of the width
     target = w / 5
-    bar = next((v for v in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
-                if v >= target * 0.6), 50000)
-    px = bar * scale
+    bar = next((v for v in (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000,
+                            100000) if v >= target * 0.6), 100000)
+    bar_px = bar * scale
     label = f"{bar // 1000:g} km" if bar >= 1000 else f"{bar} m"
     y0 = SVG_H - 18
-    out.append(f'<path d="M16,{y0} h{px:.1f}" stroke="#000" stroke-width="3"/>'
+    out.append(f'<rect x="10" y="{y0 - 22}" width="{bar_px + 14:.1f}" height="30" '
+               f'fill="#fff" fill-opacity="0.75"/>'
+               f'<path d="M16,{y0} h{bar_px:.1f}" stroke="#000" stroke-width="3"/>'
                f'<text x="16" y="{y0 - 6}" font-size="12">{escape(label)}</text>')
     out.append(f'<text x="{SVG_W - 16}" y="24" font-size="14" text-anchor="end">N ↑</text>')
     out.append("</svg>")
     return "".join(out), [{"color": c, "name": en if lang == "en" else zh, "name_zh": zh,
-                           "name_en": en, "dashed": d} for c, zh, en, d in legend]
+                           "name_en": en, "dashed": d, "deciding": dec, "covers": cov,
+                           "context": ctx}
+                          for c, zh, en, d, dec, cov, ctx in legend]

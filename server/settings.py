@@ -99,6 +99,11 @@ SETTINGS: tuple[Setting, ...] = (
             "the default base layer unless BASEMAP_URL is set"),
     Setting("BASEMAP_TILE_CACHE", 2048, "Most offline basemap tiles kept in memory (PNG, about "
             "2-15 kB each); 0 = draw every request"),
+    # -- the 选址分析报告 as a case file (issue 18, server/casefile.py)
+    Setting("PROJECT_TEXT_MAX_CHARS", 200, "Longest `project_name` or `applicant` of a site "
+            "check, in characters (400 `text_too_long` past it)"),
+    Setting("REPORT_MAX_POINTS", 2000, "Most boundary points (界址点) listed in a site check's "
+            "`parcels` and its report; the rest are counted, not listed"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -389,9 +389,11 @@
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify({geometry: payload});
     }
+    if (window.planmapReport) window.planmapReport.extend(opts, isFile, payload);  // issue 18
     fetchJSON(CFG.api.sitecheck, opts).then(function (res) {
       body.textContent = '';
       renderSiteCheck(body, res);
+      if (window.planmapReport) window.planmapReport.render(body, res);
       // an uploaded site is drawn from the stored check (the server parsed the file)
       if (isFile && res.url && /^\/[^\/]/.test(res.url)) {
         fetchJSON(res.url).then(function (stored) {
@@ -405,7 +407,10 @@
           MAP.fitBounds(site.getBounds(), {maxZoom: 15, padding: [40, 40]});
         }).catch(function () { /* the result is shown already; the outline is a bonus */ });
       }
-    }).catch(function (err) { showError(body, err); });
+    }).catch(function (err) {
+      showError(body, err);
+      if (window.planmapReport) window.planmapReport.error(body, err);  // issue 18
+    });
   }
   function verdictText(v) {
     if (v && typeof v === 'object') v = v.code;
@@ -626,6 +631,7 @@
     setPlan(sel.value, false);  // the home extent is already set from the admin layer
   }
   window.planmapSetPlan = setPlan;  // for tests and the console
+  window.planmapSiteCheck = siteCheck;  // planmap-report.js checks a site again (issue 18)
 
   window.planmapInit = function (map, cfg) {
     MAP = map; CFG = cfg; S = cfg.strings;
@@ -642,6 +648,7 @@
     setupDrawLocal();
     setupSearch();
     setupTools();
+    if (window.planmapReport) window.planmapReport.init(map, cfg);  // issue 18
     map.on('click', function (ev) {
       if (tool) return;  // a drawing/measuring click is not a query
       queryPoint(ev.latlng);

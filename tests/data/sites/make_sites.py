@@ -133,5 +133,27 @@ def main() -> None:
                         zf.writestr(info, src.read())
 
 
+def amap() -> None:
+    """amap_gcj02.geojson: a made-up 200 m × 180 m site inside 洮北东湖湿地 (near its east
+    edge), exported as an AMap/Gaode file would be — GCJ-02 coordinates (≈ 500 m off WGS 84
+    here), a property naming 高德地图.  Read as WGS 84 it falls outside the wetland."""
+    from geo.crs import wgs84_to_gcj02
+
+    cx, cy = 122.975644 - 0.003, (45.602005 + 45.637995) / 2
+    ring = np.array([(cx - 0.0012, cy - 0.0008), (cx + 0.0012, cy - 0.0008),
+                     (cx + 0.0012, cy + 0.0008), (cx - 0.0012, cy + 0.0008),
+                     (cx - 0.0012, cy - 0.0008)])
+    gx, gy = wgs84_to_gcj02(ring[:, 0], ring[:, 1])
+    doc = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "东湖选址（高德地图导出）",
+                                          "source": "高德地图 AMap 坐标拾取"},
+        "geometry": {"type": "Polygon", "coordinates": [
+            [[round(float(x), 7), round(float(y), 7)] for x, y in zip(gx, gy, strict=True)]]}}]}
+    with open(os.path.join(HERE, "amap_gcj02.geojson"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     main()
+    amap()
