@@ -295,7 +295,7 @@ class WorkerPool:
 
 # ---------------------------------------------------------------------- zone work
 
-def zone_worker_init(data) -> dict:
+def zone_worker_init(data, index=None) -> dict:
     """Worker state for zone work: the plan data and its zone index, built once.
 
     Parameters
@@ -303,6 +303,8 @@ def zone_worker_init(data) -> dict:
     data : layers.PlanData
         The plan data the serving process loaded (pickled to the worker, so that every
         worker answers from exactly the same data as the server).
+    index : ZoneIndex, optional
+        The home plan's index of that data when already at hand (read from the cache).
     """
     from geo.index import ZoneIndex
     from geo.plans import other_plan_ids, scope_from_plan_data
@@ -310,7 +312,9 @@ def zone_worker_init(data) -> dict:
     scope = scope_from_plan_data(data)
     plan_index = (ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope))
                   if scope is not None else None)
-    return {"data": data, "index": ZoneIndex.from_plan_data(data), "plan_index": plan_index}
+    if index is None:
+        index = ZoneIndex.from_plan_data(data)
+    return {"data": data, "index": index, "plan_index": plan_index}
 
 
 def site_check_task(state: dict, geometry, *, use_plan_index: bool = False, **kwargs) -> dict:

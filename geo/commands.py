@@ -60,31 +60,67 @@ def _store_token() -> str:
     from layers.store import default_store
 
     store = default_store()
-    return "" if store is None else f"store {store.token()}"
+    token = "" if store is None else store.token()
+    return f"store {token}" if token else ""
 
 
-def _cached(args, name: str, build):
+def data_store_token(data) -> str:
+    """Return the cache-key text of the store layer versions ``data`` was loaded with."""
+    token = ";".join(f"{e['id']}={e['store_version']}"
+                     for e in sorted(data.catalog, key=lambda e: e["id"])
+                     if "store_version" in e)
+    return f"store {token}" if token else ""
+
+
+def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
+                store_token: str | None = None) -> tuple[Path, str] | None:
+    """Return the cache file and key of ``name`` for a data folder, or None (no cache).
+
+    Parameters
+    ----------
+    data_dir : str or Path or None
+        The data folder (None: the built-in one).
+    cache_dir : str or Path or None
+        ``CACHE_DIR`` as resolved by ``server/cli.py``; None means no cache.
+    name : str
+        Keeps the cached objects of one data folder apart.
+    store_token : str, optional
+        The layer store's active versions the data holds (:func:`data_store_token`); default
+        those of the store ``layers.load`` would add (``PLANMAP_DATABASE_URL`` / ``HOME``).
+    """
+    from geo import indexcache
+
+    data_dir = Path(data_dir) if data_dir else _layers_dir()
+    files = _data_files(data_dir) if cache_dir else None
+    if files is None:
+        return None
+    where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    extra = _store_token() if store_token is None else store_token
+    return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files, extra=extra)
+
+
+def _cached(args, name: str, build, data=None, store_token: str | None = None):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
     ``args.cache_dir`` (``CACHE_DIR``, filled by ``server/cli.py``) names the cache folder;
     None builds without a cache. ``name`` keeps the cached objects of one data folder apart.
+    ``data``: the folder's plan data when the caller has loaded it already (the server).
     """
     from geo import indexcache
 
-    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else _layers_dir()
-    cache_dir = getattr(args, "cache_dir", None)
-    files = _data_files(data_dir) if cache_dir else None
-    if files is not None:
-        where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"{name}-{where}.pickle"
-        key = indexcache.data_key(files, extra=_store_token())
+    entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
+                        store_token)
+    if entry is not None:
+        path, key = entry
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"
-    from layers import load  # the data room; geo itself stays independent of it
+    if data is None:
+        from layers import load  # the data room; geo itself stays independent of it
 
-    value = build(load(getattr(args, "data_dir", None)))
-    if files is not None and value is not None:
+        data = load(getattr(args, "data_dir", None))
+    value = build(data)
+    if entry is not None and value is not None:
         try:
             indexcache.save(value, path, key)
         except OSError as exc:  # a read-only cache folder costs speed, not the answer

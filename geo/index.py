@@ -80,6 +80,14 @@ _TILE_MIN_VERTICES = 200  # zones with more vertices are cut into tiles for over
 
 _NEAR_CELL_M = 1000.0  # cell of the point-query candidate grid (metres)
 
+BULK_MIN_FEATURES = 2000
+"""Layers with at least this many polygons (a bureau's 图斑 or parcels) are *bulk* layers:
+their zones are indexed by a compact bounding-box grid and tested exactly at query time,
+instead of the per-zone cell classification, distance pieces and metric copies built
+for the plan's few hundred zones (which cost ~10 ms and ~50 KB per zone)."""
+
+_BULK_DEG_MARGIN = 1.02  # metres → degrees: EPSG:4550 scale ≥ 1, so a 2 % wider box is safe
+
 AREA_TILE_M = 5000.0
 """Tile size (metres) used to cut large zones for fast overlap measures."""
 
@@ -307,6 +315,44 @@ class _BoundaryGeoms(dict):
         return found
 
 
+_GEOM_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                        "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+
+
+class _Entries(list):
+    """Per feature, its result entry (a dict); a bulk layer's are made when first read.
+
+    Indexed like a list (``entries[i]``) by :class:`ZoneIndex` and its users; a bulk
+    layer is held as a block of columns instead of a million small dicts.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._blocks: list[tuple] = []  # (start, layer, ids, columns, geometry type names)
+
+    def add_block(self, start, layer, ids, columns, types) -> None:
+        self._blocks.append((start, layer, ids, columns, types))
+        self.extend([None] * len(ids))
+
+    def __getitem__(self, i):
+        e = super().__getitem__(i)
+        if e is None:
+            for start, layer, ids, columns, types in self._blocks:
+                if start <= i < start + len(ids):
+                    k = i - start
+
+                    def col(name, default=None, k=k, columns=columns):
+                        c = columns.get(name)
+                        return default if c is None else _scalar_text(c[k], default)
+
+                    e = {"id": ids[k], "layer": layer, "name_zh": col("name_zh", ids[k]),
+                         "name_en": col("name_en"), "accuracy": col("accuracy"),
+                         "kind": col("kind"), "citation": col("citation"),
+                         "geometry_type": types[k]}
+                    break
+        return e
+
+
 class ZoneIndex:
     """Spatial index over every feature of every layer, built once.
 
@@ -323,10 +369,12 @@ class ZoneIndex:
         Seed id → plan title, or an object/dict with ``title_zh`` and ``title_en``.
     grid_cells : int, optional
         Cells along the longer side of the grid (more cells: fewer exact tests, more memory).
+    bulk_min_features : int, optional
+        Polygons from which a layer is indexed as a bulk layer (:data:`BULK_MIN_FEATURES`).
     """
 
     def __init__(self, layers: Mapping, service_area=None, clauses=None, *, plans=None,
-                 grid_cells: int = 1536):
+                 grid_cells: int = 1536, bulk_min_features: int = BULK_MIN_FEATURES):
         self.clauses = list(clauses or [])
         self.plan_titles: dict[str, dict] = {}
         for seed, plan in (plans or {}).items():
@@ -335,11 +383,12 @@ class ZoneIndex:
             self.plan_titles[seed] = {"title_zh": zh, "title_en": None if isinstance(plan, str)
                                       else get("title_en")}
         self.layer_ids: list[str] = [str(k) for k in layers]
-        self._load_features(layers)
+        self._load_features(layers, bulk_min_features)
         self._build_metric()
         self._build_area_wide()
         self.service_area = service_area
         self._build_grid(service_area, grid_cells)
+        self._build_bulk()
 
     def __getstate__(self) -> dict:
         # For geo.indexcache: the per-signature boundary arrays (~15,000 small arrays, slow
@@ -392,8 +441,9 @@ class ZoneIndex:
 
     # ------------------------------------------------------------------ building
 
-    def _load_features(self, layers: Mapping) -> None:
-        ids, lyr, geoms, entries = [], [], [], []
+    def _load_features(self, layers: Mapping, bulk_min_features: int) -> None:
+        ids, lyr, geoms, entries, accuracy = [], [], [], _Entries(), []
+        bulk_layers = set()
         for layer_id, gdf in layers.items():
             if gdf is None or len(gdf) == 0:
                 continue
@@ -401,6 +451,24 @@ class ZoneIndex:
                 gdf = gdf.to_crs(4326)
             cols = set(gdf.columns)
             fids = gdf["id"].tolist() if "id" in cols else [str(i) for i in gdf.index]
+            if int(np.isin(shapely.get_type_id(gdf.geometry.values), _POLYGONAL).sum()) \
+                    >= bulk_min_features:
+                bulk_layers.add(str(layer_id))
+                # Column-wise: no per-feature dict until a result shows the feature.
+                g = gdf.geometry.values
+                keep = np.flatnonzero(~(shapely.is_missing(g) | shapely.is_empty(g)))
+                fid = [str(fids[k]) for k in keep.tolist()]
+                columns = {c: (gdf[c].to_numpy(dtype=object)[keep] if c in cols else None)
+                           for c in ("name_zh", "name_en", "accuracy", "kind", "citation")}
+                entries.add_block(len(ids), str(layer_id), fid, columns,
+                                  _GEOM_NAMES[shapely.get_type_id(g[keep])])
+                acc = columns["accuracy"]
+                accuracy.extend([None] * len(fid) if acc is None else
+                                [_scalar_text(a) for a in acc.tolist()])
+                ids.extend(fid)
+                lyr.extend([str(layer_id)] * len(fid))
+                geoms.extend(g[keep].tolist())
+                continue
             records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
             for fid, rec, geom in zip(fids, records, gdf.geometry.values, strict=True):
                 if geom is None or shapely.is_empty(geom):
@@ -419,32 +487,53 @@ class ZoneIndex:
                 lyr.append(str(layer_id))
                 geoms.append(geom)
                 entries.append(entry)
+                accuracy.append(entry["accuracy"])
         self._fid = np.array(ids, dtype=object)
         self._flayer = np.array(lyr, dtype=object)
         self._fid_list, self._flayer_list = list(ids), list(lyr)  # cheap per-item reads
-        self._fgeom = np.array(geoms, dtype=object)
+        self._fgeom = np.empty(len(geoms), dtype=object)
+        self._fgeom[:] = geoms
         self._entries = entries
-        self._fkey = {(e["layer"], e["id"]): i for i, e in enumerate(entries)}
+        self._fkey = {(la, f): i for i, (f, la) in enumerate(zip(ids, lyr, strict=True))}
         # Per feature, precomputed for the site check's result entries.
-        self._fkey_index = [self._fkey[(e["layer"], e["id"])] for e in entries]
-        self._schematic = [e["accuracy"] == "schematic" for e in entries]
+        self._fkey_index = [self._fkey[k] for k in zip(lyr, ids, strict=True)]
+        self._schematic = [a == "schematic" for a in accuracy]
         types = shapely.get_type_id(self._fgeom) if len(geoms) else np.zeros(0, int)
         self._is_zone = np.isin(types, _POLYGONAL)
         self.zone_idx = np.flatnonzero(self._is_zone)
         self._is_zone_list = self._is_zone.tolist()
-        shapely.prepare(self._fgeom)
+        # Bulk zones: the polygons of bulk layers (see BULK_MIN_FEATURES); the cell grid,
+        # distance pieces and area pieces hold the other ("grid") features only.
+        in_bulk = np.fromiter((x in bulk_layers for x in lyr), dtype=bool, count=len(lyr))
+        self._is_bulk = self._is_zone & in_bulk
+        self._bulk = np.flatnonzero(self._is_bulk)
+        self._grid_zones = np.flatnonzero(self._is_zone & ~in_bulk)
+        # Unprepared bulk zones: a prepared polygon's lazily built index costs memory, and
+        # their exact tests see a handful of candidates each.
+        shapely.prepare(self._fgeom[~self._is_bulk])
 
     def _build_metric(self) -> None:
         """Metric copies, zone areas, the zone STRtree and the distance pieces."""
         n = len(self._fgeom)
         _to_metric_transformer()  # build it now, not on the first query
-        self._fgeom_m = _crs.to_metric(self._fgeom) if n else np.zeros(0, dtype=object)
-        self._farea_m = shapely.area(self._fgeom_m) if n else np.zeros(0)
+        # Metric copies of the grid features only; bulk zones are projected when a query
+        # needs them (their areas are kept: a site check reports % of zone).
+        small = np.flatnonzero(~self._is_bulk)
+        self._fgeom_m = np.full(n, None, dtype=object)
+        self._farea_m = np.zeros(n)
+        if len(small):
+            self._fgeom_m[small] = _crs.to_metric(self._fgeom[small])
+            self._farea_m[small] = shapely.area(self._fgeom_m[small])
+        for s in range(0, len(self._bulk), 65536):
+            part = self._bulk[s:s + 65536]
+            self._farea_m[part] = shapely.area(_crs.to_metric(self._fgeom[part]))
         self._farea_list = self._farea_m.tolist()
-        shapely.prepare(self._fgeom_m)
+        shapely.prepare(self._fgeom_m[small])
         self._build_area_pieces()
         pieces, owner = [], []
         for i, g in enumerate(self._fgeom_m):
+            if g is None:  # a bulk zone
+                continue
             t = shapely.get_type_id(g)
             if t in (0, 4):  # Point, MultiPoint
                 parts = shapely.get_parts(g)
@@ -520,7 +609,7 @@ class ZoneIndex:
             # A zone smaller than the share of the smallest unit cannot repeat any unit.
             if self._farea_list[f] < share * smallest:
                 continue
-            g = self._fgeom_m[f]
+            g = self._metric(f)
             inside = float(shapely.area(shapely.intersection(g, region)))
             if inside <= 0.0:
                 continue
@@ -611,7 +700,7 @@ class ZoneIndex:
         self._shape_rep = np.arange(len(self._fgeom_m), dtype=np.int64)
         first: dict[bytes, int] = {}
         pieces, owner = [], []
-        for z in self.zone_idx.tolist():
+        for z in self._grid_zones.tolist():
             g = self._fgeom_m[z]
             key = shapely.to_wkb(g)
             if key in first:
@@ -640,7 +729,7 @@ class ZoneIndex:
         self._area_owner = np.array(owner, dtype=np.int64)
         shapely.prepare(self._area_pieces)
         self._area_tree = shapely.STRtree(self._area_pieces)
-        self._zone_tree = shapely.STRtree(self._fgeom_m[self.zone_idx])
+        self._zone_tree = shapely.STRtree(self._fgeom_m[self._grid_zones])
 
     def _block_zones(self, bounds):
         """Zones covering every grid cell under a WGS 84 bbox, and zones that may touch it.
@@ -697,12 +786,39 @@ class ZoneIndex:
         dict
             Feature index → overlap (> 0 only).
         """
-        out: dict[int, float] = {}
         if wgs84_bounds is None and geom_wgs84 is not None:
             wgs84_bounds = geom_wgs84.bounds
+        out = self._grid_overlaps(geom_m, kind, wgs84_bounds)
+        if self._bulk_grid is None:
+            return out
+        box = (wgs84_bounds if wgs84_bounds is not None
+               else self._metric_box_to_wgs(*geom_m.bounds))
+        pos = self._bulk_in_box(*box)
+        if len(pos) == 0:
+            return out
+        zm = self._bulk_metric(pos)
+        if kind == "line":
+            values = shapely.length(shapely.intersection(geom_m, zm))
+        else:
+            # As for a grid zone of few vertices: the site's area when the zone covers it,
+            # else the area of the intersection.
+            values = np.zeros(len(pos))
+            meets = shapely.intersects(zm, geom_m)
+            inside = meets & shapely.covers(zm, geom_m)
+            values[inside] = float(geom_m.area)
+            cut = meets & ~inside
+            if cut.any():
+                values[cut] = shapely.area(shapely.intersection(geom_m, zm[cut]))
+        out.update((f, v) for f, v in zip(self._bulk[pos].tolist(), values.tolist(),
+                                          strict=True) if v > 0.0)
+        return dict(sorted(out.items()))
+
+    def _grid_overlaps(self, geom_m, kind: str, wgs84_bounds) -> dict[int, float]:
+        """:meth:`overlaps_metric` over the grid zones (all but the bulk zones)."""
+        out: dict[int, float] = {}
         block = None if wgs84_bounds is None else self._block_zones(wgs84_bounds)
         if block is None:
-            cand = np.sort(self.zone_idx[self._zone_tree.query(geom_m)])  # bboxes only
+            cand = np.sort(self._grid_zones[self._zone_tree.query(geom_m)])  # bboxes only
         else:
             full, maybe = block
             whole = float(geom_m.area) if kind == "polygon" else float(geom_m.length)
@@ -792,6 +908,185 @@ class ZoneIndex:
                 best[f] = v
         return best
 
+    def _metric(self, f: int):
+        """Return feature ``f``'s EPSG:4550 geometry (a bulk zone's is projected now)."""
+        g = self._fgeom_m[f]
+        return _crs.to_metric(self._fgeom[f]) if g is None else g
+
+    # ------------------------------------------------------------------ bulk zones
+
+    def _build_bulk(self) -> None:
+        """Bounding-box grid of the bulk zones (a CSR table: cell → zones whose bbox meets it).
+
+        Cells are about one zone's size (as many cells as zones), so a point meets a few
+        candidates; a zone is listed in every cell its bbox meets, computed with the
+        query's arithmetic (monotone), so a point inside a bbox always finds it in its
+        cell.  Memory: four bounds and ~4 table entries per zone.
+        """
+        b = self._bulk
+        self._bulk_geoms = self._fgeom[b]
+        self._bulk_layer = self._flayer_no[b] if len(b) else np.zeros(0, np.int64)
+        if len(b) == 0:
+            self._bulk_grid = None
+            return
+        bb = shapely.bounds(self._bulk_geoms)
+        x0, y0 = float(bb[:, 0].min()), float(bb[:, 1].min())
+        w = max(float(bb[:, 2].max()) - x0, 1e-9)
+        h = max(float(bb[:, 3].max()) - y0, 1e-9)
+        size = math.sqrt(w * h / len(b))
+        inv = 1.0 / size
+        nx, ny = int(w * inv) + 1, int(h * inv) + 1
+        ix0 = np.clip(np.floor((bb[:, 0] - x0) * inv), 0, nx - 1).astype(np.int64)
+        iy0 = np.clip(np.floor((bb[:, 1] - y0) * inv), 0, ny - 1).astype(np.int64)
+        ix1 = np.clip(np.floor((bb[:, 2] - x0) * inv), 0, nx - 1).astype(np.int64)
+        iy1 = np.clip(np.floor((bb[:, 3] - y0) * inv), 0, ny - 1).astype(np.int64)
+        bw, bh = ix1 - ix0 + 1, iy1 - iy0 + 1
+        counts = bw * bh
+        item = np.repeat(np.arange(len(b), dtype=np.int32), counts)
+        k = np.arange(len(item), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+        wr = np.repeat(bw, counts)
+        cell = (np.repeat(iy0, counts) + k // wr) * nx + np.repeat(ix0, counts) + k % wr
+        del k, wr
+        order = np.argsort(cell, kind="stable")  # stable: zones ascending within a cell
+        self._bulk_items = item[order]
+        self._bulk_start = np.searchsorted(cell[order], np.arange(nx * ny + 1))
+        self._bulk_bb = bb
+        self._bulk_grid = (x0, y0, inv, nx, ny)
+
+    def _bulk_cover(self, lon: float, lat: float) -> list[int]:
+        """Feature indices of the bulk zones covering (lon, lat), ascending."""
+        x0, y0, inv, nx, ny = self._bulk_grid
+        fx, fy = (lon - x0) * inv, (lat - y0) * inv
+        if not (0.0 <= fx < nx and 0.0 <= fy < ny):
+            return []
+        c = int(fy) * nx + int(fx)
+        cand = self._bulk_items[self._bulk_start[c]:self._bulk_start[c + 1]]
+        if len(cand) == 0:
+            return []
+        bb = self._bulk_bb[cand]
+        cand = cand[(bb[:, 0] <= lon) & (bb[:, 2] >= lon) & (bb[:, 1] <= lat) & (bb[:, 3] >= lat)]
+        if len(cand) == 0:
+            return []
+        hit = shapely.intersects_xy(self._bulk_geoms[cand], lon, lat)  # covers, boundary in
+        return self._bulk[cand[hit]].tolist()
+
+    def _bulk_batch(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point index, feature index) pairs of bulk zones covering the points."""
+        x0, y0, inv, nx, ny = self._bulk_grid
+        fx, fy = (lon - x0) * inv, (lat - y0) * inv
+        pts = np.flatnonzero((fx >= 0) & (fx < nx) & (fy >= 0) & (fy < ny))  # NaN: False
+        c = fy[pts].astype(np.intp) * nx + fx[pts].astype(np.intp)
+        start = self._bulk_start[c]
+        cnt = self._bulk_start[c + 1] - start
+        p = np.repeat(pts, cnt)
+        k = (np.arange(len(p), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+             + np.repeat(start, cnt))
+        cand = self._bulk_items[k]
+        bb = self._bulk_bb[cand]
+        px, py = lon[p], lat[p]
+        ok = (bb[:, 0] <= px) & (bb[:, 2] >= px) & (bb[:, 1] <= py) & (bb[:, 3] >= py)
+        p, cand = p[ok], cand[ok]
+        hit = shapely.intersects_xy(self._bulk_geoms[cand], px[ok], py[ok])
+        return p[hit], self._bulk[cand[hit]]
+
+    def _bulk_in_box(self, minx: float, miny: float, maxx: float, maxy: float) -> np.ndarray:
+        """Positions (into ``_bulk``) of the bulk zones whose bbox meets a WGS 84 box, ascending."""
+        if self._bulk_grid is None:
+            return np.zeros(0, dtype=np.int32)
+        x0, y0, inv, nx, ny = self._bulk_grid
+        ix0 = max(math.floor((minx - x0) * inv), 0)
+        ix1 = min(math.floor((maxx - x0) * inv), nx - 1)
+        iy0 = max(math.floor((miny - y0) * inv), 0)
+        iy1 = min(math.floor((maxy - y0) * inv), ny - 1)
+        if ix0 > ix1 or iy0 > iy1:
+            return np.zeros(0, dtype=np.int32)
+        # The cells of one row of the box are consecutive: one slice of the table per row.
+        rows = np.arange(iy0, iy1 + 1) * nx
+        lo, hi = self._bulk_start[rows + ix0], self._bulk_start[rows + ix1 + 1]
+        cnt = hi - lo
+        k = np.arange(int(cnt.sum()), dtype=np.int64) - np.repeat(np.cumsum(cnt) - cnt, cnt) \
+            + np.repeat(lo, cnt)
+        cand = np.unique(self._bulk_items[k])
+        bb = self._bulk_bb[cand]
+        return cand[(bb[:, 0] <= maxx) & (bb[:, 2] >= minx) & (bb[:, 1] <= maxy)
+                    & (bb[:, 3] >= miny)]
+
+    def _bulk_metric(self, pos: np.ndarray) -> np.ndarray:
+        """Metric copies of the bulk zones at positions ``pos`` (projected now)."""
+        if len(pos) == 0:
+            return np.zeros(0, dtype=object)
+        return _crs.to_metric(self._bulk_geoms[pos])
+
+    @staticmethod
+    def _degree_box(lon: float, lat: float, r: float) -> tuple:
+        """Return a WGS 84 box holding every point within ``r`` EPSG:4550 metres of (lon, lat).
+
+        EPSG:4550 has scale factor ≥ 1 (k0 = 1), so metric distances are at least the
+        ellipsoid's; a degree of latitude is ≥ 110,574 m and one of longitude ≥
+        111,319 m × cos(latitude), widened by 2 %.
+        """
+        dlat = r * _BULK_DEG_MARGIN / 110_574.0 + 1e-9
+        top = min(abs(lat) + dlat, 89.9)
+        dlon = r * _BULK_DEG_MARGIN / (111_319.0 * math.cos(math.radians(top))) + 1e-9
+        return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+    def _metric_box_to_wgs(self, x0: float, y0: float, x1: float, y1: float) -> tuple:
+        """Return a WGS 84 box holding the metric box (x0, y0, x1, y1).
+
+        Its densified outline is projected back, widened by 2 % of its size and ~2 m.
+        """
+        t = np.linspace(0.0, 1.0, 17)
+        xs = np.concatenate([x0 + (x1 - x0) * t, np.full(17, x1), x1 - (x1 - x0) * t,
+                             np.full(17, x0)])
+        ys = np.concatenate([np.full(17, y0), y0 + (y1 - y0) * t, np.full(17, y1),
+                             y1 - (y1 - y0) * t])
+        t = _crs._transformer(_crs.METRIC_CRS, _crs.WGS84)
+        lon, lat = t.transform(xs, ys)
+        mx, my = float(np.max(lon) - np.min(lon)), float(np.max(lat) - np.min(lat))
+        px, py = 0.02 * mx + 2e-5, 0.02 * my + 2e-5
+        return (float(np.min(lon)) - px, float(np.min(lat)) - py,
+                float(np.max(lon)) + px, float(np.max(lat)) + py)
+
+    def _bulk_nearest(self, lon: float, lat: float, x: float, y: float, radius_m: float,
+                      per_layer: int, excluded) -> dict[int, float]:
+        """Feature → distance (m): at least the ``per_layer`` closest zones per bulk layer.
+
+        Within ``radius_m``; every zone closer than the last one kept is included.
+
+        Searches growing boxes: once a layer has ``per_layer`` zones within the box's
+        radius, no zone outside the box can displace them.
+        """
+        layers = set(self._bulk_layer_set())
+        if excluded is not None:
+            layers = {k for k in layers if not excluded[k]}
+        if not layers or per_layer <= 0:
+            return {}
+        x0, y0, inv, nx, ny = self._bulk_grid
+        r = min(radius_m, max(4.0 / inv * 111_319.0 * math.cos(math.radians(lat)), 1.0))
+        pt = shapely.points(x, y)
+        while True:
+            pos = self._bulk_in_box(*self._degree_box(lon, lat, r))
+            if len(pos):
+                pos = pos[np.isin(self._bulk_layer[pos], list(layers))]
+            found: dict[int, float] = {}
+            per: dict[int, int] = {}
+            if len(pos):
+                d = shapely.distance(pt, self._bulk_metric(pos))
+                ok = d <= r
+                for f, lay, v in zip(self._bulk[pos[ok]].tolist(),
+                                     self._bulk_layer[pos[ok]].tolist(), d[ok].tolist(),
+                                     strict=True):
+                    found[f] = v
+                    per[lay] = per.get(lay, 0) + 1
+            if r >= radius_m or all(per.get(k, 0) >= per_layer for k in layers):
+                return found
+            r = min(radius_m, 2.0 * r)
+
+    def _bulk_layer_set(self) -> list[int]:
+        if not hasattr(self, "_bulk_layers_cache"):
+            self._bulk_layers_cache = sorted(set(self._bulk_layer.tolist()))
+        return self._bulk_layers_cache
+
     def _build_grid(self, service_area, grid_cells: int) -> None:
         """Build the cell grid, its sub-cells in boundary cells and the signature tables.
 
@@ -812,7 +1107,7 @@ class ZoneIndex:
         (zones per signature, feature order, padded with ``_sig_pad``), ``_sig_bnd_col``
         (which of them need an exact test), ``_sig_count``, ``_sig_has_bnd``.
         """
-        geoms = list(self._fgeom[self.zone_idx])
+        geoms = list(self._fgeom[self._grid_zones])
         if service_area is not None and not shapely.is_empty(service_area):
             shapely.prepare(service_area)
             geoms.append(service_area)
@@ -839,7 +1134,7 @@ class ZoneIndex:
         sigs: list[tuple[tuple, tuple]] = [((), ())]
         lookup: dict[tuple[tuple, tuple], int] = {((), ()): 0}
         crossed: dict[int, np.ndarray] = {}  # zone → ascending ids of its boundary cells
-        for z in self.zone_idx.tolist():
+        for z in self._grid_zones.tolist():
             (iy0, iy1, ix0, ix1), state = self._classify(self._fgeom[z])
             view = grid[iy0:iy1, ix0:ix1]
             touched = state > 0
@@ -863,7 +1158,7 @@ class ZoneIndex:
             base[s] = lookup[key]
         sub = np.repeat(base[cell_sig[blocks]][:, None], _SUB * _SUB, axis=1)
         by_shape: dict[bytes, np.ndarray] = {}  # zones with identical geometry: one pass
-        for z in self.zone_idx.tolist():
+        for z in self._grid_zones.tolist():
             cells = crossed.pop(z)
             if len(cells) == 0:
                 continue
@@ -1104,6 +1399,14 @@ class ZoneIndex:
         list of int
             Feature indices; see :meth:`entry`.
         """
+        found = self._grid_covering(lon, lat)
+        if self._bulk_grid is None:
+            return found
+        bulk = self._bulk_cover(lon, lat)
+        return sorted(found + bulk) if bulk else found
+
+    def _grid_covering(self, lon: float, lat: float) -> list[int]:
+        """:meth:`covering` over the grid zones (all but the bulk zones)."""
         fx = (lon - self._x0) * self._inv_dx  # the batch query's arithmetic, as floats
         fy = (lat - self._y0) * self._inv_dy
         if not (0.0 <= fx < self._nx and 0.0 <= fy < self._ny):
@@ -1269,12 +1572,18 @@ class ZoneIndex:
             for layer in exclude_layers:
                 excluded[self._layer_no.get(layer, -1)] = True
         found = self._point_distances(x, y, radius_m, excluded)
+        if self._bulk_grid is not None:
+            if excluded is None:
+                excluded = np.zeros(len(self.layer_ids) + 1, dtype=bool)
+            found.update(self._bulk_nearest(float(lon), float(lat), x, y, radius_m,
+                                            per_layer, excluded))
         return self._group_nearest(found.keys(), found.values(), radius_m, per_layer,
                                    set(exclude_layers), ())
 
     def feature_distance_map(self, geom_m, max_distance_m: float, *, skip=(),
                              far_distance_m: float | None = None, far_skip_layers=(),
-                             bounds=None) -> dict[int, float]:
+                             bounds=None, far_per_layer: int | None = None
+                             ) -> dict[int, float]:
         """Distance from a metric geometry to every feature within ``max_distance_m``.
 
         Parameters
@@ -1291,6 +1600,10 @@ class ZoneIndex:
             Layer numbers (positions in ``layer_ids``) searched only to ``max_distance_m``.
         bounds : tuple of float, optional
             ``geom_m``'s bounds, when the caller has them.
+        far_per_layer : int, optional
+            Beyond ``max_distance_m`` only the closest this many features of each bulk
+            layer are needed (the caller's ``nearest``): a bulk layer with that many
+            within ``max_distance_m`` is not searched further.  Default: every feature.
 
         Returns
         -------
@@ -1302,6 +1615,42 @@ class ZoneIndex:
         x0, y0, x1, y1 = geom_m.bounds if bounds is None else bounds
         near = max_distance_m
         far = far_distance_m if far_distance_m is not None and far_distance_m > near else near
+        out = self._grid_distance_map(geom_m, near, far, skip, far_skip_layers,
+                                      (x0, y0, x1, y1))
+        if self._bulk_grid is None:
+            return out
+        found = self._bulk_distances(geom_m, (x0, y0, x1, y1), near, skip, None)
+        per: dict[int, int] = {}
+        for f in found:
+            lay = self._flayer_no_list[f]
+            per[lay] = per.get(lay, 0) + 1
+        far_layers = [k for k in self._bulk_layer_set() if k not in far_skip_layers
+                      and (far_per_layer is None or per.get(k, 0) < far_per_layer)]
+        if far > near and far_layers:
+            found.update(self._bulk_distances(geom_m, (x0, y0, x1, y1), far, skip,
+                                              far_layers))
+        if not found:
+            return out
+        out.update(found)
+        return dict(sorted(out.items()))
+
+    def _bulk_distances(self, geom_m, bounds, r: float, skip, layers) -> dict[int, float]:
+        """Feature → distance (m) of the bulk zones within ``r`` of a metric geometry."""
+        x0, y0, x1, y1 = bounds
+        pos = self._bulk_in_box(*self._metric_box_to_wgs(x0 - r, y0 - r, x1 + r, y1 + r))
+        if layers is not None and len(pos):
+            pos = pos[np.isin(self._bulk_layer[pos], layers)]
+        if skip and len(pos):
+            pos = pos[~np.isin(self._bulk[pos], np.fromiter(skip, dtype=np.int64))]
+        if len(pos) == 0:
+            return {}
+        d = shapely.distance(geom_m, self._bulk_metric(pos))
+        ok = d <= r
+        return dict(zip(self._bulk[pos[ok]].tolist(), d[ok].tolist(), strict=True))
+
+    def _grid_distance_map(self, geom_m, near, far, skip, far_skip_layers, bounds):
+        """:meth:`feature_distance_map` over the grid features (all but the bulk zones)."""
+        x0, y0, x1, y1 = bounds
         # One box query for the larger radius; then, per piece, skip the features left
         # out and the pieces whose bounding box lies beyond their layer's radius, so that
         # GEOS measures only pieces that can count (a quarter of those in the box, here:
@@ -1467,8 +1816,9 @@ class ZoneIndex:
         table = np.take(self._sig_table[:, :width], sig, axis=0)
         if len(exact):
             self._exact_tests(lon, lat, exact, sig[exact], table, count)
+        bulk = None if self._bulk_grid is None else self._bulk_batch(lon, lat)
         if max_pairs is not None:
-            pairs = int(count.sum(dtype=np.int64))
+            pairs = int(count.sum(dtype=np.int64)) + (0 if bulk is None else len(bulk[0]))
             if pairs > max_pairs:
                 raise LimitExceeded(
                     "too_many_pairs",
@@ -1478,6 +1828,12 @@ class ZoneIndex:
                     f"（MAX_PAIRS）；请分批提交点位", param="MAX_PAIRS")
         zone = table[table != self._sig_pad]
         point = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), count)
+        if bulk is not None and len(bulk[0]):
+            # Merge: pairs by point, a point's zones in feature (= layer) order.
+            point = np.concatenate([point, bulk[0].astype(point.dtype)])
+            zone = np.concatenate([zone, bulk[1].astype(zone.dtype)])
+            order = np.lexsort((zone, point))
+            point, zone = point[order], zone[order]
         return point, zone
 
     def _block_numbers(self, cells: np.ndarray) -> np.ndarray:

@@ -265,7 +265,7 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     dist = index.feature_distance_map(geom_m, rings[-1], skip=touched_idx,
                                       far_distance_m=radius_m,
                                       far_skip_layers={layer_no[z] for z in touched_idx},
-                                      bounds=projected.metric_bounds)
+                                      bounds=projected.metric_bounds, far_per_layer=per_layer)
     is_zone = index._is_zone_list
     for f, d in dist.items():
         if d == 0.0 and not is_zone[f]:  # a line/point feature meeting the site

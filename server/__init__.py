@@ -48,7 +48,6 @@ def create_app(config: dict | None = None) -> Flask:
     ``config`` overrides the settings (defaults < ``PLANMAP_*`` environment < ``config``).
     """
     import layers
-    from geo.index import ZoneIndex
     from geo.limits import Limits
     from server import delivery, errors, security, settings
     from server.store import CheckStore
@@ -66,7 +65,9 @@ def create_app(config: dict | None = None) -> Flask:
     data = layers.load(app.config["DATA_DIR"] or None, strict=False,
                        store=configured_store(app.config.get("DATABASE_URL"),
                                               app.config.get("HOME")))
-    index = ZoneIndex.from_plan_data(data)
+    from server.startup import home_index
+
+    index = home_index(app.config, data)  # the zone-index cache when current (issue 12)
     limits = Limits(
         max_bytes=int(app.config["MAX_BODY_BYTES"]),
         max_vertices=int(app.config["MAX_VERTICES"]),

@@ -61,7 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLI_MAX_UNZIPPED_BYTES", 0, "Largest total size inside a local zip read by the "
             "command line; 0 = no limit"),
     Setting("CLI_MAX_POINTS", 0, "Most points in one `planmap zones` file; 0 = no limit"),
-    Setting("CACHE_DIR", "", "Folder of the command line's zone-index cache; empty = "
+    Setting("CACHE_DIR", "", "Folder of the zone-index cache (command line, and `planmap serve` "
+            "and its workers at start-up); empty = "
             "`$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
     # -- request bounds (issue 22a): time, output, concurrency, rate, slow clients
     Setting("WORKERS", 2, "Worker processes (spawned at start-up, each with its own zone index) "

@@ -22,22 +22,31 @@ _pools: OrderedDict = OrderedDict()
 _lock = threading.Lock()
 
 
-def _init_from_blob(blob: bytes) -> dict:
+def _init_from_blob(blob: bytes, cache=None) -> dict:
     from geo.budget import zone_worker_init
 
-    return zone_worker_init(pickle.loads(blob))
+    index = None
+    if cache is not None:  # the server's zone-index cache file (server/startup.py)
+        from geo import indexcache
+
+        index = indexcache.load(*cache)
+    return zone_worker_init(pickle.loads(blob), index=index)
 
 
-def pool_for(data, size: int) -> WorkerPool:
-    """The shared pool for ``data`` (workers not started yet)."""
+def pool_for(data, size: int, cache=None) -> WorkerPool:
+    """The shared pool for ``data`` (workers not started yet).
+
+    ``cache``: ``(path, key)`` of the home zone index's cache file, which the workers read
+    instead of building the index (built again when it is missing or stale).
+    """
     blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
-    key = (hashlib.sha256(blob).hexdigest(), int(size))
+    key = (hashlib.sha256(blob).hexdigest(), int(size), cache)
     with _lock:
         pool = _pools.get(key)
         if pool is not None:
             _pools.move_to_end(key)
             return pool
-        pool = WorkerPool(size, _init_from_blob, (blob,))
+        pool = WorkerPool(size, _init_from_blob, (blob, cache))
         _pools[key] = pool
         old = []
         while len(_pools) > _POOLS_KEPT:
@@ -49,8 +58,11 @@ def pool_for(data, size: int) -> WorkerPool:
 
 def register(app: Flask, data) -> None:
     """Attach the pool for ``data`` to ``app`` (``WORKERS`` processes)."""
+    from server.startup import cache_entry
+
     size = int(app.config["WORKERS"])
-    app.extensions["planmap_pool"] = pool_for(data, size) if size > 0 else None
+    app.extensions["planmap_pool"] = (pool_for(data, size, cache_entry(app.config, data))
+                                      if size > 0 else None)
 
 
 def pool(app: Flask | None = None) -> WorkerPool | None:
