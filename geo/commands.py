@@ -55,17 +55,25 @@ def _data_files(data_dir: Path) -> list[Path] | None:
             _layers_dir() / "loader.py"]
 
 
-def _store_token(store=None) -> str:
+def _store_token() -> str:
     # The loader adds the layer store's active versions: a switch must miss the cache.
-    if store is None:
-        from layers.store import default_store
+    from layers.store import default_store
 
-        store = default_store()
-    return f"store {store.token()}" if store else ""
+    store = default_store()
+    token = "" if store is None else store.token()
+    return f"store {token}" if token else ""
+
+
+def data_store_token(data) -> str:
+    """Return the cache-key text of the store layer versions ``data`` was loaded with."""
+    token = ";".join(f"{e['id']}={e['store_version']}"
+                     for e in sorted(data.catalog, key=lambda e: e["id"])
+                     if "store_version" in e)
+    return f"store {token}" if token else ""
 
 
 def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
-                store=None) -> tuple[Path, str] | None:
+                store_token: str | None = None) -> tuple[Path, str] | None:
     """Return the cache file and key of ``name`` for a data folder, or None (no cache).
 
     Parameters
@@ -76,9 +84,9 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
         ``CACHE_DIR`` as resolved by ``server/cli.py``; None means no cache.
     name : str
         Keeps the cached objects of one data folder apart.
-    store : LayerStore or None or False
-        The layer store the data was loaded with (None: the environment's default store;
-        False: none); its active versions are part of the key.
+    store_token : str, optional
+        The layer store's active versions the data holds (:func:`data_store_token`); default
+        those of the store ``layers.load`` would add (``PLANMAP_DATABASE_URL`` / ``HOME``).
     """
     from geo import indexcache
 
@@ -87,11 +95,11 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
     if files is None:
         return None
     where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return (Path(cache_dir) / f"{name}-{where}.pickle",
-            indexcache.data_key(files, extra=_store_token(store)))
+    extra = _store_token() if store_token is None else store_token
+    return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files, extra=extra)
 
 
-def _cached(args, name: str, build, data=None):
+def _cached(args, name: str, build, data=None, store_token: str | None = None):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
     ``args.cache_dir`` (``CACHE_DIR``, filled by ``server/cli.py``) names the cache folder;
@@ -101,7 +109,7 @@ def _cached(args, name: str, build, data=None):
     from geo import indexcache
 
     entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
-                        getattr(args, "store", None))
+                        store_token)
     if entry is not None:
         path, key = entry
         value = indexcache.load(path, key)

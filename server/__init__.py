@@ -62,12 +62,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from layers.store import configured_store
 
-    layer_store = configured_store(app.config.get("DATABASE_URL"), app.config.get("HOME"))
-    data = layers.load(app.config["DATA_DIR"] or None, strict=False, store=layer_store)
-    app.extensions["planmap_layer_store"] = layer_store
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False,
+                       store=configured_store(app.config.get("DATABASE_URL"),
+                                              app.config.get("HOME")))
     from server.startup import home_index
 
-    index = home_index(app.config, data, layer_store)  # from the zone-index cache when current
+    index = home_index(app.config, data)  # the zone-index cache when current (issue 12)
     limits = Limits(
         max_bytes=int(app.config["MAX_BODY_BYTES"]),
         max_vertices=int(app.config["MAX_VERTICES"]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 
-def cache_entry(config, data, store=None):
+def cache_entry(config, data):
     """Return ``(path, key)`` of the home index's cache file, or None (no cache).
 
     A partial load (a layer that failed: ``data.errors``) is not what the file would hold
@@ -20,21 +20,25 @@ def cache_entry(config, data, store=None):
     if getattr(data, "errors", None):
         return None
     from geo.commands import cache_entry as entry
+    from geo.commands import data_store_token
     from server.cli import _cache_dir
 
-    return entry(config["DATA_DIR"] or None, _cache_dir(str(config["CACHE_DIR"])), store=store)
+    # keyed by the layer-store versions the data holds too (an import must miss the cache)
+    return entry(config["DATA_DIR"] or None, _cache_dir(str(config["CACHE_DIR"])),
+                 store_token=data_store_token(data))
 
 
-def home_index(config, data, store=None):
+def home_index(config, data):
     """Return the home plan's zone index for ``data``, from the cache when current."""
     from geo.index import ZoneIndex
 
-    if cache_entry(config, data, store) is None:
+    if cache_entry(config, data) is None:
         return ZoneIndex.from_plan_data(data)
-    from geo.commands import _cached
+    from geo.commands import _cached, data_store_token
     from server.cli import _cache_dir
 
     args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,
-                           cache_dir=_cache_dir(str(config["CACHE_DIR"])), store=store)
-    index, _ = _cached(args, "zoneindex", ZoneIndex.from_plan_data, data=data)
+                           cache_dir=_cache_dir(str(config["CACHE_DIR"])))
+    index, _ = _cached(args, "zoneindex", ZoneIndex.from_plan_data, data=data,
+                       store_token=data_store_token(data))
     return index

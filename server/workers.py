@@ -61,8 +61,8 @@ def register(app: Flask, data) -> None:
     from server.startup import cache_entry
 
     size = int(app.config["WORKERS"])
-    entry = cache_entry(app.config, data, app.extensions.get("planmap_layer_store"))
-    app.extensions["planmap_pool"] = pool_for(data, size, entry) if size > 0 else None
+    app.extensions["planmap_pool"] = (pool_for(data, size, cache_entry(app.config, data))
+                                      if size > 0 else None)
 
 
 def pool(app: Flask | None = None) -> WorkerPool | None:

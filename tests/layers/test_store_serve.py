@@ -13,8 +13,8 @@ from server import create_app
 CIT = ("000_f32aaef515cfbb76", 849, "严格执行生态保护红线管理办法")
 
 
-def _file(path, tag):
-    geoms = [shapely.box(122.80 + i * 0.002, 45.60, 122.801 + i * 0.002, 45.601)
+def _file(path, tag, lat=45.60):
+    geoms = [shapely.box(122.80 + i * 0.002, lat, 122.801 + i * 0.002, lat + 0.001)
              for i in range(6)]
     frame = gpd.GeoDataFrame({
         "id": [f"bureau_parcel_{i}" for i in range(6)], "dlmc": [tag] * 6,
@@ -38,21 +38,29 @@ def test_server_serves_the_active_store_version_and_a_restore(store_url, tmp_pat
         store_url = str(tmp_path / "store")
     store = open_store(store_url)
     import_to_store(_file(tmp_path / "a.gpkg", "旱地"), "bureau_parcels", store)
-    import_to_store(_file(tmp_path / "b.gpkg", "水田"), "bureau_parcels", store)
+    import_to_store(_file(tmp_path / "b.gpkg", "水田", lat=45.602), "bureau_parcels", store)
     client = _app(store_url, tmp_path).test_client()
     layers = {e["id"]: e for e in client.get("/api/v1/layers").get_json()["layers"]}
     entry = layers["bureau_parcels"]
     assert entry["feature_count"] == 6 and entry["accuracy_counts"]["official"] == 6
     assert entry["store_version"] == store.current("bureau_parcels")
-    zones = client.get("/api/v1/zones?lon=122.8005&lat=45.6005").get_json()["zones"]
-    hit = [z for z in zones if z["layer"] == "bureau_parcels"]
-    assert [(z["id"], z["accuracy"]) for z in hit] == [("bureau_parcel_0", "official")]
+    assert _hits(client, 45.6025) == [("bureau_parcel_0", "official")]
+    assert _hits(client, 45.6005) == []
     fc = client.get("/api/v1/layers/bureau_parcels").get_json()
     assert {f["properties"]["dlmc"] for f in fc["features"]} == {"水田"}
 
     store.restore_previous("bureau_parcels")
-    fc = _app(store_url, tmp_path).test_client().get("/api/v1/layers/bureau_parcels").get_json()
+    client = _app(store_url, tmp_path).test_client()
+    fc = client.get("/api/v1/layers/bureau_parcels").get_json()
     assert {f["properties"]["dlmc"] for f in fc["features"]} == {"旱地"}
+    # the zone index follows the switch (its start-up cache is keyed by the store version)
+    assert _hits(client, 45.6005) == [("bureau_parcel_0", "official")]
+    assert _hits(client, 45.6025) == []
+
+
+def _hits(client, lat):
+    zones = client.get(f"/api/v1/zones?lon=122.8005&lat={lat}").get_json()["zones"]
+    return [(z["id"], z["accuracy"]) for z in zones if z["layer"] == "bureau_parcels"]
 
 
 def test_settings_page_never_shows_the_database_url(tmp_path):
