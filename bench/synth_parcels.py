@@ -45,7 +45,8 @@ def parcels(n: int, seed: int = 12, box=BOX, layer_id: str = "parcels") -> gpd.G
         jitter = rng.uniform(-0.05, 0.05, size=(2, 4 * k))
         xy = np.column_stack([cx[i] + (xs + jitter[0]) * w, cy[i] + (ys + jitter[1]) * h])
         rings.append(np.vstack([xy, xy[:1]]))
-    geoms = shapely.polygons(rings)
+    ring_index = np.repeat(np.arange(n), [len(r) for r in rings])
+    geoms = shapely.polygons(shapely.linearrings(np.vstack(rings), indices=ring_index))
     ids = [f"{layer_id}_{i:06d}" for i in cells]
     dilei = rng.choice(len(DILEI), size=n)
     gdf = gpd.GeoDataFrame({
@@ -71,4 +72,5 @@ def catalog_entry(layer_id: str = "parcels") -> dict:
             "style": {"color": "#7a4b1e", "fillColor": "#e0b77a", "weight": 0.8,
                       "fillOpacity": 0.35},
             "source": SOURCE, "licence": "test data", "attribution": "synthetic",
-            "description_zh": "合成地块（测试数据）", "description_en": "Synthetic parcels (test data)"}
+            "description_zh": "合成地块（测试数据）",
+            "description_en": "Synthetic parcels (test data)"}

@@ -28,6 +28,9 @@ bp = Blueprint("tiles", __name__)
 
 MVT_MIMETYPE = "application/vnd.mapbox-vector-tile"
 URL_TEMPLATE = "/tiles/{layer}/{z}/{x}/{y}.mvt"
+# the tiled popups' own labels (planmap-tiles.js); the rest come from server/i18n.py
+STRINGS = {"zh": {"source": "数据来源", "rule": "绘制规则"},
+           "en": {"source": "Data source", "rule": "How it was drawn"}}
 
 
 def tiled_layer_ids(data, settings) -> list[str]:
