@@ -210,7 +210,7 @@ def _value_message(value) -> bytes:
 
 
 def _renumber(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct ``ids`` (ascending) and each id's position among them (no sort)."""
+    """Return the distinct ``ids`` (ascending) and each id's position among them (no sort)."""
     used = np.zeros(size, dtype=bool)
     used[ids] = True
     local = np.cumsum(used) - 1
