@@ -69,6 +69,11 @@
       return box;
     }
 
+    // Above the inline layers (overlayPane, 400): a bureau's parcels are the detail a click
+    // at their zoom is after; below markers and popups.
+    if (Object.keys(tiles).length && !map.getPane('planmapTiles')) {
+      map.createPane('planmapTiles').style.zIndex = 450;
+    }
     Object.keys(tiles).forEach(function (lid) {
       var t = tiles[lid], T = t.strings || {source: 'source', rule: 'rule'};
       var style = t.style || {};
@@ -83,6 +88,7 @@
       };
       var grid = L.vectorGrid.protobuf(t.url, {
         rendererFactory: L.svg.tile, interactive: true, vectorTileLayerStyles: styles,
+        pane: 'planmapTiles',
         minZoom: t.min_zoom, maxNativeZoom: t.max_zoom, maxZoom: 18,
         getFeatureId: function (f) { return f.properties.id; }
       });
