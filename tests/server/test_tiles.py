@@ -65,6 +65,10 @@ def decode(body):
     return mapbox_vector_tile.decode(body, default_options={"y_coord_down": True})
 
 
+def tile_ids(client, z, x, y):
+    return {f["properties"]["id"] for f in decode(get_tile(client, z, x, y).data)[LAYER]["features"]}
+
+
 # --- the tiles ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("z", [10, 12, 14, 16])
@@ -84,8 +88,7 @@ def test_a_tile_holds_exactly_the_features_intersecting_it(client, gdf, z):
 
 def test_a_neighbouring_tile_holds_its_own_features(client, gdf):
     x, y = tile_xy(*CENTRE, 13)
-    a = {f["properties"]["id"] for f in decode(get_tile(client, 13, x, y).data)[LAYER]["features"]}
-    b = {f["properties"]["id"] for f in decode(get_tile(client, 13, x + 1, y).data)[LAYER]["features"]}
+    a, b = tile_ids(client, 13, x, y), tile_ids(client, 13, x + 1, y)
     both = set(gdf.index[shapely.intersects(gdf.geometry.values, tile_box_lonlat(13, x, y))
                          & shapely.intersects(gdf.geometry.values, tile_box_lonlat(13, x + 1, y))])
     assert a & b == both  # only parcels crossing the shared edge are in both
@@ -166,20 +169,18 @@ def test_gzip_answer_decodes_to_the_same_tile(client):
 def test_a_new_data_version_is_not_served_from_the_old_cache(app, client, gdf):
     data = app.extensions["planmap"].data
     x, y = tile_xy(*CENTRE, 13)
-    before = {f["properties"]["id"] for f in decode(get_tile(client, 13, x, y).data)[LAYER]["features"]}
+    before = tile_ids(client, 13, x, y)
     old_version, old_layer = data.data_version, data.layers[LAYER]
     try:
         # as an import would: fewer parcels, a new data version
         kept = old_layer[~old_layer.index.isin(sorted(before)[: len(before) // 2])]
         data.layers[LAYER] = kept
         data.data_version = old_version + "-next"
-        after = {f["properties"]["id"]
-                 for f in decode(get_tile(client, 13, x, y).data)[LAYER]["features"]}
+        after = tile_ids(client, 13, x, y)
         assert after == before - set(sorted(before)[: len(before) // 2])
     finally:
         data.layers[LAYER], data.data_version = old_layer, old_version
-    restored = {f["properties"]["id"]
-                for f in decode(get_tile(client, 13, x, y).data)[LAYER]["features"]}
+    restored = tile_ids(client, 13, x, y)
     assert restored == before
 
 
