@@ -66,7 +66,8 @@ def decode(body):
 
 
 def tile_ids(client, z, x, y):
-    return {f["properties"]["id"] for f in decode(get_tile(client, z, x, y).data)[LAYER]["features"]}
+    features = decode(get_tile(client, z, x, y).data)[LAYER]["features"]
+    return {f["properties"]["id"] for f in features}
 
 
 # --- the tiles ---------------------------------------------------------------------------
