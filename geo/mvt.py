@@ -30,7 +30,9 @@ HALF_WORLD = math.pi * EARTH_R  # Web Mercator spans [-HALF_WORLD, HALF_WORLD] o
 MAX_LAT = 85.05112878  # the latitude where Web Mercator's square ends
 EXTENT = 4096  # tile units per side (the MVT default)
 BUFFER_UNITS = 64  # clip this far outside the tile, so strokes do not stop at its edge
-SIMPLIFY_MAX_ZOOM = 14  # per-zoom simplified copies up to here; above, a unit is < 2.4 m
+# per-zoom simplified copies (~40 MB per 10^5 parcels each) up to here; above, a tile unit is
+# under 5 m and simplifying to it removes little
+SIMPLIFY_MAX_ZOOM = 12
 QUOTE_MAX_CHARS = 160  # as the inline popups (server.mapbuild): the plan link shows all
 # feature properties copied into tiles as text; citation and county are flattened below
 CORE_PROPERTIES = ("id", "name_zh", "name_en", "layer", "kind", "accuracy", "source", "rule")
@@ -299,8 +301,6 @@ class TileIndex:
         The MVT layer name in every tile.
     geoms : ndarray of shapely geometries
         The features in Web Mercator (EPSG:3857).
-    properties : list of dict
-        Popup properties per feature (:func:`popup_properties`), same order as ``geoms``.
     tree : shapely.STRtree
         Over ``geoms``.
     polygonal : bool
@@ -309,7 +309,6 @@ class TileIndex:
 
     layer_id: str
     geoms: np.ndarray
-    properties: list
     tree: shapely.STRtree
     polygonal: bool = False
 
@@ -319,29 +318,47 @@ class TileIndex:
         geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object),
                                   lonlat_to_mercator)
         columns = [c for c in gdf.columns if c != gdf.geometry.name]
-        records = gdf[columns].to_dict("records")
-        props = []
-        for fid, record in zip(gdf.index, records, strict=True):
+        # the properties are kept only as tags: (key, value) numbers into two tables
+        # (a dict per feature cost ~1 KB: 100 MB per 10^5 parcels)
+        keys, values, pairs, counts = {}, {}, [], []
+        for fid, record in zip(gdf.index, gdf[columns].to_dict("records"), strict=True):
             if not record.get("id"):
                 record["id"] = fid
-            props.append(popup_properties(record, layer_id))
+            props = popup_properties(record, layer_id)
+            for key, value in props.items():
+                pairs.append(keys.setdefault(key, len(keys)))
+                pairs.append(values.setdefault((type(value).__name__, value), len(values)))
+            counts.append(2 * len(props))
         types = shapely.get_type_id(geoms)
-        index = cls(layer_id=layer_id, geoms=geoms, properties=props,
-                    tree=shapely.STRtree(geoms),
+        index = cls(layer_id=layer_id, geoms=geoms, tree=shapely.STRtree(geoms),
                     polygonal=bool(len(geoms)) and bool(np.isin(types, (3, 6)).all()))
         index._simplified = {}
-        index._tags = None
+        index._key_names = list(keys)
+        index._values = [v for (_t, v) in values]
+        count = np.array(counts, dtype=np.int64)
+        # each key and value as its whole Layer field, so a tile only joins them
+        index._tags = (np.array([_field_bytes(3, k.encode("utf-8")) for k in keys], dtype=object),
+                       np.array([_field_bytes(4, _value_message(v)) for v in index._values],
+                                dtype=object),
+                       np.array(pairs, dtype=np.int32), np.cumsum(count) - count, count)
         return index
 
     def __len__(self) -> int:
         return len(self.geoms)
+
+    def properties(self, pos: int) -> dict:
+        """Return the popup properties of the feature at position ``pos``."""
+        _k, _v, pairs, start, count = self._tags
+        mine = pairs[start[pos]:start[pos] + count[pos]]
+        return {self._key_names[k]: self._values[v] for k, v in zip(mine[0::2], mine[1::2],
+                                                                    strict=True)}
 
     def select(self, z: int, x: int, y: int) -> np.ndarray:
         """Positions of the features whose geometry intersects tile ``z/x/y``."""
         box = shapely.box(*tile_bounds(z, x, y))
         return np.sort(self.tree.query(box, predicate="intersects"))
 
-    # -- per-zoom simplified geometry and the properties as tag indexes, built once
+    # -- per-zoom simplified geometry, built once per zoom
     def _simplified_at(self, z: int) -> np.ndarray:
         if z > SIMPLIFY_MAX_ZOOM:
             return self.geoms
@@ -356,21 +373,6 @@ class TileIndex:
         return found
 
     def _tag_table(self):
-        if self._tags is None:
-            keys, values, pairs, counts = {}, {}, [], []
-            for props in self.properties:
-                for key, value in props.items():
-                    pairs.append(keys.setdefault(key, len(keys)))
-                    pairs.append(values.setdefault((type(value).__name__, value), len(values)))
-                counts.append(len(props))
-            # each key and value as its whole Layer field, so a tile only joins them
-            key_fields = [_field_bytes(3, k.encode("utf-8")) for k in keys]
-            value_fields = [_field_bytes(4, _value_message(v)) for (_t, v) in values]
-            self._tags = (np.array(key_fields, dtype=object),
-                          np.array(value_fields, dtype=object),
-                          np.array(pairs, dtype=np.int64),
-                          np.cumsum([0] + counts[:-1]).astype(np.int64) * 2,
-                          np.array(counts, dtype=np.int64) * 2)
         return self._tags
 
     def tile(self, z: int, x: int, y: int) -> bytes:
@@ -461,7 +463,7 @@ class TileIndex:
         for pos, geom in zip(idx, geoms, strict=True):
             if geom is None or geom.is_empty:
                 continue  # only touched the tile's edge
-            features.append({"geometry": geom, "properties": self.properties[pos],
+            features.append({"geometry": geom, "properties": self.properties(pos),
                              "id": int(pos) + 1})
         if not features:
             return b""
