@@ -53,6 +53,14 @@ def tiles_with_parcels(box, z):
     return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
 
 
+def _rss_mb() -> float:
+    import gc
+
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(math.ceil(q / 100 * len(values))) - 1)]
@@ -85,6 +93,7 @@ def main(argv=None) -> int:
         data.catalog.append(catalog_entry(LAYER))
         apps[name] = app
     builds = {}
+    rss_before = _rss_mb()
     for name, app in apps.items():
         with app.app_context():
             t = time.perf_counter()
@@ -93,8 +102,10 @@ def main(argv=None) -> int:
             builds[name] = time.perf_counter() - t
             t = time.perf_counter()
             for z in ZOOMS:
-                index._simplified_at(z)
+                index._simplified_at(z)  # a no-op above geo.mvt.SIMPLIFY_MAX_ZOOM
             builds[name + "_zooms"] = time.perf_counter() - t
+        if name == "cold":
+            builds["rss_mb"] = _rss_mb() - rss_before
     ref_index = None
     with apps["cold"].app_context():
         ref_index = tiles.state().source.index(LAYER)
@@ -138,10 +149,13 @@ def main(argv=None) -> int:
     load = os.getloadavg()
     print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"`uptime` load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (shared machine).")
+    from geo.mvt import SIMPLIFY_MAX_ZOOM
+
     print(f"Layer: {args.n:,} synthetic parcels (bench/synth_parcels.py, seed {args.seed}, "
           f"8-20 vertices), generated in {gen_s:.1f} s; tile index built in "
-          f"{builds['cold']:.1f} s, per-zoom simplified copies z{min(ZOOMS)}-z{max(ZOOMS)} in "
-          f"{builds['cold_zooms']:.1f} s (once per layer and data version).\n")
+          f"{builds['cold']:.1f} s, per-zoom simplified copies z{min(ZOOMS)}-z{SIMPLIFY_MAX_ZOOM} "
+          f"in {builds['cold_zooms']:.1f} s (once per layer and data version); they add "
+          f"{builds['rss_mb']:.0f} MB to the process's RSS.\n")
     print("| zoom | tiles | parcels/tile median (max) | gzip KB median (max) | cold p50 | "
           "cold p99 | cached p50 | cached p99 | baseline mapbox-vector-tile p50 | p99 (n) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
