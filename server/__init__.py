@@ -89,9 +89,9 @@ def create_app(config: dict | None = None) -> Flask:
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
 
-    from server import api, conflicts, exports, ogc, pages, system
+    from server import api, conflicts, exports, ogc, pages, system, tiles
 
-    for module in (pages, api, exports, ogc, system, conflicts):
+    for module in (pages, api, exports, ogc, system, conflicts, tiles):
         app.register_blueprint(module.bp)
     from server import basemap
 

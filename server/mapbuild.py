@@ -44,6 +44,7 @@ LEAFLET_JS = "/static/vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "/static/vendor/leaflet/leaflet.css"
 DRAW_JS = "/static/vendor/leaflet-draw/leaflet.draw.js"
 DRAW_CSS = "/static/vendor/leaflet-draw/leaflet.draw.css"
+VECTORGRID_JS = "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
 
 TIANDITU_URL = ("https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                 "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
@@ -270,6 +271,10 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
 
     legend = []
     layer_meta = {}
+    from server.tiles import tiled_layer_ids
+
+    tiled = set(tiled_layer_ids(data, settings))
+    tiles_cfg = {}
     wide_area = _city_area(data) * WIDE_SHARE
     home = getattr(data, "home_plan", None)
     for entry in data.catalog:
@@ -280,6 +285,10 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         plan = entry.get("plan") or home
         title = _text(entry.get("title_zh" if lang == "zh" else "title_en") or lid)
         style = safe_style(entry.get("style"))
+        if lid in tiled:  # drawn from /tiles by planmap-tiles.js: nothing embedded
+            legend.append(_tiled_layer(m, gdf, entry, lid, title, style, plan, home, settings,
+                                       data, tiles_cfg, layer_meta, lang))
+            continue
         collection = display_collection(gdf, lid, wide_area,
                                         None if plan == home else SIMPLIFY_OTHER_PLANS_DEG)
         # Leaflet's layer control inserts names as HTML: hand it escaped text
@@ -318,7 +327,10 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         "api": {"zones": "/api/v1/zones", "sitecheck": "/api/v1/sitecheck"},
         "plan_url": "/plan/",
         "report_url": "/report/",
+        "tiles": tiles_cfg,
     }
+    if tiles_cfg:
+        m.default_js = m.default_js + _tiles_js()
     m.add_child(_Init(config))
 
     fig = m.get_root()
@@ -362,3 +374,66 @@ def _bounds(data):
             return [[round(float(miny), 4), round(float(minx), 4)],
                     [round(float(maxy), 4), round(float(maxx), 4)]]
     return [list(BOUNDS[0]), list(BOUNDS[1])]
+
+
+# --- tiled layers (issue 12): server/tiles.py serves them, static/planmap-tiles.js draws them
+
+def _asset_hash(name: str) -> str:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "static" / name
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+def _tiles_js() -> list:
+    """The scripts a page with tiled layers adds (the plugin and ours, cache-busted)."""
+    return [("leaflet_vectorgrid", VECTORGRID_JS),
+            ("planmap_tiles", f"/static/planmap-tiles.js?v={_asset_hash('planmap-tiles.js')}")]
+
+
+class _RegisterTiled(MacroElement):
+    """Script piece that hands a tiled layer's (empty) group to planmap.js by its layer id."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+    (window.planmapLayers = window.planmapLayers || {})[{{ this.layer_id|tojson }}] = {
+        geojson: L.geoJSON(), group: {{ this.group.get_name() }}, tiled: true
+    };
+{% endmacro %}""")
+
+    def __init__(self, layer_id, group):
+        super().__init__()
+        self._name = "PlanmapRegisterTiled"
+        self.layer_id = layer_id
+        self.group = group
+
+
+def _tiled_layer(m, gdf, entry, lid, title, style, plan, home, settings, data, tiles_cfg,
+                 layer_meta, lang) -> dict:
+    """Add a tiled layer's group, page configuration and legend entry (no features)."""
+    from urllib.parse import quote
+
+    from server.tiles import STRINGS, URL_TEMPLATE
+
+    group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
+                                show=bool(entry.get("default_on", True)) and plan == home)
+    group.add_to(m)
+    m.add_child(_RegisterTiled(lid, group))
+    version = quote(str(getattr(data, "data_version", "")), safe="")
+    tiles_cfg[lid] = {
+        # the data version in the URL: a browser cache never serves an old import's tiles
+        "url": URL_TEMPLATE.replace("{layer}", quote(lid, safe="")) + f"?v={version}",
+        "min_zoom": int(settings.get("TILE_MIN_ZOOM", 10)),
+        "max_zoom": int(settings.get("TILE_MAX_ZOOM", 18)),
+        "style": style, "schematic_dash": SCHEMATIC_DASH,
+        "strings": STRINGS.get(lang, STRINGS["zh"]),
+    }
+    layer_meta[lid] = {"title": title, "style": style, "plan": plan,
+                       "default_on": bool(entry.get("default_on", True)), "tiled": True}
+    accuracies = set(gdf["accuracy"].astype(str)) if "accuracy" in gdf.columns else set()
+    return {"id": lid, "title": title, "style": style, "count": len(gdf),
+            "schematic": "schematic" in accuracies, "tiled": True,
+            "attribution": _text(entry.get("attribution")),
+            "licence": _text(entry.get("licence")), "plan": plan}

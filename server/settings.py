@@ -104,6 +104,18 @@ SETTINGS: tuple[Setting, ...] = (
             "check, in characters (400 `text_too_long` past it)"),
     Setting("REPORT_MAX_POINTS", 2000, "Most boundary points (界址点) listed in a site check's "
             "`parcels` and its report; the rest are counted, not listed"),
+    # -- vector tiles (issue 12, server/tiles.py): large layers leave the map script
+    Setting("TILE_THRESHOLD_FEATURES", 2_000, "Layers with more features than this are drawn "
+            "from vector tiles (`/tiles/<layer>/<z>/<x>/<y>.mvt`) instead of being embedded in "
+            "the map script; 0 = every layer embedded"),
+    Setting("TILE_MIN_ZOOM", 10, "Lowest zoom served as tiles (400 `tile_zoom_out_of_range` "
+            "below it; the map shows tiled layers from this zoom on)"),
+    Setting("TILE_MAX_ZOOM", 18, "Highest zoom served as tiles (400 `tile_zoom_out_of_range` "
+            "above it)"),
+    Setting("TILE_CACHE_BYTES", 64 * 1024 * 1024, "Memory for encoded tiles (LRU, per data "
+            "version); 0 = no cache"),
+    Setting("TILE_MAX_AGE_S", 3600, "`Cache-Control: max-age` of a tile answer (the page's "
+            "tile URLs carry the data version, so a new import is fetched anew)"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -643,6 +643,7 @@
       LAYERS[id] = reg[id];
       reg[id].geojson.eachLayer(function (layer) { bindFeature(id, layer.feature, layer); });
     });
+    if (window.planmapTiles) window.planmapTiles(map, cfg, LAYERS);  // tiled layers (planmap-tiles.js)
     if (cfg.bounds) map.fitBounds(cfg.bounds, {padding: [10, 10]});
     setupPlans();
     setupDrawLocal();

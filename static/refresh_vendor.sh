@@ -43,6 +43,21 @@ LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION
 OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION
 WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 LICENSE
+# leaflet.vectorgrid (issue 12: the tiled layers): the bundled build, which carries pbf,
+# ieee754, vector-tile, point-geometry, topojson-client and whatwg-fetch; each one's licence ships.
+# Its npm package has no licence file: the Beerware text is the one in its README ("Legalese").
+mkdir -p vendor/leaflet.vectorgrid
+cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js vendor/leaflet.vectorgrid/
+sed -i "/sourceMappingURL/d" vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js
+node -p 'require("./node_modules/leaflet.vectorgrid/package.json").version' > vendor/leaflet.vectorgrid/VERSION
+{
+  echo "leaflet.vectorgrid $(cat vendor/leaflet.vectorgrid/VERSION) (Ivan Sanchez Ortega), from its README:"
+  sed -n '/THE BEER-WARE LICENSE/,/buy me a beer/p' node_modules/leaflet.vectorgrid/README.md
+  for dep in pbf ieee754 vector-tile point-geometry topojson-client whatwg-fetch; do
+    echo; echo "==== bundled: $dep $(node -p "require('./node_modules/$dep/package.json').version") ===="
+    cat node_modules/$dep/LICENSE* 2>/dev/null || node -p "require('./node_modules/$dep/package.json').license"
+  done
+} > vendor/leaflet.vectorgrid/LICENSE
 # node_modules/ is only the source of the copy: remove it so it never ships in the wheel
 rm -rf node_modules
 echo "vendor/ refreshed:"; find vendor -type f | sort
