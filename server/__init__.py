@@ -28,7 +28,21 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["planmap"]
+    svc = current_app.extensions["planmap"]
+    if "planmap_accounts" in current_app.extensions:
+        # layers restricted to planners do not exist for anyone else (server/visibility.py)
+        from server.visibility import visible_data
+
+        data = visible_data(svc.data)
+        if data is not svc.data:
+            return _with_data(svc, data)
+    return svc
+
+
+def _with_data(svc: Services, data) -> Services:
+    import dataclasses
+
+    return dataclasses.replace(svc, data=data)
 
 
 def _plan_services(data):
@@ -83,6 +97,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
+
+    from server import auth
+
+    auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
 
     from server import api, conflicts, exports, ogc, pages, system
 
