@@ -98,10 +98,6 @@ def create_app(config: dict | None = None) -> Flask:
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
 
-    from server import auth
-
-    auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
-
     from server import api, conflicts, exports, ogc, pages, system
 
     for module in (pages, api, exports, ogc, system, conflicts):
@@ -109,4 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     delivery.register(app)
+    from server import auth
+
+    # last: its after-request hook then sees answers before delivery gzips them
+    auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
     return app

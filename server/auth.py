@@ -379,14 +379,15 @@ def _authorise(level: str):
 def _stored():
     """A stored check: its organisation, a share link, or (anonymous checks) its id."""
     check_id = (request.view_args or {}).get("check_id", "")
-    owner = accounts().check_owner(check_id)
+    store = accounts()
     user = g.pm_user
-    if request.method == "GET" and accounts().share_valid(check_id, request.args.get("share")):
+    if request.method == "GET" and store.share_valid(check_id, request.args.get("share")):
         g.pm_shared = True
         return None
+    if user is None and current_app.config["AUTH_ANONYMOUS"] != "check":
+        return _need_login()  # the same answer for any id: existence is not revealed
+    owner = store.check_owner(check_id)
     if owner is None:  # stored anonymously (or unknown: the view answers 404)
-        if user is None and current_app.config["AUTH_ANONYMOUS"] != "check":
-            return _need_login()
         return None
     if user is not None and user["org"] == owner["org"]:
         return None
@@ -394,7 +395,36 @@ def _stored():
     return _not_found_check(check_id)  # another organisation's check does not exist for you
 
 
+# answers that name zones of any layer: entries of restricted layers are removed for
+# those who may not see them (server/visibility.py)
+FILTERED = ("api.zones_point", "api.zones_batch", "api.sitecheck_get",
+            "conflicts.api_conflicts")
+
+
+def _filter_hidden(response):
+    import json
+
+    from server.visibility import filter_result, hidden_layers
+
+    hidden = hidden_layers()
+    if not hidden or response.status_code != 200 or response.direct_passthrough:
+        return response
+    mime = response.mimetype or ""
+    if mime.endswith("json"):
+        body, dropped = filter_result(json.loads(response.get_data()), hidden)
+        if dropped:
+            response.set_data(json.dumps(body, ensure_ascii=False, separators=(",", ":")))
+    elif mime == "text/csv":  # batch pairs: point_id,zone_id,layer
+        lines = response.get_data(as_text=True).split("\n")
+        kept = [ln for ln in lines if ln.rsplit(",", 1)[-1].strip('"') not in hidden]
+        if len(kept) != len(lines):
+            response.set_data("\n".join(kept))
+    return response
+
+
 def _after(response):
+    if request.endpoint in FILTERED:
+        response = _filter_hidden(response)
     if getattr(g, "pm_drop_cookie", False):
         response.delete_cookie(SESSION_COOKIE, path="/")
     endpoint = request.endpoint
