@@ -323,8 +323,8 @@ class AccountStore:
             sql += " WHERE u.username = ?"
             args = (str(username).strip().lower(),)
         rows = self._run(sql + " ORDER BY t.id", args).fetchall()
-        return [dict(zip(("id", "username", "name", "created", "revoked", "last_used"), r))
-                for r in rows]
+        keys = ("id", "username", "name", "created", "revoked", "last_used")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def revoke_token(self, token_id: int, username: str | None = None) -> bool:
         """Revoke a token (of ``username`` when given); True when one was revoked."""
@@ -394,7 +394,7 @@ class AccountStore:
         if limit:
             sql += " LIMIT ?"
             args.append(int(limit))
-        return [dict(zip(AUDIT_COLUMNS, r)) for r in self._run(sql, args).fetchall()]
+        return [dict(zip(AUDIT_COLUMNS, r, strict=True)) for r in self._run(sql, args).fetchall()]
 
     def audit_actions(self) -> list[str]:
         return [r[0] for r in self._run("SELECT DISTINCT action FROM audit ORDER BY action")]
@@ -426,6 +426,6 @@ def _user(row) -> dict | None:
         return None
     keys = ("id", "username", "display", "org", "role", "disabled", "failures",
             "locked_until", "created")
-    user = dict(zip(keys, row))
+    user = dict(zip(keys, row, strict=True))
     user["disabled"] = bool(user["disabled"])
     return user

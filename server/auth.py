@@ -39,8 +39,7 @@ import time
 from collections import deque
 from urllib.parse import quote
 
-from flask import (Blueprint, Response, current_app, g, jsonify, redirect, render_template,
-                   request)
+from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
 
 from server import services
 
@@ -330,7 +329,8 @@ def _login_rate_limited():
     if current_app.extensions["planmap_login_rate"].take(_client()):
         return None
     response = _error(429, "login_rate_limited", "too many login attempts from this address "
-                      "(LOGIN_RATE_PER_MIN); wait a minute", "该地址登录尝试过于频繁，请一分钟后再试")
+                      "(LOGIN_RATE_PER_MIN); wait a minute",
+                      "该地址登录尝试过于频繁，请一分钟后再试")
     response.headers["Retry-After"] = "60"
     return response
 

@@ -89,8 +89,8 @@ SETTINGS: tuple[Setting, ...] = (
     # -- accounts, roles and the audit trail (issue 14, server/auth.py, docs/ACCOUNTS.md)
     Setting("AUTH_ANONYMOUS", "check", "What a visitor who is not logged in may do: `check` = "
             "view the map, layers, plan texts and OGC API and run site checks and exports (as "
-            "without accounts); `view` = view only (site checks, zone queries, exports and "
-            "stored checks need a planner); `none` = nothing but the login page and health "
+            "without accounts); `view` = view only (site checks, batch zone queries, exports "
+            "and stored checks need a planner); `none` = nothing but the login page and health "
             "(401 elsewhere)"),
     Setting("AUTH_DB_PATH", "", "SQLite file of users, sessions, API tokens, ownership of "
             "stored checks and the audit log; empty = the DB_PATH file"),

@@ -61,9 +61,24 @@ def visible_data(data):
     found = _views.get(key)
     if found is not None and found[0] is data:
         return found[1]
+    # clauses stay (they are plan text) but stop naming hidden layers and their features
+    gone = set(hidden)
+    for lid in hidden:
+        gdf = data.layers.get(lid)
+        if gdf is not None:
+            gone.update(str(i) for i in gdf.index)
+    def without(clause):
+        out = dict(clause)
+        for key in ("applies_to", "official_layers"):
+            if key in out:
+                out[key] = [a for a in out[key] or [] if a not in gone]
+        return out
+
+    clauses = [without(c) if set(c.get("applies_to") or []) & gone else c
+               for c in getattr(data, "clauses", None) or []]
     view = dataclasses.replace(
         data, catalog=[e for e in data.catalog if e["id"] not in hidden],
-        layers={k: v for k, v in data.layers.items() if k not in hidden})
+        layers={k: v for k, v in data.layers.items() if k not in hidden}, clauses=clauses)
     if len(_views) > 8:
         _views.clear()
     _views[key] = (data, view)
@@ -71,8 +86,10 @@ def visible_data(data):
 
 
 def filter_result(body, hidden: frozenset[str] | None = None):
-    """Drop, at any depth, list items that belong to a hidden layer: dicts whose
-    ``layer`` (or ``properties.layer``) is hidden.  Returns (body, number dropped)."""
+    """Remove, at any depth, what belongs to a hidden layer: list items that are (or hold,
+    as a direct field, e.g. a conflict's ``prevailing`` zone) a dict whose ``layer`` (or
+    ``properties.layer``) is hidden, and dict fields holding such a dict (set to None).
+    Returns (body, number removed)."""
     hidden = hidden_layers() if hidden is None else hidden
     if not hidden:
         return body, 0
@@ -86,18 +103,29 @@ def filter_result(body, hidden: frozenset[str] | None = None):
             layer = item["properties"].get("layer")
         return isinstance(layer, str) and layer in hidden
 
+    def holds(item) -> bool:
+        return belongs(item) or (isinstance(item, dict) and any(
+            belongs(v) for v in item.values()))
+
     def walk(value):
         nonlocal dropped
         if isinstance(value, list):
             kept = []
             for item in value:
-                if belongs(item):
+                if holds(item):
                     dropped += 1
                     continue
                 kept.append(walk(item))
             return kept
         if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
+            out = {}
+            for k, v in value.items():
+                if belongs(v):
+                    dropped += 1
+                    out[k] = None
+                else:
+                    out[k] = walk(v)
+            return out
         return value
 
     return walk(body), dropped
