@@ -342,8 +342,8 @@ def _before():
     if refused is not None:
         return refused
     endpoint = request.endpoint
-    if endpoint is None:  # 404/405 from routing: let Flask answer
-        return None
+    if endpoint is None or request.method == "OPTIONS":
+        return None  # routing's 404/405, and CORS preflights (they carry no credentials)
     if request.method in STATE_CHANGING and g.pm_via == "session":
         sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
         if not g.pm_csrf or not hmac.compare_digest(sent, g.pm_csrf):

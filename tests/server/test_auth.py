@@ -487,3 +487,18 @@ def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
     assert store.token_user(token) is None
     actions = [r["action"] for r in store.audit_rows()]
     assert actions.count("permission_change") == 2 and "token_create" in actions
+
+
+def test_cli_import_and_restore_are_audited(tmp_path, monkeypatch, tmp_data_dir):
+    from server.accounts import AccountStore
+    from server.cli import main
+
+    db = tmp_path / "cli.db"
+    monkeypatch.setenv("PLANMAP_DB_PATH", str(db))
+    monkeypatch.setenv("PLANMAP_ARGON2_MEMORY_KIB", "1024")
+    assert main(["import", "--restore", "--layer", "ecology",
+                 "--data-dir", str(tmp_data_dir)]) == 2  # no previous version
+    row = AccountStore(db, argon2_memory_kib=1024).audit_rows()[0]
+    assert (row["action"], row["target"], row["result"], row["detail"]) == \
+        ("restore", "ecology", "refused", "no_previous_version")
+    assert row["username"].startswith("cli:")
