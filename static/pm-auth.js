@@ -30,17 +30,44 @@
   }
   var ZH = document.documentElement.lang !== 'en';
   var T = ZH ? {login: '登录', logout: '退出', users: '用户', audit: '审计日志', planner: '规划人员',
-                admin: '管理员', tokens: '令牌'}
+                admin: '管理员', tokens: '令牌', share: '分享只读链接',
+                until: '有效至'}
              : {login: 'Log in', logout: 'Log out', users: 'Users', audit: 'Audit log',
-                planner: 'planner', admin: 'admin', tokens: 'Tokens'};
+                planner: 'planner', admin: 'admin', tokens: 'Tokens',
+                share: 'Share a read-only link', until: 'valid until'};
   function link(href, text) {
     var a = document.createElement('a');
     a.href = href + (ZH ? '' : (href.indexOf('?') === -1 ? '?' : '&') + 'lang=en');
     a.textContent = text;
     return a;
   }
+  function shareButton(box) {
+    // a report of the user's organisation: a read-only link that expires (SHARE_LINK_DAYS)
+    var m = /^\/report\/([A-Za-z0-9_-]+)$/.exec(location.pathname);
+    if (!m) { return; }
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.id = 'pm-share';
+    button.textContent = T.share;
+    var out = document.createElement('input');
+    out.id = 'pm-share-url';
+    out.readOnly = true;
+    out.hidden = true;
+    button.addEventListener('click', function () {
+      window.fetch('/auth/share/' + m[1], {method: 'POST', headers: {'Accept': 'application/json'}})
+        .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+        .then(function (res) {
+          out.hidden = false;
+          out.value = res[0] ? location.origin + res[1].url + '  (' + T.until + ' ' + res[1].expires + ')'
+                             : (res[1].error && (ZH ? res[1].error.message_zh : res[1].error.message_en)) || '';
+          out.select();
+        });
+    });
+    box.appendChild(button);
+    box.appendChild(out);
+  }
   function badge(me) {
-    var top = document.querySelector('.pm-top');
+    var top = document.querySelector('.pm-top') || document.querySelector('.pm-doc-head');
     if (!top) { return; }
     var box = document.createElement('span');
     box.className = 'pm-auth-badge';
@@ -72,6 +99,7 @@
       form.appendChild(hidden);
       form.appendChild(button);
       box.appendChild(form);
+      shareButton(box);
     }
     var lang = top.querySelector('.pm-lang');
     top.insertBefore(box, lang);

@@ -84,8 +84,21 @@ def test_login_site_check_and_the_admin_sees_it_in_the_audit_log(browser, server
     href = page.locator("#pm-report-link").get_attribute("href")
     check_id = href.rsplit("/", 1)[-1]
     page.screenshot(path=str(SHOTS / "auth_planner_site_check.png"))
+    # the report of the planner's check: share a read-only link, open it without a login
+    page.goto(base + href)
+    page.locator("#pm-share").click()
+    page.wait_for_function("document.getElementById('pm-share-url').value.includes('share=')",
+                           timeout=60000)
+    link = page.locator("#pm-share-url").input_value().split()[0]
+    page.screenshot(path=str(SHOTS / "auth_share_link.png"))
     assert errors == []
     ctx.close()
+    stranger = _context(browser).new_page()
+    stranger.goto(base + href)  # AUTH_ANONYMOUS=view: no login, no report
+    assert "/auth/login" in stranger.url
+    assert stranger.goto(link).status == 200
+    assert check_id in stranger.title()
+    stranger.context.close()
 
     admin = _context(browser).new_page()
     admin.goto(base + "/admin/audit")  # not logged in: sent to the login page
