@@ -23,11 +23,22 @@ def restricted_layers(data=None, config=None) -> frozenset[str]:
     """Ids of the layers restricted to planners (setting + catalog flag)."""
     config = config if config is not None else current_app.config
     data = data if data is not None else current_app.extensions["planmap"].data
-    named = {s.strip() for s in str(config.get("RESTRICTED_LAYERS") or "").split(",")
-             if s.strip()}
+    raw = str(config.get("RESTRICTED_LAYERS") or "")
+    key = (id(data), raw)
+    cached = _restricted.get(key)
+    if cached is not None and cached[0] is data:  # asked several times per request
+        return cached[1]
+    named = {s.strip() for s in raw.split(",") if s.strip()}
     flagged = {e["id"] for e in getattr(data, "catalog", ()) or ()
                if str(e.get("visibility", "")).lower() in ("planner", "restricted")}
-    return frozenset(named | flagged)
+    found = frozenset(named | flagged)
+    if len(_restricted) > 16:
+        _restricted.clear()
+    _restricted[key] = (data, found)
+    return found
+
+
+_restricted: dict = {}
 
 
 def sees_restricted() -> bool:
