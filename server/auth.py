@@ -104,7 +104,6 @@ AUDITED = {
     "pages.report": "report_view",
     "api.sitecheck_delete": "check_delete",
     "exports.download": "export",
-    "api.zones_batch": "zones_batch",
 }
 
 TEXT = {
@@ -437,7 +436,8 @@ def _after(response):
                 accounts().own_check(check_id, user["org"], user["username"])
                 g.pm_target = check_id
         action = AUDITED.get(endpoint)
-        if action and request.method != "HEAD":
+        # 429: refused before any work (rate limit, busy); a flood must not fill the log
+        if action and request.method != "HEAD" and response.status_code != 429:
             target = g.get("pm_target") or (request.view_args or {}).get("check_id") or \
                 (request.view_args or {}).get("name") or ""
             if g.get("pm_shared"):
