@@ -161,7 +161,8 @@ def register(app) -> None:
         raise ValueError(f"PLANMAP_AUTH_ANONYMOUS must be check, view or none, got {mode!r}")
     app.config["AUTH_ANONYMOUS"] = mode
     app.register_blueprint(bp)
-    app.before_request_funcs.setdefault(None, []).insert(0, _before)
+    # after the rate limits (server/admission.py): an unauthenticated flood is limited too
+    app.before_request(_before)
     app.after_request(_after)
     app.context_processor(lambda: {"pm_user": getattr(g, "pm_user", None)})
 
