@@ -28,7 +28,21 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["planmap"]
+    svc = current_app.extensions["planmap"]
+    if "planmap_accounts" in current_app.extensions:
+        # layers restricted to planners do not exist for anyone else (server/visibility.py)
+        from server.visibility import visible_data
+
+        data = visible_data(svc.data)
+        if data is not svc.data:
+            return _with_data(svc, data)
+    return svc
+
+
+def _with_data(svc: Services, data) -> Services:
+    import dataclasses
+
+    return dataclasses.replace(svc, data=data)
 
 
 def _plan_services(data):
@@ -102,4 +116,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     security.register(app)
     delivery.register(app)
+    from server import auth
+
+    # last: its after-request hook then sees answers before delivery gzips them
+    auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
     return app

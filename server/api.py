@@ -21,6 +21,7 @@ from geo.plans import route, scope_result
 from layers.export import FORMULA_START, csv_safe
 from server import services
 from server.store import new_delete_token
+from server.visibility import filter_result
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -597,6 +598,7 @@ def sitecheck_create():
     casefile.describe(result, site, payload, filename, project)  # input, parcels, project
     result["warnings"] = list(site.warnings)  # oddities accepted (docs/SECURITY.md)
     result = json.loads(json.dumps(result, ensure_ascii=False, default=_json_default))
+    result = filter_result(result)[0]  # layers restricted to planners: not for anonymous
     site_geojson = _site_geojson(site)
     report = _render_report(result, site_geojson)
     delete_token = new_delete_token()

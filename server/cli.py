@@ -65,6 +65,27 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--threads", type=int, default=None)
 
+    # issue 14: accounts (server/accountcmds.py)
+    s = sub.add_parser("user", help="accounts: add|list|disable|enable|role|passwd|unlock")
+    s.add_argument("action", choices=("add", "list", "disable", "enable", "role", "passwd",
+                                      "unlock"))
+    s.add_argument("username", nargs="?")
+    s.add_argument("--org", default="", help="organisation (add)")
+    s.add_argument("--role", choices=("planner", "admin"), default="planner")
+    s.add_argument("--display", default="", help="full name (add)")
+    s.add_argument("--password-stdin", action="store_true",
+                   help="read the password from stdin (else PLANMAP_NEW_PASSWORD or a prompt)")
+
+    s = sub.add_parser("token", help="API tokens: add USER | list [USER] | revoke ID")
+    s.add_argument("action", choices=("add", "list", "revoke"))
+    s.add_argument("username", nargs="?", help="user name (add, list) or token id (revoke)")
+    s.add_argument("--name", default="", help="what the token is for (add)")
+
+    s = sub.add_parser("audit", help="the audit log as CSV on stdout")
+    s.add_argument("--user", default=None)
+    s.add_argument("--action", default=None)
+    s.add_argument("--limit", type=int, default=0, help="newest N rows (0 = all)")
+
     s = sub.add_parser("conflicts", help="plan-conflict report")
     s.add_argument("--format", choices=("json", "text"), default="text")
     s.add_argument("--distance", type=float, default=None)
@@ -73,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _handler(command: str):
-    if command in ("layers", "import"):
+    if command in ("user", "token", "audit"):
+        from server import accountcmds as commands
+    elif command in ("layers", "import"):
         from layers import commands
     elif command in ("zones", "check", "conflicts"):
         from geo import commands
@@ -110,14 +133,35 @@ def main(argv: list[str] | None = None) -> int:
     from geo.errors import PlanmapError
 
     args = _parser().parse_args(argv)
+    if args.command == "user" and args.action != "list" and not args.username:
+        print("planmap: user " + args.action + " needs a user name", file=sys.stderr)
+        return 2
     try:
         _local_settings(args)
-        return int(_handler(args.command)(args) or 0)
+        status = int(_handler(args.command)(args) or 0)
+        if args.command == "import":
+            _audit_import(args, "ok" if status == 0 else "error", status)
+        return status
     except PlanmapError as exc:
+        if args.command == "import":
+            _audit_import(args, "refused", 2, exc.code)
         where = f" [{exc.param}]" if exc.param else ""
         print(f"planmap: {exc.code}{where}: {exc.message_en}\n         {exc.message_zh}",
               file=sys.stderr)
         return 2
+
+
+def _audit_import(args, result: str, status: int, detail: str = "") -> None:
+    """An import or restore from the shell goes into the service's audit log too."""
+    try:
+        from server import accountcmds
+
+        store = accountcmds._store()
+        action = "restore" if getattr(args, "restore", False) else "import"
+        target = f"{args.layer} {'' if args.restore else (args.file or '')}".strip()
+        accountcmds.log(store, action, target, result, status, detail)
+    except Exception as exc:  # the import itself is done; say that the log missed it
+        print(f"planmap: audit log not written: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

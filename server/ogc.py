@@ -152,7 +152,8 @@ def published() -> dict[str, Collection]:
     if found is None or found[0] is not data:
         found = (data, _build_collections(data))
         with _cache_lock:
-            cache.clear()
+            if len(cache) > 4:  # a few: the full data and its views without restricted layers
+                cache.clear()
             cache[id(data)] = found
     return found[1]
 

@@ -121,13 +121,17 @@ def _build_page(lang: str) -> dict:
 
 def map_page(lang: str) -> dict:
     """The built map page for ``lang`` (built on first use, then cached)."""
+    from server.visibility import hidden_layers
+
     cache = _cache()
-    page = cache.pages.get(lang)
+    hidden = hidden_layers()  # a page without the layers restricted to planners
+    key = (lang, hidden) if hidden else lang
+    page = cache.pages.get(key)
     if page is None:
         with cache.lock:
-            page = cache.pages.get(lang)
+            page = cache.pages.get(key)
             if page is None:
-                page = cache.pages[lang] = _build_page(lang)
+                page = cache.pages[key] = _build_page(lang)
     return page
 
 

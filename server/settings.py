@@ -116,6 +116,29 @@ SETTINGS: tuple[Setting, ...] = (
             "version); 0 = no cache"),
     Setting("TILE_MAX_AGE_S", 3600, "`Cache-Control: max-age` of a tile answer (the page's "
             "tile URLs carry the data version, so a new import is fetched anew)"),
+    # -- accounts, roles and the audit trail (issue 14, server/auth.py, docs/ACCOUNTS.md)
+    Setting("AUTH_ANONYMOUS", "check", "What a visitor who is not logged in may do: `check` = "
+            "view the map, layers, plan texts and OGC API and run site checks and exports (as "
+            "without accounts); `view` = view only (site checks, batch zone queries, exports "
+            "and stored checks need a planner); `none` = nothing but the login page and health "
+            "(401 elsewhere)"),
+    Setting("AUTH_DB_PATH", "", "SQLite file of users, sessions, API tokens, ownership of "
+            "stored checks and the audit log; empty = the DB_PATH file"),
+    Setting("RESTRICTED_LAYERS", "", "Comma-separated layer ids visible to planners and admins "
+            "only (also catalog entries with `\"visibility\": \"planner\"`); absent for "
+            "everyone else from the map, /api/v1, /ogc, exports, tiles and search"),
+    Setting("SESSION_HOURS", 12, "A login session ends this many hours after its last request"),
+    Setting("SESSION_COOKIE_SECURE", False, "Mark the session and CSRF cookies `Secure` (set it "
+            "when planmap is served over https behind a proxy)"),
+    Setting("LOGIN_MAX_FAILURES", 5, "Consecutive failed logins (form or HTTP basic) after "
+            "which an account is locked for LOGIN_LOCKOUT_S"),
+    Setting("LOGIN_LOCKOUT_S", 900, "Seconds an account stays locked after LOGIN_MAX_FAILURES "
+            "failed logins (423 `account_locked`)"),
+    Setting("LOGIN_RATE_PER_MIN", 20, "Login attempts per client address per minute (429 "
+            "`login_rate_limited` past it); 0 = no limit"),
+    Setting("SHARE_LINK_DAYS", 7, "Days a read-only share link of a stored check stays valid"),
+    Setting("ARGON2_MEMORY_KIB", 65536, "Memory of one argon2id password hash (KiB); the time "
+            "cost is 3 passes"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

@@ -135,8 +135,11 @@ def _int(raw: str, name: str) -> int:
 @bp.get("/tiles/<layer_id>/<z>/<x>/<y>.mvt")
 def tile(layer_id: str, z: str, x: str, y: str):
     st = state()
-    if layer_id not in st.layer_ids:
-        known = ", ".join(sorted(st.layer_ids)) or "none"
+    from server.visibility import hidden_layers
+
+    hidden = hidden_layers()  # a layer restricted to planners does not exist for the public
+    if layer_id not in st.layer_ids or layer_id in hidden:
+        known = ", ".join(sorted(set(st.layer_ids) - set(hidden))) or "none"
         raise NotFound("tile_layer_not_found",
                        f"layer {layer_id!r} is not served as tiles (tiled layers: {known})",
                        f"图层 {layer_id!r} 不以瓦片提供（瓦片图层：{known}）", param="layer")

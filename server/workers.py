@@ -77,14 +77,12 @@ def run(fn, *args, **kwargs):
     config = current_app.config
     workers = pool()
     if workers is not None and workers.closed:  # dropped from the registry by newer apps
-        from server import services
-
-        register(current_app, services().data)
+        # the full data: workers answer for every layer (restricted layers are filtered
+        # from the answers, server/visibility.py)
+        register(current_app, current_app.extensions["planmap"].data)
         workers = pool()
     if workers is None:
-        from server import services
-
-        svc = services()
+        svc = current_app.extensions["planmap"]
         return fn({"data": svc.data, "index": svc.index,
                    "plan_index": getattr(svc, "plan_index", None)}, *args, **kwargs)
     return workers.run(fn, *args, seconds=float(config["REQUEST_TIME_LIMIT_S"]),

@@ -240,6 +240,10 @@ def test_serve_cannot_run_debug(monkeypatch, tmp_path, mini_data_dir, env):
     def boom():
         raise RuntimeError("secret detail /work/main/server")
 
+    from server.auth import POLICY  # a route without an access rule is refused (issue 14)
+
+    monkeypatch.setitem(POLICY, "boom", "open")
+
     response = app.test_client().get("/boom-for-test")
     assert response.status_code == 500
     text = response.get_data(as_text=True)

@@ -1,0 +1,129 @@
+"""Accounts in a real browser (issue 14): a planner logs in from the map, runs a site check
+(its session's CSRF token travels in the page's own request), and the admin finds the check
+in the audit log.  Anonymous visitors may only view (``AUTH_ANONYMOUS=view``)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from tests.browser.test_map_browser import CHROMIUM_ARGS, SHOTS, SITE, _draw_polygon, screen_xy
+from tests.external import need_program
+
+pytestmark = pytest.mark.external
+
+PASSWORD = "a long test password"
+ORG = "白城市自然资源局"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from waitress.server import create_server
+
+    from server import create_app
+
+    root = tmp_path_factory.mktemp("auth_browser")
+    # WORKERS=0: the check runs in the request thread (the worker pool is tested elsewhere)
+    app = create_app({"DB_PATH": str(root / "c.db"), "AUTH_ANONYMOUS": "view",
+                      "ARGON2_MEMORY_KIB": 1024, "WORKERS": 0})
+    store = app.extensions["planmap_accounts"]
+    store.add_user("planner", PASSWORD, ORG, "planner", "张规划")
+    store.add_user("admin", PASSWORD, ORG, "admin", "李管理")
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app}
+    srv.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = need_program("chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _context(browser):
+    return browser.new_context(viewport={"width": 1400, "height": 900})
+
+
+def _login(page, user):
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.pm-auth-form button[type=submit]")
+
+
+def test_login_site_check_and_the_admin_sees_it_in_the_audit_log(browser, server):
+    base = server["base"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ctx = _context(browser)
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/")
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    badge = page.locator("#pm-auth-badge")
+    badge.wait_for(timeout=10000)
+    assert badge.inner_text().strip() == "登录"
+    badge.locator("a").click()
+    page.wait_for_selector("form.pm-auth-form")
+    assert "用户名" in page.content()
+    _login(page, "planner")
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.locator("#pm-auth-badge .pm-auth-user").wait_for(timeout=10000)
+    assert page.locator("#pm-auth-badge .pm-auth-user").inner_text() == \
+        f"张规划 · {ORG} · 规划人员"
+    screen_xy(page, 122.84, 45.625, zoom=11)
+    _draw_polygon(page, SITE)
+    page.wait_for_selector("#pm-verdict", timeout=60000)
+    href = page.locator("#pm-report-link").get_attribute("href")
+    check_id = href.rsplit("/", 1)[-1]
+    page.screenshot(path=str(SHOTS / "auth_planner_site_check.png"))
+    # the report of the planner's check: share a read-only link, open it without a login
+    page.goto(base + href)
+    page.locator("#pm-share").click()
+    page.wait_for_function("document.getElementById('pm-share-url').value.includes('share=')",
+                           timeout=60000)
+    link = page.locator("#pm-share-url").input_value().split()[0]
+    page.screenshot(path=str(SHOTS / "auth_share_link.png"))
+    assert errors == []
+    ctx.close()
+    stranger = _context(browser).new_page()
+    stranger.goto(base + href)  # AUTH_ANONYMOUS=view: no login, no report
+    assert "/auth/login" in stranger.url
+    assert stranger.goto(link).status == 200
+    assert check_id in stranger.title()
+    stranger.context.close()
+
+    admin = _context(browser).new_page()
+    admin.goto(base + "/admin/audit")  # not logged in: sent to the login page
+    admin.wait_for_selector("form.pm-auth-form")
+    assert "/auth/login" in admin.url
+    _login(admin, "admin")
+    admin.wait_for_selector("#pm-audit")
+    row = admin.locator("#pm-audit tr[data-action=sitecheck]").first
+    assert check_id in row.inner_text() and "planner" in row.inner_text()
+    assert admin.locator("#pm-audit tr[data-action=login]").count() >= 2
+    admin.screenshot(path=str(SHOTS / "auth_admin_audit.png"), full_page=True)
+    # the check belongs to the organisation: the admin (same organisation) opens its report
+    admin.goto(base + href)
+    assert admin.locator("h1").count() >= 1 and "404" not in admin.title()
+    admin.context.close()
+
+
+def test_login_page_in_english_and_a_wrong_password(browser, server):
+    ctx = _context(browser)
+    page = ctx.new_page()
+    page.goto(server["base"] + "/auth/login?lang=en")
+    assert page.locator("h1").inner_text() == "Log in"
+    page.fill("input[name=username]", "planner")
+    page.fill("input[name=password]", "not the password")
+    page.click("form.pm-auth-form button[type=submit]")
+    assert page.locator(".pm-auth-message").inner_text() == "Wrong user name or password"
+    page.screenshot(path=str(SHOTS / "auth_login_en.png"))
+    ctx.close()
