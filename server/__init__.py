@@ -84,9 +84,9 @@ def create_app(config: dict | None = None) -> Flask:
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
 
-    from server import api, conflicts, exports, ogc, pages, system
+    from server import api, conflicts, exports, ogc, pages, search, system
 
-    for module in (pages, api, exports, ogc, system, conflicts):
+    for module in (pages, api, exports, ogc, system, conflicts, search):
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)
