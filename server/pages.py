@@ -22,7 +22,7 @@ from server import i18n, services
 bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_OWN_ASSETS = ("planmap.js", "planmap.css")
+_OWN_ASSETS = ("planmap.js", "planmap.css", "planmap-tools.js", "planmap-tools.css")
 _HL_MAX_LINES = 500  # a ?hl= range wider than this is cut (a highlight, not a dump)
 
 # Pages built here hold no inline script; inline style is kept for Leaflet/Folium.
