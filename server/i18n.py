@@ -369,10 +369,12 @@ def effect_label(lang: str, effect: str | None) -> str:
 TOOLS_STRINGS = {
     "zh": {
         "tools_coords": "坐标",
-        "tools_coords_hint": "鼠标位置（WGS 84 经纬度；CGCS2000 高斯-克吕格 3° 带 EPSG:4550，X=北坐标，Y=东坐标）",
+        "tools_coords_hint": ("鼠标位置（WGS 84 经纬度；CGCS2000 高斯-克吕格 3° 带 EPSG:4550，"
+                              "X=北坐标，Y=东坐标）"),
         "tools_goto": "定位坐标",
         "tools_goto_hint": ("每行一个点 “x,y”：经纬度（WGS 84）或高斯-克吕格坐标（X 北、Y 东，"
-                            "EPSG:4550；带号 41 的 8 位东坐标按 EPSG:4529）。粘贴多行界址点可画出地块。"),
+                            "EPSG:4550；带号 41 的 8 位东坐标按 EPSG:4529）。"
+                            "粘贴多行界址点可画出地块。"),
         "tools_goto_go": "定位",
         "tools_goto_check": "对此地块做选址检查",
         "tools_goto_bad": "第 {n} 行无法识别为坐标：{line}",
@@ -448,7 +450,8 @@ TOOLS_STRINGS = {
         "tools_dl_api": "API documentation (OpenAPI)",
         "tools_link": "Copy link to this view",
         "tools_link_copied": "Link copied",
-        "tools_search_capped": "Showing the first {n} of {total} matches; type a more specific name",
+        "tools_search_capped": ("Showing the first {n} of {total} matches; "
+                                "type a more specific name"),
         "tools_search_total": "{total} match(es)",
         "tools_search_coord": "Go to {lon}, {lat} ({crs})",
         "tools_match_synonym": "synonym",
