@@ -150,7 +150,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tool_draw_line": "Line",
         "tool_draw_polygon": "Polygon",
         "tool_upload": "Upload file",
-        "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, 国土 TXT",
+        "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, land-survey (guotu) coordinate TXT",
         "tool_clear": "Clear",
         "panel_title": "Information",
         "panel_hint": ("Click the map to see the zones there, nearby zones and the clauses "
@@ -244,7 +244,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "scope_citywide": "City-wide clause (does not set the verdict by itself)",
         "scope_programme": ("A programme the government carries out "
                             "(listed, does not set the verdict)"),
-        "official_layers_note": "Official 三区三线 check",
+        "official_layers_note": "Official check: three zones and three lines (sanqu sanxian)",
         "kind_point": "point",
         "kind_line": "line",
         "kind_polygon": "polygon",

@@ -14,6 +14,7 @@ import re
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
+from markupsafe import Markup, escape
 
 from geo.errors import InvalidInput
 from server import services
@@ -187,6 +188,27 @@ def search(entries: list[dict], query: str, plan: str | None, limit: int) -> dic
     result["results"] = [dict({k: v for k, v in e.items() if not k.startswith("_")}, match=how)
                          for _, e, how in shown]
     return result
+
+
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+@bp.app_template_filter("zh_marked")
+def zh_marked(text) -> Markup:
+    """``text`` escaped, each run of Chinese in it wrapped in ``<span lang="zh-CN">``.
+
+    For the English pages' data text that names Chinese documents or places in the
+    original (a plan's title in an attribution, "named after 五棵树"): the marking is
+    what the English scan (tests/server/test_english.py) accepts as a proper noun.
+    """
+    out, pos = [], 0
+    text = "" if text is None else str(text)
+    for m in _CJK_RUN.finditer(text):
+        out.append(str(escape(text[pos:m.start()])))
+        out.append(f'<span class="pm-verbatim" lang="zh-CN">{escape(m.group(0))}</span>')
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
 
 
 @bp.get("/search")
