@@ -403,8 +403,8 @@
 
   // ---------- labels of named places ----------
   // the zoom from which a layer's names are written on the map (counties first, then towns)
-  var LABEL_ZOOM = {admin: 8, p001_admin: 7, p002_admin: 8, p003_admin: 9, urban: 10, parks: 11,
-    tourism: 11, ecology: 10, water: 11, p002_urban: 9, p003_urban: 10};
+  var LABEL_ZOOM = {admin: 8, p001_admin: 7, p002_admin: 8, p003_admin: 9, urban: 11, parks: 12,
+    tourism: 12, ecology: 11, water: 12, p002_urban: 10, p003_urban: 11};
   var LABEL_MAX = 80;
   function updateLabels() {
     if (!labels) return;
