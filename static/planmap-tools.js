@@ -211,7 +211,15 @@
     box.id = id;
     box.hidden = true;
     pops.push(box);
-    btn.addEventListener('click', function () { closePops(box); box.hidden = !box.hidden; });
+    btn.addEventListener('click', function () {
+      closePops(box);
+      box.hidden = !box.hidden;
+      // near the right edge, open leftwards so the whole box stays on screen
+      box.classList.remove('pm-popover-right');
+      if (!box.hidden && box.getBoundingClientRect().right > window.innerWidth - 4) {
+        box.classList.add('pm-popover-right');
+      }
+    });
     add(wrap, btn, box);
     var bar = document.querySelector('.pm-top');
     var before = document.getElementById('pm-plan');
@@ -636,6 +644,12 @@
     var frame = el('iframe');
     frame.id = 'pm-cite-frame';
     frame.title = S.tools_cite_title;
+    frame.addEventListener('load', function () {
+      // bring the cited line to the middle of the side view (same origin)
+      var id = (open.getAttribute('href') || '').split('#')[1];
+      var doc = frame.contentDocument, target = id && doc && doc.getElementById(id);
+      if (target) target.scrollIntoView({block: 'center'});
+    });
     add(side, head, frame);
     document.body.appendChild(side);
     document.addEventListener('click', function (ev) {
@@ -644,9 +658,9 @@
       if (a.closest('#pm-cite-view')) return;
       ev.preventDefault();
       var href = a.getAttribute('href');
+      side.hidden = false;  // first: a hidden frame does not scroll to its #L line
       frame.setAttribute('src', href);
       open.setAttribute('href', href);
-      side.hidden = false;
     }, true);
   }
 
