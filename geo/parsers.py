@@ -874,6 +874,36 @@ _XML_ENCODINGS = ("utf-8", "utf-16", "utf-16-le", "utf-16-be", "ascii", "iso8859
 """Encodings a KML may declare (KML 2.2 says UTF-8; Chinese tools also write GBK)."""
 
 
+# Files that are often renamed .kml by mistake: magic bytes -> (English, Chinese) name.
+_OTHER_FILES = ((b"%PDF", "a PDF document", "PDF 文档"),
+                (b"\xd0\xcf\x11\xe0", "an old Office document (.doc/.xls)",
+                 "旧版 Office 文档（.doc/.xls）"))
+_OFFICE_ZIPS = ((b"word/", "a Word document (.docx)", "Word 文档（.docx）"),
+                (b"xl/", "an Excel workbook (.xlsx)", "Excel 工作簿（.xlsx）"),
+                (b"ppt/", "a PowerPoint file (.pptx)", "PowerPoint 文件（.pptx）"))
+
+
+def _not_a_kml(data: bytes) -> None:
+    """Refuse a file that is plainly not XML (a renamed .docx, a PDF) by what it is.
+
+    Without this the decoder or expat reports a byte offset, which tells a user nothing.
+    """
+    what = None
+    if data.startswith(b"PK\x03\x04"):
+        head = data[:65536]
+        what = next(((en, zh) for magic, en, zh in _OFFICE_ZIPS if magic in head),
+                    ("a ZIP archive without a .kml inside", "不含 .kml 的 ZIP 压缩包"))
+    else:
+        what = next(((en, zh) for magic, en, zh in _OTHER_FILES if data.startswith(magic)), None)
+    if what:
+        raise _err(InvalidInput, "not_kml",
+                   f"the file is {what[0]}, not KML: export the site from your GIS as KML/KMZ, "
+                   "GeoJSON or a zipped Shapefile, or save the boundary points as a land-survey "
+                   "(guotu) coordinate TXT",
+                   f"该文件是{what[1]}，不是 KML：请从 GIS 软件导出 KML/KMZ、GeoJSON 或"
+                   "zip 压缩的 Shapefile，或把界址点存为国土 TXT")
+
+
 def _kml_text(data: bytes) -> str:
     """Decode a KML by its BOM or XML declaration, refusing unknown and odd encodings.
 
@@ -882,6 +912,7 @@ def _kml_text(data: bytes) -> str:
     runs a non-text codec; decoding here, against an allowlist, turns each of these into
     a specific error and lets GBK files be read.
     """
+    _not_a_kml(data)
     if data.startswith(codecs.BOM_UTF8):
         encoding, data = "utf-8", data[3:]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -103,9 +103,9 @@ def create_app(config: dict | None = None) -> Flask:
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
 
-    from server import api, conflicts, exports, ogc, pages, system, tiles
+    from server import api, conflicts, exports, ogc, pages, search, system, tiles
 
-    for module in (pages, api, exports, ogc, system, conflicts, tiles):
+    for module in (pages, api, exports, ogc, system, conflicts, tiles, search):
         app.register_blueprint(module.bp)
     from server import basemap
 

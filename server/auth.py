@@ -98,6 +98,7 @@ POLICY: dict[str, str] = {
     "basemap.tile": "view",
     "casefile.project_types": "view",
     "casefile.report_pdf": "stored",
+    "search.search_view": "view",  # over the visible layers only (services().data)
 }
 
 # what the audit trail records, per endpoint (logins and account changes are written

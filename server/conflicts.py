@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from markupsafe import escape
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from geo.budget import conflicts_task
 from geo.conflicts import DEFAULT_DISTANCE_M, check_distance
@@ -40,7 +39,7 @@ STRINGS = {
         "clauses": "条款",
         "plan_text": "规划原文",
         "schematic": "示意：该冲突基于示意性几何，仅提示需核查。",
-        "seed_line": "规划 {seed} 第 {line} 行",
+        "line": "第 {line} 行",
         "other_lang": "English",
         "distance_label": "邻近距离（米）",
         "submit": "重新检测",
@@ -64,7 +63,7 @@ STRINGS = {
         "clauses": "Clauses",
         "plan_text": "Plan text",
         "schematic": "Schematic: this conflict rests on schematic geometry — a prompt to check.",
-        "seed_line": "seed {seed}, line {line}",
+        "line": "line {line}",
         "other_lang": "中文",
         "distance_label": "Nearness distance (m)",
         "submit": "Re-run",
@@ -111,35 +110,6 @@ def api_conflicts():
     })
 
 
-def _cite(lang: str, cit: dict) -> str:
-    return _s(lang, "seed_line", seed=escape(cit.get("seed") or "?"),
-              line=escape(str(cit.get("line") or "?")))
-
-
-def _feature_html(lang: str, f: dict, label: str) -> str:
-    name = f["name_zh"] if lang == "zh" else (f["name_en"] or f["name_zh"])
-    cit = f.get("citation") or {}
-    parts = [
-        f"<h3>{escape(label)}: {escape(name)} <code>{escape(f['id'])}</code></h3>",
-        f"<p>{escape(_s(lang, 'accuracy'))}: {escape(i18n.accuracy_label(lang, f['accuracy']))}"
-        f" · {escape(f['layer'])}</p>",
-    ]
-    if cit.get("quote"):
-        parts.append(f"<p>{escape(_s(lang, 'plan_text'))}: “{escape(cit['quote'])}” "
-                     f"<small>({_cite(lang, cit)})</small></p>")
-    if f["clauses"]:
-        items = "".join(
-            f"<li><strong>{escape(i18n.effect_label(lang, c['effect']))}</strong> "
-            f"“{escape(c['text_zh'] or '')}” "
-            f"<small>({_cite(lang, c['citation'])}"
-            f"{' · ' + escape(c['plan']['title_zh'] or '') if c['plan'].get('title_zh') else ''})"
-            f"</small></li>"
-            for c in f["clauses"]
-        )
-        parts.append(f"<p>{escape(_s(lang, 'clauses'))}:</p><ul>{items}</ul>")
-    return "".join(parts)
-
-
 @bp.get("/conflicts")
 def page_conflicts():
     lang = i18n.lang_from(request.args.get("lang"))
@@ -160,31 +130,30 @@ def page_conflicts():
         else:
             what = f"{_s(lang, 'distance')}: {c['distance_m']:,.0f} m"
         note = c["note_zh"] if lang == "zh" else c["note_en"]
-        warn = (f"<p class=\"pm-warn\"><strong>{escape(_s(lang, 'schematic'))}</strong></p>"
-                if c["schematic"] else "")
-        rows.append(
-            f"<section class=\"pm-conflict\" id=\"{escape(c['id'])}\">"
-            f"<h2>{escape(_s(lang, c['relation']))} — {escape(what)}</h2>"
-            f"<p>{escape(note)}</p>{warn}"
-            f"{_feature_html(lang, c['protected'], _s(lang, 'protected'))}"
-            f"{_feature_html(lang, c['development'], _s(lang, 'development'))}</section>"
-        )
-    body = "".join(rows) or f"<p>{escape(_s(lang, 'none'))}</p>"
-    html = (
-        f"<!DOCTYPE html><html lang=\"{'zh-CN' if lang == 'zh' else 'en'}\"><head>"
-        "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, "
-        "initial-scale=1\"><link rel=\"icon\" href=\"data:,\">"
-        "<link rel=\"stylesheet\" href=\"/static/planmap.css\">"
-        f"<title>{escape(_s(lang, 'title'))}</title></head><body class=\"pm-doc\"><main>"
-        f"<p><a href=\"/conflicts?lang={other}&amp;distance={distance:g}\">"
-        f"{escape(_s(lang, 'other_lang'))}</a> · <a href=\"/?lang={lang}\">map</a></p>"
-        f"<h1>{escape(_s(lang, 'title'))}</h1>"
-        f"<p>{escape(_s(lang, 'intro', d=f'{distance:g}'))}</p>"
-        f"<form method=\"get\" action=\"/conflicts\"><input type=\"hidden\" name=\"lang\" "
-        f"value=\"{lang}\"><label>{escape(_s(lang, 'distance_label'))} <input name=\"distance\" "
-        f"type=\"number\" min=\"0\" step=\"100\" value=\"{distance:g}\"></label> "
-        f"<button>{escape(_s(lang, 'submit'))}</button></form>"
-        f"<p><strong>{escape(_s(lang, 'count', n=len(result)))}</strong></p>{body}"
-        "</main></body></html>"
+        rows.append({"c": c, "what": what, "note": note})
+    from server.pages import _OWN_ASSETS, _asset_version, _lang_url
+
+    data = services().data
+    titles = {e["id"]: e.get("title_en" if lang == "en" else "title_zh") or e["id"]
+              for e in data.catalog}
+    plans = getattr(data, "plans", {}) or {}
+
+    def plan_title(seed):
+        text = plans.get(seed)
+        if text is None:
+            return seed
+        return (text.title_en if lang == "en" else text.title_zh) or text.title_zh or seed
+
+    def fname(f):
+        return (f.get("name_en") if lang == "en" else None) or f.get("name_zh") or f["id"]
+
+    html = render_template(
+        "conflicts.html", lang=lang, t=lambda key, **kw: i18n.t(lang, key, **kw),
+        s=lambda key, **kw: _s(lang, key, **kw), rows=rows, distance_text=f"{distance:g}",
+        plan_title=plan_title, fname=fname, layer_title=lambda lid: titles.get(lid, lid),
+        acc=lambda a: i18n.accuracy_label(lang, a), eff=lambda e: i18n.effect_label(lang, e),
+        map_url=_lang_url("/", lang), other_lang=other,
+        toggle_url=f"/conflicts?distance={distance:g}" + ("" if other == "zh" else "&lang=en"),
+        asset_v={n: _asset_version(n) for n in _OWN_ASSETS},
     )
     return Response(html, mimetype="text/html")

@@ -43,6 +43,10 @@ _HTTP_ZH = {
 }
 
 
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 104858 else f"{n} bytes"
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(PlanmapError)
     def _domain(exc: PlanmapError):
@@ -60,10 +64,15 @@ def register(app: Flask) -> None:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if status == 413 and limit and (request.content_length or 0) > limit:
             # Werkzeug's text names no limit; say which setting refused the body
+            # and what to do: a smaller file, or the CLI, which reads local files unlimited
+            size, mb = _size(request.content_length), _size(limit)
             return error_response(
                 413, "body_too_large",
-                f"request body exceeds MAX_BODY_BYTES ({limit} bytes)",
-                f"请求内容超过 MAX_BODY_BYTES（{limit} 字节）", "body")
+                f"the upload is {size}; the limit is {mb} (MAX_BODY_BYTES = "
+                f"{limit} bytes): simplify or split the file, or check it with the command "
+                "`planmap check`, which has no size limit",
+                f"上传内容 {size}，超过上限 {mb}（MAX_BODY_BYTES = {limit} 字节）："
+                "请简化或拆分文件，或用命令 `planmap check` 检查（无大小限制）", "body")
         code = (exc.name or "error").lower().replace(" ", "_")
         response = error_response(status, code, exc.description or exc.name,
                                   _HTTP_ZH.get(status), None)

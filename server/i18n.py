@@ -150,7 +150,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "tool_draw_line": "Line",
         "tool_draw_polygon": "Polygon",
         "tool_upload": "Upload file",
-        "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, 国土 TXT",
+        "tool_upload_hint": "GeoJSON, KML, zipped Shapefile, land-survey (guotu) coordinate TXT",
         "tool_clear": "Clear",
         "panel_title": "Information",
         "panel_hint": ("Click the map to see the zones there, nearby zones and the clauses "
@@ -244,7 +244,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "scope_citywide": "City-wide clause (does not set the verdict by itself)",
         "scope_programme": ("A programme the government carries out "
                             "(listed, does not set the verdict)"),
-        "official_layers_note": "Official 三区三线 check",
+        "official_layers_note": "Official check: three zones and three lines (sanqu sanxian)",
         "kind_point": "point",
         "kind_line": "line",
         "kind_polygon": "polygon",
@@ -561,3 +561,114 @@ def accuracy_label(lang: str, accuracy: str | None) -> str:
 def effect_label(lang: str, effect: str | None) -> str:
     known = ("prohibited", "restricted", "required", "encouraged")
     return t(lang, f"eff_{effect}") if effect in known else (effect or "")
+
+
+# Everyday map tools (issue 18, static/planmap-tools.js): kept as one block so other
+# panels' strings merge around it.
+TOOLS_STRINGS = {
+    "zh": {
+        "tools_coords": "坐标",
+        "tools_coords_hint": ("鼠标位置（WGS 84 经纬度；CGCS2000 高斯-克吕格 3° 带 EPSG:4550，"
+                              "X=北坐标，Y=东坐标）"),
+        "tools_goto": "定位坐标",
+        "tools_goto_hint": ("每行一个点 “x,y”：经纬度（WGS 84）或高斯-克吕格坐标（X 北、Y 东，"
+                            "EPSG:4550；带号 41 的 8 位东坐标按 EPSG:4529）。"
+                            "粘贴多行界址点可画出地块。"),
+        "tools_goto_go": "定位",
+        "tools_goto_check": "对此地块做选址检查",
+        "tools_goto_bad": "第 {n} 行无法识别为坐标：{line}",
+        "tools_goto_outside": "第 {n} 行的坐标不在白城市附近：{line}",
+        "tools_goto_points": "共 {n} 个点（按 {crs} 解读）",
+        "tools_table": "属性表",
+        "tools_table_layer": "图层",
+        "tools_table_filter": "筛选（名称、类型、编号…）",
+        "tools_table_count": "显示 {n} / {total} 条",
+        "tools_table_csv": "下载 CSV（当前筛选）",
+        "tools_table_close": "关闭",
+        "tools_download": "下载/服务",
+        "tools_dl_layer": "图层",
+        "tools_dl_all": "全部图层",
+        "tools_dl_format": "格式",
+        "tools_dl_crs": "坐标系",
+        "tools_dl_go": "下载",
+        "tools_dl_ogc": "OGC API – Features 地址（QGIS：图层 › 添加图层 › 添加 WFS/OGC API 图层）",
+        "tools_dl_copy": "复制",
+        "tools_dl_copied": "已复制",
+        "tools_dl_conflicts": "规划冲突检测",
+        "tools_dl_api": "API 文档（OpenAPI）",
+        "tools_link": "复制本图链接",
+        "tools_link_copied": "已复制链接",
+        "tools_search_capped": "显示前 {n} 条，共 {total} 条匹配，请输入更具体的名称",
+        "tools_search_total": "共 {total} 条匹配",
+        "tools_search_coord": "定位到坐标 {lon}, {lat}（{crs}）",
+        "tools_match_synonym": "同义词",
+        "tools_match_pinyin": "拼音",
+        "tools_match_english": "英文名",
+        "tools_cite_title": "规划原文",
+        "tools_cite_open": "在新标签页打开",
+        "tools_cite_close": "关闭",
+        "tools_site_restore": "已从链接恢复选址检查结果",
+        "col_id": "编号",
+        "col_name_zh": "名称",
+        "col_name_en": "英文名",
+        "col_kind": "类型",
+        "col_accuracy": "精度",
+        "col_county": "县市区",
+        "col_citation": "规划依据",
+    },
+    "en": {
+        "tools_coords": "Coordinates",
+        "tools_coords_hint": ("Mouse position (WGS 84 lon/lat; CGCS2000 3° Gauss-Krüger EPSG:4550, "
+                              "X = northing, Y = easting)"),
+        "tools_goto": "Go to coordinates",
+        "tools_goto_hint": ("One point per line, “x,y”: lon/lat (WGS 84) or Gauss-Krüger metres "
+                            "(X north, Y east, EPSG:4550; an 8-digit easting with zone 41 is "
+                            "EPSG:4529). Paste several boundary points to draw the parcel."),
+        "tools_goto_go": "Go",
+        "tools_goto_check": "Check this parcel",
+        "tools_goto_bad": "Line {n} is not a coordinate: {line}",
+        "tools_goto_outside": "Line {n} is not near Baicheng: {line}",
+        "tools_goto_points": "{n} point(s), read as {crs}",
+        "tools_table": "Attribute table",
+        "tools_table_layer": "Layer",
+        "tools_table_filter": "Filter (name, kind, id…)",
+        "tools_table_count": "Showing {n} of {total}",
+        "tools_table_csv": "Download CSV (filtered rows)",
+        "tools_table_close": "Close",
+        "tools_download": "Download / services",
+        "tools_dl_layer": "Layer",
+        "tools_dl_all": "All layers",
+        "tools_dl_format": "Format",
+        "tools_dl_crs": "CRS",
+        "tools_dl_go": "Download",
+        "tools_dl_ogc": ("OGC API – Features URL (QGIS: Layer › Add Layer › Add WFS / OGC API – "
+                         "Features Layer)"),
+        "tools_dl_copy": "Copy",
+        "tools_dl_copied": "Copied",
+        "tools_dl_conflicts": "Plan-conflict report",
+        "tools_dl_api": "API documentation (OpenAPI)",
+        "tools_link": "Copy link to this view",
+        "tools_link_copied": "Link copied",
+        "tools_search_capped": ("Showing the first {n} of {total} matches; "
+                                "type a more specific name"),
+        "tools_search_total": "{total} match(es)",
+        "tools_search_coord": "Go to {lon}, {lat} ({crs})",
+        "tools_match_synonym": "synonym",
+        "tools_match_pinyin": "pinyin",
+        "tools_match_english": "English name",
+        "tools_cite_title": "Plan text",
+        "tools_cite_open": "Open in a new tab",
+        "tools_cite_close": "Close",
+        "tools_site_restore": "Site check restored from the link",
+        "col_id": "ID",
+        "col_name_zh": "Chinese name",
+        "col_name_en": "Name",
+        "col_kind": "Kind",
+        "col_accuracy": "Accuracy",
+        "col_county": "County",
+        "col_citation": "Plan citation",
+    },
+}
+for _lang, _strings in TOOLS_STRINGS.items():
+    STRINGS[_lang].update(_strings)
+JS_KEYS = JS_KEYS + tuple(TOOLS_STRINGS["zh"])

@@ -324,7 +324,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         "bounds": _bounds(data),
         "plans": _plans(data, lang),
         "home_plan": home,
-        "api": {"zones": "/api/v1/zones", "sitecheck": "/api/v1/sitecheck"},
+        "api": {"zones": "/api/v1/zones", "sitecheck": "/api/v1/sitecheck",
+                "search": "/api/v1/search"},  # search: static/planmap-tools.js
         "plan_url": "/plan/",
         "report_url": "/report/",
         "tiles": tiles_cfg,

@@ -404,6 +404,45 @@ def _plan_paths(paths: dict) -> dict:
     }
 
 
+def _search_paths() -> dict:
+    """``GET /api/v1/search`` (issue 18, server/search.py)."""
+    coordinate = {"type": "object", "nullable": True,
+                  "required": ["lon", "lat", "crs", "x", "y"], "properties": {
+                      "lon": {"type": "number"}, "lat": {"type": "number"},
+                      "crs": {"type": "string", "enum": ["EPSG:4326", "EPSG:4550", "EPSG:4529"]},
+                      "x": {"type": "number"}, "y": {"type": "number"}}}
+    result = {"type": "object", "required": ["id", "layer", "name_zh", "match"], "properties": {
+        "id": {"type": "string"}, "layer": {"type": "string"},
+        "plan": {"type": "string", "nullable": True},
+        "name_zh": {"type": "string"}, "name_en": {"type": "string"}, "kind": {"type": "string"},
+        "accuracy": {"type": "string"},
+        "bbox": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "center": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "match": {"type": "string", "enum": ["name", "synonym", "english", "pinyin"]}}}
+    return {"/api/v1/search": {"get": {
+        "operationId": "searchPlaces",
+        "summary": "Search feature names (synonyms, English, pinyin) and read coordinates",
+        "tags": ["layers"],
+        "parameters": [
+            {"name": "q", "in": "query", "required": False,
+             "schema": {"type": "string", "maxLength": 100},
+             "description": "name, pinyin, or a coordinate pair (WGS 84 degrees or GK metres)"},
+            {"name": "plan", "in": "query", "required": False, "schema": {"type": "string"},
+             "description": "only this plan's layers (a plan id from /api/v1/plans)"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 20}}],
+        "responses": {"200": {"description": "matches", "content": {"application/json": {
+            "schema": {"type": "object",
+                       "required": ["query", "limit", "total", "count", "capped", "results"],
+                       "properties": {
+                           "query": {"type": "string"}, "limit": {"type": "integer"},
+                           "total": {"type": "integer", "minimum": 0},
+                           "count": {"type": "integer", "minimum": 0},
+                           "capped": {"type": "boolean"}, "coordinate": coordinate,
+                           "results": {"type": "array", "items": result}}}}}},
+            **_error_responses(400)}}}}
+
+
 def _rate_limited(paths: dict) -> dict:
     """Document 429 on every operation: the per-client rate limits (``RATE_LIMIT_CHEAP``,
     ``RATE_LIMIT_EXPENSIVE``) and the expensive-request slots answer it on any route."""
@@ -582,6 +621,7 @@ def _api_document() -> dict:
     }
     paths.update(_plan_paths(paths))
     _case_file_paths(paths)
+    paths.update(_search_paths())
     _rate_limited(paths)
     return {
         "openapi": "3.0.3",

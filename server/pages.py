@@ -21,7 +21,8 @@ from server import i18n, services
 bp = Blueprint("pages", __name__)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-_OWN_ASSETS = ("planmap.js", "planmap.css", "planmap-report.js", "planmap-report.css")
+_OWN_ASSETS = ("planmap.js", "planmap.css", "planmap-report.js", "planmap-report.css",
+               "planmap-tools.js", "planmap-tools.css")
 # issue 16: the map a planner reads (layout, swipe/compare, print), loaded after planmap.js
 LAYOUT_ASSETS = ("planmap-layout.css", "planmap-print.css", "planmap-layout.js",
                  "planmap-swipe.js", "planmap-print.js")

@@ -144,7 +144,7 @@
   function setupSearch() {
     var input = document.getElementById('pm-search');
     var list = document.getElementById('pm-search-results');
-    if (!input || !list) return;
+    if (!input || !list || CFG.api.search) return;  // planmap-tools.js searches on the server
     var active = -1, shown = [];
     function choose(item) {
       var group = LAYERS[item.layerId] && LAYERS[item.layerId].group;
@@ -394,6 +394,7 @@
       body.textContent = '';
       renderSiteCheck(body, res);
       if (window.planmapReport) window.planmapReport.render(body, res);
+      if (window.planmapOnCheck) window.planmapOnCheck(res);  // planmap-tools.js: permalink
       // an uploaded site is drawn from the stored check (the server parsed the file)
       if (isFile && res.url && /^\/[^\/]/.test(res.url)) {
         fetchJSON(res.url).then(function (stored) {
@@ -632,6 +633,13 @@
   }
   window.planmapSetPlan = setPlan;  // for tests and the console
   window.planmapSiteCheck = siteCheck;  // planmap-report.js checks a site again (issue 18)
+  // for static/planmap-tools.js (permalink, go-to-coordinate, search)
+  window.planmapHooks = {
+    queryPoint: function (ll) { queryPoint(ll); }, siteCheck: function (g) { siteCheck(g, false); },
+    showCheck: function (res) { renderSiteCheck(panel(S.sitecheck), res); },
+    showError: function (title, err) { showError(panel(title), err); },
+    marks: function () { return marks; }
+  };
 
   window.planmapInit = function (map, cfg) {
     MAP = map; CFG = cfg; S = cfg.strings;

@@ -748,3 +748,33 @@ def test_points_geojson():
 def test_points_refuse_unknown_crs_and_format():
     _raises(CRSError, "unsupported_crs", parse_points, "id,lon,lat\na,1,2\n", crs="EPSG:3857")
     _raises(InvalidInput, "unsupported_format", parse_points, "x", fmt="kml")
+
+
+# --- issue 18: a file renamed .kml is named for what it is, not by an expat/decoder offset ---
+
+def _docx_bytes() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<w:document xmlns:w='w'><w:body/></w:document>")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("data, what_en, what_zh", [
+    (_docx_bytes(), "Word document (.docx)", "Word 文档"),
+    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document", "PDF 文档"),
+])
+def test_renamed_file_as_kml_says_what_it_is_and_what_to_upload(data, what_en, what_zh):
+    from geo.errors import InvalidInput
+    from geo.parsers import parse_site
+
+    with pytest.raises(InvalidInput) as info:
+        parse_site(data, filename="site.kml")
+    err = info.value
+    assert err.code == "not_kml"
+    assert what_en in err.message_en and "KML/KMZ" in err.message_en
+    assert what_zh in err.message_zh and "界址点" in err.message_zh
+    assert "byte" not in err.message_en and "expat" not in err.message_en.lower()

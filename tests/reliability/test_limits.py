@@ -63,6 +63,8 @@ def test_body_bytes_at_the_limit_is_served_and_one_past_is_413(client):
     err = assert_error(client.post("/api/v1/sitecheck", data=past,
                                    content_type="application/json"), 413, "body_too_large")
     assert str(limit) in err["message_en"]
+    # names what to do, too (issue 18: the page showed just "出错了: 413")
+    assert "planmap check" in err["message_en"] and "planmap check" in err["message_zh"]
 
 
 def test_vertices_at_the_limit_are_served_and_one_more_is_413(client):

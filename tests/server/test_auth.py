@@ -502,3 +502,19 @@ def test_cli_import_and_restore_are_audited(tmp_path, monkeypatch, tmp_data_dir)
     assert (row["action"], row["target"], row["result"], row["detail"]) == \
         ("restore", "ecology", "refused", "no_previous_version")
     assert row["username"].startswith("cli:")
+
+
+def test_restricted_layer_absent_from_the_search_api(app, planner_token):
+    # the planner asks first: the index the planner's answer was built from must not serve
+    # the anonymous visitor
+    data = app.extensions["planmap"].data
+    name = str(data.layers[RESTRICTED].iloc[0]["name_zh"])
+    fid = str(data.layers[RESTRICTED].index[0])
+
+    def ids(client, **kw):
+        body = client.get("/api/v1/search", query_string={"q": name, "limit": 50}, **kw)
+        assert body.status_code == 200
+        return {r.get("id") for r in body.get_json()["results"]}
+
+    assert fid in ids(app.test_client(), headers=bearer(planner_token))
+    assert fid not in ids(app.test_client())

@@ -63,6 +63,7 @@ MATRIX = {
     ("basemap.tile", "GET"): (200, 200, 200, 200),
     ("casefile.project_types", "GET"): (200, 200, 200, 200),
     ("casefile.report_pdf", "GET"): (401, 200, 200, 404),
+    ("search.search_view", "GET"): (200, 200, 200, 200),
 }
 
 

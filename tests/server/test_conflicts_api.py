@@ -93,3 +93,20 @@ def test_cli_json_and_text():
 def test_cli_bad_distance_exits_2_with_the_code():
     out = _cli("--distance", "-3")
     assert out.returncode == 2 and "bad_distance" in out.stderr + out.stdout
+
+
+def test_page_names_features_layers_and_plans_not_ids(client, data):
+    html = client.get("/conflicts").get_data(as_text=True)
+    assert '<link rel="stylesheet" href="/static/planmap.css?v=' in html  # the shared style
+    conflicts = client.get("/api/v1/conflicts").get_json()["conflicts"]
+    first = conflicts[0]
+    assert first["protected"]["name_zh"] in html
+    title = next(e["title_zh"] for e in data.catalog if e["id"] == first["protected"]["layer"])
+    assert title in html
+    seed = first["protected"]["citation"]["seed"]
+    assert data.plans[seed].title_zh in html
+    # ids appear only inside links and anchors, never as visible text
+    assert f"<code>{first['protected']['id']}</code>" not in html
+    assert f" {seed} " not in html and f"规划 {seed}" not in html
+    en = client.get("/conflicts?lang=en").get_data(as_text=True)
+    assert data.plans[seed].title_en in en

@@ -1,0 +1,129 @@
+"""The English mode has no untranslated strings (issue 18).
+
+Every rendered page in ``?lang=en``, the map script's UI configuration (``/map/en.js``) and
+the API's English titles are scanned for CJK characters.  Documented exceptions, each
+marked in the markup, not guessed by the scanner:
+
+* elements marked ``lang="zh…"``: verbatim plan text (the plan page's lines, quotes and
+  clauses on ``/conflicts``, which must stay Chinese) and Chinese proper nouns inside data
+  text (a plan's title in a layer's attribution, "named after 五棵树"), marked by the
+  ``zh_marked`` filter (server/search.py);
+* links with ``hreflang="zh"``: the switch to the Chinese page is rightly written in Chinese.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+VOID = {"br", "meta", "link", "input", "img", "hr", "source", "area", "col", "wbr"}
+SCANNED_ATTRS = ("title", "placeholder", "aria-label", "alt", "value")
+SITE = {"type": "Polygon", "coordinates": [[[122.80, 45.60], [122.88, 45.60], [122.88, 45.65],
+                                            [122.80, 45.65], [122.80, 45.60]]]}
+
+
+class _Scan(HTMLParser):
+    """Visible text and labelled attributes with CJK, outside the marked exceptions."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack, self.hits, self.exempt = [], [], 0
+
+    def _attrs(self, tag, attrs):
+        if self.exempt:
+            return
+        for key in SCANNED_ATTRS:
+            if attrs.get(key) and CJK.search(attrs[key]):
+                self.hits.append(f"<{tag} {key}={attrs[key][:80]!r}>")
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        exempt = ((attrs.get("lang") or "").startswith("zh")
+                  or (tag == "a" and (attrs.get("hreflang") or "").startswith("zh"))
+                  or tag in ("script", "style"))
+        if not exempt:
+            self._attrs(tag, attrs)
+        if tag in VOID:
+            return
+        self.stack.append((tag, exempt))
+        self.exempt += exempt
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            name, exempt = self.stack.pop()
+            self.exempt -= exempt
+            if name == tag:
+                break
+
+    def handle_data(self, text):
+        if not self.exempt and CJK.search(text):
+            where = self.stack[-1][0] if self.stack else "?"
+            self.hits.append(f"<{where}> {text.strip()[:100]!r}")
+
+
+def untranslated(html: str) -> list[str]:
+    scan = _Scan()
+    scan.feed(html)
+    return scan.hits
+
+
+def test_scanner_finds_chinese_and_honours_only_the_marked_exceptions():
+    assert untranslated("<p>Layer: 行政区划</p>") == ["<p> 'Layer: 行政区划'"]
+    assert untranslated('<input placeholder="搜索">') == ["<input placeholder='搜索'>"]
+    assert untranslated('<p>“<span lang="zh-CN">坚持</span>” ok</p>') == []
+    assert untranslated('<a href="/" hreflang="zh">中文</a>') == []
+    assert untranslated('<a href="/" hreflang="en">中文</a>') != []
+
+
+def _get(client, url):
+    r = client.get(url)
+    assert r.status_code == 200, url
+    return r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/?lang=en", "/conflicts?lang=en",
+                                 "/plan/000_f32aaef515cfbb76?lang=en"])
+def test_english_pages_have_no_untranslated_text(client, url):
+    assert untranslated(_get(client, url)) == []
+
+
+@pytest.mark.xfail(reason="the report page (server/templates/report.html, rewritten by the "
+                   "report branch of issue 18) does not mark its verbatim quotes lang=zh-CN, and "
+                   "some derived features' name_en carry a Chinese county name "
+                   "('Planned wind and PV capacity, 洮北区')", strict=False)
+def test_english_report_page_has_no_untranslated_text(client):
+    r = client.post("/api/v1/sitecheck", json={"geometry": SITE})
+    assert r.status_code in (200, 201), r.get_json()
+    page = _get(client, r.get_json()["report_url"] + "?lang=en")
+    assert untranslated(page) == []
+
+
+def _map_config(script: str) -> dict:
+    m = re.search(r"window\.planmapInit\(\w+, (\{.*\})\);", script, flags=re.S)
+    assert m, "the map script starts planmap.js with its configuration"
+    return json.loads(m.group(1))
+
+
+def test_english_map_script_ui_strings_layer_titles_and_plan_names_are_english(client):
+    cfg = _map_config(_get(client, "/map/en.js"))
+    ui = dict(cfg["strings"])
+    ui.update({f"draw.{k}": v for k, v in cfg["draw"].items()})
+    ui.update({f"layer.{k}": v["title"] for k, v in cfg["layers"].items()})
+    ui.update({f"plan.{p['id']}": p["name"] for p in cfg["plans"]})
+    assert {k: v for k, v in ui.items() if CJK.search(v)} == {}
+    # the check has teeth: the Chinese script's strings are Chinese
+    zh = _map_config(_get(client, "/map/zh.js"))
+    assert CJK.search(zh["strings"]["search_placeholder"])
+
+
+def test_api_english_titles_have_no_chinese(client):
+    layers = client.get("/api/v1/layers").get_json()["layers"]
+    assert layers
+    assert {x["id"]: x["title_en"] for x in layers if CJK.search(x.get("title_en") or "")} == {}
+    assert [x["id"] for x in layers if CJK.search(x.get("description_en") or "")] == []
+    plans = client.get("/api/v1/plans").get_json()["plans"]
+    assert {p["id"]: p.get("name_en") for p in plans if CJK.search(p.get("name_en") or "")} == {}
