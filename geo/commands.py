@@ -55,6 +55,22 @@ def _data_files(data_dir: Path) -> list[Path] | None:
             _layers_dir() / "loader.py"]
 
 
+def cache_file(args, name: str):
+    """Return ``(path, key)`` of the cached object ``name`` of ``args.data_dir``, or None.
+
+    None when there is no cache folder (``args.cache_dir``) or the catalog cannot be read.
+    """
+    from geo import indexcache
+
+    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else _layers_dir()
+    cache_dir = getattr(args, "cache_dir", None)
+    files = _data_files(data_dir) if cache_dir else None
+    if files is None:
+        return None
+    where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files)
+
+
 def _cached(args, name: str, build):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
@@ -63,20 +79,16 @@ def _cached(args, name: str, build):
     """
     from geo import indexcache
 
-    data_dir = Path(args.data_dir) if getattr(args, "data_dir", None) else _layers_dir()
-    cache_dir = getattr(args, "cache_dir", None)
-    files = _data_files(data_dir) if cache_dir else None
-    if files is not None:
-        where = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-        path = Path(cache_dir) / f"{name}-{where}.pickle"
-        key = indexcache.data_key(files)
+    where = cache_file(args, name)
+    if where is not None:
+        path, key = where
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"
     from layers import load  # the data room; geo itself stays independent of it
 
     value = build(load(getattr(args, "data_dir", None)))
-    if files is not None and value is not None:
+    if where is not None and value is not None:
         try:
             indexcache.save(value, path, key)
         except OSError as exc:  # a read-only cache folder costs speed, not the answer
