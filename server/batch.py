@@ -180,8 +180,8 @@ def _plan_parquet(path: Path, crs_override: str | None, part_rows: int) -> list[
     return parts
 
 
-def plan(path: Path, *, crs: str | None = None, part_rows: int = PART_ROWS,
-         part_bytes: int = CSV_PART_BYTES, layer=None) -> list[Part]:
+def plan(path: Path, *, crs: str | None = None, part_rows: int | None = None,
+         part_bytes: int | None = None, layer=None) -> list[Part]:
     """Cut the input into partitions (reads only metadata, or counts a CSV's lines).
 
     Parameters
@@ -191,7 +191,8 @@ def plan(path: Path, *, crs: str | None = None, part_rows: int = PART_ROWS,
     crs : str, optional
         The input's CRS when the file does not say (CSV) or says wrongly.
     part_rows, part_bytes : int, optional
-        Features per partition; bytes per CSV partition.
+        Features per partition; bytes per CSV partition (default :data:`PART_ROWS`,
+        :data:`CSV_PART_BYTES`).
     layer : str or int, optional
         The layer of a multi-layer GeoPackage (default: the first).
 
@@ -200,6 +201,8 @@ def plan(path: Path, *, crs: str | None = None, part_rows: int = PART_ROWS,
     list of Part
     """
     fmt = _input_format(path)
+    part_rows = int(part_rows or PART_ROWS)
+    part_bytes = int(part_bytes or CSV_PART_BYTES)
     if fmt == "csv":
         return _plan_csv(path, gcrs.parse_crs(crs) if crs else gcrs.WGS84, part_bytes)
     if fmt == "parquet":
@@ -487,7 +490,14 @@ def run_local(parts: list[Part], spec: tuple, writer: RowWriter, bar) -> None:
 
 
 def _client(args):
-    from distributed import Client, LocalCluster
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise _bad("dask_not_installed",
+                   "--engine dask needs dask.distributed and dask-geopandas: "
+                   "pip install 'planmap[scale]'",
+                   "--engine dask 需要 dask.distributed 与 dask-geopandas："
+                   "pip install 'planmap[scale]'", param="engine") from None
 
     if getattr(args, "scheduler", None):
         return Client(args.scheduler), None
