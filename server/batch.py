@@ -516,9 +516,11 @@ def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client) -> 
     worker are computed at a time, so memory stays bounded.
     """
     import dask.dataframe as dd
+    import dask_geopandas  # registers GeoDataFrame partitions (from_map → a dask-geopandas frame)
     from distributed import as_completed
 
     frame = dd.from_map(read_part, parts, meta=empty_input_frame(), enforce_metadata=False)
+    assert isinstance(frame, dask_geopandas.GeoDataFrame)
     checked = frame.map_partitions(check_part, spec, meta=empty_output_frame(),
                                    enforce_metadata=False)
     delayed = checked.to_delayed()
