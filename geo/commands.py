@@ -71,28 +71,42 @@ def cache_file(args, name: str):
     return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files)
 
 
-def _cached(args, name: str, build):
+def _cached(args, name: str, build, data=None):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
     ``args.cache_dir`` (``CACHE_DIR``, filled by ``server/cli.py``) names the cache folder;
     None builds without a cache. ``name`` keeps the cached objects of one data folder apart.
+    ``data``: the plan data when the caller has loaded it already. A build holds the
+    cache file's lock (:class:`geo.indexcache.building`): processes that need the same
+    object at once build it once.
     """
+    import contextlib
+
     from geo import indexcache
 
     where = cache_file(args, name)
+    lock = contextlib.nullcontext()
     if where is not None:
         path, key = where
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"
-    from layers import load  # the data room; geo itself stays independent of it
+        lock = indexcache.building(path)
+    with lock:
+        if where is not None:  # built by another process while this one waited
+            value = indexcache.load(path, key)
+            if value is not None:
+                return value, "cache"
+        if data is None:
+            from layers import load  # the data room; geo itself stays independent of it
 
-    value = build(load(getattr(args, "data_dir", None)))
-    if where is not None and value is not None:
-        try:
-            indexcache.save(value, path, key)
-        except OSError as exc:  # a read-only cache folder costs speed, not the answer
-            print(f"planmap: {name} cache not written ({exc.strerror})", file=sys.stderr)
+            data = load(getattr(args, "data_dir", None))
+        value = build(data)
+        if where is not None and value is not None:
+            try:
+                indexcache.save(value, path, key)
+            except OSError as exc:  # a read-only cache folder costs speed, not the answer
+                print(f"planmap: {name} cache not written ({exc.strerror})", file=sys.stderr)
     return value, "built"
 
 

@@ -173,3 +173,39 @@ def load(path: Path, key: str):
         return _Unpickler(io.BytesIO(payload[8 + n:]), list(geoms)).load()
     except Exception:  # any failure to read the cache means: rebuild it
         return None
+
+
+class building:
+    """Hold the lock ``<path>.lock`` while one process builds the cache file ``path``.
+
+    Several processes needing the same index at once (the web workers after an import,
+    an import and a serving worker) take turns: the first builds and saves it, the
+    others find it saved once they hold the lock. POSIX ``flock``; where it is missing
+    (Windows) or the lock file cannot be opened, nothing is locked (each one builds).
+
+    Parameters
+    ----------
+    path : Path
+        The cache file (its folder is created, mode 0700).
+    """
+
+    def __init__(self, path: Path):
+        self.path, self._fh = Path(path), None
+
+    def __enter__(self):
+        try:
+            import fcntl
+
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._fh = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
+            fcntl.flock(self._fh, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            if self._fh is not None:
+                self._fh.close()
+            self._fh = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._fh is not None:
+            self._fh.close()  # closing the file releases the lock
+            self._fh = None

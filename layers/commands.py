@@ -117,10 +117,28 @@ def run_import(args) -> int:
     with contextlib.suppress(ValueError):  # not the main thread: keep the default
         previous = signal.signal(signal.SIGTERM, _exit_on_term)
     try:
-        return _run_import(args)
+        status = _run_import(args)
+        _warm_index_cache(args)
+        return status
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _warm_index_cache(args) -> None:
+    """Build the new data's zone index into the command line's cache (``CACHE_DIR``).
+
+    The serving web workers (server/reload.py) and the next ``zones``/``check``/``batch``
+    load it from there instead of each building it.
+    """
+    if not getattr(args, "cache_dir", None):
+        return
+    from geo.commands import _index
+
+    try:
+        _index(args)
+    except Exception as exc:  # the import is done; a cache is only a speed-up
+        print(f"planmap: zone index cache not refreshed ({exc!r})", file=sys.stderr)
 
 
 def _run_import(args) -> int:

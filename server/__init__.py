@@ -28,7 +28,15 @@ class Services:
 
 
 def services() -> Services:
-    return current_app.extensions["planmap"]
+    """The app's services, read once per request (a data reload never mixes two versions)."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return current_app.extensions["planmap"]
+    pinned = g.get("planmap_services")
+    if pinned is None:
+        pinned = g.planmap_services = current_app.extensions["planmap"]
+    return pinned
 
 
 def _plan_services(data):
@@ -83,6 +91,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
+    from server import reload
+
+    reload.register(app)  # a layer import reaches this process within DATA_CHECK_S
 
     from server import api, conflicts, exports, ogc, pages, system
 

@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--workers", type=int, default=None,
+                   help="web worker processes (gunicorn; default WEB_WORKERS = 1)")
 
     s = sub.add_parser("conflicts", help="plan-conflict report")
     s.add_argument("--format", choices=("json", "text"), default="text")

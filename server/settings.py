@@ -86,6 +86,12 @@ SETTINGS: tuple[Setting, ...] = (
             "not all arrived this many seconds after its headers"),
     Setting("IDLE_TIMEOUT_S", 30, "`planmap serve` closes a connection idle (no request in "
             "progress) for this many seconds"),
+    # -- scale out (issue 13): web worker processes, data reload
+    Setting("WEB_WORKERS", 1, "Web worker processes of `planmap serve` (gunicorn on Linux; "
+            "`--workers` overrides); each has its own THREADS and WORKERS"),
+    Setting("DATA_CHECK_S", 1.0, "Seconds between checks of the data folder's files by each "
+            "web worker; a changed file (an import) is loaded and swapped in without a "
+            "restart; 0 = never"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
