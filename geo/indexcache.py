@@ -176,12 +176,13 @@ def load(path: Path, key: str):
 
 
 class building:
-    """Hold the lock ``<path>.lock`` while one process builds the cache file ``path``.
+    """Hold the cache folder's lock while one process builds the cache file ``path``.
 
     Several processes needing the same index at once (the web workers after an import,
     an import and a serving worker) take turns: the first builds and saves it, the
-    others find it saved once they hold the lock. POSIX ``flock``; where it is missing
-    (Windows) or the lock file cannot be opened, nothing is locked (each one builds).
+    others find it saved once they hold the lock. POSIX ``flock`` on the folder itself
+    (no lock file beside the caches); where it is missing (Windows) or the folder cannot
+    be opened, nothing is locked (each one builds).
 
     Parameters
     ----------
@@ -190,22 +191,22 @@ class building:
     """
 
     def __init__(self, path: Path):
-        self.path, self._fh = Path(path), None
+        self.path, self._fd = Path(path), None
 
     def __enter__(self):
         try:
             import fcntl
 
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fh = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115
-            fcntl.flock(self._fh, fcntl.LOCK_EX)
+            self._fd = os.open(self.path.parent, os.O_RDONLY)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
         except (ImportError, OSError):
-            if self._fh is not None:
-                self._fh.close()
-            self._fh = None
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
         return self
 
     def __exit__(self, *exc):
-        if self._fh is not None:
-            self._fh.close()  # closing the file releases the lock
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None

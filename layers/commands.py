@@ -129,11 +129,16 @@ def _warm_index_cache(args) -> None:
     """Build the new data's zone index into the command line's cache (``CACHE_DIR``).
 
     The serving web workers (server/reload.py) and the next ``zones``/``check``/``batch``
-    load it from there instead of each building it.
+    load it from there instead of each building it. Only for a folder that has a cache
+    file already (a command or a server used one).
     """
     if not getattr(args, "cache_dir", None):
         return
-    from geo.commands import _index
+    from geo.commands import _index, cache_file
+
+    where = cache_file(args, "zoneindex")
+    if where is None or not where[0].exists():
+        return  # nothing uses a cache of this folder (a server writes one when it starts)
 
     try:
         _index(args)

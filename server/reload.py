@@ -88,6 +88,33 @@ def register(app: Flask) -> None:
         return
     app.extensions[_EXT] = _Watch(_data_dir(app), interval)
     app.before_request(_maybe_reload)
+    _seed_cache(app)
+
+
+def _seed_cache(app: Flask) -> None:
+    """Save the index just built into the cache, if it has none for this data folder.
+
+    A served folder then has a cache file, which ``planmap import`` refreshes after an
+    import (layers/commands.py): the workers load the new index instead of building it.
+    """
+    from geo import indexcache
+    from geo.commands import cache_file
+
+    try:
+        where = cache_file(_cache_args(app), "zoneindex")
+    except OSError:
+        return
+    if where is None or where[0].exists():
+        return
+    index = app.extensions["planmap"].index
+
+    def save():
+        try:
+            indexcache.save(index, where[0], where[1])
+        except OSError:
+            pass  # no cache: each worker builds the index itself on a reload
+
+    threading.Thread(target=save, daemon=True, name="planmap-cache-seed").start()
 
 
 def _maybe_reload() -> None:
