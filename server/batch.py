@@ -33,11 +33,12 @@ import numpy as np
 from geo import crs as gcrs
 from geo.errors import InvalidInput, LimitExceeded
 
-PART_ROWS = 20_000
-"""Features per partition (row groups of a GeoParquet are kept whole)."""
+PART_ROWS = 10_000
+"""Features per partition (row groups of a GeoParquet are kept whole): small enough to
+spread 10^5 features over several workers, large enough that a task's overhead is noise."""
 
-CSV_PART_BYTES = 1 << 20
-"""Bytes of a CSV per partition (≈ 25,000 point rows)."""
+CSV_PART_BYTES = 1 << 18
+"""Bytes of a CSV per partition (≈ 10,000 point rows)."""
 
 INPUT_FORMATS = {".gpkg": "ogr", ".shp": "ogr", ".zip": "ogr", ".geojson": "ogr",
                  ".json": "ogr", ".fgb": "ogr", ".parquet": "parquet", ".geoparquet": "parquet",
