@@ -224,12 +224,89 @@ def bench_batch(n: int) -> list[dict]:
     return rows
 
 
+def bench_reload(clients: int = 32) -> dict:
+    """Two instances (waitress; gunicorn --workers 2) on one copy of the real data, one
+    store and one index cache; an import from the CLI under load: seconds until both serve it."""
+    import shapely
+
+    import layers
+
+    site = shapely.Point(122.40, 45.30)  # 洮南市, outside every shipped ecological zone
+    query = f"/api/v1/zones?lon={site.x}&lat={site.y}"
+
+    def redline(folder: Path) -> Path:  # as tests/layers/test_import.py's official red line
+        src = folder / "redline.geojson"
+        src.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+            "type": "Feature", "geometry": shapely.geometry.mapping(site.buffer(0.02)),
+            "properties": {"id": "redline_1", "name_zh": "生态保护红线（测试）",
+                           "citation_seed": "000_f32aaef515cfbb76", "citation_line": 849,
+                           "citation_quote": "严格执行生态保护红线管理办法"}}]},
+            ensure_ascii=False), "utf-8")
+        return src
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        data = layers.copy_data_dir(tmp / "data")
+        env = {**os.environ, "PLANMAP_DATA_DIR": str(data), "PLANMAP_DB_PATH": str(tmp / "s.db"),
+               "PLANMAP_CACHE_DIR": str(tmp / "cache"), "PLANMAP_WORKERS": "1",
+               "PLANMAP_RATE_LIMIT_CHEAP": "0", "PLANMAP_RATE_LIMIT_EXPENSIVE": "0"}
+        ports = [_free_port(), _free_port()]
+        procs = [_serve(ports[0], None, env), _serve(ports[1], 2, env)]
+        time.sleep(5)  # the instances seed the index cache
+        stop, seen, errors, count = threading.Event(), [None, None], [], [0]
+
+        def client(k):
+            i = k % 2
+            conn = http.client.HTTPConnection("127.0.0.1", ports[i], timeout=120)
+            while not stop.is_set():
+                try:
+                    conn.request("GET", query)
+                    r = conn.getresponse()
+                    body = json.loads(r.read())
+                    count[0] += 1
+                    if r.status != 200:
+                        errors.append(r.status)
+                    elif seen[i] is None and "redline_1" in {z["id"] for z in body["zones"]}:
+                        seen[i] = time.monotonic()
+                except Exception as exc:  # counted
+                    errors.append(repr(exc))
+                    conn = http.client.HTTPConnection("127.0.0.1", ports[i], timeout=120)
+
+        threads = [threading.Thread(target=client, args=(k,), daemon=True)
+                   for k in range(clients)]
+        try:
+            for t in threads:
+                t.start()
+            time.sleep(2)
+            t0 = time.monotonic()
+            subprocess.run([sys.executable, "-m", "server.cli", "import", str(redline(tmp)),
+                            "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet"],
+                           env=env, cwd=ROOT, check=True)
+            t1 = time.monotonic()
+            while None in seen and time.monotonic() - t1 < 120:
+                time.sleep(0.05)
+            time.sleep(1)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=120)
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=60)
+    row = {"import_s": round(t1 - t0, 1),
+           "visible_after_import_s": [None if s is None else round(s - t1, 1) for s in seen],
+           "requests": count[0], "errors": len(errors), "uptime": _uptime()}
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=6000)
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--skip-batch", action="store_true")
+    p.add_argument("--reload", action="store_true", help="also: import under load, 2 instances")
     a = p.parse_args()
     from machine import cpu_model  # bench/machine.py (the script's folder is on sys.path)
 
@@ -238,6 +315,8 @@ def main() -> int:
         rows = bench_http(a.requests)
         print(f"HTTP speed-up --workers 2 / 1 process: "
               f"{rows[1]['req_per_s'] / rows[0]['req_per_s']:.2f}x")
+    if a.reload:
+        bench_reload()
     if not a.skip_batch:
         rows = bench_batch(a.rows)
         print(f"batch speed-up dask 2 / dask 1 workers: "
