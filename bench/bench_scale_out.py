@@ -280,7 +280,8 @@ def bench_reload(clients: int = 32) -> dict:
             time.sleep(2)
             t0 = time.monotonic()
             subprocess.run([sys.executable, "-m", "server.cli", "import", str(redline(tmp)),
-                            "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet"],
+                            "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet",
+                            "--data-dir", str(data)],  # the copy, never the package's data
                            env=env, cwd=ROOT, check=True)
             t1 = time.monotonic()
             while None in seen and time.monotonic() - t1 < 120:
