@@ -293,7 +293,11 @@ def bench_reload(clients: int = 32) -> dict:
                 t.join(timeout=120)
             for p in procs:
                 p.terminate()
-                p.wait(timeout=60)
+            for p in procs:
+                try:
+                    p.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    p.kill()
     row = {"import_s": round(t1 - t0, 1),
            "visible_after_import_s": [None if s is None else round(s - t1, 1) for s in seen],
            "requests": count[0], "errors": len(errors), "uptime": _uptime()}
