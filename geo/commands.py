@@ -99,32 +99,51 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
     return Path(cache_dir) / f"{name}-{where}.pickle", indexcache.data_key(files, extra=extra)
 
 
+def cache_file(args, name: str):
+    """Return ``(path, key)`` of the cached object ``name`` of ``args.data_dir``, or None.
+
+    None when there is no cache folder (``args.cache_dir``) or the catalog cannot be read.
+    """
+    return cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name)
+
+
 def _cached(args, name: str, build, data=None, store_token: str | None = None):
     """Return ``build(data)`` for ``args.data_dir``, from the cache when current.
 
     ``args.cache_dir`` (``CACHE_DIR``, filled by ``server/cli.py``) names the cache folder;
     None builds without a cache. ``name`` keeps the cached objects of one data folder apart.
-    ``data``: the folder's plan data when the caller has loaded it already (the server).
+    ``data``: the plan data when the caller has loaded it already (the server). A build holds
+    the cache file's lock (:class:`geo.indexcache.building`): processes that need the same
+    object at once build it once.
     """
+    import contextlib
+
     from geo import indexcache
 
-    entry = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
+    where = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
                         store_token)
-    if entry is not None:
-        path, key = entry
+    lock = contextlib.nullcontext()
+    if where is not None:
+        path, key = where
         value = indexcache.load(path, key)
         if value is not None:
             return value, "cache"
-    if data is None:
-        from layers import load  # the data room; geo itself stays independent of it
+        lock = indexcache.building(path)
+    with lock:
+        if where is not None:  # built by another process while this one waited
+            value = indexcache.load(path, key)
+            if value is not None:
+                return value, "cache"
+        if data is None:
+            from layers import load  # the data room; geo itself stays independent of it
 
-        data = load(getattr(args, "data_dir", None))
-    value = build(data)
-    if entry is not None and value is not None:
-        try:
-            indexcache.save(value, path, key)
-        except OSError as exc:  # a read-only cache folder costs speed, not the answer
-            print(f"planmap: {name} cache not written ({exc.strerror})", file=sys.stderr)
+            data = load(getattr(args, "data_dir", None))
+        value = build(data)
+        if where is not None and value is not None:
+            try:
+                indexcache.save(value, path, key)
+            except OSError as exc:  # a read-only cache folder costs speed, not the answer
+                print(f"planmap: {name} cache not written ({exc.strerror})", file=sys.stderr)
     return value, "built"
 
 

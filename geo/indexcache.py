@@ -173,3 +173,40 @@ def load(path: Path, key: str):
         return _Unpickler(io.BytesIO(payload[8 + n:]), list(geoms)).load()
     except Exception:  # any failure to read the cache means: rebuild it
         return None
+
+
+class building:
+    """Hold the cache folder's lock while one process builds the cache file ``path``.
+
+    Several processes needing the same index at once (the web workers after an import,
+    an import and a serving worker) take turns: the first builds and saves it, the
+    others find it saved once they hold the lock. POSIX ``flock`` on the folder itself
+    (no lock file beside the caches); where it is missing (Windows) or the folder cannot
+    be opened, nothing is locked (each one builds).
+
+    Parameters
+    ----------
+    path : Path
+        The cache file (its folder is created, mode 0700).
+    """
+
+    def __init__(self, path: Path):
+        self.path, self._fd = Path(path), None
+
+    def __enter__(self):
+        try:
+            import fcntl
+
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._fd = os.open(self.path.parent, os.O_RDONLY)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None

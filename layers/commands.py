@@ -117,7 +117,9 @@ def run_import(args) -> int:
     with contextlib.suppress(ValueError):  # not the main thread: keep the default
         previous = signal.signal(signal.SIGTERM, _exit_on_term)
     try:
-        return _run_import(args)
+        status = _run_import(args)
+        _warm_index_cache(args)
+        return status
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -169,6 +171,25 @@ def _run_store_import(args, target) -> int:
         print(f"planmap: imported {result.features:,} features into {result.layer_id} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+def _warm_index_cache(args) -> None:
+    """Build the new data's zone index into the command line's cache (``CACHE_DIR``).
+
+    The serving web workers (server/reload.py) and the next ``zones``/``check``/``batch``
+    load it from there instead of each building it. Only for a folder that has a cache
+    file already (a command or a server used one).
+    """
+    if not getattr(args, "cache_dir", None):
+        return
+    from geo.commands import _index, cache_file
+
+    where = cache_file(args, "zoneindex")
+    if where is None or not where[0].exists():
+        return  # nothing uses a cache of this folder (a server writes one when it starts)
+
+    try:
+        _index(args)
+    except Exception as exc:  # the import is done; a cache is only a speed-up
+        print(f"planmap: zone index cache not refreshed ({exc!r})", file=sys.stderr)
 
 
 def _run_import(args) -> int:

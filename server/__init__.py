@@ -28,15 +28,26 @@ class Services:
 
 
 def services() -> Services:
-    svc = current_app.extensions["planmap"]
-    if "planmap_accounts" in current_app.extensions:
-        # layers restricted to planners do not exist for anyone else (server/visibility.py)
-        from server.visibility import visible_data
+    """The app's services, read once per request (a data reload never mixes two versions),
+    without the layers this request may not see (server/visibility.py)."""
+    from flask import g, has_request_context
 
-        data = visible_data(svc.data)
-        if data is not svc.data:
-            return _with_data(svc, data)
-    return svc
+    if not has_request_context():
+        return current_app.extensions["planmap"]
+    pinned = g.get("planmap_services")
+    if pinned is not None:
+        return pinned
+    svc = current_app.extensions["planmap"]
+    if "planmap_accounts" not in current_app.extensions:
+        g.planmap_services = svc
+        return svc
+    from server.visibility import visible_data
+
+    data = visible_data(svc.data)
+    view = svc if data is svc.data else _with_data(svc, data)
+    if "pm_user" in g:  # pinned only once the request's user is known (server/auth.py)
+        g.planmap_services = view
+    return view
 
 
 def _with_data(svc: Services, data) -> Services:
@@ -102,6 +113,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
+    from server import reload
+
+    reload.register(app)  # a layer import reaches this process within DATA_CHECK_S
 
     from server import api, conflicts, exports, ogc, pages, search, system, tiles
 

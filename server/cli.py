@@ -53,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--repair", action="store_true")
     s.add_argument("--data-dir", default=None)
 
+    s = sub.add_parser("batch", help="site check of every feature of a file (serial or Dask)")
+    s.add_argument("file", help="GeoPackage, GeoParquet, Shapefile (.shp or .zip), GeoJSON, "
+                                "or CSV with lon,lat or wkt columns")
+    s.add_argument("-o", "--output", required=True,
+                   help="OUT.parquet, OUT.gpkg or OUT.csv (one row per input feature)")
+    s.add_argument("--format", choices=("parquet", "gpkg", "csv"), default=None)
+    s.add_argument("--engine", choices=("local", "dask"), default="local")
+    s.add_argument("--scheduler", default=None,
+                   help="address of a running dask scheduler (default: a LocalCluster)")
+    s.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    s.add_argument("--crs", default=None, help="input CRS when the file does not name one")
+    s.add_argument("--layer", default=None, help="layer of a multi-layer GeoPackage")
+    s.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+    s.add_argument("--data-dir", default=None)
+
     s = sub.add_parser("export", help="export layers as geojson|gpkg|shp.zip|kml|csv")
     s.add_argument("format")
     s.add_argument("--layer", default="all")
@@ -64,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--workers", type=int, default=None,
+                   help="web worker processes (gunicorn; default WEB_WORKERS = 1)")
 
     # issue 14: accounts (server/accountcmds.py)
     s = sub.add_parser("user", help="accounts: add|list|disable|enable|role|passwd|unlock")
@@ -100,6 +117,8 @@ def _handler(command: str):
         from layers import commands
     elif command in ("zones", "check", "conflicts"):
         from geo import commands
+    elif command == "batch":
+        from server import batch as commands
     else:
         from server import commands
     return getattr(commands, "run_" + command)

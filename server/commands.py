@@ -117,10 +117,22 @@ def _limit_heap_growth() -> None:
 
 
 def run_serve(args) -> int:
-    """Serve under waitress (never Flask's debug server)."""
+    """Serve under waitress (never Flask's debug server); ``--workers N`` > 1: gunicorn."""
     import signal
 
     from server import workers
+
+    web = getattr(args, "workers", None)
+    if web is None:
+        from server.settings import from_environ
+
+        web = int(from_environ()["WEB_WORKERS"])
+    if int(web) > 1:
+        from server import multiserve
+
+        status = multiserve.run(args, int(web))
+        if status is not None:
+            return status
 
     # SIGTERM (systemd, docker stop) ends the loop like Ctrl-C, so the workers are stopped
     previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

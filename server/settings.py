@@ -139,6 +139,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHARE_LINK_DAYS", 7, "Days a read-only share link of a stored check stays valid"),
     Setting("ARGON2_MEMORY_KIB", 65536, "Memory of one argon2id password hash (KiB); the time "
             "cost is 3 passes"),
+    # -- scale out (issue 13): web worker processes, data reload
+    Setting("WEB_WORKERS", 1, "Web worker processes of `planmap serve` (gunicorn on Linux; "
+            "`--workers` overrides); each has its own THREADS and WORKERS"),
+    Setting("DATA_CHECK_S", 1.0, "Seconds between checks of the data folder's files by each "
+            "web worker; a changed file (an import) is loaded and swapped in without a "
+            "restart; 0 = never"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

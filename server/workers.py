@@ -66,7 +66,24 @@ def register(app: Flask, data) -> None:
 
 
 def pool(app: Flask | None = None) -> WorkerPool | None:
+    if app is None:
+        from flask import has_request_context
+
+        from server import services
+
+        svc = services() if has_request_context() else None
+        if svc is not None and hasattr(svc, "pool"):  # set by a data reload (server/reload.py)
+            return svc.pool
     return (app or current_app).extensions.get("planmap_pool")
+
+
+def retire(old: WorkerPool) -> None:
+    """Forget and close a pool of data that is no longer served."""
+    with _lock:
+        for key, value in list(_pools.items()):
+            if value is old:
+                del _pools[key]
+    old.close()
 
 
 def run(fn, *args, **kwargs):

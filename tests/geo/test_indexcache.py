@@ -115,16 +115,17 @@ def test_import_and_restore_make_the_next_command_rebuild(mini_data_dir, tmp_pat
     assert main([*imp[:1], str(_parcels(tmp_path / "v1.geojson", 122.145, 45.145)), *imp[1:]]) == 0
     assert "created parcels" in capsys.readouterr().out
     v1, err = _zones(pts, mini_data_dir, capsys)
-    assert "zone index built" in err and v1 == first | {("a", "parcel_1")}
+    # the import rebuilt the folder's cache (issue 13: the serving workers load it)
+    assert "zone index cache" in err and v1 == first | {("a", "parcel_1")}
     assert main([*imp[:1], str(_parcels(tmp_path / "v2.geojson", 122.7, 45.7)), *imp[1:]]) == 0
     assert "replaced parcels" in capsys.readouterr().out
     v2, err = _zones(pts, mini_data_dir, capsys)
-    assert "zone index built" in err and v2 == first | {("b", "parcel_1")}
+    assert "zone index cache" in err and v2 == first | {("b", "parcel_1")}
     assert main(["import", "--restore", "--layer", "parcels", "--data-dir",
                  str(mini_data_dir)]) == 0
     capsys.readouterr()
     back, err = _zones(pts, mini_data_dir, capsys)
-    assert "zone index built" in err and back == v1
+    assert "zone index cache" in err and back == v1
     assert len(list(cache.iterdir())) == 1  # one file per data folder, replaced
 
 

@@ -1,0 +1,247 @@
+"""Hot data reload: a layer import (from the CLI or another worker) reaches a running app.
+
+Every web worker process holds its own :class:`server.Services` (plan data, zone indexes).
+At most once every ``DATA_CHECK_S`` seconds a request checks the data folder's files
+(``catalog.json``, ``clauses.json``, the layer files the catalog names, ``plans/``) by
+size and modification time; when they changed, a background thread loads the new data,
+builds its indexes and a worker pool, and publishes them with one assignment of
+``app.extensions["planmap"]``. Each request reads the services once
+(:func:`server.services` pins them on ``flask.g``), so no response mixes two versions;
+requests keep being answered from the old data while the new one builds.
+
+The stored checks need no reload: every worker opens the same SQLite store (WAL).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+
+_EXT = "planmap_reload"
+SETTLE_S = 0.2
+"""Seconds the data files must stay unchanged before they are loaded."""
+
+
+def _data_dir(app: Flask) -> Path:
+    if app.config.get("DATA_DIR"):
+        return Path(app.config["DATA_DIR"])
+    from layers import loader
+
+    return Path(loader.__file__).resolve().parent
+
+
+def signature(data_dir: Path) -> tuple:
+    """Size and modification time of every file the plan data is loaded from.
+
+    Parameters
+    ----------
+    data_dir : Path
+
+    Returns
+    -------
+    tuple
+        Comparable: equal tuples mean unchanged files (a missing file counts as missing).
+    """
+    import json
+
+    names = ["catalog.json", "clauses.json"]
+    try:
+        doc = json.loads((data_dir / "catalog.json").read_bytes())
+        names += [str(e.get("file") or f"data/{e['id']}.geojson")
+                  for e in doc.get("layers", []) if isinstance(e, dict)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass  # an unreadable catalog: its own stat still shows when it changes
+    plans = data_dir / "plans"
+    try:
+        names += sorted(f"plans/{p.name}" for p in plans.iterdir())
+    except OSError:
+        pass
+    out = []
+    for name in names:
+        try:
+            st = os.stat(data_dir / name)
+            out.append((name, st.st_mtime_ns, st.st_size, st.st_ino))
+        except OSError:
+            out.append((name, None, None, None))
+    return tuple(out)
+
+
+class _Watch:
+    def __init__(self, data_dir: Path, interval: float):
+        self.data_dir, self.interval = data_dir, interval
+        self.current = signature(data_dir)
+        self.checked = time.monotonic()
+        self.lock = threading.Lock()
+        self.building = False
+        self.swaps = 0
+
+
+def register(app: Flask) -> None:
+    """Check for new data before requests (``DATA_CHECK_S`` > 0)."""
+    interval = float(app.config.get("DATA_CHECK_S", 0) or 0)
+    if interval <= 0:
+        return
+    app.extensions[_EXT] = _Watch(_data_dir(app), interval)
+    app.before_request(_maybe_reload)
+    _seed_cache(app)
+
+
+def _seed_cache(app: Flask) -> None:
+    """Save the index just built into the cache, if it has none for this data folder.
+
+    A served folder then has a cache file, which ``planmap import`` refreshes after an
+    import (layers/commands.py): the workers load the new index instead of building it.
+    """
+    from geo import indexcache
+    from geo.commands import cache_file
+
+    try:
+        where = cache_file(_cache_args(app), "zoneindex")
+    except OSError:
+        return
+    if where is None or where[0].exists():
+        return
+    index = app.extensions["planmap"].index
+
+    def save():
+        try:
+            indexcache.save(index, where[0], where[1])
+        except OSError:
+            pass  # no cache: each worker builds the index itself on a reload
+
+    threading.Thread(target=save, daemon=True, name="planmap-cache-seed").start()
+
+
+def _maybe_reload() -> None:
+    app = current_app._get_current_object()
+    watch = app.extensions[_EXT]
+    now = time.monotonic()
+    if now - watch.checked < watch.interval or watch.building:
+        return
+    with watch.lock:
+        if now - watch.checked < watch.interval or watch.building:
+            return
+        watch.checked = now
+        sig = signature(watch.data_dir)
+        if sig == watch.current:
+            return
+        watch.building = True
+    threading.Thread(target=_rebuild, args=(app, watch, sig), daemon=True,
+                     name="planmap-reload").start()
+
+
+def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
+    try:
+        while True:  # an import writes the layer, then the catalog: wait until both are there
+            time.sleep(SETTLE_S)
+            again = signature(watch.data_dir)
+            if again == sig:
+                break
+            sig = again
+        changed = {a[0] for a, b in zip(watch.current, sig, strict=False) if a != b}
+        changed |= {e[0] for e in watch.current[len(sig):] + sig[len(watch.current):]}
+        swap(app, changed)
+        watch.current = sig
+        watch.swaps += 1
+    except Exception as exc:  # a broken import must not stop serving the current data
+        print(f"planmap: data reload failed, still serving the previous data: {exc!r}",
+              file=sys.stderr)
+        watch.current = sig  # retried when the files change again
+    finally:
+        watch.checked = time.monotonic()
+        watch.building = False
+
+
+def _cache_args(app: Flask):
+    from argparse import Namespace
+
+    from server.cli import _cache_dir
+
+    return Namespace(data_dir=app.config["DATA_DIR"] or None,
+                     cache_dir=_cache_dir(str(app.config.get("CACHE_DIR", ""))))
+
+
+def _home_index(app: Flask, data):
+    """The home plan's index: from the index cache when another process built it already.
+
+    Several web workers see an import at once; the command line's cache (``CACHE_DIR``,
+    :func:`geo.commands._cached`, one builder at a time under the cache file's lock) lets
+    one of them build it (or ``planmap import``, which warms it) and the others load it:
+    a fraction of a second instead of seconds of CPU each.
+    """
+    from geo.commands import _cached
+    from geo.index import ZoneIndex
+
+    index, _ = _cached(_cache_args(app), "zoneindex", ZoneIndex.from_plan_data, data=data)
+    return index
+
+
+def _other_files(data, scope) -> set:
+    """Files the other plans' index depends on (their layers, the shared files)."""
+    from geo.plans import other_plan_ids
+
+    layers = scope.layers_of(other_plan_ids(scope)) if scope is not None else set()
+    files = {str(e.get("file") or f"data/{e['id']}.geojson") for e in data.catalog
+             if e["id"] in layers}
+    return files | {"clauses.json", "data/admin.geojson"}
+
+
+def _reusable_plan_index(old, data, scope, changed) -> bool:
+    """True when nothing the other plans' index is built from changed."""
+    if old.plan_index is None or scope is None or old.scope is None or changed is None:
+        return False
+    if any(n.startswith("plans/") for n in changed):
+        return False
+    if changed & (_other_files(data, scope) | _other_files(old.data, old.scope)):
+        return False
+    layers = scope.layers_of([p for p in scope.layer_plan.values() if p != scope.home])
+    entries = [e for e in data.catalog if e["id"] in layers]
+    return entries == [e for e in old.data.catalog if e["id"] in layers]
+
+
+def swap(app: Flask, changed: set | None = None) -> None:
+    """Load the data folder again and publish new services (one atomic assignment).
+
+    Parameters
+    ----------
+    app : Flask
+    changed : set of str, optional
+        The data files that changed (names relative to the data folder); when none of
+        the other plans' files is among them, their index is kept. None: rebuild all.
+    """
+    import layers
+    from geo.index import ZoneIndex
+    from geo.plans import other_plan_ids, scope_from_plan_data
+    from server import Services, workers
+
+    old = app.extensions["planmap"]
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
+    index = _home_index(app, data)
+    scope = scope_from_plan_data(data)
+    if _reusable_plan_index(old, data, scope, changed):
+        plan_index = old.plan_index
+    else:
+        plan_index = (ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope))
+                      if scope is not None else None)
+    fresh = Services(data=data, index=index, store=old.store, limits=old.limits,
+                     plan_index=plan_index, scope=scope)
+    size = int(app.config["WORKERS"])
+    old_pool = getattr(old, "pool", app.extensions.get("planmap_pool"))
+    pool = workers.pool_for(data, size) if size > 0 else None
+    if pool is not None:
+        pool.start()
+    fresh.pool = pool  # read with the services (server.workers.pool), so never mixed
+    # Per-data caches of the old version are dropped with it.
+    for key in ("planmap_pages", "planmap_conflicts"):
+        app.extensions.pop(key, None)
+    app.extensions["planmap_pool"] = pool
+    app.extensions["planmap"] = fresh
+    if old_pool is not None and old_pool is not pool:
+        # requests already holding the old services finish on the old pool first
+        limit = float(app.config.get("REQUEST_TIME_LIMIT_S", 30)) + 5
+        threading.Timer(limit, workers.retire, (old_pool,)).start()
