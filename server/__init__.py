@@ -35,19 +35,14 @@ def services() -> Services:
     if not has_request_context():
         return current_app.extensions["planmap"]
     pinned = g.get("planmap_services")
-    if pinned is not None:
-        return pinned
-    svc = current_app.extensions["planmap"]
+    if pinned is None:
+        pinned = g.planmap_services = current_app.extensions["planmap"]
     if "planmap_accounts" not in current_app.extensions:
-        g.planmap_services = svc
-        return svc
+        return pinned
     from server.visibility import visible_data
 
-    data = visible_data(svc.data)
-    view = svc if data is svc.data else _with_data(svc, data)
-    if "pm_user" in g:  # pinned only once the request's user is known (server/auth.py)
-        g.planmap_services = view
-    return view
+    data = visible_data(pinned.data)  # per call: the user is known only after server/auth.py
+    return pinned if data is pinned.data else _with_data(pinned, data)
 
 
 def _with_data(svc: Services, data) -> Services:

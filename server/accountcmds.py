@@ -1,6 +1,6 @@
 """``planmap user …``, ``planmap token …`` and ``planmap audit``: accounts from the shell.
 
-The store is the service's (``AUTH_DB_PATH``, else ``DB_PATH``, from ``PLANMAP_*``), so
+The store is the service's (``AUTH_DB_PATH``, else beside ``DB_PATH``, from ``PLANMAP_*``), so
 run these with the same environment as ``planmap serve``.  Every change is written to the
 audit log as done by ``cli:<OS user>``.
 """
@@ -13,11 +13,11 @@ import sys
 
 
 def _store():
-    from server.accounts import AccountStore
+    from server.accounts import AccountStore, accounts_path
     from server.settings import from_environ
 
     values = from_environ()
-    return AccountStore(values["AUTH_DB_PATH"] or values["DB_PATH"],
+    return AccountStore(accounts_path(values["AUTH_DB_PATH"], str(values["DB_PATH"])),
                         argon2_memory_kib=int(values["ARGON2_MEMORY_KIB"]))
 
 

@@ -1,7 +1,7 @@
 """The accounts store: users, login sessions, API tokens, who owns a stored check, share
 links, and the append-only audit log (issue 14).
 
-SQLite by default (the ``DB_PATH`` file unless ``AUTH_DB_PATH`` names another), in WAL
+SQLite by default (a file beside ``DB_PATH`` unless ``AUTH_DB_PATH`` names one), in WAL
 mode with ``synchronous=FULL``: a committed audit row survives a kill -9 or a power cut.
 The interface other stores implement is the public methods of :class:`AccountStore`
 (a PostGIS store would provide the same methods).
@@ -429,3 +429,20 @@ def _user(row) -> dict | None:
     user = dict(zip(keys, row, strict=True))
     user["disabled"] = bool(user["disabled"])
     return user
+
+
+def accounts_path(auth_db_path: str, db_path: str) -> str:
+    """The accounts and audit file: ``AUTH_DB_PATH``, else ``<DB_PATH stem>-accounts<suffix>``.
+
+    A file of its own, not the check store's: the check store is rebuilt, quota-bound and may
+    be found corrupt or deleted (it degrades to 503); the users and the append-only audit
+    trail must not share that fate, nor be the reason the check store looks replaced.
+    """
+    if auth_db_path:
+        return auth_db_path
+    if not db_path or db_path == ":memory:":
+        return ":memory:"
+    from pathlib import Path
+
+    path = Path(db_path)
+    return str(path.with_name(f"{path.stem}-accounts{path.suffix or '.sqlite3'}"))

@@ -34,6 +34,7 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -155,11 +156,20 @@ TEXT = {
 
 def register(app) -> None:
     """Open the account store, add the auth blueprint and the request hooks."""
-    from server.accounts import AccountStore
+    from server.accounts import AccountStore, accounts_path
 
-    path = app.config.get("AUTH_DB_PATH") or app.config["DB_PATH"]
-    app.extensions["planmap_accounts"] = AccountStore(
-        path, argon2_memory_kib=int(app.config["ARGON2_MEMORY_KIB"]))
+    path = accounts_path(app.config.get("AUTH_DB_PATH") or "", str(app.config["DB_PATH"]))
+    kib = int(app.config["ARGON2_MEMORY_KIB"])
+    try:
+        accounts = AccountStore(path, argon2_memory_kib=kib)
+    except (sqlite3.Error, OSError) as exc:
+        # the map and the anonymous API still serve (as the check store's 503 does); nobody
+        # can log in and nothing is audited until the file can be opened: say so loudly
+        app.logger.error("planmap: accounts store %s cannot be opened (%s); no logins, "
+                         "no audit trail until it can", path, exc)
+        accounts = AccountStore(":memory:", argon2_memory_kib=kib)
+        app.extensions["planmap_accounts_problem"] = f"{path}: {exc}"
+    app.extensions["planmap_accounts"] = accounts
     app.extensions["planmap_login_rate"] = _Window(int(app.config["LOGIN_RATE_PER_MIN"]))
     app.extensions["planmap_basic_cache"] = {}
     mode = str(app.config["AUTH_ANONYMOUS"]).strip().lower()

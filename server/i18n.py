@@ -346,7 +346,7 @@ MAP_STRINGS = {
         "print_accuracy": ("Accuracy: features marked official come from the plans or official "
                            "data; derived and schematic ones are drawn by the rules in "
                            "layers/RULES.md (dashed = schematic) and are indicative only; land "
-                           "review follows the official 三区三线 layers."),
+                           "review follows the official three-zones-three-lines layers."),
         "print_layers": "Layers shown",
     },
 }

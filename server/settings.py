@@ -123,7 +123,8 @@ SETTINGS: tuple[Setting, ...] = (
             "and stored checks need a planner); `none` = nothing but the login page and health "
             "(401 elsewhere)"),
     Setting("AUTH_DB_PATH", "", "SQLite file of users, sessions, API tokens, ownership of "
-            "stored checks and the audit log; empty = the DB_PATH file"),
+            "stored checks and the audit log; empty = `<DB_PATH stem>-accounts.sqlite3` beside the "
+            "check store (a file of its own)"),
     Setting("RESTRICTED_LAYERS", "", "Comma-separated layer ids visible to planners and admins "
             "only (also catalog entries with `\"visibility\": \"planner\"`); absent for "
             "everyone else from the map, /api/v1, /ogc, exports, tiles and search"),

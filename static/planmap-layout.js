@@ -48,7 +48,11 @@
     box.insertBefore(btn, box.firstChild);
     L.DomEvent.disableClickPropagation(btn);
     btn.addEventListener('click', function () {
-      setTree(box.classList.contains('pm-tree-collapsed'));
+      var opening = box.classList.contains('pm-tree-collapsed');
+      setTree(opening);
+      // a phone has room for one of the two: the tree folds the legend, and back
+      var lg = legend();
+      if (opening && isSmall() && lg && lg.open) lg.open = false;
       updatePadding();
     });
     setTree(roomFor(MAP, TREE_OPEN_MIN));
@@ -138,7 +142,10 @@
     if (lg && wrap && lg.parentNode !== wrap) wrap.appendChild(lg);
     if (lg && !roomFor(map, LEGEND_OPEN_MIN)) lg.open = false;
     setupTree(S);
-    if (lg) lg.addEventListener('toggle', updatePadding);
+    if (lg) lg.addEventListener('toggle', function () {
+      if (lg.open && isSmall()) setTree(false);
+      updatePadding();
+    });
     // Leaflet applies the layout once the container has its size
     map.invalidateSize(false);
     fitCity(map, cfg);

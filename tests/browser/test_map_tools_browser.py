@@ -60,8 +60,13 @@ def search_and_pick(page, query, name):
 def test_permalink_restores_view_layers_and_selection_in_a_new_page(page, server, browser):
     ready(page, server)
     search_and_pick(page, "白城经开区", "白城经开区")
-    page.locator(".leaflet-control-layers-overlays label", has_text="交通").locator(
-        "input").uncheck()
+    # the layer tree starts folded where it would crowd the city (issue 16): unfold it first
+    if page.locator(".leaflet-control-layers-list").is_hidden():
+        page.click(".pm-tree-toggle")
+    box = page.locator(".leaflet-control-layers-overlays label:visible", has_text="交通").locator(
+        "input")
+    box.evaluate("el => el.click()")  # the unfolded tree may lie under a map feature's path
+    assert not box.is_checked()
     page.evaluate("window.planmapMap.setZoom(12, {animate: false})")
     wait_js(page, "() => location.hash.includes('map=12/')")
     before, url = view(page), page.url
@@ -217,10 +222,12 @@ def test_legend_follows_layer_visibility_and_labels_appear_when_zoomed_in(page, 
     ready(page, server)
     legend = "#pm-legend li[data-layer='transport']"
     assert page.locator(legend).is_visible()
-    page.locator(".leaflet-control-layers-overlays label", has_text="交通").locator(
-        "input").uncheck()
+    box = page.locator(".leaflet-control-layers-overlays label:visible", has_text="交通").locator(
+        "input")
+    box.evaluate("el => el.click()")  # the unfolded tree may lie under a map feature's path
+    assert not box.is_checked()
     wait_js(page, "sel => !document.querySelector(sel).offsetParent", legend)
-    page.locator(".leaflet-control-layers-overlays label", has_text="交通").locator(
+    page.locator(".leaflet-control-layers-overlays label:visible", has_text="交通").locator(
         "input").check()
     wait_js(page, "sel => !!document.querySelector(sel).offsetParent", legend)
     screen_xy(page, 122.839, 45.620, 10)

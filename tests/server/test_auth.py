@@ -468,7 +468,7 @@ def test_audit_row_survives_kill_9(tmp_path):
 # ---------------------------------------------------------------------- command line
 
 def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
-    from server.accounts import AccountStore
+    from server.accounts import AccountStore, accounts_path
     from server.cli import main
 
     db = tmp_path / "cli.db"
@@ -481,7 +481,7 @@ def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
     assert "chief\tadmin\t" + ORG + "\tactive" in capsys.readouterr().out
     assert main(["token", "add", "chief", "--name", "qgis"]) == 0
     token = capsys.readouterr().out.strip()
-    store = AccountStore(db, argon2_memory_kib=1024)
+    store = AccountStore(accounts_path("", str(db)), argon2_memory_kib=1024)  # beside DB_PATH
     assert store.token_user(token)["username"] == "chief"
     assert main(["user", "disable", "chief"]) == 0
     assert store.token_user(token) is None
@@ -490,7 +490,7 @@ def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_import_and_restore_are_audited(tmp_path, monkeypatch, tmp_data_dir):
-    from server.accounts import AccountStore
+    from server.accounts import AccountStore, accounts_path
     from server.cli import main
 
     db = tmp_path / "cli.db"
@@ -498,7 +498,7 @@ def test_cli_import_and_restore_are_audited(tmp_path, monkeypatch, tmp_data_dir)
     monkeypatch.setenv("PLANMAP_ARGON2_MEMORY_KIB", "1024")
     assert main(["import", "--restore", "--layer", "ecology",
                  "--data-dir", str(tmp_data_dir)]) == 2  # no previous version
-    row = AccountStore(db, argon2_memory_kib=1024).audit_rows()[0]
+    row = AccountStore(accounts_path("", str(db)), argon2_memory_kib=1024).audit_rows()[0]
     assert (row["action"], row["target"], row["result"], row["detail"]) == \
         ("restore", "ecology", "refused", "no_previous_version")
     assert row["username"].startswith("cli:")
