@@ -60,13 +60,10 @@ def search_and_pick(page, query, name):
 def test_permalink_restores_view_layers_and_selection_in_a_new_page(page, server, browser):
     ready(page, server)
     search_and_pick(page, "白城经开区", "白城经开区")
-    # the layer tree starts folded where it would crowd the city (issue 16): unfold it first
-    if page.locator(".leaflet-control-layers-list").is_hidden():
-        page.click(".pm-tree-toggle")
-    box = page.locator(".leaflet-control-layers-overlays label:visible", has_text="交通").locator(
-        "input")
-    box.evaluate("el => el.click()")  # the unfolded tree may lie under a map feature's path
-    assert not box.is_checked()
+    # hide 交通 through the map itself: the layer tree may start folded (issue 16) and what is
+    # tested here is the permalink, not the tree
+    page.evaluate("window.planmapMap.removeLayer(window.planmapLayers.transport.group)")
+    wait_js(page, "() => !location.hash.includes('transport')")
     page.evaluate("window.planmapMap.setZoom(12, {animate: false})")
     wait_js(page, "() => location.hash.includes('map=12/')")
     before, url = view(page), page.url
@@ -78,7 +75,9 @@ def test_permalink_restores_view_layers_and_selection_in_a_new_page(page, server
         other.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=15000)
         after = view(other)
         assert after["zoom"] == before["zoom"] and after["on"] == before["on"]
-        assert abs(after["lat"] - before["lat"]) < 1e-4 and abs(after["lon"] - before["lon"]) < 1e-4
+        # the same view to within a few pixels (z12: ~27 m a pixel): the restored popup's
+        # autoPan keeps it clear of the controls (issue 16) and may nudge the map
+        assert abs(after["lat"] - before["lat"]) < 3e-3 and abs(after["lon"] - before["lon"]) < 3e-3
         assert other.locator(".leaflet-popup .pm-pop-name").inner_text() == "白城经开区"
     finally:
         other.context.close()
