@@ -4,14 +4,13 @@ in the audit log.  Anonymous visitors may only view (``AUTH_ANONYMOUS=view``).""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.browser.test_map_browser import CHROMIUM_ARGS, SHOTS, SITE, _draw_polygon, screen_xy
-from tests.external import need_program
+from tests.browser import test_map_browser as base
+from tests.browser.test_map_browser import SHOTS, SITE, _draw_polygon, screen_xy, serve_app
 
 pytestmark = pytest.mark.external
+browser = base.browser  # the shared chromium fixture
 
 PASSWORD = "a long test password"
 ORG = "白城市自然资源局"
@@ -19,8 +18,6 @@ ORG = "白城市自然资源局"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from waitress.server import create_server
-
     from server import create_app
 
     root = tmp_path_factory.mktemp("auth_browser")
@@ -30,22 +27,9 @@ def server(tmp_path_factory):
     store = app.extensions["planmap_accounts"]
     store.add_user("planner", PASSWORD, ORG, "planner", "张规划")
     store.add_user("admin", PASSWORD, ORG, "admin", "李管理")
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app}
-    srv.close()
+    yield from serve_app(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = need_program("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _context(browser):

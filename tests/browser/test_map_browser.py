@@ -28,8 +28,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from waitress.server import create_server
-
     import layers
     from server import create_app
 
@@ -44,11 +42,20 @@ def server(tmp_path_factory):
     path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
 
     app = create_app({"DATA_DIR": str(data_dir), "DB_PATH": str(root / "checks.sqlite3")})
+    yield from serve_app(app)
+
+
+def serve_app(app, **extra):
+    """Serve ``app`` with waitress on a free loopback port for a module's browser tests
+    (a generator for fixtures: ``yield from serve_app(app)``)."""
+    from waitress.server import create_server
+
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app}
-    srv.close()
+    threading.Thread(target=srv.run, daemon=True).start()
+    try:
+        yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app, **extra}
+    finally:
+        srv.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,48 +14,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
+from tests.browser import test_map_browser as base
 from tests.external import need_program
 
 pytestmark = pytest.mark.external
+browser = base.browser  # the shared chromium fixture
+serve_app = base.serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 SITES = ROOT / "tests" / "data" / "sites"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from waitress.server import create_server
-
     from server import create_app
 
     root = tmp_path_factory.mktemp("report_browser")
     # WORKERS=0: this walk is about the page; the worker path is tested in tests/server
     # (on the shared machine a pool's workers were killed with SIGTERM mid-test, main too)
     app = create_app({"DB_PATH": str(root / "checks.sqlite3"), "WORKERS": 0})
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app}
-    srv.close()
+    yield from serve_app(app)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = need_program("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

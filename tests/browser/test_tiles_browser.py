@@ -4,29 +4,26 @@ no request leaves the host.  The screenshot goes to ``artifacts/screenshots/``."
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from bench.synth_parcels import catalog_entry, parcels
-from tests.external import need_program
+from tests.browser import test_map_browser as base
 
 pytestmark = pytest.mark.external
+browser = base.browser  # the shared chromium fixture
+serve_app = base.serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
 N_PARCELS = 100_000
 LAYER = "parcels"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from waitress.server import create_server
-
     from server import create_app, tiles
 
     root = tmp_path_factory.mktemp("tiles_browser")
@@ -37,22 +34,9 @@ def server(tmp_path_factory):
     data.catalog.append(catalog_entry(LAYER))
     with app.app_context():  # build the layer's tile index before the page asks for tiles
         tiles.state().source.index(LAYER)
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{srv.effective_port}", "app": app, "gdf": gdf}
-    srv.close()
+    yield from serve_app(app, gdf=gdf)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    exe = need_program("chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_large_layer_is_drawn_from_tiles_and_a_click_shows_its_land_class(browser, server):
