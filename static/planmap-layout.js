@@ -112,7 +112,7 @@
         if (overlaps(rectOf(c), r)) covered = true;
       });
     }
-    if (covered && (popup._pmRepans || 0) < 3) {
+    if (covered && !popup._pmKeepView && (popup._pmRepans || 0) < 3) {
       // the folded controls are smaller now: pan again, clear of what is left
       popup._pmRepans = (popup._pmRepans || 0) + 1;
       updatePadding();
@@ -149,6 +149,10 @@
     // Leaflet applies the layout once the container has its size
     map.invalidateSize(false);
     fitCity(map, cfg);
+    map.on('popupclose', function (ev) {
+      // a popup restored from a permalink pans again once the user has seen it
+      if (ev.popup._pmKeepView) { ev.popup._pmKeepView = false; ev.popup.options.autoPan = true; }
+    });
     map.on('popupopen', function (ev) {
       // autoPan has run (or the popup fits): what is still covered, unfold
       ev.popup._pmRepans = 0;

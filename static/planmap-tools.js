@@ -599,6 +599,9 @@
       }
       if (st.f && BYID[st.f]) {
         var lyr = BYID[st.f].layer;
+        var pop = lyr.getPopup && lyr.getPopup();
+        // a permalink names its view: the restored popup must not pan the map away from it
+        if (pop) { pop.options.autoPan = false; pop._pmKeepView = true; }
         lyr.openPopup(SEL.q || (lyr.getLatLng ? lyr.getLatLng() : lyr.getBounds().getCenter()));
       }
       if (st.s && /^[A-Za-z0-9_-]{1,64}$/.test(st.s)) restoreCheck(st.s, !m);
