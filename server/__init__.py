@@ -70,7 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     import layers
     from geo.limits import Limits
     from server import delivery, errors, security, settings
-    from server.store import CheckStore
+    from server.store import open_check_store
 
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config.update(settings.from_environ())
@@ -97,9 +97,7 @@ def create_app(config: dict | None = None) -> Flask:
         max_unzipped_bytes=int(app.config["MAX_UNZIPPED_BYTES"]),
         max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
     )
-    store = CheckStore(app.config["DB_PATH"], max_checks=app.config["STORE_MAX_CHECKS"],
-                       max_bytes=app.config["STORE_MAX_BYTES"],
-                       max_age_s=float(app.config["STORE_MAX_AGE_DAYS"]) * 86400)
+    store = open_check_store(app.config)  # PostgreSQL when DATABASE_URL is set (issue 13)
     plan_index, scope = _plan_services(data)
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)

@@ -13,12 +13,10 @@ import sys
 
 
 def _store():
-    from server.accounts import AccountStore, accounts_path
+    from server.accounts import open_account_store
     from server.settings import from_environ
 
-    values = from_environ()
-    return AccountStore(accounts_path(values["AUTH_DB_PATH"], str(values["DB_PATH"])),
-                        argon2_memory_kib=int(values["ARGON2_MEMORY_KIB"]))
+    return open_account_store(from_environ())  # the service's: PostgreSQL or the SQLite file
 
 
 def _operator() -> str:

@@ -446,3 +446,34 @@ def accounts_path(auth_db_path: str, db_path: str) -> str:
 
     path = Path(db_path)
     return str(path.with_name(f"{path.stem}-accounts{path.suffix or '.sqlite3'}"))
+
+
+def open_account_store(config):
+    """The accounts store the settings name: PostgreSQL when ``DATABASE_URL`` is set (shared by
+    every instance, :class:`server.pgstate.PgAccountStore`), else the SQLite file of
+    :func:`accounts_path`.
+
+    Parameters
+    ----------
+    config : Mapping
+        The settings (``DATABASE_URL``, ``AUTH_DB_PATH``, ``DB_PATH``, ``ARGON2_MEMORY_KIB``).
+
+    Raises
+    ------
+    OSError, sqlite3.Error
+        The store cannot be opened (a database that cannot be reached: OSError).
+    """
+    kib = int(config["ARGON2_MEMORY_KIB"])
+    if config.get("DATABASE_URL"):
+        from server.pgstate import PgAccountStore
+
+        return PgAccountStore(config["DATABASE_URL"], argon2_memory_kib=kib)
+    return AccountStore(accounts_path(config.get("AUTH_DB_PATH") or "", str(config["DB_PATH"])),
+                        argon2_memory_kib=kib)
+
+
+def accounts_where(config) -> str:
+    """Where the accounts store is, for messages (never a database URL: it may hold a password)."""
+    if config.get("DATABASE_URL"):
+        return "the PostgreSQL database (PLANMAP_DATABASE_URL)"
+    return accounts_path(config.get("AUTH_DB_PATH") or "", str(config["DB_PATH"]))

@@ -156,12 +156,12 @@ TEXT = {
 
 def register(app) -> None:
     """Open the account store, add the auth blueprint and the request hooks."""
-    from server.accounts import AccountStore, accounts_path
+    from server.accounts import AccountStore, accounts_where, open_account_store
 
-    path = accounts_path(app.config.get("AUTH_DB_PATH") or "", str(app.config["DB_PATH"]))
+    path = accounts_where(app.config)
     kib = int(app.config["ARGON2_MEMORY_KIB"])
     try:
-        accounts = AccountStore(path, argon2_memory_kib=kib)
+        accounts = open_account_store(app.config)  # PostgreSQL when DATABASE_URL is set
     except (sqlite3.Error, OSError) as exc:
         # the map and the anonymous API still serve (as the check store's 503 does); nobody
         # can log in and nothing is audited until the file can be opened: say so loudly

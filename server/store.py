@@ -555,3 +555,21 @@ def _not_found(check_id) -> NotFound:
     shown = str(check_id)[:80]
     return NotFound("check_not_found", f"no stored site check with id {shown!r}",
                     f"未找到编号为 {shown!r} 的选址检查记录", param="id")
+
+
+def open_check_store(config):
+    """The check store the settings name: PostgreSQL when ``DATABASE_URL`` is set (shared by
+    every instance, :class:`server.pgstate.PgCheckStore`), else the SQLite file ``DB_PATH``.
+
+    Parameters
+    ----------
+    config : Mapping
+        The app's settings (``DB_PATH``, ``DATABASE_URL``, ``STORE_MAX_*``).
+    """
+    bounds = {"max_checks": config["STORE_MAX_CHECKS"], "max_bytes": config["STORE_MAX_BYTES"],
+              "max_age_s": float(config["STORE_MAX_AGE_DAYS"]) * 86400}
+    if config.get("DATABASE_URL"):
+        from server.pgstate import PgCheckStore
+
+        return PgCheckStore(config["DATABASE_URL"], **bounds)
+    return CheckStore(config["DB_PATH"], **bounds)

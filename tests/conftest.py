@@ -23,6 +23,22 @@ def _cli_cache_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def pg_url():
+    """A PostGIS database URL (PLANMAP_TEST_DATABASE_URL, or one throw-away cluster per run)."""
+    from tests import pgcluster
+
+    yield from pgcluster.database_url()
+
+
+@pytest.fixture
+def pg_fresh_url(pg_url):
+    """The URL of a new empty database (dropped after the test) on the ``pg_url`` server."""
+    from tests import pgcluster
+
+    yield from pgcluster.fresh_database(pg_url)
+
+
+@pytest.fixture(scope="session")
 def plan_data():
     """The built-in data, loaded strictly once per test session (read-only!)."""
     return layers.load()

@@ -89,3 +89,29 @@ def database_url():
     finally:
         if cluster is not None:
             cluster.stop()
+
+
+def fresh_database(url: str, postgis: bool = False):
+    """Yield the URL of a new, empty database on the server of ``url``; dropped afterwards.
+
+    Tests that share state through PostgreSQL (stored checks, accounts) each get their own
+    database, so no test sees another's rows.
+    """
+    import secrets
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = "pm_" + secrets.token_hex(6)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(url)
+    fresh = urlunsplit(parts._replace(path="/" + name))
+    try:
+        if postgis:
+            with psycopg.connect(fresh, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        yield fresh
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

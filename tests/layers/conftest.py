@@ -4,14 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests import pgcluster
-
-
-@pytest.fixture(scope="session")
-def pg_url():
-    """A PostGIS database URL (PLANMAP_TEST_DATABASE_URL, or a throw-away cluster)."""
-    yield from pgcluster.database_url()
-
 
 @pytest.fixture(params=["gpkg", "postgis"])
 def store_url(request, tmp_path):

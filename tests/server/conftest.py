@@ -22,3 +22,26 @@ def client(app):
 @pytest.fixture(scope="module")
 def data(app):
     return app.extensions["planmap"].data
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def check_store(request, tmp_path):
+    """Open check stores of one backend at one place: ``check_store(**bounds)``, per backend.
+
+    ``sqlite``: the file ``tmp_path/c.db``; ``postgres``: a fresh database (tests/pgcluster.py;
+    skipped locally without PostgreSQL). ``check_store.backend`` names the backend.
+    """
+    if request.param == "sqlite":
+        from server.store import CheckStore
+
+        def make(**bounds):
+            return CheckStore(tmp_path / "c.db", **bounds)
+    else:
+        from server.pgstate import PgCheckStore
+
+        url = request.getfixturevalue("pg_fresh_url")
+
+        def make(**bounds):
+            return PgCheckStore(url, **bounds)
+    make.backend = request.param
+    return make
