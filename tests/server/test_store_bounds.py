@@ -12,6 +12,7 @@ need root mount a real tiny tmpfs and are skipped otherwise.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -91,8 +92,8 @@ def test_a_full_store_refuses_before_computing_the_check(tmp_path, monkeypatch):
     assert calls == []
 
 
-def test_byte_quota_counts_result_site_and_report(tmp_path):
-    store = CheckStore(tmp_path / "c.db", max_bytes=10_000)
+def test_byte_quota_counts_result_site_and_report(check_store):
+    store = check_store(max_bytes=10_000)
     store.save({"x": "a" * 4000}, None, report={"svg": "b" * 4000})
     assert 8000 < store.health()["bytes"] <= 8100
     with pytest.raises(StoreFull, match="STORE_MAX_BYTES"):
@@ -101,24 +102,22 @@ def test_byte_quota_counts_result_site_and_report(tmp_path):
     assert store.count() == 2
 
 
-def test_totals_follow_inserts_and_deletes(tmp_path):
-    store = CheckStore(tmp_path / "c.db")
+def test_totals_follow_inserts_and_deletes(check_store, tmp_path):
+    store = check_store()
     ids = [store.save({"i": i}, None, delete_token=f"t{i}") for i in range(5)]
     store.delete(ids[0], "t0")
     store.set_report(ids[1], {"svg": "x" * 100})
     health = store.health()
     assert health["checks"] == store.count() == 4
     # the running total equals a recount of the rows
-    import sqlite3
-
-    recount = sqlite3.connect(tmp_path / "c.db").execute(
-        "SELECT SUM(length(CAST(result AS BLOB)) + length(CAST(site AS BLOB)) + "
-        "COALESCE(length(CAST(report AS BLOB)), 0)) FROM checks").fetchone()[0]
+    recount = sum(len(json.dumps(v, ensure_ascii=False, separators=(",", ":")).encode())
+                  for i in ids[1:] for v in (store.get(i)["result"], store.get(i)["site"]))
+    recount += len(json.dumps({"svg": "x" * 100}, separators=(",", ":")).encode())
     assert health["bytes"] == recount
 
 
-def test_expired_checks_are_gone_and_free_the_quota(tmp_path):
-    store = CheckStore(tmp_path / "c.db", max_checks=2, max_age_s=0.3)
+def test_expired_checks_are_gone_and_free_the_quota(check_store):
+    store = check_store(max_checks=2, max_age_s=0.3)
     old = [store.save({"i": i}, None) for i in range(2)]
     with pytest.raises(StoreFull):
         store.save({"i": 2}, None)
@@ -145,11 +144,13 @@ def test_expired_check_is_a_404_on_the_api_and_the_report(tmp_path):
     assert client.get(created["report_url"]).status_code == 404
 
 
-def test_purge_expired_deletes_in_batches(tmp_path, monkeypatch):
+def test_purge_expired_deletes_in_batches(check_store, monkeypatch):
+    from server import pgstate
     from server import store as store_mod
 
     monkeypatch.setattr(store_mod, "PURGE_BATCH", 7)
-    store = CheckStore(tmp_path / "c.db", max_age_s=0.2)
+    monkeypatch.setattr(pgstate, "PURGE_BATCH", 7)
+    store = check_store(max_age_s=0.2)
     for i in range(30):
         store.save({"i": i}, None)
     time.sleep(0.3)
@@ -181,8 +182,8 @@ def test_delete_needs_the_token_given_at_creation(tmp_path):
                          ).status_code == 404
 
 
-def test_a_check_stored_without_a_token_cannot_be_deleted(tmp_path):
-    store = CheckStore(tmp_path / "c.db")
+def test_a_check_stored_without_a_token_cannot_be_deleted(check_store):
+    store = check_store()
     check_id = store.save({"a": 1}, None)
     with pytest.raises(Exception, match="delete_token"):
         store.delete(check_id, "anything")
