@@ -20,12 +20,19 @@ ORG = "白城市自然资源局"
 RESTRICTED = "ecology"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    app = create_app({"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db"), "WORKERS": 0,
-                      "ARGON2_MEMORY_KIB": 1024, "RESTRICTED_LAYERS": RESTRICTED,
-                      "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCKOUT_S": 2,
-                      "LOGIN_RATE_PER_MIN": 0})
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def app(request, tmp_path_factory):
+    """The same app on both accounts backends: SQLite file, PostgreSQL (DATABASE_URL)."""
+    config = {"DB_PATH": str(tmp_path_factory.mktemp("db") / "c.db"), "WORKERS": 0,
+              "ARGON2_MEMORY_KIB": 1024, "RESTRICTED_LAYERS": RESTRICTED,
+              "LOGIN_MAX_FAILURES": 3, "LOGIN_LOCKOUT_S": 2, "LOGIN_RATE_PER_MIN": 0}
+    if request.param == "postgres":
+        from tests import pgcluster
+
+        fresh = pgcluster.fresh_database(request.getfixturevalue("pg_url"), postgis=True)
+        config["DATABASE_URL"] = next(fresh)
+        request.addfinalizer(lambda: next(fresh, None))
+    app = create_app(config)
     store = app.extensions["planmap_accounts"]
     store.add_user("planner", PASSWORD, ORG, "planner", "张规划")
     store.add_user("admin", PASSWORD, ORG, "admin")
@@ -214,14 +221,31 @@ def test_token_works_as_bearer_and_basic_until_revoked(app, store):
     assert client.get("/auth/me", headers=basic("x", token)).status_code == 401
 
 
+def _raw(app, store):
+    """A connection to the accounts store beside planmap's own (SQLite file or PostgreSQL)."""
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        return sqlite3.connect(store.path, isolation_level=None), sqlite3.DatabaseError
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("SET search_path TO planmap_auth")
+    return conn, psycopg.Error
+
+
 def test_tokens_are_stored_hashed(app, store):
     _, token = store.new_token("planner")
-    with open(store.path, "rb") as f:
-        assert token.encode() not in f.read()
-    db = sqlite3.connect(store.path)
-    assert token not in json.dumps(db.execute("SELECT * FROM api_tokens").fetchall())
-    hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
-    assert all(h.startswith("$argon2id$") for h in hashes)
+    if not app.config.get("DATABASE_URL"):
+        with open(store.path, "rb") as f:
+            assert token.encode() not in f.read()
+    db, _ = _raw(app, store)
+    try:
+        assert token not in json.dumps(db.execute("SELECT * FROM api_tokens").fetchall())
+        assert len(db.execute("SELECT * FROM api_tokens").fetchall()) >= 1
+        hashes = [r[0] for r in db.execute("SELECT password_hash FROM users")]
+        assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    finally:
+        db.close()
 
 
 def test_a_planner_cannot_revoke_anothers_token(app, store):
@@ -420,15 +444,21 @@ def test_audit_records_checks_views_exports_logins_and_changes(app, store):
     assert last["data_version"] == app.extensions["planmap"].data.data_version
 
 
-def test_audit_log_is_append_only(store):
-    db = sqlite3.connect(store.path, isolation_level=None)
+def test_audit_log_is_append_only(app, store):
+    store.audit("planner", ORG, "sitecheck", "x", "v", "127.0.0.1", "ok", 201)
+    before = store.audit_rows(limit=0)
+    db, error = _raw(app, store)
     try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(error, match="append-only"):
             db.execute("UPDATE audit SET result = 'ok'")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(error, match="append-only"):
             db.execute("DELETE FROM audit")
+        if app.config.get("DATABASE_URL"):
+            with pytest.raises(error, match="append-only"):
+                db.execute("TRUNCATE audit")
     finally:
         db.close()
+    assert store.audit_rows(limit=0) == before
 
 
 def test_audit_page_filters_and_csv(app):
