@@ -9,7 +9,14 @@ builds its indexes and a worker pool, and publishes them with one assignment of
 (:func:`server.services` pins them on ``flask.g``), so no response mixes two versions;
 requests keep being answered from the old data while the new one builds.
 
-The stored checks need no reload: every worker opens the same SQLite store (WAL).
+The layer store counts as a data file: its version token (:func:`store_token`: the
+GeoPackage ``state.json`` files or the PostGIS pointer table) is part of the signature, so
+an import into a shared PostGIS store from any machine reaches every worker the same way.
+While a new version builds, requests past ``RELOAD_REQUEST_SLOTS`` wait for a slot
+(:func:`_enter_gate`) so that the build is not starved of the GIL by many request threads.
+
+The stored checks and the accounts need no reload: every worker opens the same SQLite
+files (WAL), or the same PostgreSQL database when ``DATABASE_URL`` is set.
 """
 
 from __future__ import annotations
@@ -71,14 +78,47 @@ def signature(data_dir: Path) -> tuple:
     return tuple(out)
 
 
+def layer_store(config):
+    """The layer store the app loads from (as :func:`server.create_app` opens it), or None."""
+    from layers.store import configured_store, default_store
+
+    store = configured_store(config.get("DATABASE_URL"), config.get("HOME"))
+    if store is None:
+        store = default_store()
+    return store or None
+
+
+def store_token(config, last: str = "") -> str:
+    """The layer store's version token (:meth:`layers.store.LayerStore.token`).
+
+    It changes whenever an import or restore activates a version, in any process or on any
+    machine sharing the store (the GeoPackage folder's ``state.json`` files, the PostGIS
+    pointer table ``planmap_layer``). A store that cannot be read now gives ``last``: an
+    unreachable database is not a new version (the next check asks again).
+    """
+    try:
+        store = layer_store(config)
+        return "" if store is None else "store:" + store.token()
+    except Exception:  # noqa: BLE001 - any failure: keep serving what is loaded
+        return last
+
+
 class _Watch:
-    def __init__(self, data_dir: Path, interval: float):
-        self.data_dir, self.interval = data_dir, interval
-        self.current = signature(data_dir)
+    def __init__(self, data_dir: Path, interval: float, config, slots: int):
+        self.data_dir, self.interval, self.config = data_dir, interval, config
+        self.token = store_token(config)
+        self.current = self.signature()
         self.checked = time.monotonic()
         self.lock = threading.Lock()
         self.building = False
         self.swaps = 0
+        self.slots = slots
+        self.gate = threading.BoundedSemaphore(slots) if slots > 0 else None
+
+    def signature(self) -> tuple:
+        """The data folder's :func:`signature` and the layer store's token, one tuple."""
+        self.token = store_token(self.config, self.token)
+        return signature(self.data_dir) + ((self.token, None, None, None),)
 
 
 def register(app: Flask) -> None:
@@ -86,9 +126,39 @@ def register(app: Flask) -> None:
     interval = float(app.config.get("DATA_CHECK_S", 0) or 0)
     if interval <= 0:
         return
-    app.extensions[_EXT] = _Watch(_data_dir(app), interval)
+    slots = int(app.config.get("RELOAD_REQUEST_SLOTS", 0) or 0)
+    app.extensions[_EXT] = _Watch(_data_dir(app), interval, app.config, slots)
     app.before_request(_maybe_reload)
+    app.teardown_request(_leave_gate)
     _seed_cache(app)
+
+
+def _enter_gate(watch: _Watch) -> None:
+    """While a new version builds, let at most ``RELOAD_REQUEST_SLOTS`` requests run at once.
+
+    The build runs in a thread of this process and needs the GIL; 8 (or 32) request threads
+    would each get as large a share, and the build took up to a minute under load. Requests
+    past the slots wait here (not counted as CPU) until a slot frees, the build finishes, or
+    ``REQUEST_TIME_LIMIT_S`` has passed (then they run anyway: never an error for a wait).
+    """
+    from flask import g
+
+    if watch.gate is None or not watch.building:
+        return
+    limit = float(current_app.config.get("REQUEST_TIME_LIMIT_S", 30) or 30)
+    deadline = time.monotonic() + limit
+    while watch.building and time.monotonic() < deadline:
+        if watch.gate.acquire(timeout=0.05):
+            g.planmap_reload_slot = watch.gate
+            return
+
+
+def _leave_gate(_exc=None) -> None:
+    from flask import g
+
+    gate = g.pop("planmap_reload_slot", None)
+    if gate is not None:
+        gate.release()
 
 
 def _seed_cache(app: Flask) -> None:
@@ -120,14 +190,17 @@ def _seed_cache(app: Flask) -> None:
 def _maybe_reload() -> None:
     app = current_app._get_current_object()
     watch = app.extensions[_EXT]
+    if watch.building:
+        _enter_gate(watch)
+        return
     now = time.monotonic()
-    if now - watch.checked < watch.interval or watch.building:
+    if now - watch.checked < watch.interval:
         return
     with watch.lock:
         if now - watch.checked < watch.interval or watch.building:
             return
         watch.checked = now
-        sig = signature(watch.data_dir)
+        sig = watch.signature()
         if sig == watch.current:
             return
         watch.building = True
@@ -139,7 +212,7 @@ def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
     try:
         while True:  # an import writes the layer, then the catalog: wait until both are there
             time.sleep(SETTLE_S)
-            again = signature(watch.data_dir)
+            again = watch.signature()
             if again == sig:
                 break
             sig = again
@@ -220,7 +293,9 @@ def swap(app: Flask, changed: set | None = None) -> None:
     from server import Services, workers
 
     old = app.extensions["planmap"]
-    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
+    # the store create_app loaded from (DATABASE_URL / HOME), not only the environment's
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False,
+                       store=layer_store(app.config) or False)
     index = _home_index(app, data)
     scope = scope_from_plan_data(data)
     if _reusable_plan_index(old, data, scope, changed):

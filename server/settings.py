@@ -92,7 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
             "GeoPackage layer store to its `store/` folder; empty = the per-user data folder "
             "($XDG_DATA_HOME/planmap, else ~/.local/share/planmap)"),
     Setting("DATABASE_URL", "", "PostGIS layer store (`postgresql://…`) used instead of the "
-            "GeoPackage store under HOME; never shown by /-/settings (it may hold a password)"),
+            "GeoPackage store under HOME; when set it also holds the stored site checks and the "
+            "accounts/audit log (shared by every instance, instead of DB_PATH / AUTH_DB_PATH); "
+            "never shown by /-/settings (it may hold a password)"),
     # -- the map a planner reads (issue 16): planmap's own offline basemap
     Setting("BASEMAP_OFFLINE", True, "Offer planmap's own basemap (`/basemap/{z}/{x}/{y}.png`, "
             "drawn from the vendored boundaries, rivers, lakes and places, labelled in Chinese); "
@@ -146,6 +148,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_CHECK_S", 1.0, "Seconds between checks of the data folder's files by each "
             "web worker; a changed file (an import) is loaded and swapped in without a "
             "restart; 0 = never"),
+    Setting("RELOAD_REQUEST_SLOTS", 1, "Requests a web worker runs at once while it builds "
+            "a new data version (the others wait, at most REQUEST_TIME_LIMIT_S), so that the "
+            "build is not starved by request threads; 0 = no limit"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
