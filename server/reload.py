@@ -88,7 +88,7 @@ def layer_store(config):
     return store or None
 
 
-def store_token(config, last: str = "") -> str:
+def store_token(store, last: str = "") -> str:
     """The layer store's version token (:meth:`layers.store.LayerStore.token`).
 
     It changes whenever an import or restore activates a version, in any process or on any
@@ -96,9 +96,10 @@ def store_token(config, last: str = "") -> str:
     pointer table ``planmap_layer``). A store that cannot be read now gives ``last``: an
     unreachable database is not a new version (the next check asks again).
     """
+    if store is None:
+        return ""
     try:
-        store = layer_store(config)
-        return "" if store is None else "store:" + store.token()
+        return "store:" + store.token()
     except Exception:  # noqa: BLE001 - any failure: keep serving what is loaded
         return last
 
@@ -106,7 +107,8 @@ def store_token(config, last: str = "") -> str:
 class _Watch:
     def __init__(self, data_dir: Path, interval: float, config, slots: int):
         self.data_dir, self.interval, self.config = data_dir, interval, config
-        self.token = store_token(config)
+        self._store = None
+        self.token = store_token(self.store())
         self.current = self.signature()
         self.checked = time.monotonic()
         self.lock = threading.Lock()
@@ -115,9 +117,19 @@ class _Watch:
         self.slots = slots
         self.gate = threading.BoundedSemaphore(slots) if slots > 0 else None
 
+    def store(self):
+        """The layer store, opened once it exists (a GeoPackage store appears at the first
+        import into ``HOME``)."""
+        if self._store is None:
+            try:
+                self._store = layer_store(self.config)
+            except Exception:  # noqa: BLE001 - asked again at the next check
+                return None
+        return self._store
+
     def signature(self) -> tuple:
         """The data folder's :func:`signature` and the layer store's token, one tuple."""
-        self.token = store_token(self.config, self.token)
+        self.token = store_token(self.store(), self.token)
         return signature(self.data_dir) + ((self.token, None, None, None),)
 
 

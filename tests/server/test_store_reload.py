@@ -74,17 +74,19 @@ def test_an_import_into_the_store_is_served_without_restart(where, tmp_path):
 
 
 def test_an_unreachable_store_is_not_a_new_version(tmp_path, mini_data_dir, monkeypatch):
-    from server import reload
-
+    (tmp_path / "store").mkdir()
+    store = open_store(tmp_path / "store")
+    import_to_store(_file(tmp_path / "a.gpkg", "旱地"), "bureau_parcels", store)
     app = create_app({"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0, "DATA_CHECK_S": 0.05,
                       "HOME": str(tmp_path), "DATA_DIR": str(mini_data_dir)})
     watch = app.extensions["planmap_reload"]
     before = watch.signature()
+    assert "bureau_parcels=" in before[-1][0]  # the store's version is part of it
 
-    def down(config):
+    def down():
         raise OSError("database unreachable")
 
-    monkeypatch.setattr(reload, "layer_store", down)
+    monkeypatch.setattr(watch.store(), "token", down)
     assert watch.signature() == before  # the last token is kept: no reload, no lost layers
 
 
