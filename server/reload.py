@@ -221,6 +221,7 @@ def _maybe_reload() -> None:
 
 
 def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
+    started = time.monotonic()
     try:
         while True:  # an import writes the layer, then the catalog: wait until both are there
             time.sleep(SETTLE_S)
@@ -233,6 +234,8 @@ def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
         swap(app, changed)
         watch.current = sig
         watch.swaps += 1
+        print(f"planmap: new data version served by process {os.getpid()}, "
+              f"{time.monotonic() - started:.1f} s after it was noticed", file=sys.stderr)
     except Exception as exc:  # a broken import must not stop serving the current data
         print(f"planmap: data reload failed, still serving the previous data: {exc!r}",
               file=sys.stderr)
@@ -259,11 +262,11 @@ def _home_index(app: Flask, data):
     one of them build it (or ``planmap import``, which warms it) and the others load it:
     a fraction of a second instead of seconds of CPU each.
     """
-    from geo.commands import _cached
-    from geo.index import ZoneIndex
+    from server.startup import home_index
 
-    index, _ = _cached(_cache_args(app), "zoneindex", ZoneIndex.from_plan_data, data=data)
-    return index
+    # keyed by the store versions ``data`` holds (not what the store says now: an import
+    # activated meanwhile must not file this index under the newer version's key)
+    return home_index(app.config, data)
 
 
 def _other_files(data, scope) -> set:

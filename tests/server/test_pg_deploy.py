@@ -48,11 +48,21 @@ def _get(url: str, opener=None, timeout=30):
         return r.status, json.loads(r.read())
 
 
-def _wait_up(url: str, proc, seconds=120) -> None:
+def _reloads(logs) -> list[str]:
+    out = []
+    for log in logs:
+        log.seek(0)
+        out += [ln for ln in log.read().decode(errors="replace").splitlines()
+                if "new data version" in ln]
+    return out
+
+
+def _wait_up(url: str, proc, log, seconds=120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            log.seek(0)
+            raise AssertionError(f"server exited: {log.read().decode()[-2000:]}")
         try:
             _get(url + "/-/health", timeout=2)
             return
@@ -124,13 +134,14 @@ def _deployment(url, mini_data_dir, tmp_path):
     cmds = [[sys.executable, "-m", "server.cli", "serve", "--port", str(ports[0]),
              "--workers", "2"],
             [sys.executable, "-m", "server.cli", "serve", "--port", str(ports[1])]]
-    procs = [subprocess.Popen(c, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for c, e in zip(cmds, envs, strict=True)]
+    logs = [open(tmp_path / f"serve-{i}.log", "w+b") for i in range(2)]  # noqa: SIM115
+    procs = [subprocess.Popen(c, env=e, stdout=subprocess.DEVNULL, stderr=log)
+             for c, e, log in zip(cmds, envs, logs, strict=True)]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     cli = [sys.executable, "-m", "server.cli"]
     try:
-        for base, proc in zip(urls, procs, strict=True):
-            _wait_up(base, proc)
+        for base, proc, log in zip(urls, procs, logs, strict=True):
+            _wait_up(base, proc, log)
 
         # a check stored through one instance is read through the other
         req = urllib.request.Request(
@@ -196,8 +207,9 @@ def _deployment(url, mini_data_dir, tmp_path):
         assert done[0] >= 100, done  # a real load, bounded by the time it runs
         assert None not in seen.values(), seen
         lag = max(seen.values()) - imported
-        print(f"\nboth instances served the import {lag:.2f} s after it finished; "
-              f"{done[0]} requests, 0 errors")
+        print(f"\nboth instances served the import {lag:.2f} s after it finished "
+              f"(A {seen[0] - imported:.2f} s, B {seen[1] - imported:.2f} s); "
+              f"{done[0]} requests, 0 errors; reloads: {_reloads(logs)}")
         assert lag <= 5
         # every web worker of the gunicorn instance has the new version (connections spread)
         for _ in range(8):
@@ -214,3 +226,5 @@ def _deployment(url, mini_data_dir, tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        for log in logs:
+            log.close()
