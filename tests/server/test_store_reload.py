@@ -52,6 +52,11 @@ def _dlmc(client):
     return {f["properties"]["dlmc"] for f in response.get_json()["features"]}
 
 
+def _hits(client, lat):
+    zones = client.get(f"/api/v1/zones?lon=122.0505&lat={lat}").get_json()["zones"]
+    return [z["id"] for z in zones if z["layer"] == "bureau_parcels"]
+
+
 def test_an_import_into_the_store_is_served_without_restart(where, tmp_path):
     config, store = where
     import_to_store(_file(tmp_path / "a.gpkg", "旱地"), "bureau_parcels", store)
@@ -59,18 +64,23 @@ def test_an_import_into_the_store_is_served_without_restart(where, tmp_path):
     assert _dlmc(client) == {"旱地"}
     version = client.get("/-/version").get_json()["data_version"]
     # another process (the CLI, another machine) activates a new version in the store
-    import_to_store(_file(tmp_path / "b.gpkg", "水田"), "bureau_parcels", open_store(
+    assert _hits(client, 45.0605) == []
+    import_to_store(_file(tmp_path / "b.gpkg", "水田", lat=45.06), "bureau_parcels", open_store(
         config.get("DATABASE_URL") or tmp_path / "store"))
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _dlmc(client) != {"水田"}:
         time.sleep(0.1)
     assert _dlmc(client) == {"水田"}
+    # the zone index is the new version's too (not a cached index of the old one)
+    assert _hits(client, 45.0605) == ["bureau_parcel_0"]
+    assert _hits(client, 45.0505) == []
     assert client.get("/-/version").get_json()["data_version"] != version
     store.restore_previous("bureau_parcels")  # a restore is a new active version too
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and _dlmc(client) != {"旱地"}:
         time.sleep(0.1)
     assert _dlmc(client) == {"旱地"}
+    assert _hits(client, 45.0505) == ["bureau_parcel_0"]
 
 
 def test_an_unreachable_store_is_not_a_new_version(tmp_path, mini_data_dir, monkeypatch):
