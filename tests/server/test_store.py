@@ -75,3 +75,30 @@ def test_store_uses_wal_mode(tmp_path):
     CheckStore(path)
     mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode.lower() == "wal"
+
+
+def test_processes_starting_at_once_create_the_postgres_tables_once(pg_fresh_url):
+    """Four processes open the check and accounts stores on an empty database together."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\n"
+            "from server.pgstate import PgAccountStore, PgCheckStore\n"
+            "time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all at once\n"
+            "s = PgCheckStore(sys.argv[1])\n"
+            "assert s._open_problem is None, s._open_problem\n"
+            "s.save({'from': sys.argv[2]}, None)\n"
+            "PgAccountStore(sys.argv[1], argon2_memory_kib=1024).audit("
+            "'cli', '', 'start', sys.argv[2], '', 'local', 'ok', 0)\n")
+    start = str(time.time() + 8)  # after every interpreter has imported planmap
+    procs = [subprocess.Popen([sys.executable, "-c", code, pg_fresh_url, str(k), start],
+                              cwd=os.getcwd(), stderr=subprocess.PIPE) for k in range(4)]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()[-1500:]
+    from server.pgstate import PgAccountStore, PgCheckStore
+
+    assert PgCheckStore(pg_fresh_url).count() == 4
+    rows = PgAccountStore(pg_fresh_url, argon2_memory_kib=1024).audit_rows()
+    assert sorted(r["target"] for r in rows) == ["0", "1", "2", "3"]
