@@ -30,9 +30,27 @@ HALF_WORLD = math.pi * EARTH_R  # Web Mercator spans [-HALF_WORLD, HALF_WORLD] o
 MAX_LAT = 85.05112878  # the latitude where Web Mercator's square ends
 EXTENT = 4096  # tile units per side (the MVT default)
 BUFFER_UNITS = 64  # clip this far outside the tile, so strokes do not stop at its edge
-# per-zoom simplified copies (~40 MB per 10^5 parcels each) up to here; above, a tile unit is
-# under 5 m and simplifying to it removes little
-SIMPLIFY_MAX_ZOOM = 12
+# Low zooms are generalised: at zoom <= GENERALISE_MAX_ZOOM a polygon whose area is under
+# MIN_PIXEL_AREA screen pixels (256-pixel tiles) is left out of the tile — too small to see
+# or click there (at z10 one pixel is ~150 m; a 10^5-parcel layer has ~25,000 parcels in
+# one z10 tile).  Every polygon at or above it is always drawn, and every feature is in its
+# tiles at the zooms above.  The tiles say so (GENERALISATION, sent by server/tiles.py).
+GENERALISE_MAX_ZOOM = 12
+MIN_PIXEL_AREA = 4.0
+TILE_PIXELS = 256
+# Outlines are snapped to a grid of snap_units(z) tile units: 1 (1/16 px) at z12 and above,
+# 2 at z11, 4 (1/4 px) at z10 — below a pixel, so nothing visible moves, but a z10 tile's
+# parcels keep a few corners each instead of every vertex (no per-feature simplify: it cost
+# more than the encoding).
+SNAP_BASE_ZOOM = 12
+GENERALISATION = (f"generalised at z<={GENERALISE_MAX_ZOOM}: polygons under "
+                  f"{MIN_PIXEL_AREA:g} square pixels ({TILE_PIXELS}-px tiles) left out; "
+                  f"outlines snapped to 1/{EXTENT // TILE_PIXELS} px x 2^({SNAP_BASE_ZOOM}-z)")
+
+
+def snap_units(z: int) -> int:
+    """Grid (in tile units) the outlines of a zoom-``z`` tile are snapped to."""
+    return 1 << max(0, SNAP_BASE_ZOOM - z)
 QUOTE_MAX_CHARS = 160  # as the inline popups (server.mapbuild): the plan link shows all
 # feature properties copied into tiles as text; citation and county are flattened below
 CORE_PROPERTIES = ("id", "name_zh", "name_en", "layer", "kind", "accuracy", "source", "rule")
@@ -154,10 +172,21 @@ def _varint(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         width += 1
     if width == 1:
         return v.astype(np.uint8), count
-    cols = np.arange(width)
-    mat = ((v[:, None] >> (np.uint64(7) * cols.astype(np.uint64))[None, :]) & np.uint64(0x7F))
-    mat = mat.astype(np.uint8) | ((cols[None, :] < count[:, None] - 1).astype(np.uint8) << 7)
-    return mat[cols[None, :] < count[:, None]], count
+    # byte k of every value, written straight to its place (no n x width matrix)
+    out_start = np.cumsum(count) - count
+    out = np.empty(int(out_start[-1] + count[-1]), dtype=np.uint8)
+    rest = v
+    pos = out_start
+    live = np.arange(len(v))
+    for k in range(width):
+        more = count[live] > k + 1
+        byte = (rest & np.uint64(0x7F)).astype(np.uint8)
+        byte[more] |= 0x80
+        out[pos] = byte
+        if not more.any():
+            break
+        live, rest, pos = live[more], rest[more] >> np.uint64(7), pos[more] + 1
+    return out, count
 
 
 def _varint_bytes(value: int) -> bytes:
@@ -223,8 +252,9 @@ def _zigzag(v: np.ndarray) -> np.ndarray:
     return ((v << 1) ^ (v >> 63)).astype(np.uint64)
 
 
-def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, unit: float):
-    """Quantized rings of polygon geometries in tile units (y down).
+def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, unit: float,
+                   snap: int = 1):
+    """Quantized rings of polygon geometries in tile units (y down), on a ``snap``-unit grid.
 
     Returns the points (int64 x, y), the row of ``owner`` each ring belongs to and each
     ring's point count, rings ordered as the geometries; consecutive duplicate points,
@@ -237,8 +267,8 @@ def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, u
         parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, pt_ring = shapely.get_coordinates(rings, return_index=True)
-    x = np.rint((coords[:, 0] - ox) / unit).astype(np.int64)
-    y = np.rint((oy - coords[:, 1]) / unit).astype(np.int64)
+    x = np.rint((coords[:, 0] - ox) / (unit * snap)).astype(np.int64) * snap
+    y = np.rint((oy - coords[:, 1]) / (unit * snap)).astype(np.int64) * snap
     n_ring = len(rings)
     last = np.r_[pt_ring[1:] != pt_ring[:-1], True]
     first = np.r_[True, pt_ring[1:] != pt_ring[:-1]]
@@ -264,6 +294,20 @@ def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, u
         x, y = x[rev], y[rev]
     pt_ok = ok[pt_ring]
     return (x[pt_ok], y[pt_ok], owner[part_of[ring_part[ok]]], count[ok])
+
+
+def _merge_rings(a, b):
+    """Merge two ``_polygon_rings`` results, rings ordered by feature (stable)."""
+    x = np.concatenate([a[0], b[0]])
+    y = np.concatenate([a[1], b[1]])
+    feat = np.concatenate([a[2], b[2]])
+    count = np.concatenate([a[3], b[3]])
+    order = np.argsort(feat, kind="stable")
+    start = (np.cumsum(count) - count)[order]
+    count = count[order]
+    out_start = np.cumsum(count) - count
+    gather = np.arange(int(count.sum())) - np.repeat(out_start - start, count)
+    return x[gather], y[gather], feat[order], count
 
 
 def _geometry_ints(x, y, ring_feat, ring_count, n_feat):
@@ -332,7 +376,8 @@ class TileIndex:
         types = shapely.get_type_id(geoms)
         index = cls(layer_id=layer_id, geoms=geoms, tree=shapely.STRtree(geoms),
                     polygonal=bool(len(geoms)) and bool(np.isin(types, (3, 6)).all()))
-        index._simplified = {}
+        # polygon areas (m^2 in Web Mercator) for the low-zoom rule; points/lines: never left out
+        index._area = np.where(np.isin(types, (3, 6)), shapely.area(geoms), np.inf)
         index._key_names = list(keys)
         index._values = [v for (_t, v) in values]
         count = np.array(counts, dtype=np.int64)
@@ -358,19 +403,18 @@ class TileIndex:
         box = shapely.box(*tile_bounds(z, x, y))
         return np.sort(self.tree.query(box, predicate="intersects"))
 
-    # -- per-zoom simplified geometry, built once per zoom
-    def _simplified_at(self, z: int) -> np.ndarray:
-        if z > SIMPLIFY_MAX_ZOOM:
-            return self.geoms
-        found = self._simplified.get(z)
-        if found is None:
-            unit = 2 * HALF_WORLD / (1 << z) / EXTENT
-            found = shapely.simplify(self.geoms, unit, preserve_topology=False)
-            # a feature simplified away keeps its full geometry: it must not vanish
-            lost = shapely.is_empty(found) | ~shapely.is_valid(found)
-            found[lost] = self.geoms[lost]
-            self._simplified[z] = found
-        return found
+    def shown(self, z: int, x: int, y: int) -> np.ndarray:
+        """Positions of the features tile ``z/x/y`` draws: :meth:`select`, generalised.
+
+        At ``z <= GENERALISE_MAX_ZOOM`` polygons under ``MIN_PIXEL_AREA`` screen pixels
+        are left out (see :data:`GENERALISATION`); points and lines are all kept.
+        """
+        idx = self.select(z, x, y)
+        if z > GENERALISE_MAX_ZOOM or not len(idx):
+            return idx
+        pixel = 2 * HALF_WORLD / (1 << z) / TILE_PIXELS
+        return idx[~(self._area[idx] < MIN_PIXEL_AREA * pixel * pixel)]
+
 
     def _tag_table(self):
         return self._tags
@@ -378,18 +422,18 @@ class TileIndex:
     def tile(self, z: int, x: int, y: int) -> bytes:
         """Return the MVT bytes of tile ``z/x/y``.
 
-        Features are clipped to the buffered tile and simplified to one tile unit (finer
-        detail is lost in the integer grid anyway).
+        Features are clipped to the buffered tile and snapped to the tile grid
+        (:func:`snap_units`); low zooms are generalised (:meth:`shown`).
         """
         bounds = tile_bounds(z, x, y)
-        idx = self.select(z, x, y)
+        idx = self.shown(z, x, y)
         if not len(idx):
             return b""  # an empty tile is a valid MVT (no layers)
         if not self.polygonal:
             return self.tile_reference(z, x, y, idx)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
-        geoms = self._simplified_at(z)[idx]
+        geoms = self.geoms[idx]
         # only features reaching past the buffered tile need clipping
         inner = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
         shapely.prepare(inner)
@@ -398,8 +442,18 @@ class TileIndex:
             geoms = geoms.copy()
             geoms[cross] = shapely.clip_by_rect(geoms[cross], *inner.bounds)
         px, py, ring_feat, ring_count = _polygon_rings(geoms, np.arange(len(idx)),
-                                                       bounds[0], bounds[3], unit)
+                                                       bounds[0], bounds[3], unit,
+                                                       snap_units(z))
         present = np.unique(ring_feat)
+        if snap_units(z) > 1 and len(present) < len(idx):
+            # what snapping collapsed (a sliver): on the fine grid, so that every polygon
+            # above the pixel-area threshold is drawn
+            lost = np.setdiff1d(np.arange(len(idx)), present)
+            more = _polygon_rings(geoms[lost], lost, bounds[0], bounds[3], unit)
+            if len(more[2]):
+                px, py, ring_feat, ring_count = _merge_rings((px, py, ring_feat, ring_count),
+                                                             more)
+                present = np.unique(ring_feat)
         if not len(present):
             return b""
         # renumber the features that kept a ring 0..n-1
@@ -453,7 +507,7 @@ class TileIndex:
         """
         bounds = tile_bounds(z, x, y)
         if idx is None:
-            idx = self.select(z, x, y)
+            idx = self.shown(z, x, y)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
         geoms = shapely.clip_by_rect(self.geoms[idx], bounds[0] - pad, bounds[1] - pad,
