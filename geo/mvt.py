@@ -78,6 +78,23 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     return (minx, maxy - size, minx + size, maxy)
 
 
+def tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Lon/lat bounds ``(west, south, east, north)`` of tile ``z/x/y``.
+
+    The tiles of the top and bottom rows reach the poles: Web Mercator clamps latitudes
+    beyond ±85.05° onto its edge (:func:`lonlat_to_mercator`), so they are drawn there.
+    """
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+
+    def lat(v):
+        return math.degrees(2 * math.atan(math.exp(v / EARTH_R)) - math.pi / 2)
+
+    n = 1 << z
+    south = -90.0 if y == n - 1 else lat(miny)
+    north = 90.0 if y == 0 else lat(maxy)
+    return (math.degrees(minx / EARTH_R), south, math.degrees(maxx / EARTH_R), north)
+
+
 def check_tile(z: int, x: int, y: int, min_zoom: int, max_zoom: int) -> None:
     """Raise :class:`TileError` unless ``z/x/y`` is a tile of the served zoom range."""
     if not min_zoom <= z <= max_zoom:
@@ -344,7 +361,9 @@ class TileIndex:
     layer_id : str
         The MVT layer name in every tile.
     geoms : ndarray of shapely geometries
-        The features in Web Mercator (EPSG:3857).
+        The layer's own features (EPSG:4326, the same objects: no copy).  A tile's square
+        is a lon/lat rectangle too (Web Mercator is a map of each axis on its own), so
+        tiles are selected here and only the selected features are projected, per tile.
     tree : shapely.STRtree
         Over ``geoms``.
     polygonal : bool
@@ -359,8 +378,9 @@ class TileIndex:
     @classmethod
     def from_frame(cls, gdf, layer_id: str) -> TileIndex:
         """Build from a layer's GeoDataFrame (EPSG:4326, index = feature id)."""
-        geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object),
-                                  lonlat_to_mercator)
+        # the layer's geometries themselves (a Web Mercator copy cost ~40-90 MB per 10^5
+        # parcels); projected per tile, for the features a tile holds
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
         columns = [c for c in gdf.columns if c != gdf.geometry.name]
         # the properties are kept only as tags: (key, value) numbers into two tables
         # (a dict per feature cost ~1 KB: 100 MB per 10^5 parcels)
@@ -377,7 +397,12 @@ class TileIndex:
         index = cls(layer_id=layer_id, geoms=geoms, tree=shapely.STRtree(geoms),
                     polygonal=bool(len(geoms)) and bool(np.isin(types, (3, 6)).all()))
         # polygon areas (m^2 in Web Mercator) for the low-zoom rule; points/lines: never left out
-        index._area = np.where(np.isin(types, (3, 6)), shapely.area(geoms), np.inf)
+        area = np.full(len(geoms), np.inf)
+        poly = np.flatnonzero(np.isin(types, (3, 6)))
+        for start in range(0, len(poly), 50_000):  # projected a slice at a time
+            part = poly[start:start + 50_000]
+            area[part] = shapely.area(shapely.transform(geoms[part], lonlat_to_mercator))
+        index._area = area
         index._key_names = list(keys)
         index._values = [v for (_t, v) in values]
         count = np.array(counts, dtype=np.int64)
@@ -400,8 +425,11 @@ class TileIndex:
 
     def select(self, z: int, x: int, y: int) -> np.ndarray:
         """Positions of the features whose geometry intersects tile ``z/x/y``."""
-        box = shapely.box(*tile_bounds(z, x, y))
+        box = shapely.box(*tile_lonlat_bounds(z, x, y))
         return np.sort(self.tree.query(box, predicate="intersects"))
+
+    def _mercator(self, idx: np.ndarray) -> np.ndarray:
+        return shapely.transform(self.geoms[idx], lonlat_to_mercator)
 
     def shown(self, z: int, x: int, y: int) -> np.ndarray:
         """Positions of the features tile ``z/x/y`` draws: :meth:`select`, generalised.
@@ -433,7 +461,7 @@ class TileIndex:
             return self.tile_reference(z, x, y, idx)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
-        geoms = self.geoms[idx]
+        geoms = self._mercator(idx)
         # only features reaching past the buffered tile need clipping
         inner = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
         shapely.prepare(inner)
@@ -510,7 +538,7 @@ class TileIndex:
             idx = self.shown(z, x, y)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
-        geoms = shapely.clip_by_rect(self.geoms[idx], bounds[0] - pad, bounds[1] - pad,
+        geoms = shapely.clip_by_rect(self._mercator(idx), bounds[0] - pad, bounds[1] - pad,
                                      bounds[2] + pad, bounds[3] + pad)
         geoms = shapely.simplify(geoms, unit, preserve_topology=True)
         features = []

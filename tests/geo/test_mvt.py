@@ -195,3 +195,13 @@ def test_a_feature_id_at_z12_resolves_to_its_properties():
         assert props == f["properties"]
         row = gdf.loc[props["id"]]
         assert props["地类"] == row["地类"] and props["accuracy"] == row["accuracy"]
+
+
+def test_tile_lonlat_bounds_are_the_tile_square_in_lonlat():
+    from geo.mvt import tile_lonlat_bounds
+
+    b = tile_bounds(Z, X, Y)
+    lon0, lat0 = TO_MERC.transform(b[0], b[1], direction="INVERSE")
+    lon1, lat1 = TO_MERC.transform(b[2], b[3], direction="INVERSE")
+    assert tile_lonlat_bounds(Z, X, Y) == pytest.approx((lon0, lat0, lon1, lat1), abs=1e-9)
+    assert tile_lonlat_bounds(1, 0, 0)[3] == 90.0 and tile_lonlat_bounds(1, 0, 1)[1] == -90.0
