@@ -140,6 +140,9 @@ def run(sizes, files=()) -> list[dict]:
             shutil.rmtree(work / f"store_{n}", ignore_errors=True)
             row["planmap_postgis"] = _timed([*base, url], env)
             row["planmap_postgis"]["load_end"] = round(os.getloadavg()[0], 1)
+            from layers.store import PostgisStore
+
+            PostgisStore(url).drop_layer("parcels")  # the next N imports a new layer too
             table = f"ogr_parcels_{n}"
             row["ogr2ogr"] = _timed(["ogr2ogr", "-f", "PostgreSQL", dsn, str(src), "-nln",
                                      table, "-lco", "SPATIAL_INDEX=NONE", "-overwrite"])
