@@ -437,11 +437,17 @@ class TileIndex:
         At ``z <= GENERALISE_MAX_ZOOM`` polygons under ``MIN_PIXEL_AREA`` screen pixels
         are left out (see :data:`GENERALISATION`); points and lines are all kept.
         """
-        idx = self.select(z, x, y)
-        if z > GENERALISE_MAX_ZOOM or not len(idx):
-            return idx
+        if z > GENERALISE_MAX_ZOOM:
+            return self.select(z, x, y)
+        # the pixel rule first (bounding boxes only), the exact test on what is left
+        box = shapely.box(*tile_lonlat_bounds(z, x, y))
+        near = self.tree.query(box)
         pixel = 2 * HALF_WORLD / (1 << z) / TILE_PIXELS
-        return idx[~(self._area[idx] < MIN_PIXEL_AREA * pixel * pixel)]
+        near = near[~(self._area[near] < MIN_PIXEL_AREA * pixel * pixel)]
+        if not len(near):
+            return near.astype(np.int64)
+        shapely.prepare(box)
+        return np.sort(near[shapely.intersects(box, self.geoms[near])])
 
 
     def _tag_table(self):
