@@ -32,9 +32,10 @@ EXTENT = 4096  # tile units per side (the MVT default)
 BUFFER_UNITS = 64  # clip this far outside the tile, so strokes do not stop at its edge
 # Low zooms are generalised: at zoom <= GENERALISE_MAX_ZOOM a polygon whose area is under
 # MIN_PIXEL_AREA screen pixels (256-pixel tiles) is left out of the tile — too small to see
-# or click there (at z10 one pixel is ~150 m; a 10^5-parcel layer has ~25,000 parcels in
-# one z10 tile).  Every polygon at or above it is always drawn, and every feature is in its
-# tiles at the zooms above.  The tiles say so (GENERALISATION, sent by server/tiles.py).
+# or click there (at z10 one pixel is ~153 m of Web Mercator; a 10^5-parcel layer has
+# ~25,000 parcels in one z10 tile).  Every polygon at or above it is always drawn, and
+# every feature is in its tiles at the zooms above.  The tiles say so (GENERALISATION, sent
+# by server/tiles.py).
 GENERALISE_MAX_ZOOM = 12
 MIN_PIXEL_AREA = 4.0
 TILE_PIXELS = 256
