@@ -1,6 +1,8 @@
 """Import at scale: ``planmap import`` into the layer store vs PostGIS ``ogr2ogr`` + index.
 
     python bench/bench_import.py 100000 [1000000 ...]
+    python bench/bench_import.py --file /tmp/parcels_1e6.gpkg   # a file made beforehand,
+                                 # e.g. by bench/make_parcels.py (the issue's generator)
 
 For each N: a seeded GeoPackage of N non-overlapping parcels inside Baicheng (8–83
 vertices each, :func:`make_parcels`), then, each as its own process measured whole
@@ -110,25 +112,37 @@ def _pg():
     return cluster.url, f"PG:host={cluster.root} dbname=postgres user=planmap", cluster
 
 
-def run(sizes) -> list[dict]:
-    """Measure every size; return one row per size."""
+def run(sizes, files=()) -> list[dict]:
+    """Measure every size (and every given file); return one row per input."""
     import psycopg
+    import pyogrio
 
     url, dsn, cluster = _pg()
     work = Path(tempfile.mkdtemp(prefix="planmap_bench_import_"))
     results = []
     try:
-        for n in sizes:
+        for n in [*sizes, *files]:
             t0 = time.perf_counter()
-            src = make_parcels(n, work / f"parcels_{n}.gpkg")
-            row = {"n": n, "generate_s": round(time.perf_counter() - t0, 1),
-                   "file_mb": round(src.stat().st_size / 2**20)}
+            if isinstance(n, Path):
+                src = n
+                n = int(pyogrio.read_info(str(src))["features"])
+            else:
+                src = make_parcels(n, work / f"parcels_{n}.gpkg")
+            row = {"n": n, "file": src.name, "generate_s": round(time.perf_counter() - t0, 1),
+                   "file_mb": round(src.stat().st_size / 2**20),
+                   "load_start": round(os.getloadavg()[0], 1)}
             env = dict(os.environ, PLANMAP_HOME=str(work / "home"))
             env.pop("PLANMAP_DATABASE_URL", None)
             base = [sys.executable, "-m", "server.cli", "import", str(src), "--layer",
                     "parcels", "--quiet", "--store"]
             row["planmap_gpkg"] = _timed([*base, str(work / f"store_{n}")], env)
+            row["planmap_gpkg"]["load_end"] = round(os.getloadavg()[0], 1)
+            shutil.rmtree(work / f"store_{n}", ignore_errors=True)
             row["planmap_postgis"] = _timed([*base, url], env)
+            row["planmap_postgis"]["load_end"] = round(os.getloadavg()[0], 1)
+            from layers.store import PostgisStore
+
+            PostgisStore(url).drop_layer("parcels")  # the next N imports a new layer too
             table = f"ogr_parcels_{n}"
             row["ogr2ogr"] = _timed(["ogr2ogr", "-f", "PostgreSQL", dsn, str(src), "-nln",
                                      table, "-lco", "SPATIAL_INDEX=NONE", "-overwrite"])
@@ -137,6 +151,7 @@ def run(sizes) -> list[dict]:
                 conn.execute(f"CREATE INDEX ON {table} USING gist (geom)")
                 conn.execute(f"ANALYZE {table}")
                 row["ogr2ogr"]["index_s"] = round(time.perf_counter() - t0, 1)
+                row["ogr2ogr"]["load_end"] = round(os.getloadavg()[0], 1)
                 conn.execute(f"DROP TABLE {table}")
             base_s = row["ogr2ogr"]["s"] + row["ogr2ogr"]["index_s"]
             for k in ("planmap_gpkg", "planmap_postgis"):
@@ -152,4 +167,8 @@ def run(sizes) -> list[dict]:
 
 if __name__ == "__main__":
     print(f"load: {os.getloadavg()}, cpus: {os.cpu_count()}", flush=True)
-    run([int(a) for a in sys.argv[1:]] or [100_000])
+    args = sys.argv[1:]
+    files = [Path(args[i + 1]) for i, a in enumerate(args) if a == "--file"]
+    sizes = [int(a) for i, a in enumerate(args) if a != "--file" and
+             (i == 0 or args[i - 1] != "--file")]
+    run(sizes if sizes or files else [100_000], files)

@@ -30,9 +30,28 @@ HALF_WORLD = math.pi * EARTH_R  # Web Mercator spans [-HALF_WORLD, HALF_WORLD] o
 MAX_LAT = 85.05112878  # the latitude where Web Mercator's square ends
 EXTENT = 4096  # tile units per side (the MVT default)
 BUFFER_UNITS = 64  # clip this far outside the tile, so strokes do not stop at its edge
-# per-zoom simplified copies (~40 MB per 10^5 parcels each) up to here; above, a tile unit is
-# under 5 m and simplifying to it removes little
-SIMPLIFY_MAX_ZOOM = 12
+# Low zooms are generalised: at zoom <= GENERALISE_MAX_ZOOM a polygon whose area is under
+# MIN_PIXEL_AREA screen pixels (256-pixel tiles) is left out of the tile — too small to see
+# or click there (at z10 one pixel is ~153 m of Web Mercator; a 10^5-parcel layer has
+# ~25,000 parcels in one z10 tile).  Every polygon at or above it is always drawn, and
+# every feature is in its tiles at the zooms above.  The tiles say so (GENERALISATION, sent
+# by server/tiles.py).
+GENERALISE_MAX_ZOOM = 12
+MIN_PIXEL_AREA = 4.0
+TILE_PIXELS = 256
+# Outlines are snapped to a grid of snap_units(z) tile units: 1 (1/16 px) at z12 and above,
+# 2 at z11, 4 (1/4 px) at z10 — below a pixel, so nothing visible moves, but a z10 tile's
+# parcels keep a few corners each instead of every vertex (no per-feature simplify: it cost
+# more than the encoding).
+SNAP_BASE_ZOOM = 12
+GENERALISATION = (f"generalised at z<={GENERALISE_MAX_ZOOM}: polygons under "
+                  f"{MIN_PIXEL_AREA:g} square pixels ({TILE_PIXELS}-px tiles) left out; "
+                  f"outlines snapped to 1/{EXTENT // TILE_PIXELS} px x 2^({SNAP_BASE_ZOOM}-z)")
+
+
+def snap_units(z: int) -> int:
+    """Grid (in tile units) the outlines of a zoom-``z`` tile are snapped to."""
+    return 1 << max(0, SNAP_BASE_ZOOM - z)
 QUOTE_MAX_CHARS = 160  # as the inline popups (server.mapbuild): the plan link shows all
 # feature properties copied into tiles as text; citation and county are flattened below
 CORE_PROPERTIES = ("id", "name_zh", "name_en", "layer", "kind", "accuracy", "source", "rule")
@@ -58,6 +77,23 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     minx = -HALF_WORLD + x * size
     maxy = HALF_WORLD - y * size
     return (minx, maxy - size, minx + size, maxy)
+
+
+def tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Lon/lat bounds ``(west, south, east, north)`` of tile ``z/x/y``.
+
+    The tiles of the top and bottom rows reach the poles: Web Mercator clamps latitudes
+    beyond ±85.05° onto its edge (:func:`lonlat_to_mercator`), so they are drawn there.
+    """
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+
+    def lat(v):
+        return math.degrees(2 * math.atan(math.exp(v / EARTH_R)) - math.pi / 2)
+
+    n = 1 << z
+    south = -90.0 if y == n - 1 else lat(miny)
+    north = 90.0 if y == 0 else lat(maxy)
+    return (math.degrees(minx / EARTH_R), south, math.degrees(maxx / EARTH_R), north)
 
 
 def check_tile(z: int, x: int, y: int, min_zoom: int, max_zoom: int) -> None:
@@ -154,10 +190,21 @@ def _varint(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         width += 1
     if width == 1:
         return v.astype(np.uint8), count
-    cols = np.arange(width)
-    mat = ((v[:, None] >> (np.uint64(7) * cols.astype(np.uint64))[None, :]) & np.uint64(0x7F))
-    mat = mat.astype(np.uint8) | ((cols[None, :] < count[:, None] - 1).astype(np.uint8) << 7)
-    return mat[cols[None, :] < count[:, None]], count
+    # byte k of every value, written straight to its place (no n x width matrix)
+    out_start = np.cumsum(count) - count
+    out = np.empty(int(out_start[-1] + count[-1]), dtype=np.uint8)
+    rest = v
+    pos = out_start
+    live = np.arange(len(v))
+    for k in range(width):
+        more = count[live] > k + 1
+        byte = (rest & np.uint64(0x7F)).astype(np.uint8)
+        byte[more] |= 0x80
+        out[pos] = byte
+        if not more.any():
+            break
+        live, rest, pos = live[more], rest[more] >> np.uint64(7), pos[more] + 1
+    return out, count
 
 
 def _varint_bytes(value: int) -> bytes:
@@ -223,8 +270,9 @@ def _zigzag(v: np.ndarray) -> np.ndarray:
     return ((v << 1) ^ (v >> 63)).astype(np.uint64)
 
 
-def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, unit: float):
-    """Quantized rings of polygon geometries in tile units (y down).
+def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, unit: float,
+                   snap: int = 1):
+    """Quantized rings of polygon geometries in tile units (y down), on a ``snap``-unit grid.
 
     Returns the points (int64 x, y), the row of ``owner`` each ring belongs to and each
     ring's point count, rings ordered as the geometries; consecutive duplicate points,
@@ -237,8 +285,8 @@ def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, u
         parts, part_of = shapely.get_parts(geoms, return_index=True)
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     coords, pt_ring = shapely.get_coordinates(rings, return_index=True)
-    x = np.rint((coords[:, 0] - ox) / unit).astype(np.int64)
-    y = np.rint((oy - coords[:, 1]) / unit).astype(np.int64)
+    x = np.rint((coords[:, 0] - ox) / (unit * snap)).astype(np.int64) * snap
+    y = np.rint((oy - coords[:, 1]) / (unit * snap)).astype(np.int64) * snap
     n_ring = len(rings)
     last = np.r_[pt_ring[1:] != pt_ring[:-1], True]
     first = np.r_[True, pt_ring[1:] != pt_ring[:-1]]
@@ -264,6 +312,20 @@ def _polygon_rings(geoms: np.ndarray, owner: np.ndarray, ox: float, oy: float, u
         x, y = x[rev], y[rev]
     pt_ok = ok[pt_ring]
     return (x[pt_ok], y[pt_ok], owner[part_of[ring_part[ok]]], count[ok])
+
+
+def _merge_rings(a, b):
+    """Merge two ``_polygon_rings`` results, rings ordered by feature (stable)."""
+    x = np.concatenate([a[0], b[0]])
+    y = np.concatenate([a[1], b[1]])
+    feat = np.concatenate([a[2], b[2]])
+    count = np.concatenate([a[3], b[3]])
+    order = np.argsort(feat, kind="stable")
+    start = (np.cumsum(count) - count)[order]
+    count = count[order]
+    out_start = np.cumsum(count) - count
+    gather = np.arange(int(count.sum())) - np.repeat(out_start - start, count)
+    return x[gather], y[gather], feat[order], count
 
 
 def _geometry_ints(x, y, ring_feat, ring_count, n_feat):
@@ -300,7 +362,9 @@ class TileIndex:
     layer_id : str
         The MVT layer name in every tile.
     geoms : ndarray of shapely geometries
-        The features in Web Mercator (EPSG:3857).
+        The layer's own features (EPSG:4326, the same objects: no copy).  A tile's square
+        is a lon/lat rectangle too (Web Mercator is a map of each axis on its own), so
+        tiles are selected here and only the selected features are projected, per tile.
     tree : shapely.STRtree
         Over ``geoms``.
     polygonal : bool
@@ -315,8 +379,9 @@ class TileIndex:
     @classmethod
     def from_frame(cls, gdf, layer_id: str) -> TileIndex:
         """Build from a layer's GeoDataFrame (EPSG:4326, index = feature id)."""
-        geoms = shapely.transform(np.asarray(gdf.geometry.values, dtype=object),
-                                  lonlat_to_mercator)
+        # the layer's geometries themselves (a Web Mercator copy cost ~40-90 MB per 10^5
+        # parcels); projected per tile, for the features a tile holds
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
         columns = [c for c in gdf.columns if c != gdf.geometry.name]
         # the properties are kept only as tags: (key, value) numbers into two tables
         # (a dict per feature cost ~1 KB: 100 MB per 10^5 parcels)
@@ -332,7 +397,13 @@ class TileIndex:
         types = shapely.get_type_id(geoms)
         index = cls(layer_id=layer_id, geoms=geoms, tree=shapely.STRtree(geoms),
                     polygonal=bool(len(geoms)) and bool(np.isin(types, (3, 6)).all()))
-        index._simplified = {}
+        # polygon areas (m^2 in Web Mercator) for the low-zoom rule; points/lines: never left out
+        area = np.full(len(geoms), np.inf)
+        poly = np.flatnonzero(np.isin(types, (3, 6)))
+        for start in range(0, len(poly), 50_000):  # projected a slice at a time
+            part = poly[start:start + 50_000]
+            area[part] = shapely.area(shapely.transform(geoms[part], lonlat_to_mercator))
+        index._area = area
         index._key_names = list(keys)
         index._values = [v for (_t, v) in values]
         count = np.array(counts, dtype=np.int64)
@@ -355,22 +426,30 @@ class TileIndex:
 
     def select(self, z: int, x: int, y: int) -> np.ndarray:
         """Positions of the features whose geometry intersects tile ``z/x/y``."""
-        box = shapely.box(*tile_bounds(z, x, y))
+        box = shapely.box(*tile_lonlat_bounds(z, x, y))
         return np.sort(self.tree.query(box, predicate="intersects"))
 
-    # -- per-zoom simplified geometry, built once per zoom
-    def _simplified_at(self, z: int) -> np.ndarray:
-        if z > SIMPLIFY_MAX_ZOOM:
-            return self.geoms
-        found = self._simplified.get(z)
-        if found is None:
-            unit = 2 * HALF_WORLD / (1 << z) / EXTENT
-            found = shapely.simplify(self.geoms, unit, preserve_topology=False)
-            # a feature simplified away keeps its full geometry: it must not vanish
-            lost = shapely.is_empty(found) | ~shapely.is_valid(found)
-            found[lost] = self.geoms[lost]
-            self._simplified[z] = found
-        return found
+    def _mercator(self, idx: np.ndarray) -> np.ndarray:
+        return shapely.transform(self.geoms[idx], lonlat_to_mercator)
+
+    def shown(self, z: int, x: int, y: int) -> np.ndarray:
+        """Positions of the features tile ``z/x/y`` draws: :meth:`select`, generalised.
+
+        At ``z <= GENERALISE_MAX_ZOOM`` polygons under ``MIN_PIXEL_AREA`` screen pixels
+        are left out (see :data:`GENERALISATION`); points and lines are all kept.
+        """
+        if z > GENERALISE_MAX_ZOOM:
+            return self.select(z, x, y)
+        # the pixel rule first (bounding boxes only), the exact test on what is left
+        box = shapely.box(*tile_lonlat_bounds(z, x, y))
+        near = self.tree.query(box)
+        pixel = 2 * HALF_WORLD / (1 << z) / TILE_PIXELS
+        near = near[~(self._area[near] < MIN_PIXEL_AREA * pixel * pixel)]
+        if not len(near):
+            return near.astype(np.int64)
+        shapely.prepare(box)
+        return np.sort(near[shapely.intersects(box, self.geoms[near])])
+
 
     def _tag_table(self):
         return self._tags
@@ -378,18 +457,18 @@ class TileIndex:
     def tile(self, z: int, x: int, y: int) -> bytes:
         """Return the MVT bytes of tile ``z/x/y``.
 
-        Features are clipped to the buffered tile and simplified to one tile unit (finer
-        detail is lost in the integer grid anyway).
+        Features are clipped to the buffered tile and snapped to the tile grid
+        (:func:`snap_units`); low zooms are generalised (:meth:`shown`).
         """
         bounds = tile_bounds(z, x, y)
-        idx = self.select(z, x, y)
+        idx = self.shown(z, x, y)
         if not len(idx):
             return b""  # an empty tile is a valid MVT (no layers)
         if not self.polygonal:
             return self.tile_reference(z, x, y, idx)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
-        geoms = self._simplified_at(z)[idx]
+        geoms = self._mercator(idx)
         # only features reaching past the buffered tile need clipping
         inner = shapely.box(bounds[0] - pad, bounds[1] - pad, bounds[2] + pad, bounds[3] + pad)
         shapely.prepare(inner)
@@ -398,8 +477,18 @@ class TileIndex:
             geoms = geoms.copy()
             geoms[cross] = shapely.clip_by_rect(geoms[cross], *inner.bounds)
         px, py, ring_feat, ring_count = _polygon_rings(geoms, np.arange(len(idx)),
-                                                       bounds[0], bounds[3], unit)
+                                                       bounds[0], bounds[3], unit,
+                                                       snap_units(z))
         present = np.unique(ring_feat)
+        if snap_units(z) > 1 and len(present) < len(idx):
+            # what snapping collapsed (a sliver): on the fine grid, so that every polygon
+            # above the pixel-area threshold is drawn
+            lost = np.setdiff1d(np.arange(len(idx)), present)
+            more = _polygon_rings(geoms[lost], lost, bounds[0], bounds[3], unit)
+            if len(more[2]):
+                px, py, ring_feat, ring_count = _merge_rings((px, py, ring_feat, ring_count),
+                                                             more)
+                present = np.unique(ring_feat)
         if not len(present):
             return b""
         # renumber the features that kept a ring 0..n-1
@@ -453,10 +542,10 @@ class TileIndex:
         """
         bounds = tile_bounds(z, x, y)
         if idx is None:
-            idx = self.select(z, x, y)
+            idx = self.shown(z, x, y)
         unit = (bounds[2] - bounds[0]) / EXTENT
         pad = unit * BUFFER_UNITS
-        geoms = shapely.clip_by_rect(self.geoms[idx], bounds[0] - pad, bounds[1] - pad,
+        geoms = shapely.clip_by_rect(self._mercator(idx), bounds[0] - pad, bounds[1] - pad,
                                      bounds[2] + pad, bounds[3] + pad)
         geoms = shapely.simplify(geoms, unit, preserve_topology=True)
         features = []

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 
@@ -126,6 +127,15 @@ class _Batches:
             except Exception as exc:
                 raise InvalidInput("unreadable_file", f"{self.path.name}: cannot read ({exc})",
                                    f"{self.path.name}：无法读取", param="file") from None
+
+
+def _plain_list(column: list, rows) -> list:
+    """``importer._plain`` of ``column[i]`` for ``i`` in ``rows`` (text passes as it is)."""
+    picked = [column[i] for i in rows]
+    if all(type(v) is str for v in picked):
+        return picked
+    plain = imp._plain
+    return [plain(v) for v in picked]
 
 
 class _Converter:
@@ -284,6 +294,11 @@ class _Converter:
         counties = None
         if county_col is None:
             counties = imp._counties(kept_geoms, self.admin)
+        fast = self._fast_rows(row0, keep, kept_geoms, values, id_col, name_col, county_col,
+                               cit_col, cols, extra_col, name_en_col, kind_col, source_col,
+                               extras, counties)
+        if fast is not False:
+            return fast
         records, out_geoms = [], []
         for k, i in enumerate(keep):
             row = row0 + i + 1
@@ -299,6 +314,157 @@ class _Converter:
         if not records:
             return None
         return gpd.GeoDataFrame(records, geometry=out_geoms, crs="EPSG:4326")
+
+    def _column_citation(self, key, cols, default_cit, where):
+        """Return the citation of one row's citation columns (as :meth:`_row` finds it)."""
+        found = self.column_citations.get(key, False)
+        if found is False:
+            parts = {c: imp._plain(v) for c, v in zip(cols, key, strict=True)}
+            found = self.column_citations[key] = (
+                parts if all(v not in (None, "") for v in parts.values()) else None)
+        cit, cit_key = found, ("columns", *key) if found is not None else None
+        if cit is None:
+            cit = default_cit
+        if cit is None:
+            raise _Refused("citation_required: no plan citation (add citation_seed/"
+                           "citation_line/citation_quote columns)")
+        return self._citation(cit, where, cit_key)
+
+    def _fast_rows(self, row0, keep, kept_geoms, values, id_col, name_col, county_col,
+                   cit_col, cols, extra_col, name_en_col, kind_col, source_col, extras,
+                   counties):
+        """Build the chunk column by column when no row needs the per-row rules.
+
+        That is the common case of a new layer or new features: every kept row has its
+        own usable id (a text matching the id pattern, unique, taken by nobody, not a
+        feature of the current layer, so nothing is inherited from it).  The columns are
+        what :meth:`_row` gives row by row (same values, same order); refused citations
+        are noted the same way.  Returns ``False`` when some row needs :meth:`_row`.
+        """
+        if id_col is None:
+            return False
+        plain = imp._plain
+        ids = _plain_list(values[id_col], keep)
+        if len(set(ids)) != len(ids) or not all(
+                isinstance(f, str) and ID_PATTERN.match(f) for f in ids):
+            return False
+        if not self.taken.isdisjoint(ids) or not self.other_ids.isdisjoint(ids):
+            return False
+        if self.prev is not None and len(self.prev) and self.prev.index.isin(ids).any():
+            return False
+        n = len(keep)
+        # citations first: a refused row takes no id
+        cits: list = [None] * n
+        extra_out: list = [None] * n
+        refused = np.zeros(n, dtype=bool)
+        default_cit = self.entry.get("citation") if isinstance(self.entry, dict) and \
+            isinstance(self.entry.get("citation"), dict) else None
+        col_names = list(cols.values())
+        if cit_col is None and extra_col is None and all(col_names):
+            # the citation columns: one check per distinct (seed, line, quote)
+            keys = list(zip(*(values[c] for c in col_names), strict=True))
+            verdict: dict = {}
+            for k, i in enumerate(keep):
+                key = keys[i]
+                found = verdict.get(key)
+                if found is None:
+                    try:
+                        found = verdict[key] = (self._column_citation(key, cols, default_cit,
+                                                                      f"row {row0 + i + 1}"),
+                                                None)
+                    except _Refused as exc:
+                        found = verdict[key] = (None, str(exc))
+                if found[1] is None:
+                    cits[k] = found[0]
+                else:
+                    self.note(row0 + i + 1, "refused", found[1])
+                    refused[k] = True
+        for k, i in enumerate(keep):
+            if cits[k] is not None or refused[k]:
+                continue
+            where = f"row {row0 + i + 1}"
+            try:
+                cit = imp._json_field(values[cit_col][i], dict) if cit_col is not None \
+                    else None
+                cit_key = None
+                if cit is None and all(col_names):
+                    key = tuple(values[c][i] for c in col_names)
+                    found = self.column_citations.get(key, False)
+                    if found is False:
+                        parts = {c: plain(v) for c, v in zip(cols, key, strict=True)}
+                        found = self.column_citations[key] = (
+                            parts if all(v not in (None, "") for v in parts.values())
+                            else None)
+                    cit = found
+                    cit_key = ("columns", *key) if cit is not None else None
+                if cit is None:
+                    cit = default_cit
+                if cit is None:
+                    raise _Refused("citation_required: no plan citation (add citation_seed/"
+                                   "citation_line/citation_quote columns)")
+                cits[k] = self._citation(cit, where, cit_key)
+                if extra_col is not None:
+                    extra = imp._json_field(values[extra_col][i], list)
+                    extra = [self._citation(c, where) for c in extra or ()]
+                    extra_out[k] = extra or None
+            except _Refused as exc:
+                self.note(row0 + i + 1, "refused", str(exc))
+                refused[k] = True
+        live = np.flatnonzero(~refused)
+        if not len(live):
+            return None
+        rows = [keep[k] for k in live]
+        ids = [ids[k] for k in live]
+        self.taken.update(ids)
+
+        def texts(col):
+            return _plain_list(values[col], rows) if col is not None else [None] * len(rows)
+
+        names = []
+        for fid, v in zip(ids, texts(name_col), strict=True):
+            v = str(v).strip() if v not in (None, "") else None
+            names.append(str(v or fid))
+        names_en = [str(e or nm) for e, nm in zip(texts(name_en_col), names, strict=True)]
+        kinds = [str(v or "imported") for v in texts(kind_col)]
+        if county_col is not None:
+            county = []
+            for i in rows:
+                c = imp._json_field(values[county_col][i], list)
+                if c is None:
+                    text = plain(values[county_col][i])
+                    c = [p.strip() for p in str(text).split(",") if p.strip()] if text else []
+                county.append(self._county(c))
+        else:
+            shared = self.county_lists
+            county = []
+            for k in live:
+                key = tuple(str(c) for c in counties[k])
+                found = shared.get(key)
+                county.append(found if found is not None else shared.setdefault(key, list(key)))
+        if self.source:
+            sources = [str(self.source)] * len(rows)
+        else:
+            sources = [str(v or self.file_name) for v in texts(source_col)]
+        data = {"id": ids, "name_zh": names, "name_en": names_en,
+                "layer": [self.layer_id] * len(rows), "kind": kinds, "county": county,
+                "accuracy": ["official"] * len(rows), "source": sources,
+                "citation": [cits[k] for k in live],
+                "extra_citations": [extra_out[k] for k in live],
+                "source_id": [None] * len(rows)}
+        for c in extras:
+            data[str(c)] = _plain_list(values[c], rows)
+        out_geoms = kept_geoms[live]
+        kinds_of = np.unique(shapely.get_type_id(out_geoms))
+        names_of = {3: "Polygon", 6: "Polygon", 0: "Point", 4: "Point", 1: "LineString",
+                    5: "LineString", 2: "LinearRing"}
+        for t in kinds_of:
+            if int(t) in names_of:
+                self.types.add(names_of[int(t)])
+            else:  # anything else: as the row-by-row path names it
+                self.types.update(g.geom_type.replace("Multi", "") for g in
+                                  out_geoms[shapely.get_type_id(out_geoms) == t])
+        return gpd.GeoDataFrame(pd.DataFrame(data), geometry=list(out_geoms),
+                                crs="EPSG:4326")
 
     def _row(self, i, row, values, id_col, name_col, county_col, cit_col, cols, extra_col,
              name_en_col, kind_col, source_col, extras, county):

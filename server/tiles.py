@@ -7,9 +7,11 @@ small object with ``tile(layer_id, z, x, y) -> bytes``; :class:`MemoryTileSource
 them from the loaded layers (``geo.mvt.TileIndex``, built per layer on first use).  A store
 with its own tiler (PostGIS ``ST_AsMVT``) can stand in its place by offering the same method.
 
-Answers are cached per data version in memory (an LRU bounded by ``TILE_CACHE_BYTES``)
-and sent with ``Cache-Control: public, max-age=TILE_MAX_AGE_S``; ``server/delivery.py``
-adds the ETag and answers 304.
+Tiles at ``z <= geo.mvt.GENERALISE_MAX_ZOOM`` are generalised (polygons under
+``geo.mvt.MIN_PIXEL_AREA`` screen pixels left out, outlines snapped below a pixel) and say
+so in the ``X-Planmap-Generalised`` header.  Answers are cached per data version in memory
+(an LRU bounded by ``TILE_CACHE_BYTES``) and sent with ``Cache-Control: public,
+max-age=TILE_MAX_AGE_S``; ``server/delivery.py`` adds the ETag and answers 304.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections import OrderedDict
 from flask import Blueprint, Response, current_app, request
 
 from geo.errors import NotFound
-from geo.mvt import TileError, TileIndex, check_tile
+from geo.mvt import GENERALISATION, GENERALISE_MAX_ZOOM, TileError, TileIndex, check_tile
 from server import services
 
 bp = Blueprint("tiles", __name__)
@@ -159,4 +161,6 @@ def tile(layer_id: str, z: str, x: str, y: str):
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     response.headers["Cache-Control"] = f"public, max-age={int(cfg['TILE_MAX_AGE_S'])}"
+    if zi <= GENERALISE_MAX_ZOOM:  # the tile is honest about leaving small polygons out
+        response.headers["X-Planmap-Generalised"] = GENERALISATION
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
@@ -142,3 +144,64 @@ def _tile_at(geom, z):
     n = 1 << z
     return (int((lon + 180) / 360 * n),
             int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def _merc_area(geom):
+    return shapely.transform(geom, lambda c: np.column_stack(TO_MERC.transform(c[:, 0],
+                                                                               c[:, 1]))).area
+
+
+@pytest.mark.parametrize("z", [10, 11, 12, 13])
+def test_low_zooms_leave_out_only_polygons_under_the_pixel_threshold(z):
+    """A polygon at or above MIN_PIXEL_AREA screen pixels is always drawn; smaller ones
+    are left out at z <= GENERALISE_MAX_ZOOM and drawn above it."""
+    from geo.mvt import GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
+
+    w, s, e, n = _tile_lonlat_box(Z, X, Y)  # inside the z10..z12 tiles over it
+    pixel = 2 * math.pi * 6378137.0 / (1 << z) / 256
+    side = (e - w) / 4096 * 16 / 2 ** (z - Z)  # one screen pixel at zoom z, in degrees
+    geoms, kinds = [], []
+    for k, px2 in enumerate([0.5, 2.0, 3.5, 4.5, 8.0, 50.0]):  # nominal areas, in px^2
+        x0 = w + (0.05 + 0.15 * k) * (e - w)
+        g = box(x0, s + 0.5 * (n - s), x0 + side * math.sqrt(px2),
+                s + 0.5 * (n - s) + side * math.sqrt(px2) * 0.7)
+        geoms.append(g)
+        kinds.append(_merc_area(g) / pixel ** 2)
+    thin = box(w + 0.1 * (e - w), s + 0.2 * (n - s), w + 0.1 * (e - w) + side * 80,
+               s + 0.2 * (n - s) + side * 0.1)  # a sliver: 8 px^2 but 1/10 px wide
+    geoms.append(thin)
+    kinds.append(_merc_area(thin) / pixel ** 2)
+    index = TileIndex.from_frame(_frame(geoms), "t")
+    for i, px2 in enumerate(kinds):
+        got = set(_decoded(index.tile(z, *_tile_at(geoms[i], z)))) if index.tile(
+            z, *_tile_at(geoms[i], z)) else set()
+        if z > GENERALISE_MAX_ZOOM or px2 >= MIN_PIXEL_AREA:
+            assert f"f{i}" in got, (z, i, px2)
+        else:
+            assert f"f{i}" not in got, (z, i, px2)
+    assert any(p < MIN_PIXEL_AREA for p in kinds) and any(p >= MIN_PIXEL_AREA for p in kinds)
+
+
+def test_a_feature_id_at_z12_resolves_to_its_properties():
+    w, s, e, n = _tile_lonlat_box(Z, X, Y)
+    gdf = _frame([box(w + 0.1 * (e - w), s + 0.1 * (n - s), w + 0.3 * (e - w), s + 0.3 * (n - s)),
+                  box(w + 0.5 * (e - w), s + 0.5 * (n - s), w + 0.7 * (e - w), s + 0.7 * (n - s))],
+                 地类=["耕地", "林地"])
+    index = TileIndex.from_frame(gdf, "t")
+    layer = mapbox_vector_tile.decode(index.tile(Z, X, Y))["t"]
+    assert len(layer["features"]) == 2
+    for f in layer["features"]:  # the MVT feature id is the feature's position + 1
+        props = index.properties(f["id"] - 1)
+        assert props == f["properties"]
+        row = gdf.loc[props["id"]]
+        assert props["地类"] == row["地类"] and props["accuracy"] == row["accuracy"]
+
+
+def test_tile_lonlat_bounds_are_the_tile_square_in_lonlat():
+    from geo.mvt import tile_lonlat_bounds
+
+    b = tile_bounds(Z, X, Y)
+    lon0, lat0 = TO_MERC.transform(b[0], b[1], direction="INVERSE")
+    lon1, lat1 = TO_MERC.transform(b[2], b[3], direction="INVERSE")
+    assert tile_lonlat_bounds(Z, X, Y) == pytest.approx((lon0, lat0, lon1, lat1), abs=1e-9)
+    assert tile_lonlat_bounds(1, 0, 0)[3] == 90.0 and tile_lonlat_bounds(1, 0, 1)[1] == -90.0

@@ -181,3 +181,41 @@ def test_import_killed_mid_way_leaves_the_previous_version_served(store_url, min
     assert again.previous == first.version
     if not store_url.startswith("postgresql"):
         assert not list((store.root / "parcels").glob(".v*.partial.gpkg*"))
+
+
+def test_column_by_column_rows_are_the_row_by_row_rows(mini_data_dir, tmp_path, monkeypatch):
+    """The fast path for rows with their own ids stores exactly what the per-row rules do."""
+    from layers import storeimport
+
+    src = _parcels(tmp_path / "p.gpkg", 70, uncited_rows={5, 33}, bowtie_rows={12},
+                   bad_rows={50})
+
+    def run(name):
+        seen = []
+        store = open_store(tmp_path / name)
+        result = import_to_store(src, "parcels", store, data_dir=mini_data_dir, chunk_size=16,
+                                 skip_refused=True, report=seen.append)
+        return result, [(n.row, n.kind, n.reason) for n in seen], store.read("parcels")
+
+    fast_calls = []
+    real = storeimport._Converter._fast_rows
+
+    def spy(self, *args):
+        out = real(self, *args)
+        fast_calls.append(out is not False)
+        return out
+
+    monkeypatch.setattr(storeimport._Converter, "_fast_rows", spy)
+    fast, fast_notes, fast_gdf = run("fast")
+    assert fast_calls and all(fast_calls)  # every chunk took the fast path
+    monkeypatch.setattr(storeimport._Converter, "_fast_rows", lambda self, *a: False)
+    slow, slow_notes, slow_gdf = run("slow")
+    assert fast_notes == slow_notes and len(fast_notes) == 4
+    assert (fast.features, fast.refused, fast.repaired) == (slow.features, slow.refused,
+                                                           slow.repaired) == (67, 3, 1)
+    assert list(fast_gdf.columns) == list(slow_gdf.columns)
+    assert list(fast_gdf.index) == list(slow_gdf.index)
+    for col in fast_gdf.columns:
+        if col != "geometry":
+            assert fast_gdf[col].tolist() == slow_gdf[col].tolist(), col
+    assert shapely.equals(fast_gdf.geometry.values, slow_gdf.geometry.values).all()

@@ -8,16 +8,19 @@ import gzip
 import math
 
 import mapbox_vector_tile
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
 
 from bench.synth_parcels import catalog_entry, parcels
+from geo.mvt import GENERALISATION, GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
 from server import create_app
 
 N_PARCELS = 10_000
 LAYER = "parcels"
 TO_LONLAT = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+TO_MERC = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 HALF = math.pi * 6378137.0
 CENTRE = (122.80, 45.60)  # inside the parcels' box, 洮北区
 
@@ -79,12 +82,22 @@ def test_a_tile_holds_exactly_the_features_intersecting_it(client, gdf, z):
     assert r.status_code == 200
     assert r.mimetype == "application/vnd.mapbox-vector-tile"
     box = tile_box_lonlat(z, x, y)
-    expected = set(gdf.index[shapely.intersects(gdf.geometry.values, box)])
+    meets = shapely.intersects(gdf.geometry.values, box)
+    expected = set(gdf.index[meets])
     assert expected, "the test tile should hold parcels"
     layer = decode(r.data)[LAYER]
     got = [f["properties"]["id"] for f in layer["features"]]
     assert len(got) == len(set(got))
-    assert set(got) == expected
+    if z <= GENERALISE_MAX_ZOOM:  # generalised: no parcel under the pixel-area threshold
+        merc = shapely.transform(gdf.geometry.values, lambda c: np.column_stack(
+            TO_MERC.transform(c[:, 0], c[:, 1])))
+        pixel = 2 * HALF / (1 << z) / 256
+        big = meets & (shapely.area(merc) >= MIN_PIXEL_AREA * pixel * pixel)
+        assert set(got) <= expected and set(gdf.index[big]) <= set(got)
+        assert r.headers["X-Planmap-Generalised"] == GENERALISATION
+    else:
+        assert set(got) == expected
+        assert "X-Planmap-Generalised" not in r.headers
 
 
 def test_a_neighbouring_tile_holds_its_own_features(client, gdf):
