@@ -27,7 +27,9 @@ import numpy as np
 import shapely
 
 FORMAT = b"planmap-zoneindex/1\n"
-_CODE_FILES = ("index/core.py", "tmerc.py", "crs.py", "sitecheck.py", "indexcache.py", "tiers.py",
+_CODE_FILES = ("index/__init__.py", "index/core.py", "index/common.py", "index/table.py",
+               "index/grid.py", "index/distance.py", "index/overlap.py", "index/bulk.py",
+               "fastpaths.py", "tmerc.py", "crs.py", "sitecheck.py", "indexcache.py", "tiers.py",
                "precedence.py", "plans.py", "units.py")
 # Caches that users of the index attach at run time (rebuilt on first use, not stored).
 _TRANSIENT = ("_sitecheck_",)
