@@ -32,7 +32,9 @@ from geo.index.common import (
 )
 from geo.index.core import ZoneIndex, _answer_tiers  # noqa: F401
 from geo.index.grid import BatchResult
+from geo.index.table import FeatureTable
 
 __all__ = ["ADMIN_LAYER", "AREA_TILE_M", "AREA_WIDE_SHARE", "BULK_MIN_FEATURES", "COUNTY_KINDS",
            "DEFAULT_NEAREST_PER_LAYER", "DEFAULT_RADIUS_M", "MAX_RADIUS_M", "BatchResult",
+           "FeatureTable",
            "ProjectedSite", "ZoneIndex", "check_radius", "is_admin_layer"]

@@ -50,7 +50,7 @@ from geo.index.common import (
 from geo.index.distance import DistanceMixin
 from geo.index.grid import GridMixin, _BoundaryGeoms
 from geo.index.overlap import OverlapMixin
-from geo.index.table import _Entries
+from geo.index.table import FeatureTable, _Entries
 
 
 class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
@@ -95,6 +95,7 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
         # to unpickle) are derived from _sigs and _fgeom, so they are rebuilt as used.
         state = dict(self.__dict__)
         state.pop("_sig_bnd_geoms", None)
+        state.pop("_feature_table", None)  # views of the columns, made again when read
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -250,6 +251,60 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
     def feature_index(self, layer: str, fid: str) -> int | None:
         """Return the internal index of feature ``fid`` of ``layer``, or None."""
         return self._fkey.get((layer, fid))
+
+    # ------------------------------------------------------------------ public contract
+
+    @property
+    def feature_table(self) -> FeatureTable:
+        """The features as read-only columns (:class:`geo.index.FeatureTable`).
+
+        What modules outside :mod:`geo.index` read instead of the index's private
+        attributes; made once (it holds the index's own lists, no copies).
+        """
+        table = self.__dict__.get("_feature_table")
+        if table is None:
+            table = self._feature_table = FeatureTable(
+                layer_ids=tuple(self.layer_ids), ids=self._fid, layers=self._flayer,
+                id_list=self._fid_list, layer_list=self._flayer_list,
+                layer_numbers=self._flayer_no_list, entries=self._entries,
+                schematic=self._schematic, is_zone=self._is_zone_list,
+                area_m2=self._farea_list, geometry_m=self._fgeom_m,
+                sort_key=self._fkey_index, area_wide=self._area_wide,
+                area_units=self._area_units)
+        return table
+
+    def metric_geometry(self, f: int):
+        """Return feature ``f``'s EPSG:4550 geometry (a bulk zone's is projected now)."""
+        return self._metric(f)
+
+    def group_nearest(self, features, distances, radius_m: float,
+                      per_layer: int = DEFAULT_NEAREST_PER_LAYER, *, exclude_layers=(),
+                      exclude_features=()) -> list[dict]:
+        """Return the entries of the closest features of each layer, as ``nearest`` lists them.
+
+        Parameters
+        ----------
+        features : iterable of int
+            Internal feature indices.
+        distances : iterable of float
+            Their distances in metres (same order).
+        radius_m : float
+            Features farther than this are left out.
+        per_layer : int, optional
+            Most features per layer (closest first).
+        exclude_layers : collection of str, optional
+            Layer ids left out (e.g. those the site touches).
+        exclude_features : collection of int, optional
+            Internal indices left out.
+
+        Returns
+        -------
+        list of dict
+            Fresh entries with ``distance_m`` (rounded to 0.1 m), in layer order, closest
+            first within a layer (ties: lower internal index first).
+        """
+        return self._group_nearest(features, distances, radius_m, per_layer,
+                                   exclude_layers, exclude_features)
 
     def query_point(self, lon: float, lat: float, radius_m: float = DEFAULT_RADIUS_M, *,
                     per_layer: int = DEFAULT_NEAREST_PER_LAYER,
