@@ -8,7 +8,7 @@ data files and of the code that builds the index) and a CRC of its body: a stale
 or corrupt file is treated as missing.
 
 The caller names the file and the data files (this module opens only those); see
-``geo/commands.py`` and ``docs/SETTINGS.md`` (``CACHE_DIR``).
+``layers/zonecommands.py`` and ``docs/SETTINGS.md`` (``CACHE_DIR``).
 """
 
 from __future__ import annotations
