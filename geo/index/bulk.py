@@ -13,7 +13,45 @@ import shapely
 from geo import crs as _crs
 from geo.index.common import (
     _BULK_DEG_MARGIN,
+    _GEOM_NAMES,
+    _scalar_text,
 )
+
+
+def load_bulk_layer(entries, start: int, layer_id: str, gdf, fids: list) -> tuple:
+    """Add a bulk layer's features to the index's entries, column-wise.
+
+    No per-feature dict is made until a result shows the feature
+    (:class:`geo.index.table._Entries` blocks).
+
+    Parameters
+    ----------
+    entries : _Entries
+        The index's entries; the layer is added as one block.
+    start : int
+        Internal index of the layer's first feature.
+    layer_id : str
+        The layer.
+    gdf : GeoDataFrame
+        Its features in EPSG:4326.
+    fids : list
+        Feature id per row of ``gdf``.
+
+    Returns
+    -------
+    (list of str, list, list)
+        Ids, accuracy values and geometries of the kept (non-empty) features.
+    """
+    cols = set(gdf.columns)
+    g = gdf.geometry.values
+    keep = np.flatnonzero(~(shapely.is_missing(g) | shapely.is_empty(g)))
+    fid = [str(fids[k]) for k in keep.tolist()]
+    columns = {c: (gdf[c].to_numpy(dtype=object)[keep] if c in cols else None)
+               for c in ("name_zh", "name_en", "accuracy", "kind", "citation")}
+    entries.add_block(start, layer_id, fid, columns, _GEOM_NAMES[shapely.get_type_id(g[keep])])
+    acc = columns["accuracy"]
+    accuracy = ([None] * len(fid) if acc is None else [_scalar_text(a) for a in acc.tolist()])
+    return fid, accuracy, g[keep].tolist()
 
 
 class BulkMixin:

@@ -36,9 +36,8 @@ from collections.abc import Mapping
 import numpy as np
 import shapely
 
-from geo.index.bulk import BulkMixin
+from geo.index.bulk import BulkMixin, load_bulk_layer
 from geo.index.common import (
-    _GEOM_NAMES,
     _POLYGONAL,
     BULK_MIN_FEATURES,
     DEFAULT_NEAREST_PER_LAYER,
@@ -153,20 +152,11 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
             if int(np.isin(shapely.get_type_id(gdf.geometry.values), _POLYGONAL).sum()) \
                     >= bulk_min_features:
                 bulk_layers.add(str(layer_id))
-                # Column-wise: no per-feature dict until a result shows the feature.
-                g = gdf.geometry.values
-                keep = np.flatnonzero(~(shapely.is_missing(g) | shapely.is_empty(g)))
-                fid = [str(fids[k]) for k in keep.tolist()]
-                columns = {c: (gdf[c].to_numpy(dtype=object)[keep] if c in cols else None)
-                           for c in ("name_zh", "name_en", "accuracy", "kind", "citation")}
-                entries.add_block(len(ids), str(layer_id), fid, columns,
-                                  _GEOM_NAMES[shapely.get_type_id(g[keep])])
-                acc = columns["accuracy"]
-                accuracy.extend([None] * len(fid) if acc is None else
-                                [_scalar_text(a) for a in acc.tolist()])
+                fid, acc, g = load_bulk_layer(entries, len(ids), str(layer_id), gdf, fids)
+                accuracy.extend(acc)
                 ids.extend(fid)
                 lyr.extend([str(layer_id)] * len(fid))
-                geoms.extend(g[keep].tolist())
+                geoms.extend(g)
                 continue
             records = gdf.drop(columns=gdf.geometry.name).to_dict("records")
             for fid, rec, geom in zip(fids, records, gdf.geometry.values, strict=True):
