@@ -26,7 +26,7 @@ from machine import cpu_model  # bench/machine.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geo.index as gi  # noqa: E402
+import geo.index.core as gi  # noqa: E402  (query_point calls core._answer_tiers)
 import layers  # noqa: E402
 from geo import tiers  # noqa: E402
 from geo.index import ZoneIndex  # noqa: E402

@@ -178,7 +178,8 @@ def main(argv=None) -> int:
     for a, b in sample[:500]:  # warm caches
         index.query_point(a, b)
     p_zone = percentiles_us(index.zones_at, sample)
-    covered = {(a, b): {index._flayer[z] for z in index.covering(a, b)} for a, b in sample}
+    layer_of = index.feature_table.layer_list
+    covered = {(a, b): {layer_of[z] for z in index.covering(a, b)} for a, b in sample}
     p_near = percentiles_us(lambda a, b: index.nearest(a, b, exclude_layers=covered[(a, b)]),
                             sample)
     p_query = percentiles_us(index.query_point, sample)
@@ -204,7 +205,7 @@ def main(argv=None) -> int:
           f"{gpd.__version__}, numpy {np.__version__}  ·  load average (1 min) at start "
           f"{load0[0]:.2f}, at end {load[0]:.2f}")
     print()
-    print(f"Data: {len(index._fid)} features in {len(index.layer_ids)} layers, "
+    print(f"Data: {len(index.feature_table)} features in {len(index.layer_ids)} layers, "
           f"{index.zone_count} polygonal zones; load {t_load.wall:.2f} s, index build "
           f"{t_build.wall:.2f} s wall ({t_build.cpu:.2f} s CPU); grid "
           f"{stats['nx']}×{stats['ny']} cells, "

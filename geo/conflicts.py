@@ -34,6 +34,7 @@ import pyproj
 from shapely import STRtree
 from shapely import transform as _transform
 
+from geo.clausebook import ClauseBook
 from geo.errors import InvalidInput
 
 DEFAULT_DISTANCE_M = 1000.0
@@ -204,16 +205,12 @@ def find_conflicts(data, index=None, distance_m: float = DEFAULT_DISTANCE_M) -> 
     """
     del index
     distance_m = check_distance(distance_m)
-    by_feature: dict[str, list[dict]] = {}
-    for c in data.clauses or []:
-        for fid in c.get("applies_to") or []:
-            by_feature.setdefault(fid, []).append(c)
+    book = ClauseBook(data.clauses or [])
 
     protected, development = [], []
     for layer, group, fid, props, geom in _features(data):
         # only zone clauses protect a place: programmes and activity rules do not
-        strong = [c for c in by_feature.get(fid, []) if c.get("effect") in PROTECTING_EFFECTS
-                  and (c.get("scope") or "zone") == "zone"]
+        strong = book.zone_clauses(fid, PROTECTING_EFFECTS)
         if _is_development(group, props):
             development.append((layer, fid, props, geom))
         elif strong and group in PROTECTION_GROUPS and (
@@ -243,7 +240,7 @@ def find_conflicts(data, index=None, distance_m: float = DEFAULT_DISTANCE_M) -> 
             schematic = [x["accuracy"] for x in (p_props, d_props)].count("schematic")
             out.append(_conflict(
                 data, (p_layer, p_id, p_props, p_clauses), (d_layer, d_id, d_props,
-                by_feature.get(d_id, [])), overlaps, area, length, dist, schematic,
+                list(book.naming(d_id))), overlaps, area, length, dist, schematic,
             ))
     out.sort(key=_measure_order)
     # One conflict per (protected, development) pair: the first (largest measure) is kept.

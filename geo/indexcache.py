@@ -8,7 +8,7 @@ data files and of the code that builds the index) and a CRC of its body: a stale
 or corrupt file is treated as missing.
 
 The caller names the file and the data files (this module opens only those); see
-``geo/commands.py`` and ``docs/SETTINGS.md`` (``CACHE_DIR``).
+``layers/zonecommands.py`` and ``docs/SETTINGS.md`` (``CACHE_DIR``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ import numpy as np
 import shapely
 
 FORMAT = b"planmap-zoneindex/1\n"
-_CODE_FILES = ("index.py", "tmerc.py", "crs.py", "sitecheck.py", "indexcache.py", "tiers.py",
+_CODE_FILES = ("index/__init__.py", "index/core.py", "index/common.py", "index/table.py",
+               "index/grid.py", "index/distance.py", "index/overlap.py", "index/bulk.py",
+               "fastpaths.py", "tmerc.py", "crs.py", "sitecheck.py", "indexcache.py", "tiers.py",
                "precedence.py", "plans.py", "units.py")
 # Caches that users of the index attach at run time (rebuilt on first use, not stored).
 _TRANSIENT = ("_sitecheck_",)

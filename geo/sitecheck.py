@@ -43,6 +43,7 @@ import math
 
 import shapely
 
+from geo.clausebook import index_clauses
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
 from geo.tiers import answer_tiers
@@ -147,29 +148,11 @@ def _clause_lookup(index: ZoneIndex, clauses: list):
     """Return ``templates_of`` and the plan cache of :func:`_clause_plan` for a clause list.
 
     ``templates_of(f)`` gives the clause entries naming feature ``f`` (id, then layer).  The
-    entries are templates (``zones`` empty), built once and cached on the index with
-    the per-feature tuples (filled on first use).
+    entries are templates (``zones`` empty), built once per index and clause list by
+    :func:`geo.clausebook.index_clauses` (a cache held weakly by the index).
     """
-    cache = getattr(index, "_sitecheck_clause_cache", None)
-    if cache is not None and cache[0] is clauses:
-        return cache[1], cache[2]
-    lookup: dict[str, list[dict]] = {}
-    for clause in clauses:
-        template = _clause_entry(index, clause)
-        for target in clause.get("applies_to") or ():
-            lookup.setdefault(str(target), []).append(template)
-    per_feature: dict[int, tuple] = {}
-    fids, flayers = index._fid, index._flayer
-
-    def templates_of(f: int) -> tuple:
-        found = per_feature.get(f)
-        if found is None:
-            found = per_feature[f] = (tuple(lookup.get(fids[f], ()))
-                                      + tuple(lookup.get(flayers[f], ())))
-        return found
-
-    index._sitecheck_clause_cache = (clauses, templates_of, {})  # {}: see _clause_plan
-    return templates_of, index._sitecheck_clause_cache[2]
+    held = index_clauses(index, clauses)
+    return held.templates_of, held.plans
 
 
 def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=None,
@@ -231,10 +214,11 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     # Result entries: one dict literal per feature over its precomputed metadata (key
     # order as the API has always returned it); the figures of zones covering the whole
     # site are the same for each, so they are rounded once.
-    entries, schematic_of = index._entries, index._schematic
+    table = index.feature_table  # the index's public columns (geo.index.FeatureTable)
+    entries, schematic_of = table.entries, table.schematic
     touched: list[tuple[int, dict]] = []
     if kind == "polygon":
-        farea = index._farea_list
+        farea = table.area_m2
         whole_fields = None
         for z, v in sorted(overlaps.items()):
             if v == site_area:
@@ -261,15 +245,15 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
     # Distances to the features near the site (pieces of boundaries, lines and points),
     # skipping the zones it lies in: rings reach rings[-1], nearest reaches radius_m for
     # the layers the site touches nothing of.
-    layer_no = index._flayer_no_list
+    layer_no = table.layer_numbers
     dist = index.feature_distance_map(geom_m, rings[-1], skip=touched_idx,
                                       far_distance_m=radius_m,
                                       far_skip_layers={layer_no[z] for z in touched_idx},
                                       bounds=projected.metric_bounds, far_per_layer=per_layer)
-    is_zone = index._is_zone_list
+    is_zone = table.is_zone
     for f, d in dist.items():
         if d == 0.0 and not is_zone[f]:  # a line/point feature meeting the site
-            length = (float(shapely.intersection(index._fgeom_m[f], geom_m).length)
+            length = (float(shapely.intersection(index.metric_geometry(f), geom_m).length)
                       if kind == "polygon" else None)
             touched.append((f, {**entries[f], "overlap_m2": None, "overlap_ha": None,
                                 "overlap_mu": None,
@@ -277,15 +261,16 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
                                 "pct_of_site": None, "pct_of_zone": None,
                                 "schematic": schematic_of[f]}))
             touched_idx.add(f)
-    order = index._fkey_index
+    order = table.sort_key
     touched.sort(key=lambda pair: order[pair[0]])
 
     touched_layers = {e["layer"] for _, e in touched}
     near_sorted = sorted((d, f) for f, d in dist.items() if f not in touched_idx)
     shown = {f: round_to(d, 1) for d, f in near_sorted if d <= rings[-1]}  # once per feature
-    nearest = index._group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
-                                   radius_m, per_layer, touched_layers, touched_idx)
-    fids, flayers = index._fid_list, index._flayer_list
+    nearest = index.group_nearest([f for _, f in near_sorted], [d for d, _ in near_sorted],
+                                  radius_m, per_layer, exclude_layers=touched_layers,
+                                  exclude_features=touched_idx)
+    fids, flayers = table.id_list, table.layer_list
     ring_out = []
     for r in rings:
         within = [(d, f) for d, f in near_sorted if d <= r]
@@ -348,7 +333,8 @@ def _clause_plan(index: ZoneIndex, clause_list: list, touched: tuple) -> _Clause
     plan = cache.get(touched)
     if plan is not None:
         return plan
-    fids, schematic_of, entries = index._fid_list, index._schematic, index._entries
+    table = index.feature_table
+    fids, schematic_of, entries = table.id_list, table.schematic, table.entries
     attached: dict[str, tuple[dict, list]] = {}
     for f in touched:
         fid = fids[f]
@@ -372,24 +358,6 @@ def _clause_plan(index: ZoneIndex, clause_list: list, touched: tuple) -> _Clause
         cache.clear()
     cache[touched] = plan
     return plan
-
-
-def _clause_entry(index: ZoneIndex, clause: dict) -> dict:
-    citation = clause.get("citation") or {}
-    seed = citation.get("seed")
-    return {
-        "id": clause["id"],
-        "effect": clause.get("effect"),
-        "text_zh": clause.get("text_zh"),
-        "summary_en": clause.get("summary_en"),
-        "scope": clause.get("scope") or "zone",
-        "activity_zh": clause.get("activity_zh"),
-        "activity_en": clause.get("activity_en"),
-        "citation": citation,
-        "plan": {"seed": seed, **index.plan_titles.get(seed, {"title_zh": None,
-                                                               "title_en": None})},
-        "zones": [],
-    }
 
 
 def _clause_order(c: dict) -> tuple:
@@ -481,10 +449,11 @@ def official_layers_note(layer_ids, clauses) -> dict | None:
 
 def _official_layers_note(index: ZoneIndex, clause_list: list) -> dict | None:
     """:func:`official_layers_note` for the index's layers, a fresh copy per call."""
-    cached = getattr(index, "_sitecheck_official_note", None)
+    held = index_clauses(index, clause_list)
+    cached = held.official_note
     if cached is None or cached[0] is not clause_list:
-        cached = (clause_list, official_layers_note(index.layer_ids, clause_list))
-        index._sitecheck_official_note = cached
+        cached = held.official_note = (clause_list,
+                                       official_layers_note(index.layer_ids, clause_list))
     note = cached[1]
     return None if note is None else {**note, "layers": [dict(x) for x in note["layers"]],
                                       "clauses": list(note["clauses"])}

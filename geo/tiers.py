@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 
+from geo.clausebook import index_clauses
 from geo.index import COUNTY_KINDS, is_admin_layer
 from geo.precedence import RESTRICTIVE, conflict_rules, precedence_rank
 
@@ -97,11 +98,9 @@ def answer_tiers_json(index, features, clause_list=None) -> str:
 
 def _cached(index, features, clause_list) -> list:
     """``[answer, json text or None]`` for a feature set, built once per clause list."""
-    from geo.sitecheck import _clause_lookup  # sitecheck imports the index module
-
     clause_list = index.clauses if clause_list is None else clause_list
-    templates_of, plan_cache = _clause_lookup(index, clause_list)
-    cache = plan_cache.setdefault("tiers", {})
+    held = index_clauses(index, clause_list)
+    templates_of, cache = held.templates_of, held.tiers
     key = tuple(features)
     found = cache.get(key)
     if found is None:
@@ -162,30 +161,29 @@ def feature_tier(index, f: int, clause_list=None) -> str:
     -------
     str
     """
-    from geo.sitecheck import _clause_lookup
-
-    templates_of, _ = _clause_lookup(index, index.clauses if clause_list is None
-                                     else clause_list)
+    templates_of = index_clauses(index, index.clauses if clause_list is None
+                                 else clause_list).templates_of
     if any(t["scope"] == "zone" for t in templates_of(f)):
         return "binding"
-    return "area_wide" if index._area_wide[f] else "designation"
+    return "area_wide" if index.feature_table.area_wide[f] else "designation"
 
 
-def _entry(index, f: int) -> dict:
-    e = index._entries[f]
+def _entry(table, f: int) -> dict:
+    e = table.entries[f]
     return {"id": e["id"], "layer": e["layer"], "name_zh": e["name_zh"],
             "name_en": e["name_en"], "accuracy": e["accuracy"], "kind": e["kind"],
             "citation": e["citation"]}  # where the plan places or names the feature
 
 
 def _build(index, features: tuple, templates_of) -> dict:
-    order = index._fkey_index
+    table = index.feature_table
+    order = table.sort_key
     binding, designations, area_wide, counties = [], [], [], []
     for f in sorted(set(features), key=lambda x: order[x]):
         templates = templates_of(f)
         zone = [t for t in templates if t["scope"] == "zone"]
-        entry = _entry(index, f)
-        if is_admin_layer(index._flayer_list[f]) and index._entries[f]["kind"] in COUNTY_KINDS:
+        entry = _entry(table, f)
+        if is_admin_layer(table.layer_list[f]) and table.entries[f]["kind"] in COUNTY_KINDS:
             counties.append({"id": entry["id"], "name_zh": entry["name_zh"],
                              "name_en": entry["name_en"]})
         ordered = sorted(templates, key=lambda t: (-_RANK.get(t["effect"], 0), t["id"]))
@@ -195,8 +193,8 @@ def _build(index, features: tuple, templates_of) -> dict:
             entry["effect"] = _strongest(t["effect"] for t in zone)
             entry["precedence"] = rule
             binding.append((-_RANK.get(entry["effect"], 0), rank, order[f], entry, zone))
-        elif index._area_wide[f]:
-            entry["units"] = [index._fid_list[u] for u in index._area_units[f]]
+        elif table.area_wide[f]:
+            entry["units"] = [table.id_list[u] for u in table.area_units[f]]
             area_wide.append(entry)
         else:
             designations.append(entry)

@@ -180,7 +180,7 @@ def _warm_index_cache(args) -> None:
     """
     if not getattr(args, "cache_dir", None):
         return
-    from geo.commands import _index, cache_file
+    from layers.zonecommands import _index, cache_file
 
     where = cache_file(args, "zoneindex")
     if where is None or not where[0].exists():

@@ -445,9 +445,9 @@ class RowWriter:
 
 def engine_spec(args) -> tuple:
     """Make sure the three cached objects exist; return their ``(path, key)`` entries."""
-    from geo.commands import _cached, cache_file
     from geo.index import ZoneIndex
     from geo.plans import other_plan_ids
+    from layers.zonecommands import _cached, cache_file
 
     _cached(args, "zoneindex", ZoneIndex.from_plan_data)
     scope, _ = _cached(args, "planscope", _scope_of)
@@ -596,7 +596,7 @@ def run_batch(args) -> int:
     """
     import tempfile
 
-    from geo.commands import _limits, _user_file
+    from layers.zonecommands import _limits, _user_file
 
     started = time.perf_counter()
     limits = _limits(args)

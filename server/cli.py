@@ -116,7 +116,7 @@ def _handler(command: str):
     elif command in ("layers", "import"):
         from layers import commands
     elif command in ("zones", "check", "conflicts"):
-        from geo import commands
+        from layers import zonecommands as commands
     elif command == "batch":
         from server import batch as commands
     else:

@@ -180,7 +180,7 @@ def _seed_cache(app: Flask) -> None:
     import (layers/commands.py): the workers load the new index instead of building it.
     """
     from geo import indexcache
-    from geo.commands import cache_file
+    from layers.zonecommands import cache_file
 
     try:
         where = cache_file(_cache_args(app), "zoneindex")
@@ -258,7 +258,7 @@ def _home_index(app: Flask, data):
     """The home plan's index: from the index cache when another process built it already.
 
     Several web workers see an import at once; the command line's cache (``CACHE_DIR``,
-    :func:`geo.commands._cached`, one builder at a time under the cache file's lock) lets
+    :func:`layers.zonecommands._cached`, one builder at a time under the cache file's lock) lets
     one of them build it (or ``planmap import``, which warms it) and the others load it:
     a fraction of a second instead of seconds of CPU each.
     """

@@ -19,8 +19,8 @@ def cache_entry(config, data):
     """
     if getattr(data, "errors", None):
         return None
-    from geo.commands import cache_entry as entry
-    from geo.commands import data_store_token
+    from layers.zonecommands import cache_entry as entry
+    from layers.zonecommands import data_store_token
     from server.cli import _cache_dir
 
     # keyed by the layer-store versions the data holds too (an import must miss the cache)
@@ -34,7 +34,7 @@ def home_index(config, data):
 
     if cache_entry(config, data) is None:
         return ZoneIndex.from_plan_data(data)
-    from geo.commands import _cached, data_store_token
+    from layers.zonecommands import _cached, data_store_token
     from server.cli import _cache_dir
 
     args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,

@@ -37,3 +37,50 @@ def test_geo_never_imports_flask():
         "assert 'flask' not in sys.modules, 'flask imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# The rooms' arrows (docs/ARCHITECTURE.md): server → layers → geo, never back up.
+FORBIDDEN = {"geo": ("layers", "server", "flask"), "layers": ("server", "flask")}
+
+
+def _imported_roots(source: str) -> set[str]:
+    """Top-level names every import statement of a module reaches (lazy imports too)."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def _room_violations(root: Path) -> list[str]:
+    bad = []
+    for room, never in FORBIDDEN.items():
+        for path in sorted((root / room).rglob("*.py")):
+            reached = _imported_roots(path.read_text(encoding="utf-8"))
+            bad += [f"{path.relative_to(root)} imports {x}" for x in never if x in reached]
+    return bad
+
+
+def test_no_room_imports_a_room_above_it():
+    assert _room_violations(ROOT) == []
+
+
+def test_the_room_scan_fails_on_a_planted_import(tmp_path):
+    import shutil
+
+    for room in FORBIDDEN:
+        shutil.copytree(ROOT / room, tmp_path / room,
+                        ignore=shutil.ignore_patterns("__pycache__", "data", "sources", "plans"))
+    assert _room_violations(tmp_path) == []
+    victim = tmp_path / "geo" / "units.py"
+    victim.write_text(victim.read_text(encoding="utf-8") + "\n\ndef _f():\n    import layers\n",
+                      encoding="utf-8")
+    (tmp_path / "layers" / "export.py").write_text(
+        (tmp_path / "layers" / "export.py").read_text(encoding="utf-8")
+        + "\nfrom server.settings import SETTINGS\n", encoding="utf-8")
+    assert _room_violations(tmp_path) == ["geo/units.py imports layers",
+                                          "layers/export.py imports server"]

@@ -1,6 +1,6 @@
 """The command line's persisted zone index: same answers, rebuilt when the data changes.
 
-``geo.indexcache`` stores the index; ``geo.commands._index`` keys it by the data files'
+``geo.indexcache`` stores the index; ``layers.zonecommands._index`` keys it by the data files'
 contents, so ``planmap import`` and ``--restore`` make the next command rebuild it.
 """
 
@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 import shapely
 
-from geo import commands, indexcache
+from geo import indexcache
 from geo.index import ZoneIndex
 from geo.sitecheck import site_check
+from layers import zonecommands as commands
 from server.cli import _cache_dir, main
 from tests.conftest import MINI_SEED
 

@@ -195,7 +195,7 @@ def test_tiers_follow_the_rule_and_a_zone_clause_keeps_a_county_wide_extent_bind
 
 
 def test_cli_text_opens_with_verdict_deciding_clause_and_tiers(plan_index):
-    from geo.commands import format_text
+    from geo.checktext import format_text
 
     text = format_text(site_check(plan_index, shapely.Point(*XIANGHAI)), "point")
     lines = text.splitlines()

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from geo import commands
 from geo import crs as gcrs
 from geo.index import ZoneIndex
 from geo.sitecheck import VERDICTS
+from layers import zonecommands as commands
 from server.cli import main
 
 SEATS = {"taonan": (122.788, 45.335, "admin_220881"), "daan": (124.292, 45.507, "admin_220882"),

@@ -1,6 +1,6 @@
 """The command line treats local files as the user's own: no HTTP upload limits, pieces at a time.
 
-`planmap zones` reads a CSV in pieces (``geo.commands.CHUNK_BYTES``) and writes pairs with
+`planmap zones` reads a CSV in pieces (``layers.zonecommands.CHUNK_BYTES``) and writes pairs with
 pyarrow; the answers must be exactly those of one ``ZoneIndex.batch`` over all points.
 """
 
@@ -14,8 +14,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from geo import commands
 from geo.index import ZoneIndex
+from layers import zonecommands as commands
 from server.cli import main
 
 

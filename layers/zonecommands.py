@@ -1,13 +1,17 @@
-"""``planmap zones``, ``planmap check`` and ``planmap conflicts``.
+"""``planmap zones``, ``planmap check`` and ``planmap conflicts``, and the index cache they share.
 
 ``server/cli.py`` parses the arguments and reports :class:`geo.errors.PlanmapError`
-(exit status 2); these functions do the work and return the exit status.
+(exit status 2); these functions do the work and return the exit status.  They live in
+the data room, not in :mod:`geo`: they open the user's files, load the plan data and keep
+the persisted zone index of a data folder (:func:`cache_entry`, :func:`_cached`, also used
+by ``planmap import`` and by ``server/startup.py``, ``server/reload.py``,
+``server/batch.py``); ``layers`` may read files and never imports ``server``.  The answers
+themselves come from :mod:`geo` (pure), and their text from :mod:`geo.checktext`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import sys
@@ -16,13 +20,13 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-import shapely
 
 from geo import crs as gcrs
+from geo.checktext import format_text, parse_point
 from geo.errors import InvalidInput, LimitExceeded, NotFound
 from geo.index import ZoneIndex
 from geo.limits import Limits, local_limits
-from geo.sitecheck import VERDICT_ZH, site_check
+from geo.sitecheck import site_check
 
 OUTPUT_FORMATS = ("csv", "parquet", "gpkg")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -37,7 +41,7 @@ def _limits(args) -> Limits:
 
 
 def _layers_dir() -> Path:
-    # the built-in data folder, found without importing layers (which imports geopandas)
+    # the built-in data folder (as the cache keys have always named it)
     return Path(find_spec("layers").submodule_search_locations[0])
 
 
@@ -135,7 +139,7 @@ def _cached(args, name: str, build, data=None, store_token: str | None = None):
             if value is not None:
                 return value, "cache"
         if data is None:
-            from layers import load  # the data room; geo itself stays independent of it
+            from layers import load
 
             data = load(getattr(args, "data_dir", None))
         value = build(data)
@@ -406,21 +410,6 @@ def run_zones(args) -> int:
     return 0
 
 
-def _parse_point(text: str, crs: str | None):
-    parts = str(text).replace("，", ",").split(",")
-    try:
-        if len(parts) != 2:
-            raise ValueError
-        x, y = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InvalidInput(code="invalid_point", param="point",
-                           message_en=f"--point must be LON,LAT (two numbers), got {text!r}",
-                           message_zh=f"--point 须为 经度,纬度（两个数字），收到 {text!r}",
-                           ) from None
-    lon, lat = gcrs.to_wgs84([x], [y], crs or gcrs.WGS84, param="point")
-    return shapely.Point(float(lon[0]), float(lat[0]))
-
-
 def run_check(args) -> int:
     """Print the site check of a file (``FILE``) or a point (``--point LON,LAT``).
 
@@ -441,7 +430,7 @@ def run_check(args) -> int:
                            message_zh="请给出 FILE 或 --point 经度,纬度（二者选一）")
     repairs: list[str] = []
     if args.point:
-        geom = _parse_point(args.point, args.crs)
+        geom = parse_point(args.point, args.crs)
         source = f"point {args.point}" + (f" ({args.crs})" if args.crs else "")
     else:
         from geo.parsers import parse_site
@@ -465,7 +454,7 @@ def run_conflicts(args) -> int:
     from geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts, report_text
 
     distance = DEFAULT_DISTANCE_M if args.distance is None else check_distance(args.distance)
-    from layers import load  # the data room; geo itself stays independent of it
+    from layers import load
 
     data = load(getattr(args, "data_dir", None))
     result = find_conflicts(data, None, distance)
@@ -477,131 +466,3 @@ def run_conflicts(args) -> int:
     return 0
 
 
-def _cite(c: dict) -> str:
-    cit = c.get("citation") or {}
-    return f"{str(cit.get('seed', ''))[:3]}:{cit.get('line', '?')}" if cit else "—"
-
-
-def tiers_text(result: dict) -> str:
-    """Return the first lines of an answer: verdict, deciding clause, tiers, conflicts.
-
-    Parameters
-    ----------
-    result : dict
-        A point query or site check with ``tiers`` (:mod:`geo.tiers`).
-
-    Returns
-    -------
-    str
-    """
-    out = io.StringIO()
-    w = out.write
-    verdict = result.get("verdict", "none")
-    w(f"\n结论 Verdict: {VERDICT_ZH.get(verdict, verdict)} {verdict}\n")
-    dc = result.get("deciding_clause")
-    if dc:
-        zone = dc["zone"]
-        w(f"  依据 Decided by: {dc['id']} ({_cite(dc)}) 「{dc['citation'].get('quote', '')}」\n"
-          f"  区域 Zone: {zone['name_zh']} [{zone['layer']}] · 几何精度 accuracy "
-          f"{zone.get('accuracy')}\n")
-    else:
-        w("  依据 Decided by: 无约束性区域 no binding zone here\n")
-    tiers = result.get("tiers") or {}
-    w(f"\n约束性区域 Binding zones ({len(tiers.get('binding', []))}):\n")
-    for e in tiers.get("binding", []):
-        w(f"  - {e['name_zh']} [{e['layer']} · {e.get('accuracy')}] "
-          f"{VERDICT_ZH.get(e['effect'], e['effect'])} {e['effect']}\n")
-        for c in e["clauses"]:
-            w(f"      {c['id']} ({c['scope']}, {c['effect']}, {_cite(c)})\n")
-    w(f"\n规划布局 Plan designations ({len(tiers.get('designations', []))}):\n")
-    for e in tiers.get("designations", []):
-        ids = ", ".join(c["id"] for c in e["clauses"]) or "—"
-        w(f"  - {e['name_zh']} [{e['layer']} · {e.get('accuracy')}] ({_cite(e)}) {ids}\n")
-    title = tiers.get("area_wide_title") or {}
-    w(f"\n{title.get('zh', '')} {title.get('en', '')} ({len(tiers.get('area_wide', []))}):\n")
-    for e in tiers.get("area_wide", []):
-        ids = ", ".join(f"{c['id']} ({_cite(c)})" for c in e["clauses"])
-        w(f"  - {e['name_zh']} ({_cite(e)}): {ids or '—'}\n")
-    for c in result.get("conflicts") or ():
-        w(f"\n{c['zh']}\n  {c['en']}\n")
-    return out.getvalue()
-
-
-def _num(v, digits=2) -> str:
-    return "—" if v is None else f"{v:,.{digits}f}"
-
-
-def format_text(result: dict, source: str = "") -> str:
-    """Render a site check as a readable Chinese-first text summary.
-
-    Parameters
-    ----------
-    result : dict
-        What :func:`geo.sitecheck.site_check` returned.
-    source : str, optional
-        What was checked (file name or point), shown in the heading.
-
-    Returns
-    -------
-    str
-    """
-    out = io.StringIO()
-    w = out.write
-    site = result["site"]
-    w(f"用地核查 Site check{(': ' + source) if source else ''}\n")
-    kind_zh = {"point": "点", "line": "线", "polygon": "面"}.get(site["kind"], site["kind"])
-    if site["kind"] == "polygon":
-        w(f"用地 Site: {kind_zh} polygon, 面积 {_num(site['area_ha'], 4)} 公顷 ha = "
-          f"{_num(site['area_mu'], 2)} 亩 mu = {_num(site['area_m2'], 1)} m²\n")
-    elif site["kind"] == "line":
-        w(f"用地 Site: {kind_zh} line, 长度 length {_num(site['length_m'], 1)} m\n")
-    else:
-        w(f"用地 Site: {kind_zh} point\n")
-    w("位于白城市 In Baicheng: " + ("是 yes" if result.get("in_service_area") else "否 no") + "\n")
-    if result.get("plans"):
-        w("适用规划 Plans: " + "、".join(f"{p['id']} {p['name_zh']}" for p in result["plans"])
-          + "\n")
-
-    w(tiers_text(result))
-    zones = result["zones"]
-    w(f"\n所有涉及要素（按图层）All features at the site, by layer ({len(zones)}):\n")
-    for z in zones:
-        line = f"  - {z['name_zh']} {z.get('name_en') or ''} [{z['layer']} · {z.get('accuracy')}]"
-        if z.get("overlap_m2") is not None:
-            line += (f" 重叠 overlap {_num(z['overlap_ha'], 4)} 公顷 ha "
-                     f"({_num(z['pct_of_site'], 2)}% 用地 of site, "
-                     f"{_num(z['pct_of_zone'], 4)}% 区域 of zone)")
-        elif z.get("overlap_length_m") is not None:
-            line += f" 重叠长度 overlap {_num(z['overlap_length_m'], 1)} m"
-        w(line + "\n")
-    if not zones:
-        w("  （无 none）\n")
-
-    if result["nearest"]:
-        w("\n最近要素 Nearest (per layer):\n")
-        for n in result["nearest"]:
-            w(f"  - [{n['layer']}] {n['name_zh']}: {_num(n['distance_m'], 0)} m\n")
-    w("\n缓冲区 Rings:\n")
-    for ring in result["rings"]:
-        names = "、".join(f["name_zh"] for f in ring.get("features", [])) or "—"
-        w(f"  ≤ {_num(ring['distance_m'], 0)} m: {names}\n")
-
-    clauses = result["clauses"]
-    w(f"\n规划条款 Clauses ({len(clauses)}):\n")
-    for c in clauses:
-        cit = c.get("citation") or {}
-        title = (c.get("plan") or {}).get("title_zh") or cit.get("seed", "")
-        w(f"  [{VERDICT_ZH.get(c['effect'], c['effect'])} {c['effect']}] {c['id']}: "
-          f"{c.get('text_zh', '')}\n      —《{title}》第 {cit.get('line', '?')} 行\n")
-    if not clauses:
-        w("  （无 none）\n")
-    w(f"\n结论 Verdict: {result['verdict_zh']} {result['verdict']}\n")  # repeated after the list
-    official = result.get("official_layers_note")
-    if official:
-        w(f"\n三区三线 Official lines: {official['zh']}\n  {official['en']}\n")
-    note = result.get("accuracy_note")
-    if note:
-        w(f"\n精度提示 Accuracy: {note['zh']}\n  {note['en']}\n")
-    if result.get("repairs"):
-        w("\n已修复 Repairs:\n" + "".join(f"  - {r}\n" for r in result["repairs"]))
-    return out.getvalue()
