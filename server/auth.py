@@ -116,7 +116,8 @@ AUDITED = {
 TEXT = {
     "zh": {
         "login": "登录", "logout": "退出登录", "username": "用户名", "password": "密码",
-        "login_title": "登录 · 白城市规划“一张图”", "bad_login": "用户名或密码错误",
+        "login_title": "登录 · 白城市规划“一张图”",
+        "bad_login": "用户名或密码错误，或因登录失败次数过多账户已临时锁定，请稍后再试",
         "locked": "登录失败次数过多，账户已临时锁定，请稍后再试", "disabled": "账户已停用",
         "rate": "登录尝试过于频繁，请稍后再试", "csrf": "表单已过期，请重新提交",
         "users": "用户管理", "audit": "审计日志（留痕）", "tokens": "API 令牌",
@@ -133,7 +134,9 @@ TEXT = {
     },
     "en": {
         "login": "Log in", "logout": "Log out", "username": "User name", "password": "Password",
-        "login_title": "Log in · Baicheng plan map", "bad_login": "Wrong user name or password",
+        "login_title": "Log in · Baicheng plan map",
+        "bad_login": "Wrong user name or password, or the account is locked for a while "
+                     "after too many failed logins",
         "locked": "Too many failed logins: the account is locked for a while",
         "disabled": "This account is disabled", "rate": "Too many login attempts; wait a minute",
         "csrf": "The form expired; please submit it again", "users": "Users",
@@ -308,13 +311,16 @@ def _verify(name: str, password: str):
 
 
 def _login_refusal(outcome: str, challenge: bool = False):
-    if outcome == "locked":
-        return _error(423, "account_locked", "too many failed logins: the account is locked "
-                      "(LOGIN_LOCKOUT_S)", "登录失败次数过多，账户已临时锁定")
-    if outcome == "disabled":
+    """One answer for a wrong password, an unknown name and a locked account: a client
+    cannot tell which names exist or are locked (the audit row keeps the detail)."""
+    if outcome == "disabled":  # reached only with the right password
         return _error(403, "account_disabled", "this account is disabled", "账户已停用")
-    return _error(401, "invalid_credentials", "wrong user name or password",
-                  "用户名或密码错误", challenge=challenge)
+    return _error(401, "invalid_credentials", BAD_LOGIN_EN, BAD_LOGIN_ZH, challenge=challenge)
+
+
+BAD_LOGIN_EN = ("wrong user name or password, or the account is locked for a while after "
+                "too many failed logins")
+BAD_LOGIN_ZH = "用户名或密码错误，或因登录失败次数过多账户已临时锁定"
 
 
 class _Window:
@@ -562,8 +568,9 @@ def login_post():
     outcome, user = _verify(name, request.form.get("password", ""))
     _audit_login(name, outcome, "form", user)
     if outcome != "ok":
-        status = {"locked": 423, "disabled": 403}.get(outcome, 401)
-        key = {"locked": "locked", "disabled": "disabled"}.get(outcome, "bad_login")
+        # locked, unknown and wrong answer alike (no enumeration of names)
+        status = 403 if outcome == "disabled" else 401
+        key = "disabled" if outcome == "disabled" else "bad_login"
         return _render("auth/login.html", status, next=nxt, message=tx[key])
     store = accounts()
     store.end_session(request.cookies.get(SESSION_COOKIE))  # no session survives a login
