@@ -129,4 +129,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     # last: its after-request hook then sees answers before delivery gzips them
     auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
+    from server import proxies
+
+    proxies.register(app)  # TRUSTED_PROXIES: the client address behind nginx
     return app
