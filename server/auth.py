@@ -70,6 +70,11 @@ POLICY: dict[str, str] = {
     "auth.admin_user_change": "admin",
     "auth.admin_audit": "admin",
     "auth.admin_audit_csv": "admin",
+    "adminimport.import_page": "admin",  # web import with preview, restore (issue 14)
+    "adminimport.import_preview": "admin",
+    "adminimport.import_confirm": "admin",
+    "adminimport.layers_page": "admin",
+    "adminimport.layer_restore": "admin",
     "pages.index": "view",
     "pages.map_script": "view",
     "pages.plan": "view",
@@ -131,6 +136,7 @@ TEXT = {
         "revoke": "吊销", "revoked": "已吊销", "new_token": "新令牌（只显示这一次，请妥善保存）",
         "create_token": "创建令牌", "last_used": "最近使用", "all": "全部",
         "lang_other": "English", "planner": "规划人员", "admin": "管理员",
+        "import_nav": "导入图层", "layers_nav": "图层版本",
     },
     "en": {
         "login": "Log in", "logout": "Log out", "username": "User name", "password": "Password",
@@ -151,6 +157,7 @@ TEXT = {
         "revoked": "revoked", "new_token": "New token (shown only once: keep it safe)",
         "create_token": "Create token", "last_used": "Last used", "all": "all",
         "lang_other": "中文", "planner": "planner", "admin": "admin",
+        "import_nav": "Import a layer", "layers_nav": "Layer versions",
     },
 }
 
@@ -180,6 +187,9 @@ def register(app) -> None:
         raise ValueError(f"PLANMAP_AUTH_ANONYMOUS must be check, view or none, got {mode!r}")
     app.config["AUTH_ANONYMOUS"] = mode
     app.register_blueprint(bp)
+    from server import adminimport
+
+    app.register_blueprint(adminimport.bp)  # /admin/import, /admin/layers
     # after the rate limits (server/admission.py): an unauthenticated flood is limited too
     app.before_request(_before)
     app.after_request(_after)

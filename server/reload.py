@@ -217,11 +217,16 @@ def swap(app: Flask, changed: set | None = None) -> None:
     import layers
     from geo.index import ZoneIndex
     from geo.plans import other_plan_ids, scope_from_plan_data
+    from layers.store import configured_store
     from server import Services, workers
+    from server.startup import home_index
 
     old = app.extensions["planmap"]
-    data = layers.load(app.config["DATA_DIR"] or None, strict=False)
-    index = _home_index(app, data)
+    # the layer store the app was started with (a web import activates versions there)
+    data = layers.load(app.config["DATA_DIR"] or None, strict=False,
+                       store=configured_store(app.config.get("DATABASE_URL"),
+                                              app.config.get("HOME")))
+    index = home_index(app.config, data)  # its cache key includes the store's versions
     scope = scope_from_plan_data(data)
     if _reusable_plan_index(old, data, scope, changed):
         plan_index = old.plan_index
