@@ -243,10 +243,11 @@ def _run(path: Path, layer_id: str, store, crs: str | None, skip_refused: bool):
 # ---------------------------------------------------------------------- rendering
 
 def _page(template: str, status: int = 200, **context):
-    from server.auth import _lang, _render
+    from server.auth import _lang, _render, _when
 
     lang = _lang()
-    return _render(template, status, ix=TEXT[lang], crs_choices=CRS_CHOICES, **context)
+    return _render(template, status, ix=TEXT[lang], crs_choices=CRS_CHOICES, fmt=_when,
+                   **context)
 
 
 def _wants_html() -> bool:
@@ -385,7 +386,7 @@ def import_preview():
     view = {
         "stage": stage_id, "layer": layer_id, "filename": stage["filename"],
         "features": summary["features"], "types": summary["types"],
-        "bbox": [round(v, 6) for v in summary["bbox"]], "crs": result.source_crs,
+        "bbox": [round(float(v), 6) for v in summary["bbox"]], "crs": result.source_crs,
         "fields": summary["fields"], "repaired": result.repaired, "refused": result.refused,
         "notes": result.notes[:n], "shown": min(n, len(result.notes)),
         "total_notes": result.repaired + result.refused, "created": result.created_layer,
@@ -393,9 +394,10 @@ def import_preview():
         "expires": stage["created"] + float(current_app.config["ADMIN_IMPORT_STAGE_S"]),
         "sketch": _sketch(summary["sketch"], services().data),
     }
-    if not _wants_html() and request.headers.get("Accept", "").startswith("application/json"):
+    if not _wants_html():
         body = {k: v for k, v in view.items() if k not in ("sketch", "notes")}
-        body["notes"] = [vars(x) for x in view["notes"]]
+        body["notes"] = [{"row": int(x.row), "kind": x.kind, "reason": str(x.reason)}
+                         for x in view["notes"]]
         return current_app.json.response(body)
     return _page("auth/import.html", known=known, preview=view, error=None, form=form)
 
