@@ -151,7 +151,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUSTED_PROXIES", "", "Comma-separated addresses/CIDRs of reverse proxies "
             "(nginx) whose `X-Forwarded-For` is believed: from such a peer the client address "
             "(rate limits, audit log) is the right-most untrusted hop; empty = always the peer"),
-    Setting("ADMIN_IMPORT_MAX_FEATURES", 200_000, "Most features of a web import "
+    Setting("ADMIN_IMPORT_MAX_FEATURES", 50_000, "Most features of a web import "
             "(`/admin/import`): its preview and its activation run in the request, so bigger "
             "files get 413 `too_many_features` (use `planmap import` on the server)"),
     Setting("ADMIN_IMPORT_STAGE_S", 3600, "Seconds an uploaded, previewed web import stays "

@@ -241,10 +241,11 @@ def test_every_preview_import_and_restore_is_audited(app, files):
 def test_a_file_past_the_feature_limit_is_refused_before_anything_is_staged(app, files):
     admin = login(app, "admin")
     before = staged(app)
+    limit = app.config["ADMIN_IMPORT_MAX_FEATURES"]
     app.config["ADMIN_IMPORT_MAX_FEATURES"] = 5
     try:
         r = preview(admin, "web_big", files["a"])  # 6 features
     finally:
-        app.config["ADMIN_IMPORT_MAX_FEATURES"] = 200_000
+        app.config["ADMIN_IMPORT_MAX_FEATURES"] = limit
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_many_features"
     assert staged(app) == before and "web_big" not in layer_ids(app.test_client())
