@@ -6,6 +6,12 @@ a restricted layer does not exist: it is absent from the map page, ``/api/v1`` (
 zones, site-check results), ``/ogc``, exports, tiles and search, and asking for it by name
 answers 404 like an unknown layer.
 
+What such a caller gets is computed without the hidden layers, not filtered afterwards:
+:func:`server.services` hands them zone indexes of the visible data
+(:func:`visible_services`), and :func:`server.workers.run` runs their pooled work on a
+worker state without those layers (:func:`visible_task`) — so a site check's verdict can
+never come from a zone the caller cannot see.
+
 Other blueprints call :func:`hidden_layers` / :func:`layer_visible` (e.g. the tile server:
 ``if not layer_visible(layer_id): raise NotFound(...)``), :func:`visible_data` (a view of
 the plan data without the hidden layers) and :func:`filter_result` (drop entries of hidden
