@@ -489,6 +489,7 @@ def layer_restore(layer_id: str):
 
 def publish(app) -> None:
     """Serve the store's new active versions in this process now (server/reload.py)."""
-    from server import reload
+    from server import reload, visibility
 
     reload.swap(app)
+    visibility.warm(app)  # the anonymous callers' indexes of the new data, when restricted
