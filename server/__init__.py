@@ -39,16 +39,11 @@ def services() -> Services:
         pinned = g.planmap_services = current_app.extensions["planmap"]
     if "planmap_accounts" not in current_app.extensions:
         return pinned
-    from server.visibility import visible_data
+    from server.visibility import visible_data, visible_services
 
     data = visible_data(pinned.data)  # per call: the user is known only after server/auth.py
-    return pinned if data is pinned.data else _with_data(pinned, data)
-
-
-def _with_data(svc: Services, data) -> Services:
-    import dataclasses
-
-    return dataclasses.replace(svc, data=data)
+    # without hidden layers, indexes included: nothing is computed from what is not shown
+    return pinned if data is pinned.data else visible_services(pinned, data)
 
 
 def _plan_services(data):
@@ -127,4 +122,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     # last: its after-request hook then sees answers before delivery gzips them
     auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
+    from server import proxies
+
+    proxies.register(app)  # TRUSTED_PROXIES: the client address behind nginx
+    from server import visibility
+
+    visibility.warm(app)  # indexes without the restricted layers, for anonymous callers
     return app

@@ -240,6 +240,11 @@ class AccountStore:
             return "bad", None
         user = self.user_by_id(row[0])
         if row[4] > now:
+            # the same argon2 cost as any other answer: time tells no locked name apart
+            try:
+                self.hasher.verify(self._dummy, str(password or ""))
+            except VerificationError:
+                pass
             return "locked", user
         try:
             self.hasher.verify(row[1], str(password or ""))

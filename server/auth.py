@@ -70,6 +70,11 @@ POLICY: dict[str, str] = {
     "auth.admin_user_change": "admin",
     "auth.admin_audit": "admin",
     "auth.admin_audit_csv": "admin",
+    "adminimport.import_page": "admin",  # web import with preview, restore (issue 14)
+    "adminimport.import_preview": "admin",
+    "adminimport.import_confirm": "admin",
+    "adminimport.layers_page": "admin",
+    "adminimport.layer_restore": "admin",
     "pages.index": "view",
     "pages.map_script": "view",
     "pages.plan": "view",
@@ -116,7 +121,8 @@ AUDITED = {
 TEXT = {
     "zh": {
         "login": "登录", "logout": "退出登录", "username": "用户名", "password": "密码",
-        "login_title": "登录 · 白城市规划“一张图”", "bad_login": "用户名或密码错误",
+        "login_title": "登录 · 白城市规划“一张图”",
+        "bad_login": "用户名或密码错误，或因登录失败次数过多账户已临时锁定，请稍后再试",
         "locked": "登录失败次数过多，账户已临时锁定，请稍后再试", "disabled": "账户已停用",
         "rate": "登录尝试过于频繁，请稍后再试", "csrf": "表单已过期，请重新提交",
         "users": "用户管理", "audit": "审计日志（留痕）", "tokens": "API 令牌",
@@ -130,10 +136,13 @@ TEXT = {
         "revoke": "吊销", "revoked": "已吊销", "new_token": "新令牌（只显示这一次，请妥善保存）",
         "create_token": "创建令牌", "last_used": "最近使用", "all": "全部",
         "lang_other": "English", "planner": "规划人员", "admin": "管理员",
+        "import_nav": "导入图层", "layers_nav": "图层版本",
     },
     "en": {
         "login": "Log in", "logout": "Log out", "username": "User name", "password": "Password",
-        "login_title": "Log in · Baicheng plan map", "bad_login": "Wrong user name or password",
+        "login_title": "Log in · Baicheng plan map",
+        "bad_login": "Wrong user name or password, or the account is locked for a while "
+                     "after too many failed logins",
         "locked": "Too many failed logins: the account is locked for a while",
         "disabled": "This account is disabled", "rate": "Too many login attempts; wait a minute",
         "csrf": "The form expired; please submit it again", "users": "Users",
@@ -148,6 +157,7 @@ TEXT = {
         "revoked": "revoked", "new_token": "New token (shown only once: keep it safe)",
         "create_token": "Create token", "last_used": "Last used", "all": "all",
         "lang_other": "中文", "planner": "planner", "admin": "admin",
+        "import_nav": "Import a layer", "layers_nav": "Layer versions",
     },
 }
 
@@ -177,6 +187,9 @@ def register(app) -> None:
         raise ValueError(f"PLANMAP_AUTH_ANONYMOUS must be check, view or none, got {mode!r}")
     app.config["AUTH_ANONYMOUS"] = mode
     app.register_blueprint(bp)
+    from server import adminimport
+
+    app.register_blueprint(adminimport.bp)  # /admin/import, /admin/layers
     # after the rate limits (server/admission.py): an unauthenticated flood is limited too
     app.before_request(_before)
     app.after_request(_after)
@@ -308,13 +321,16 @@ def _verify(name: str, password: str):
 
 
 def _login_refusal(outcome: str, challenge: bool = False):
-    if outcome == "locked":
-        return _error(423, "account_locked", "too many failed logins: the account is locked "
-                      "(LOGIN_LOCKOUT_S)", "登录失败次数过多，账户已临时锁定")
-    if outcome == "disabled":
+    """One answer for a wrong password, an unknown name and a locked account: a client
+    cannot tell which names exist or are locked (the audit row keeps the detail)."""
+    if outcome == "disabled":  # reached only with the right password
         return _error(403, "account_disabled", "this account is disabled", "账户已停用")
-    return _error(401, "invalid_credentials", "wrong user name or password",
-                  "用户名或密码错误", challenge=challenge)
+    return _error(401, "invalid_credentials", BAD_LOGIN_EN, BAD_LOGIN_ZH, challenge=challenge)
+
+
+BAD_LOGIN_EN = ("wrong user name or password, or the account is locked for a while after "
+                "too many failed logins")
+BAD_LOGIN_ZH = "用户名或密码错误，或因登录失败次数过多账户已临时锁定"
 
 
 class _Window:
@@ -562,8 +578,9 @@ def login_post():
     outcome, user = _verify(name, request.form.get("password", ""))
     _audit_login(name, outcome, "form", user)
     if outcome != "ok":
-        status = {"locked": 423, "disabled": 403}.get(outcome, 401)
-        key = {"locked": "locked", "disabled": "disabled"}.get(outcome, "bad_login")
+        # locked, unknown and wrong answer alike (no enumeration of names)
+        status = 403 if outcome == "disabled" else 401
+        key = "disabled" if outcome == "disabled" else "bad_login"
         return _render("auth/login.html", status, next=nxt, message=tx[key])
     store = accounts()
     store.end_session(request.cookies.get(SESSION_COOKIE))  # no session survives a login

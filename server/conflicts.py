@@ -85,16 +85,19 @@ def _distance() -> float:
 def conflicts_for(distance_m: float) -> list[dict]:
     """Cached :func:`find_conflicts` for the running app's data."""
     app = current_app._get_current_object()
+    from server.visibility import hidden_layers
+
     cache = app.extensions.setdefault("planmap_conflicts", {})
+    key = (distance_m, hidden_layers())  # computed without the layers the caller cannot see
     with _lock:
-        if distance_m in cache:
-            return cache[distance_m]
+        if key in cache:
+            return cache[key]
     # in a worker under REQUEST_TIME_LIMIT_S, like site checks (0.1-0.3 s at the defaults)
     result = workers.run(conflicts_task, distance_m)
     with _lock:
         if len(cache) >= _CACHE_MAX:
             cache.clear()
-        cache[distance_m] = result
+        cache[key] = result
     return result
 
 

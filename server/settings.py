@@ -136,7 +136,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_MAX_FAILURES", 5, "Consecutive failed logins (form or HTTP basic) after "
             "which an account is locked for LOGIN_LOCKOUT_S"),
     Setting("LOGIN_LOCKOUT_S", 900, "Seconds an account stays locked after LOGIN_MAX_FAILURES "
-            "failed logins (423 `account_locked`)"),
+            "failed logins (answered like a wrong password, 401 `invalid_credentials`, so that "
+            "locked names cannot be told apart; the audit log says `locked`)"),
     Setting("LOGIN_RATE_PER_MIN", 20, "Login attempts per client address per minute (429 "
             "`login_rate_limited` past it); 0 = no limit"),
     Setting("SHARE_LINK_DAYS", 7, "Days a read-only share link of a stored check stays valid"),
@@ -151,6 +152,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RELOAD_REQUEST_SLOTS", 1, "Requests a web worker runs at once while it builds "
             "a new data version (the others wait, at most REQUEST_TIME_LIMIT_S), so that the "
             "build is not starved by request threads; 0 = no limit"),
+    # -- issue 14 (rest): proxies, web import
+    Setting("TRUSTED_PROXIES", "", "Comma-separated addresses/CIDRs of reverse proxies "
+            "(nginx) whose `X-Forwarded-For` is believed: from such a peer the client address "
+            "(rate limits, audit log) is the right-most untrusted hop; empty = always the peer"),
+    Setting("ADMIN_IMPORT_MAX_FEATURES", 50_000, "Most features of a web import "
+            "(`/admin/import`): its preview and its activation run in the request, so bigger "
+            "files get 413 `too_many_features` (use `planmap import` on the server)"),
+    Setting("ADMIN_IMPORT_STAGE_S", 3600, "Seconds an uploaded, previewed web import stays "
+            "staged (in HOME's `staging/` folder) awaiting its confirmation; then it is "
+            "deleted and its confirm answers 404 `unknown_import`"),
+    Setting("ADMIN_IMPORT_PREVIEW_ROWS", 50, "Repaired/refused rows listed by a web import's "
+            "preview (all of them are counted)"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

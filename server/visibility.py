@@ -6,6 +6,12 @@ a restricted layer does not exist: it is absent from the map page, ``/api/v1`` (
 zones, site-check results), ``/ogc``, exports, tiles and search, and asking for it by name
 answers 404 like an unknown layer.
 
+What such a caller gets is computed without the hidden layers, not filtered afterwards:
+:func:`server.services` hands them zone indexes of the visible data
+(:func:`visible_services`), and :func:`server.workers.run` runs their pooled work on a
+worker state without those layers (:func:`visible_task`) — so a site check's verdict can
+never come from a zone the caller cannot see.
+
 Other blueprints call :func:`hidden_layers` / :func:`layer_visible` (e.g. the tile server:
 ``if not layer_visible(layer_id): raise NotFound(...)``), :func:`visible_data` (a view of
 the plan data without the hidden layers) and :func:`filter_result` (drop entries of hidden
@@ -15,6 +21,7 @@ layers from a JSON answer).
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 from flask import current_app, g, has_request_context
 
@@ -68,6 +75,13 @@ def visible_data(data):
     hidden = hidden_layers()
     if not hidden:
         return data
+    return data_without(data, hidden)
+
+
+def data_without(data, hidden: frozenset[str]):
+    """A view of the plan data without the layers ``hidden`` (no Flask needed: workers)."""
+    if not hidden:
+        return data
     key = (id(data), hidden)
     found = _views.get(key)
     if found is not None and found[0] is data:
@@ -94,6 +108,75 @@ def visible_data(data):
         _views.clear()
     _views[key] = (data, view)
     return view
+
+
+# --- answers computed without the hidden layers (issue 14: no verdict from a hidden zone)
+#
+# A site check's verdict, a point query's tiers, a batch's pair count, a conflict run and
+# a report's map must not be computed from features the caller may not see and filtered
+# afterwards (the verdict would still come from them): callers who cannot see some layers
+# get zone indexes built from the data without those layers — in this process for work in
+# the request thread (:func:`visible_services`, built once per data version and hidden
+# set, warmed at start-up by :func:`warm`), and in each worker process for pooled work
+# (:func:`visible_task`, built at the worker's first such task and kept in its state).
+
+_services: dict = {}
+_services_lock = threading.Lock()
+
+
+def _state_for(data) -> dict:
+    from geo.budget import zone_worker_init
+
+    return zone_worker_init(data)
+
+
+def visible_services(svc, data):
+    """``svc`` with ``data`` (a view from :func:`data_without`) and indexes of that view."""
+    key = (id(svc), id(data))
+    found = _services.get(key)
+    if found is not None and found[0] is svc and found[1] is data:
+        return found[2]
+    with _services_lock:  # one build; concurrent callers wait for it
+        found = _services.get(key)
+        if found is not None and found[0] is svc and found[1] is data:
+            return found[2]
+        state = _state_for(data)
+        view = dataclasses.replace(svc, data=data, index=state["index"],
+                                   plan_index=state["plan_index"]
+                                   if svc.plan_index is not None else None)
+        if hasattr(svc, "pool"):  # set by a data reload (server/reload.py)
+            view.pool = svc.pool
+        if len(_services) > 4:
+            _services.clear()
+        _services[key] = (svc, data, view)
+        return view
+
+
+def visible_task(state: dict, hidden, fn, *args, **kwargs):
+    """Worker task: ``fn`` on a state (data, indexes) without the ``hidden`` layers."""
+    hidden = frozenset(hidden)
+    views = state.setdefault("planmap_visible", {})
+    sub = views.get(hidden)
+    if sub is None:
+        sub = views[hidden] = _state_for(data_without(state["data"], hidden))
+    return fn(sub, *args, **kwargs)
+
+
+def warm(app) -> None:
+    """Build the anonymous callers' indexes in the background when some layer is restricted
+    (so that the first anonymous request does not wait for them)."""
+    svc = app.extensions["planmap"]
+    hidden = restricted_layers(svc.data, app.config)
+    if not hidden:
+        return
+
+    def build():
+        try:
+            visible_services(svc, data_without(svc.data, hidden))
+        except Exception:  # noqa: BLE001 - built again by the first request that needs it
+            app.logger.exception("planmap: index without restricted layers not prebuilt")
+
+    threading.Thread(target=build, daemon=True, name="planmap-visible-index").start()
 
 
 def filter_result(body, hidden: frozenset[str] | None = None):

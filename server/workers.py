@@ -94,13 +94,23 @@ def run(fn, *args, **kwargs):
     config = current_app.config
     workers = pool()
     if workers is not None and workers.closed:  # dropped from the registry by newer apps
-        # the full data: workers answer for every layer (restricted layers are filtered
-        # from the answers, server/visibility.py)
+        # the full data: callers who may not see some layers get their answers computed
+        # without them (server/visibility.py visible_task)
         register(current_app, current_app.extensions["planmap"].data)
         workers = pool()
+    from flask import has_request_context
+
+    from server.visibility import hidden_layers, visible_task
+
+    hidden = hidden_layers() if has_request_context() else frozenset()
     if workers is None:
-        svc = current_app.extensions["planmap"]
+        from server import services
+
+        # the request's services: without the layers it may not see (indexes included)
+        svc = services() if has_request_context() else current_app.extensions["planmap"]
         return fn({"data": svc.data, "index": svc.index,
                    "plan_index": getattr(svc, "plan_index", None)}, *args, **kwargs)
+    if hidden:  # computed in the worker without the hidden layers (server/visibility.py)
+        args, fn = (hidden, fn, *args), visible_task
     return workers.run(fn, *args, seconds=float(config["REQUEST_TIME_LIMIT_S"]),
                        wait_s=float(config["WORKER_WAIT_S"]), **kwargs)

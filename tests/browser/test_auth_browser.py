@@ -23,7 +23,8 @@ def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("auth_browser")
     # WORKERS=0: the check runs in the request thread (the worker pool is tested elsewhere)
     app = create_app({"DB_PATH": str(root / "c.db"), "AUTH_ANONYMOUS": "view",
-                      "ARGON2_MEMORY_KIB": 1024, "WORKERS": 0})
+                      "ARGON2_MEMORY_KIB": 1024, "WORKERS": 0,
+                      "HOME": str(root)})  # the layer store of the web import: HOME/store
     store = app.extensions["planmap_accounts"]
     store.add_user("planner", PASSWORD, ORG, "planner", "张规划")
     store.add_user("admin", PASSWORD, ORG, "admin", "李管理")
@@ -108,6 +109,55 @@ def test_login_page_in_english_and_a_wrong_password(browser, server):
     page.fill("input[name=username]", "planner")
     page.fill("input[name=password]", "not the password")
     page.click("form.pm-auth-form button[type=submit]")
-    assert page.locator(".pm-auth-message").inner_text() == "Wrong user name or password"
+    assert page.locator(".pm-auth-message").inner_text().startswith(
+        "Wrong user name or password")
     page.screenshot(path=str(SHOTS / "auth_login_en.png"))
     ctx.close()
+
+
+def test_admin_imports_a_layer_with_preview_and_it_appears_on_the_map(browser, server,
+                                                                      tmp_path):
+    """admin → /admin/import → preview (nothing served yet) → confirm → the layer is in
+    the API and on the map page."""
+    from tests.server.test_admin_import import _file
+
+    upload = tmp_path / "web_parcels.gpkg"
+    _file(upload, "旱地")
+    base_url = server["base"]
+    page = _context(browser).new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base_url + "/admin/import")
+    page.wait_for_selector("form.pm-auth-form")
+    _login(page, "admin")
+    page.wait_for_selector("#pm-import-form")
+    page.fill("#pm-import-form input[name=layer]", "web_parcels")
+    page.set_input_files("#pm-import-form input[name=file]", str(upload))
+    page.click("#pm-import-form button[type=submit]")
+    page.wait_for_selector("#pm-import-preview", timeout=60000)
+    assert page.locator("#pm-import-count").inner_text() == "6"
+    assert page.locator("#pm-import-refused").inner_text() == "0"
+    assert page.locator(".pm-import-sketch svg path").count() == 2
+    page.screenshot(path=str(SHOTS / "auth_admin_import_preview.png"), full_page=True)
+
+    def api_status():
+        return page.evaluate("fetch('/api/v1/layers/web_parcels').then(r => r.status)")
+
+    assert api_status() == 404  # the preview activated nothing
+    page.click("#pm-import-confirm button[type=submit]")
+    page.wait_for_selector("#pm-store-layers tr[data-layer=web_parcels]", timeout=120000)
+    assert "web_parcels" in page.locator("#pm-layers-message").inner_text()
+    page.screenshot(path=str(SHOTS / "auth_admin_layers.png"), full_page=True)
+    assert api_status() == 200
+    count = page.evaluate("fetch('/api/v1/layers/web_parcels').then(r => r.json())"
+                          ".then(b => b.features.length)")
+    assert count == 6
+    page.goto(base_url + "/")
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    listed = page.evaluate("fetch('/api/v1/layers').then(r => r.json())"
+                           ".then(b => b.layers.map(l => l.id))")
+    assert "web_parcels" in listed
+    assert "web_parcels" in page.content()  # the map page carries the new layer
+    assert errors == []
+    page.context.close()
+

@@ -171,15 +171,44 @@ def test_admin_forms_need_csrf(app, store):
 def test_brute_force_locks_the_account_then_it_opens_again(app, store):
     store.add_user("victim", PASSWORD, ORG)
     client = app.test_client()
-    for _ in range(2):
+    for _ in range(3):
         assert login(client, "victim", "wrong password!").status_code == 401
-    assert login(client, "victim", "wrong password!").status_code == 423  # the 3rd
+    assert store.user("victim")["locked_until"] > time.time()  # the 3rd locked it
     # locked: even the right password is refused, form and basic auth alike
-    assert login(client, "victim").status_code == 423
+    assert login(client, "victim").status_code == 401
     assert app.test_client().get("/auth/tokens",
-                                 headers=basic("victim", PASSWORD)).status_code == 423
+                                 headers=basic("victim", PASSWORD)).status_code == 401
     time.sleep(2.2)  # LOGIN_LOCKOUT_S = 2
     assert login(client, "victim").status_code == 303
+
+
+def _login_answer(app, name, password):
+    """What a client learns from a form login and a basic-auth request: status + text."""
+    import re
+
+    page = login(app.test_client(), name, password)
+    alert = re.search(r'role="alert">([^<]*)<', page.get_data(as_text=True))
+    api = app.test_client().get("/auth/tokens", headers=basic(name, password))
+    return (page.status_code, alert.group(1) if alert else None, api.status_code,
+            api.get_json()["error"])
+
+
+def test_locked_unknown_and_wrong_password_answer_alike(app, store):
+    """A client cannot tell a locked account or an existing name from an unknown one; the
+    lock-out still holds and the audit log keeps what really happened."""
+    store.add_user("lockme", PASSWORD, ORG)
+    for _ in range(3):
+        login(app.test_client(), "lockme", "wrong password!")
+    assert store.user("lockme")["locked_until"] > time.time()
+    locked = _login_answer(app, "lockme", PASSWORD)  # the right password, but locked
+    store.add_user("someone", PASSWORD, ORG)
+    wrong = _login_answer(app, "someone", "wrong password!")
+    unknown = _login_answer(app, "no_such_user", "wrong password!")
+    assert locked == wrong == unknown
+    assert locked[0] == 401 and locked[2] == 401 and locked[1]
+    assert store.user("lockme")["locked_until"] > time.time()  # still locked
+    results = {(r["username"], r["result"]) for r in store.audit_rows(limit=50, action="login")}
+    assert ("lockme", "locked") in results and ("no_such_user", "bad") in results
 
 
 def test_basic_auth_failures_count_towards_the_lockout(app, store):

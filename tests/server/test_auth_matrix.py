@@ -34,6 +34,11 @@ MATRIX = {
     ("auth.admin_user_change", "POST"): (401, 403, 400, 403),  # unknown user
     ("auth.admin_audit", "GET"): (401, 403, 200, 403),
     ("auth.admin_audit_csv", "GET"): (401, 403, 200, 403),
+    ("adminimport.import_page", "GET"): (401, 403, 200, 403),
+    ("adminimport.import_preview", "POST"): (401, 403, 400, 403),  # no file: 400 for the admin
+    ("adminimport.import_confirm", "POST"): (401, 403, 404, 403),  # no such staged upload
+    ("adminimport.layers_page", "GET"): (401, 403, 200, 403),
+    ("adminimport.layer_restore", "POST"): (401, 403, 404, 403),  # "admin" is no store layer
     ("pages.index", "GET"): (200, 200, 200, 200),
     ("pages.map_script", "GET"): (200, 200, 200, 200),
     ("pages.plan", "GET"): (200, 200, 200, 200),
@@ -104,6 +109,7 @@ def _sample_args(app, check_id):
     return {"filename": "planmap.css", "lang": "zh", "seed": next(iter(data.plans)),
             "check_id": check_id, "layer_id": "admin", "name": "admin.geojson",
             "cid": cid, "fid": fid, "token_id": 999999, "username": "nobody",
+            "stage_id": "A" * 32,
             "z": 8, "x": 215, "y": 91}  # a tile over Baicheng
 
 
