@@ -40,6 +40,7 @@ from .common import (
     geonames_point,
     lineal,
     load_source,
+    place_en,
     polygonal,
     rect_lonlat,
     source_features,
@@ -381,7 +382,7 @@ def build_tourism_loop() -> list[dict]:
             ctx_feature(
                 f"ctx_tourism_hub_{ids[name]}",
                 f"{name}{tier_zh}旅游集散中心",
-                f"{name} {tier_en} tourism distribution centre",
+                f"{place_en(name)} {tier_en} tourism distribution centre",
                 layer,
                 "tourism_hub",
                 to_metric(town(name)),
@@ -560,7 +561,7 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_energy_capacity_{code}",
                 f"{name}风电、光伏规划总开发容量",
-                f"Planned wind and PV capacity, {name}",
+                f"Planned wind and PV capacity, {place_en(name)}",
                 layer,
                 "capacity_county",
                 simplified(county_metric(code)),
@@ -589,7 +590,7 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_{'wind' if kind == WIND else 'pv'}_{key}",
                 zh,
-                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' (named after {township})",
+                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' (named after {place_en(township)})",
                 layer,
                 kind,
                 geom,
@@ -616,7 +617,8 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_{'wind' if kind == WIND else 'pv'}_unplaced_{county}",
                 f"{COUNTY_ZH[county]}未定位的规划{what_zh}（{len(rows)}处）：{names}",
-                f"{len(rows)} planned {what_en} of {COUNTY_ZH[county]} with no placeable township",
+                f"{len(rows)} planned {what_en} of {place_en(COUNTY_ZH[county])} with no placeable "
+                f"township",
                 layer,
                 kind + "_unplaced",
                 seat,

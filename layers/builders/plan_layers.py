@@ -21,7 +21,7 @@ from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from .common import cite, feature, lineal, polygonal, source_features
+from .common import cite, feature, lineal, place_en, polygonal, source_features
 
 S001 = "001_9a974351a9e73ab7"
 S002 = "002_fdf47785ab26ae24"
@@ -756,7 +756,7 @@ def build_corridor_004() -> list[dict]:
         alt = [(S004, 1040, "长春至辽源市和梅河口市"), (S004, 1123, "长春至辽源市和磐石市")] \
             if key == "meihekou" else []
         out.append(feat(
-            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{name}",
+            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{place_en(name)}",
             layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
             "打造工业走廊内部核心辐射产业八通道",
             rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
@@ -797,7 +797,7 @@ def build_channels_004() -> list[dict]:
              ("liaoyuan", "辽源"), ("baishan", "白山"), ("yanji", "延吉"), ("dunhua", "敦化"),
              ("meihekou", "梅河口"), ("erdaobaihe", "二道白河"), ("songjianghe", "松江河")]
     out += _points(layer, [
-        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {n}", "tourism_node",
+        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {place_en(n)}", "tourism_node",
          n, 1889, "重点建设旅游节点城市体系") for k, n in nodes],
         S004, "a tourism node city or town the plan names.")
     return out
