@@ -590,7 +590,8 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_{'wind' if kind == WIND else 'pv'}_{key}",
                 zh,
-                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' (named after {place_en(township)})",
+                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' "
+                f"(named after {place_en(township)})",
                 layer,
                 kind,
                 geom,
