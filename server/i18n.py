@@ -381,7 +381,8 @@ CASE_STRINGS = {
         "case_parcel_total": "合计",
         "case_site_merged": "合并后用地面积（重叠部分只计一次）",
         "case_boundary": "界址点坐标表",
-        "case_boundary_note": "点号按各地块边界顺序编号；圈号 1 为外边界，其后为内环（挖空）。",
+        "case_boundary_note": ("点号取自文件（国土 TXT 的点号）；文件未给点号时按各地块边界顺序编号"
+                               "（J1、J2…）。圈号 1 为外边界，其后为内环（挖空）。"),
         "case_point_no": "点号",
         "case_ring": "圈号",
         "case_input_xy": "输入坐标（{crs}）",
@@ -447,9 +448,11 @@ CASE_STRINGS = {
         "case_parcel_vertices": "Boundary points",
         "case_parcel_total": "Total",
         "case_site_merged": "Merged site area (overlaps counted once)",
-        "case_boundary": "Boundary points (界址点)",
-        "case_boundary_note": ("Points are numbered along each parcel's boundary; ring 1 is the "
-                               "outer boundary, later rings are holes."),
+        "case_boundary": "Boundary point coordinates",
+        "case_boundary_note": ("Point names are the file's own (the point numbers of a "
+                               "land-survey TXT); without them, points are numbered J1, J2, … "
+                               "along each parcel's boundary. Ring 1 is the outer boundary, "
+                               "later rings are holes."),
         "case_point_no": "Point",
         "case_ring": "Ring",
         "case_input_xy": "Input coordinates ({crs})",
@@ -460,7 +463,7 @@ CASE_STRINGS = {
         "case_east_y": "Y east (m)",
         "case_points_cut": ("{total} boundary points; the first {listed} are listed "
                             "(REPORT_MAX_POINTS)."),
-        "case_extent": "Extent (四至: outermost points)",
+        "case_extent": "Bounding directions (outermost points)",
         "case_side": "Side",
         "case_east": "East",
         "case_west": "West",
@@ -473,7 +476,9 @@ CASE_STRINGS = {
         "case_data_statement": ("Data: generated from the Baicheng plan map, data version "
                                 "{version}; “schematic” extents are drawn from the plan's words, "
                                 "not legal boundaries, and must be checked against the official "
-                                "三区三线 and other formal results."),
+                                "three zones and three lines (ecological protection red line, "
+                                "permanent basic farmland, urban development boundary) and "
+                                "other formal results."),
         "case_page": "page {page} of {pages}",
         "case_pdf": "Download PDF",
         "case_map_legend_site": "Site",

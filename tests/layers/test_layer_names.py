@@ -51,3 +51,11 @@ def test_place_name_table_gives_pinyin_and_refuses_unknown_places():
     assert [k for k, v in table.items() if CJK.search(v) or not CJK.search(k)] == []
     with pytest.raises(KeyError, match="placenames.json"):
         place_en("不存在的地方")
+
+
+def test_no_clause_english_summary_contains_chinese():
+    clauses = json.loads((LAYERS / "clauses.json").read_text("utf-8"))
+    assert len(clauses) > 50
+    bad = [c["id"] for c in clauses for key in ("summary_en", "activity_en")
+           if CJK.search(c.get(key) or "")]
+    assert bad == []
