@@ -1,6 +1,8 @@
 """Provincial context layers (seeds 001 and 004), off by default on the map.
 
-Five layers, built by the functions named in ``layers.build.BUILDERS``:
+Five layers; four are built by the functions their entries in ``layers/facts/catalog.json``
+name (``builder``), the hydrogen corridor from its fact file alone
+(``layers/facts/ctx_hydrogen_corridor.json``, ``layers/builders/facts.py``):
 
 * ``ctx_west_tourism_loop`` — the 长松大白通长 west tourism loop (004), its wetland
   loop roads into 向海/莫莫格 and the scenic areas 004 wants expanded;
@@ -358,40 +360,8 @@ def build_tourism_loop() -> list[dict]:
             development="tourism",
         )
     )
-    hubs = [
-        ("白城", "一级", "first-tier"),
-        ("大安", "二级", "second-tier"),
-        ("镇赉", "二级", "second-tier"),
-        ("通榆", "二级", "second-tier"),
-        ("松原", "一级", "first-tier"),
-    ]
-    ids = {
-        "白城": "baicheng",
-        "大安": "daan",
-        "镇赉": "zhenlai",
-        "通榆": "tongyu",
-        "松原": "songyuan",
-    }
-    for name, tier_zh, tier_en in hubs:
-        line, quote = (
-            (2335, "围绕松原市、白城市 2 个一级集散中心")
-            if tier_zh == "一级"
-            else (2335, "双辽市、前郭县、大安市、镇赉县、通榆县 5 个二级旅游集散中心")
-        )
-        out.append(
-            ctx_feature(
-                f"ctx_tourism_hub_{ids[name]}",
-                f"{name}{tier_zh}旅游集散中心",
-                f"{place_en(name)} {tier_en} tourism distribution centre",
-                layer,
-                "tourism_hub",
-                to_metric(town(name)),
-                "schematic",
-                SRC_004,
-                cite(line, quote, S004),
-                f"Point at the town ({town_source(name)}); 004 names the town, not a site.",
-            )
-        )
+    # The tourism distribution centres (004 l.2335) are points at towns: facts only, in
+    # layers/facts/ctx_west_tourism_loop.json (appended by layers.build).
     return out
 
 
@@ -838,35 +808,6 @@ def build_patterns() -> list[dict]:
 
 
 # ------------------------------------------------------------ hydrogen corridor
-def build_hydrogen() -> list[dict]:
-    """Build the 长春—白城 hydrogen corridor (001 l.1406, 004 l.827)."""
-    layer = "ctx_hydrogen_corridor"
-    names = ["白城", "大安", "松原", "长春"]
-    return [
-        ctx_feature(
-            "ctx_hydrogen_corridor_changchun_baicheng",
-            "长春—白城氢能走廊",
-            "Changchun–Baicheng hydrogen corridor",
-            layer,
-            "hydrogen_corridor",
-            polyline(names),
-            "schematic",
-            SRC_001,
-            cite(1406, "长春－白城氢能走廊新能源制氢示范", S001),
-            polyline_rule(
-                names,
-                "the corridor 长春—松原—白城 (001 l.1406, 004 l.827; the "
-                "Baicheng plan's 长白氢能走廊 is en_changbai_hydrogen_corridor).",
-            ),
-            extra_citations=[
-                cite(827, "主动融入氢能走廊建设", S004),
-                cite(827, "谋划开通长春—白城氢能源客运专线", S004),
-            ],
-            development="energy",
-        )
-    ]
-
-
 # ------------------------------------------------- helpers for the Baicheng groups
 def seat_metric(county: str):
     """EPSG:4550 point of a county seat (GeoNames)."""

@@ -1,0 +1,114 @@
+"""Layers built from their fact file alone (issue 17 item 5: layer facts as data).
+
+A layer whose catalog entry (``layers/facts/catalog.json``) says ``"builder": "facts"`` is
+built from ``layers/facts/<layer id>.json`` alone; a layer still built by code may keep some
+of its features in such a file too (``layers.build`` appends them after the code's)::
+
+    {"layer": "<id>",
+     "defaults": {"accuracy": "schematic", "source": "...", "county": "context_units"},
+     "features": [
+      {"id": "...", "name_zh": "...", "name_en": "...", "kind": "...",
+       "geometry": {"rule": "towns_polyline", "towns": ["白城", "大安"], "what": "..."},
+       "citation": {"seed": "004_bba0a9fb5e7355d6", "line": 2335, "quote": "..."},
+       "extra_citations": [{"seed": ..., "line": ..., "quote": ...}],
+       "properties": {"development": "energy"}}]}
+
+Every fact is data: names, kind, accuracy, source, citations (checked against the plan
+text by :func:`layers.builders.common.cite`) and extra properties.  Only the geometry is
+code: ``geometry.rule`` names a function of :data:`GEOMETRY_RULES` that returns the
+EPSG:4550 geometry and the stated ``rule`` text from the fact's parameters.  ``county``
+is ``context_units`` (the Baicheng counties and context units the geometry lies in) or
+``counties`` (the Baicheng counties, the default of :func:`~layers.builders.common.feature`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from .common import FACTS, cite, feature, to_metric, to_wgs84
+
+
+def _towns_polyline(p: dict):
+    """Draw straight segments through named towns, clipped to the context extent."""
+    from .context import polyline, polyline_rule
+
+    return polyline(p["towns"]), polyline_rule(p["towns"], p["what"])
+
+
+def _town_point(p: dict):
+    """Place a point at a named town (GeoNames, else the reference catalog)."""
+    from .context import town, town_source
+
+    return to_metric(town(p["town"])), p["text"].format(source=town_source(p["town"]))
+
+
+def _town_disc(p: dict):
+    """Draw a disc of ``radius_m`` around a named town, clipped to the context extent."""
+    from .common import polygonal
+    from .context import extent_metric, town, town_source
+
+    disc = to_metric(town(p["town"])).buffer(float(p["radius_m"]), 16)
+    return polygonal(disc.intersection(extent_metric())), p["text"].format(
+        source=town_source(p["town"]), radius_m=f"{float(p['radius_m']):g}")
+
+
+# The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
+# stated rule text).  A new kind of geometry is one new function here.
+GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
+    "towns_polyline": _towns_polyline,
+    "town_point": _town_point,
+    "town_disc": _town_disc,
+}
+
+
+def _cite(c: dict) -> dict:
+    return cite(int(c["line"]), c["quote"], c["seed"])
+
+
+def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
+    """Build the features of ``layer_id`` from ``<facts_dir>/<layer_id>.json``.
+
+    Parameters
+    ----------
+    layer_id
+        The layer's id (its catalog entry says ``"builder": "facts"``).
+    facts_dir
+        Folder of the fact files (default ``layers/facts``).
+
+    Returns
+    -------
+    list of dict
+        GeoJSON-like features (WGS84 shapely geometry) with the contract properties.
+    """
+    from .context import units_of
+
+    path = Path(facts_dir or FACTS) / f"{layer_id}.json"
+    facts = json.loads(path.read_text("utf-8"))
+    if facts.get("layer") != layer_id:
+        raise ValueError(f"{path}: 'layer' must be {layer_id!r}")
+    defaults = facts.get("defaults") or {}
+    out = []
+    for f in facts["features"]:
+        f = {**defaults, **f}
+        geom_spec = dict(f["geometry"])
+        rule_name = geom_spec.pop("rule")
+        if rule_name not in GEOMETRY_RULES:
+            raise ValueError(f"{path}: {f['id']}: unknown geometry rule {rule_name!r} "
+                             f"(known: {', '.join(sorted(GEOMETRY_RULES))})")
+        geom_m, rule_text = GEOMETRY_RULES[rule_name](geom_spec)
+        county_mode = f.get("county", "counties")
+        if county_mode not in ("counties", "context_units"):
+            raise ValueError(f"{path}: {f['id']}: county must be counties or context_units")
+        out.append(feature(
+            f["id"], f["name_zh"], f["name_en"], layer_id, f["kind"], to_wgs84(geom_m),
+            f["accuracy"], f["source"], _cite(f["citation"]),
+            county=units_of(geom_m) if county_mode == "context_units" else None,
+            rule=rule_text,
+            extra_citations=[_cite(c) for c in f.get("extra_citations") or []] or None,
+            **(f.get("properties") or {}),
+        ))
+    return out
+
+
