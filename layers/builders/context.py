@@ -1,8 +1,8 @@
 """Provincial context layers (seeds 001 and 004), off by default on the map.
 
-Five layers; four are built by the functions their entries in ``layers/facts/catalog.json``
-name (``builder``), the hydrogen corridor from its fact file alone
-(``layers/facts/ctx_hydrogen_corridor.json``, ``layers/builders/facts.py``):
+Five layers; three are built by the functions their entries in ``layers/facts/catalog.json``
+name (``builder``), the channels and the hydrogen corridor from their fact files alone
+(``layers/facts/<id>.json``, ``layers/builders/facts.py``):
 
 * ``ctx_west_tourism_loop`` — the 长松大白通长 west tourism loop (004), its wetland
   loop roads into 向海/莫莫格 and the scenic areas 004 wants expanded;
@@ -611,97 +611,7 @@ def build_energy_base() -> list[dict]:
 
 
 # --------------------------------------------------------------------- channels
-def build_channels() -> list[dict]:
-    """Build the 白松长通至辽宁大通道 (004 l.2621–2815) and its Baicheng projects."""
-    layer = "ctx_channels"
-    out = []
-    branch_a = ["白城", "大安", "松原", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_channel_baisongchangtong_a",
-            "白松长通至辽宁大通道：白城—松原—长春段",
-            "Bai-Song-Chang-Tong channel: Baicheng–Songyuan–Changchun branch",
-            layer,
-            "channel",
-            polyline(branch_a),
-            "schematic",
-            SRC_004,
-            cite(2629, "连通白城、松原、长春、辽源、通化、白山至辽宁", S004),
-            polyline_rule(branch_a, "the channel's north-west branch (长白铁路, G12)."),
-            development="transport",
-        )
-    )
-    branch_d = ["白城", "通榆", "双辽"]
-    out.append(
-        ctx_feature(
-            "ctx_channel_baisongchangtong_south",
-            "白松长通至辽宁大通道：白城向南（通榆—双辽）",
-            "Bai-Song-Chang-Tong channel: southward from Baicheng (Tongyu–Shuangliao)",
-            layer,
-            "channel",
-            polyline(branch_d),
-            "schematic",
-            SRC_004,
-            cite(2631, "白城、松原向南可利", S004),
-            polyline_rule(branch_d, "the southward link via 平齐铁路/嫩双高速 (004 l.2631)."),
-            development="transport",
-        )
-    )
-    mm = momoge_metric()
-    daan = to_metric(town("大安"))
-    out.append(
-        ctx_feature(
-            "ctx_road_qida_momoge_daan",
-            "省道齐大公路莫莫格至大安段",
-            "Provincial road Qi–Da, Momoge to Da'an section",
-            layer,
-            "road_project",
-            LineString([mm.centroid, daan]),
-            "schematic",
-            SRC_004,
-            cite(2679, "省道齐大公路莫莫格至大安段", S004),
-            "Straight line from the centroid of the schematic 莫莫格 core (eco_core_momoge) to the "
-            "大安 seat (GeoNames 大赉). 004 names the end points, not the route.",
-            development="transport",
-        )
-    )
-    from shapely.ops import nearest_points
-
-    from .water import nen_metric
-
-    bridge = nearest_points(nen_metric(), daan)[0]
-    out.append(
-        ctx_feature(
-            "ctx_bridge_yasi_nen_daan",
-            "国道牙四公路大安嫩江大桥",
-            "National road Ya–Si: Da'an Nen River bridge",
-            layer,
-            "road_project",
-            bridge,
-            "schematic",
-            SRC_004,
-            cite(2679, "国道牙四公路大安嫩江大桥", S004),
-            "Point of the GSHHG 嫩江 centreline nearest the 大安 "
-            "seat (GeoNames 大赉); 004 does not "
-            "give the bridge site.",
-            development="transport",
-        )
-    )
-    out.append(
-        ctx_feature(
-            "ctx_hub_baicheng",
-            "白城区域性综合交通枢纽",
-            "Baicheng regional transport hub",
-            layer,
-            "transport_hub",
-            to_metric(town("白城")),
-            "schematic",
-            SRC_004,
-            cite(2695, "培育通化、白山、白城、松原、辽源为区域性综合交通枢纽", S004),
-            "Point at GeoNames 白城; 004 names the city, not a site.",
-        )
-    )
-    return out
+# ctx_channels is built from its fact file alone (layers/facts/ctx_channels.json).
 
 
 # ------------------------------------------------------------ province patterns

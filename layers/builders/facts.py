@@ -54,12 +54,44 @@ def _town_disc(p: dict):
         source=town_source(p["town"]), radius_m=f"{float(p['radius_m']):g}")
 
 
+def _anchor(name: str):
+    """Return the EPSG:4550 anchor point a fact file names."""
+    from .context import momoge_metric
+
+    anchors = {"momoge_core_centroid": lambda: momoge_metric().centroid}
+    if name not in anchors:
+        raise ValueError(f"unknown anchor {name!r} (known: {', '.join(sorted(anchors))})")
+    return anchors[name]()
+
+
+def _anchor_to_town(p: dict):
+    """Draw a straight line from a named anchor to a named town."""
+    from shapely.geometry import LineString
+
+    from .context import town
+
+    return LineString([_anchor(p["from"]), to_metric(town(p["town"]))]), p["text"]
+
+
+def _river_point_near_town(p: dict):
+    """Place a point on a river's centreline, nearest a named town."""
+    from shapely.ops import nearest_points
+
+    from .context import town
+    from .water import nen_metric
+
+    rivers = {"nen": nen_metric}
+    return nearest_points(rivers[p["river"]](), to_metric(town(p["town"])))[0], p["text"]
+
+
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
 # stated rule text).  A new kind of geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "towns_polyline": _towns_polyline,
     "town_point": _town_point,
     "town_disc": _town_disc,
+    "anchor_to_town": _anchor_to_town,
+    "river_point_near_town": _river_point_near_town,
 }
 
 
