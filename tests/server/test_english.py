@@ -85,8 +85,12 @@ def _get(client, url):
     return r.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/?lang=en", "/conflicts?lang=en",
-                                 "/plan/000_f32aaef515cfbb76?lang=en"])
+@pytest.mark.parametrize("url", ["/?lang=en", "/conflicts?lang=en", "/auth/login?lang=en",
+                                 "/plan/000_f32aaef515cfbb76?lang=en",
+                                 "/plan/001_9a974351a9e73ab7?lang=en",
+                                 "/plan/002_fdf47785ab26ae24?lang=en",
+                                 "/plan/003_50a963f61061be04?lang=en",
+                                 "/plan/004_bba0a9fb5e7355d6?lang=en"])
 def test_english_pages_have_no_untranslated_text(client, url):
     assert untranslated(_get(client, url)) == []
 
