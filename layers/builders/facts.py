@@ -84,6 +84,38 @@ def _river_point_near_town(p: dict):
     return nearest_points(rivers[p["river"]](), to_metric(town(p["town"])))[0], p["text"]
 
 
+def _point_of(spec: dict):
+    """Return the EPSG:4550 point of ``{"town": name}`` or ``{"lonlat": [lon, lat]}``."""
+    from shapely.geometry import Point
+
+    from .context import town
+
+    return to_metric(town(spec["town"]) if "town" in spec else Point(*spec["lonlat"]))
+
+
+def _points_polyline(p: dict):
+    """Draw straight segments through towns or given points, clipped to the context extent."""
+    from shapely.geometry import LineString
+
+    from .common import lineal
+    from .context import extent_metric
+
+    line = LineString([_point_of(q) for q in p["points"]])
+    return lineal(line.intersection(extent_metric())), p["text"]
+
+
+def _river_band(p: dict):
+    """Draw a band of ``width_m`` each side of a river within counties, simplified."""
+    from .common import counties_metric, polygonal
+    from .context import simplified
+    from .water import taoer_metric
+
+    rivers = {"taoer": taoer_metric}
+    band = rivers[p["river"]]().buffer(float(p["width_m"]), 8)
+    zone = polygonal(band.intersection(counties_metric(tuple(p["counties"]))))
+    return simplified(zone, float(p["simplify_m"])), p["text"]
+
+
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
 # stated rule text).  A new kind of geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
@@ -92,6 +124,8 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "town_disc": _town_disc,
     "anchor_to_town": _anchor_to_town,
     "river_point_near_town": _river_point_near_town,
+    "points_polyline": _points_polyline,
+    "river_band": _river_band,
 }
 
 
