@@ -1,8 +1,8 @@
 """Provincial context layers (seeds 001 and 004), off by default on the map.
 
-Five layers; three are built by the functions their entries in ``layers/facts/catalog.json``
-name (``builder``), the channels and the hydrogen corridor from their fact files alone
-(``layers/facts/<id>.json``, ``layers/builders/facts.py``):
+Five layers; two are built by the functions their entries in ``layers/facts/catalog.json``
+name (``builder``), the patterns, channels and hydrogen corridor from their fact files
+alone (``layers/facts/<id>.json``, ``layers/builders/facts.py``):
 
 * ``ctx_west_tourism_loop`` — the 长松大白通长 west tourism loop (004), its wetland
   loop roads into 向海/莫莫格 and the scenic areas 004 wants expanded;
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shapely.geometry import LineString, MultiPoint, Point, shape
+from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
 from .common import (
@@ -615,106 +615,8 @@ def build_energy_base() -> list[dict]:
 
 
 # ------------------------------------------------------------ province patterns
-def build_patterns() -> list[dict]:
-    """Baicheng-relevant parts of 001's "一圈三区四轴" and "三区四屏三廊一网"."""
-    layer = "ctx_province_patterns"
-    out = []
-    seats = [to_metric(town(SEATS[c])) for c in (TAOBEI, TAONAN, DAAN, ZHENLAI, TONGYU)]
-    zone = MultiPoint(seats).convex_hull.buffer(5000, 8).intersection(county_metric(CITY))
-    out.append(
-        ctx_feature(
-            "ctx_baicheng_urban_cluster",
-            "白城城镇集聚发展区（“一圈三区四轴”之一区）",
-            "Baicheng urban cluster development zone (one of the 'three zones')",
-            layer,
-            "urban_cluster",
-            simplified(zone),
-            "schematic",
-            SRC_001,
-            cite(3009, "打造敦延珲、通白和白城三个城镇集聚", S001),
-            "Convex hull of the five seats (GeoNames 白城, 洮南, "
-            "大赉, 镇赉, 开通) buffered by 5 km, "
-            "clipped to Baicheng: 001 gives no extent; the Baicheng plan's 一主四辅 is the natural "
-            "fill.",
-            extra_citations=[cite(3007, "构建 “一圈三区四轴”的城市化格局", S001)],
-        )
-    )
-    axis = ["乌兰浩特", "白城", "大安", "松原", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_axis_hunwu",
-            "珲乌集聚发展轴（白城段及其延伸）",
-            "Hunchun–Ulanhot development axis (Baicheng part and beyond)",
-            layer,
-            "axis",
-            polyline(axis),
-            "schematic",
-            SRC_001,
-            cite(3011, "发展区，推动形成哈大、珲乌、通白敦东部城镇和集双南部城镇", S001),
-            polyline_rule(
-                axis,
-                "the 珲乌 axis (珲春—…—长春—松原—白城—乌兰浩特, along G12); only "
-                "the part inside the context extent is drawn.",
-            ),
-        )
-    )
-    west = simplified(unary_union([county_metric(CITY), unit_metric(SONGYUAN)]))
-    out.append(
-        ctx_feature(
-            "ctx_west_eco_restoration_zone",
-            "西部重要生态恢复区",
-            "Western important ecological restoration zone",
-            layer,
-            "eco_function_zone",
-            west,
-            "schematic",
-            SRC_001,
-            cite(3024, "造中部环长生态协同防护区、东部高功能生态屏障区和西部重要", S001),
-            "Union of the boundaries of 白城市 and 松原市 (the western prefectures; 松原 clipped "
-            f"to the context extent), simplified at {SIMPLIFY_M:g} m. 001 gives no extent.",
-            extra_citations=[cite(3022, "构建 “三区四屏三廊一网”的生态格局", S001)],
-        )
-    )
-    kerqin = simplified(unary_union([county_metric(TONGYU), county_metric(TAONAN)]))
-    out.append(
-        ctx_feature(
-            "ctx_kerqin_sand_barrier",
-            "西部科尔沁防风固沙屏障（白城部分）",
-            "Western Horqin windbreak and sand-fixation barrier (Baicheng part)",
-            layer,
-            "eco_barrier",
-            kerqin,
-            "schematic",
-            SRC_001,
-            cite(3028, "森林、西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障", S001),
-            "Union of 通榆县 and 洮南市 (the sandy western counties "
-            "the reference catalog names for "
-            "this barrier; 双辽 has no boundary here), simplified. 001 gives no extent. Parent of "
-            "the Baicheng plan's 白城西部防风屏障生态带 (eco_belt_west_windbreak).",
-        )
-    )
-    from .ecology import east_wetland_belt, momoge_core, xianghai_core
-
-    songnen = simplified(unary_union([east_wetland_belt(), momoge_core(), xianghai_core()]))
-    out.append(
-        ctx_feature(
-            "ctx_songnen_wetland_barrier",
-            "松嫩湿地保护修复屏障（白城部分）",
-            "Songnen wetland protection and restoration barrier (Baicheng part)",
-            layer,
-            "eco_barrier",
-            songnen,
-            "schematic",
-            SRC_001,
-            cite(3028, "松嫩湿地保护修复四大生态屏障", S001),
-            "Union of the Baicheng plan's schematic 向海 and 莫莫格 cores and the 东部湿地群生态带 "
-            "(eco_core_xianghai, eco_core_momoge, "
-            "eco_belt_east_wetlands), simplified. 001 gives no "
-            "extent; the Songyuan part (查干湖) is not drawn.",
-            extra_citations=[cite(3697, "修复科尔沁草原和松嫩湿", S001)],
-        )
-    )
-    return out
+# ctx_province_patterns is built from its fact file alone
+# (layers/facts/ctx_province_patterns.json).
 
 
 # ------------------------------------------------------------ hydrogen corridor

@@ -116,6 +116,39 @@ def _river_band(p: dict):
     return simplified(zone, float(p["simplify_m"])), p["text"]
 
 
+def _seats_hull(p: dict):
+    """Draw the convex hull of the five county seats, buffered, clipped to Baicheng."""
+    from shapely.geometry import MultiPoint
+
+    from .common import CITY, county_metric
+    from .context import SEATS, simplified, town
+
+    seats = [to_metric(town(SEATS[c])) for c in p["counties"]]
+    zone = MultiPoint(seats).convex_hull.buffer(float(p["buffer_m"]), 8)
+    return simplified(zone.intersection(county_metric(CITY))), p["text"]
+
+
+def _units_union(p: dict):
+    """Draw the union of county / context-unit boundaries (adcodes), simplified."""
+    from shapely.ops import unary_union
+
+    from .context import simplified, unit_metric
+
+    return simplified(unary_union([unit_metric(c) for c in p["units"]])), p["text"]
+
+
+def _ecology_union(p: dict):
+    """Draw the union of named schematic ecology zones of the Baicheng plan, simplified."""
+    from shapely.ops import unary_union
+
+    from . import ecology
+    from .context import simplified
+
+    parts = {"east_wetland_belt": ecology.east_wetland_belt, "momoge_core": ecology.momoge_core,
+             "xianghai_core": ecology.xianghai_core}
+    return simplified(unary_union([parts[n]() for n in p["parts"]])), p["text"]
+
+
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
 # stated rule text).  A new kind of geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
@@ -126,6 +159,9 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "river_point_near_town": _river_point_near_town,
     "points_polyline": _points_polyline,
     "river_band": _river_band,
+    "seats_hull": _seats_hull,
+    "units_union": _units_union,
+    "ecology_union": _ecology_union,
 }
 
 
