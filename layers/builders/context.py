@@ -366,134 +366,29 @@ def build_tourism_loop() -> list[dict]:
 
 
 # ------------------------------------------------------------ clean energy base
-# Named sites in Baicheng (004 表3–7 wind, 表15–19 PV):
-# (id, zh, kind, county, township, area_km2, capacity_万kW, line, quote).
+# Named sites in Baicheng (004 表3–7 wind, 表15–19 PV), the capacity table and the
+# township points are facts: layers/facts/ctx_clean_energy_base.json ("tables").
 WIND = "wind_site"
 PV = "pv_site"
-SITES = [
-    ("taipingshan", "太平山风电场", WIND, TAOBEI, "太平山", 61, 10, 3615, "太平山风电场"),
-    ("lingxia", "岭下风电场", WIND, TAOBEI, "岭下", 99, 25, 3616, "岭下风电场"),
-    ("jiaqi", "吉电架其风电 (在建)", WIND, ZHENLAI, "架其", 102, 10, 3635, "吉电架其风电"),
-    ("yangsha", "洋沙风电", WIND, ZHENLAI, "洋沙", 152, 30, 3636, "洋沙风电"),
-    ("jianping", "建平风电", WIND, ZHENLAI, "建平", 264, 55, 3639, "建平风电"),
-    ("longgang", "龙岗风电", WIND, ZHENLAI, "龙岗", 95, 20, 3640, "龙岗风电"),
-    ("heiyupao", "黑鱼泡风电", WIND, ZHENLAI, "黑鱼泡", 107, 20, 3641, "黑鱼泡风电"),
-    ("tantu", "坦途风电", WIND, ZHENLAI, "坦途", 174, 35, 3642, "坦途风电"),
-    ("hatuqi", "哈吐气风电", WIND, ZHENLAI, "哈吐气", 165, 35, 3643, "哈吐气风电"),
-    ("gashigen", "嘎什根风电", WIND, ZHENLAI, "嘎什根", 203, 45, 3644, "嘎什根风电"),
-    ("sifangtuozi", "四方坨子风电", WIND, ZHENLAI, "四方坨子", 246, 35, 3645, "四方坨子风电"),
-    ("wukeshu", "五棵树风电", WIND, ZHENLAI, "五棵树", 196, 35, 3646, "五棵树风电"),
-    ("zhenlai", "镇赉风电", WIND, ZHENLAI, "镇赉", 169, 30, 3647, "镇赉风电"),
-    ("shuifa", "水发风电（在建）", WIND, TONGYU, None, 279, 50, 3656, "水发风电"),
-    ("huaneng_tongyu", "华能平价风电（在建）", WIND, TONGYU, None, 71, 30, 3657, "华能平价风电"),
-    ("kaitong", "开通风电项目", WIND, TONGYU, "开通", 324, 64, 3658, "开通风电项目"),
-    ("xinhua", "新华风电项目", WIND, TONGYU, "新华", 230, 40, 3659, "新华风电项目"),
-    ("xinglongshan", "兴隆山风电项目", WIND, TONGYU, "兴隆山", 201, 40, 3660, "兴隆山风电项目"),
-    ("shuanggang", "双岗风电项目", WIND, TONGYU, "双岗", 1115, 195, 3661, "双岗风电项目"),
-    ("bamian", "八面风电项目", WIND, TONGYU, "八面", 532, 123, 3662, "八面风电项目"),
-    ("shihuadao", "十花道风电项目", WIND, TONGYU, "十花道", 265, 60, 3663, "十花道风电项目"),
-    ("xinxing", "新兴风电项目", WIND, TONGYU, "新兴", 241, 50, 3664, "新兴风电项目"),
-    ("bianzhao", "边昭风电项目", WIND, TONGYU, "边昭", 294, 60, 3667, "边昭风电项目"),
-    ("hulitu", "胡力吐风电项目", WIND, TAONAN, "胡力吐", 131, 25, 3681, "胡力吐风电项目"),
-    ("najin", "那金风电项目", WIND, TAONAN, "那金", 155, 35, 3682, "那金风电项目"),
-    ("wanbao", "万宝风电项目", WIND, TAONAN, "万宝", 247, 53.5, 3683, "万宝风电项目"),
-    ("yema", "野马风电项目", WIND, TAONAN, "野马", 227, 50, 3684, "野马风电项目"),
-    ("wafang", "瓦房风电项目", WIND, TAONAN, "瓦房", 197, 45, 3685, "瓦房风电项目"),
-    ("jubao", "聚宝风电项目", WIND, TAONAN, "聚宝", 261, 55, 3686, "聚宝风电项目"),
-    ("jiaoliuhe", "蛟流河风电项目", WIND, TAONAN, "蛟流河", 224, 50, 3687, "蛟流河风电项目"),
-    ("datong", "大通风电项目", WIND, TAONAN, "大通", 355, 70.5, 3688, "大通风电项目"),
-    ("fushun", "福顺风电项目", WIND, TAONAN, "福顺", 223, 50, 3689, "福顺风电项目"),
-    ("huhecheli", "呼和车力风电项目", WIND, TAONAN, "呼和车力", 229, 45, 3690, "呼和车力风电项目"),
-    ("erlong", "二龙风电场", WIND, TAONAN, "二龙", 194, 50, 3691, "二龙风电场"),
-    ("minzhi", "民治风电场", WIND, TAONAN, "民治", 139, 40, 3692, "民治风电场"),
-    ("yongmao", "永茂风电场", WIND, TAONAN, "永茂", 188, 45, 3693, "永茂风电场"),
-    ("shandong_huaneng", "山东华能 50 万 (在建)", WIND, DAAN, None, 173, 50, 3707, "山东华能"),
-    ("huarun", "华润风电 (在建)", WIND, DAAN, None, 28, 10, 3708, "华润风电"),
-    (
-        "zhongdian_dagangzi",
-        "中电大岗子风电 (在建)",
-        WIND,
-        DAAN,
-        None,
-        46,
-        10,
-        3709,
-        "中电大岗子风电",
-    ),
-    (
-        "cgn_liangjiazi",
-        "中广核两家子风电场 (在建)",
-        WIND,
-        DAAN,
-        None,
-        38,
-        10,
-        3710,
-        "中广核两家子风电场",
-    ),
-    ("guangfeng", "光锋风电项目", WIND, DAAN, None, 46, 25, 3711, "光锋风电项目"),
-    ("changyuan", "长源风电项目", WIND, DAAN, None, 26, 15, 3712, "长源风电项目"),
-    ("qingxue", "庆学风电项目", WIND, DAAN, None, 260, 90, 3713, "庆学风电项目"),
-    ("minquan", "民权风电项目", WIND, DAAN, None, 115, 50, 3714, "民权风电项目"),
-    ("fuxin", "富新风电项目", WIND, DAAN, None, 118, 50, 3715, "富新风电项目"),
-    ("fusheng", "富胜风电项目", WIND, DAAN, None, 52, 20, 3716, "富胜风电项目"),
-    ("wanfa", "万发风电项目", WIND, DAAN, None, 156, 60, 3717, "万发风电项目"),
-    ("tongxing", "同兴风电项目", WIND, DAAN, None, 149, 70, 3718, "同兴风电项目"),
-    ("lianhe", "联合风电项目", WIND, DAAN, None, 288, 100, 3719, "联合风电项目"),
-    ("jiangjia", "姜家风电项目", WIND, DAAN, None, 59, 30, 3720, "姜家风电项目"),
-    ("majiawopu", "马家窝堡风电项目", WIND, DAAN, None, 55, 30, 3721, "马家窝堡风电项目"),
-    ("qingan", "庆安风电项目", WIND, DAAN, None, 53, 25, 3722, "庆安风电项目"),
-    ("changsheng", "长胜风电项目", WIND, DAAN, None, 127, 60, 3723, "长胜风电项目"),
-    ("yongjian", "永建风电项目", WIND, DAAN, None, 150, 74, 3724, "永建风电项目"),
-    ("xinfeng", "新丰风电项目", WIND, DAAN, None, 124, 64, 3725, "新丰风电项目"),
-    ("miaoquan_gaobao", "苗泉高堡风电项目", WIND, DAAN, None, 23, 10, 3726, "苗泉高堡风电项目"),
-    ("yujiawazi_pv", "于家洼子光伏项目", PV, DAAN, None, 1463, 62.5, 3985, "于家洼子光伏项目"),
-    ("changhe_pv", "长和光伏项目", PV, DAAN, None, 975, 70, 3986, "长和光伏项目"),
-    ("gonggu_pv", "巩固光伏项目", PV, DAAN, None, 650, 65, 3987, "巩固光伏项目"),
-    ("houyushu_pv", "后榆树光伏项目", PV, DAAN, None, 455, 40, 3988, "后榆树光伏项目"),
-    ("taiping_pv", "太平光伏项目", PV, DAAN, None, 1625, 80, 3989, "太平光伏项目"),
-    ("longzhao_pv", "龙沼光伏项目", PV, DAAN, None, 1530, 75, 3990, "龙沼光伏项目"),
-    ("wushengtang_pv", "五盛堂光伏项目", PV, DAAN, None, 510, 30, 3991, "五盛堂光伏项目"),
-    ("yuanjiawopeng_pv", "袁家窝棚光伏项目", PV, DAAN, None, 360, 20, 3992, "袁家窝棚光伏项目"),
-    ("zhennan_pv1", "镇南光伏1号场区", PV, TAOBEI, "青山", 43, 92.5, 3908, "镇南光伏 1 号场区"),
-    ("zhennan_pv2", "镇南光伏2号场区", PV, TAOBEI, None, 32, 72.5, 3909, "镇南光伏 2 号场区"),
-    ("dalong_pv", "大龙光伏", PV, ZHENLAI, "东屏", 18, 30, 3929, "大龙光伏"),
-    ("qianliujia_pv", "前六家光伏", PV, ZHENLAI, "东屏", 50, 60, 3930, "前六家光伏"),
-    ("erlongtao_pv", "二龙涛光伏", PV, ZHENLAI, "东屏", 53, 50, 3931, "二龙涛光伏"),
-    ("jianping_pv", "建平光伏", PV, ZHENLAI, "建平", 144, 105, 3932, "建平光伏"),
-    ("wulacao_pv", "乌拉草光伏", PV, ZHENLAI, "坦途", 68, 80, 3933, "乌拉草光伏"),
-    ("kaitong_pv", "开通光伏项目", PV, TONGYU, "开通", 44, 85, 3945, "开通光伏项目"),
-    ("sanjiazi_pv", "三家子光伏项目", PV, TONGYU, None, 151, 162.5, 3946, "三家子光伏项目"),
-    ("shihuadao_pv", "十花道光伏项目", PV, TONGYU, "十花道", 75, 120, 3947, "十花道光伏项目"),
-    ("yongmao_pv", "永茂光伏", PV, TAONAN, "永茂", 27, 100, 3964, "永茂光伏"),
-    ("anding_pv", "安定光伏", PV, TAONAN, "安定", 82.4, 150, 3965, "安定光伏"),
-    ("heishui_pv", "黑水光伏", PV, TAONAN, "黑水", 51.9, 132, 3966, "黑水光伏"),
-    ("datong_pv", "大通光伏", PV, TAONAN, "大通", 9.2, 60, 3967, "大通光伏"),
-    ("fushun_pv", "福顺光伏", PV, TAONAN, "福顺", 6.9, 50, 3968, "福顺光伏"),
-]
-# GeoNames names of the townships it has (zh → GeoNames ``name``).
-TOWNSHIP_GEONAMES = {
-    "五棵树": "Wukeshu",
-    "坦途": "Tantu",
-    "东屏": "Dongping",
-    "双岗": "Shuanggang",
-    "新华": "Xinhua",
-    "开通": "Kaitong",
-    "瓦房": "Wafang",
-    "胡力吐": "Hulitu",
-    "黑水": "Heishui",
-    "安定": "Anding",
-    "青山": "Qingshan",
-    "镇赉": "Zhenlai",
-}
-# 004 表2 and 表14 (万kW, total by 2030): wind, PV.
-CAPACITY = {
-    TAOBEI: (74, 175, 3593, 3887),
-    ZHENLAI: (390, 370, 3594, 3888),
-    TONGYU: (858.5, 410, 3595, 3889),
-    TAONAN: (677.5, 560, 3596, 3890),
-    DAAN: (956, 485, 3597, 3891),
-}
+
+
+def _energy_tables() -> dict:
+    """Read the base's capacity table, named sites and township points (data, not code)."""
+    import json
+
+    from .common import FACTS
+
+    return json.loads((FACTS / "ctx_clean_energy_base.json").read_text("utf-8"))["tables"]
+
+
+_TABLES = _energy_tables()
+# (id, zh, kind, county, township, area_km2, capacity_万kW, line, quote), from the fact file.
+SITES = [(r["key"], r["name_zh"], r["kind"], r["county"], r["township"], r["area_km2"],
+          r["capacity_10mw"], r["line"], r["quote"]) for r in _TABLES["sites"]]
+TOWNSHIP_GEONAMES = dict(_TABLES["township_geonames"])
+# 004 表2 and 表14 (万kW, total by 2030): wind, PV, and their lines.
+CAPACITY = {code: (r["wind_10mw"], r["pv_10mw"], r["wind_line"], r["pv_line"])
+            for code, r in _TABLES["capacity"].items()}
 
 
 def township_point(township: str | None, county: str):

@@ -2,7 +2,8 @@
 
 A layer whose catalog entry (``layers/facts/catalog.json``) says ``"builder": "facts"`` is
 built from ``layers/facts/<layer id>.json`` alone; a layer still built by code may keep some
-of its features in such a file too (``layers.build`` appends them after the code's)::
+of its features in such a file too (``layers.build`` appends them after the code's), or its
+tables (``"tables"``, read by its builder: ``ctx_clean_energy_base``)::
 
     {"layer": "<id>",
      "defaults": {"accuracy": "schematic", "source": "...", "county": "context_units"},
