@@ -1,8 +1,9 @@
 """Provincial context layers (seeds 001 and 004), off by default on the map.
 
-Five layers; two are built by the functions their entries in ``layers/facts/catalog.json``
-name (``builder``), the patterns, channels and hydrogen corridor from their fact files
-alone (``layers/facts/<id>.json``, ``layers/builders/facts.py``):
+Five layers; the clean-energy base is built by ``build_energy_base`` (its tables are in
+``layers/facts/ctx_clean_energy_base.json``), the other four from their fact files alone
+(``layers/facts/<id>.json``, ``layers/builders/facts.py``); the helpers here are their
+geometry rules:
 
 * ``ctx_west_tourism_loop`` — the 长松大白通长 west tourism loop (004), its wetland
   loop roads into 向海/莫莫格 and the scenic areas 004 wants expanded;
@@ -217,152 +218,8 @@ def yueliang_point():
 
 
 # ------------------------------------------------------------------ tourism loop
-def build_tourism_loop() -> list[dict]:
-    """Build the 长松大白通长 west tourism loop (004 l.2203–2413)."""
-    layer = "ctx_west_tourism_loop"
-    out = []
-    loop = ["长春", "农安", "松原", "大安", "白城", "通榆", "双辽", "公主岭", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_west_loop_skeleton",
-            "西部环线旅游交通骨架（G12+G4512+G25）",
-            "West tourism loop skeleton (G12 + G4512 + G25)",
-            layer,
-            "tourism_route",
-            polyline(loop),
-            "schematic",
-            SRC_004,
-            cite(
-                2319,
-                "以 G12 珲乌高速长春至白城 + G4512 双嫩高速白城至双辽 + "
-                "G25 长深高速双辽至长春为骨架",
-                S004,
-            ),
-            polyline_rule(
-                loop,
-                "G12 长春→白城, G4512 白城→双辽, G25 双辽→长春 (004 l.2319); the order "
-                "长-松-大-白-通-长 follows the loop's name.",
-            ),
-            extra_citations=[cite(2203, "本规划范围主要是吉林省中西部地区", S004)],
-            development="tourism",
-        )
-    )
-    links = [
-        (
-            "ctx_west_loop_link_ulanhot",
-            "G12 珲乌高速白城至兴安盟（联络线）",
-            "G12 link Baicheng–Hinggan League",
-            ["白城", "乌兰浩特"],
-        ),
-        (
-            "ctx_west_loop_link_zhenlai",
-            "G4512 双嫩高速镇赉至白城（联络线）",
-            "G4512 link Zhenlai–Baicheng",
-            ["镇赉", "白城"],
-        ),
-    ]
-    for fid, zh, en, names in links:
-        out.append(
-            ctx_feature(
-                fid,
-                zh,
-                en,
-                layer,
-                "tourism_route",
-                polyline(names),
-                "schematic",
-                SRC_004,
-                cite(
-                    2319, "以 G12 珲乌高速白城至兴安盟、G4512 双嫩高速镇赉至白城至通榆至双辽", S004
-                ),
-                polyline_rule(names, "one of the loop's 三联络 (004 l.2319)."),
-                development="tourism",
-            )
-        )
-    # Wetland loop roads (004 l.2323, l.2331): 洮向线 洮南—向海, 齐大线 莫莫格—月亮泡.
-    xh = xianghai_metric()
-    taonan = to_metric(town("洮南"))
-    xh_pt = to_metric(town("向海"))
-    out.append(
-        ctx_feature(
-            "ctx_road_taoxiang",
-            "省道洮向线洮南至向海段（景区连通路）",
-            "Provincial road Tao–Xiang, Taonan to Xianghai (scenic link)",
-            layer,
-            "tourism_road",
-            LineString([taonan, xh_pt]),
-            "schematic",
-            SRC_004,
-            cite(2331, "疏通建设省道洮向线洮南至向海段", S004),
-            "Straight line from the 洮南 seat (GeoNames Taonan) to GeoNames 向海 (Xianghai, "
-            "122.35E 45.03N, inside the schematic 向海 core). 004 names the end points, not the "
-            "route; the road's real alignment is not in our sources.",
-            extra_citations=[cite(2323, "疏通省道洮向线洮南至向海段", S004)],
-            development="transport",
-        )
-    )
-    mm = momoge_metric()
-    yl = yueliang_point()
-    out.append(
-        ctx_feature(
-            "ctx_road_qida_momoge_yueliangpao",
-            "省道齐大线莫莫格至月亮泡段（景区连通路）",
-            "Provincial road Qi–Da, Momoge to Yueliangpao (scenic link)",
-            layer,
-            "tourism_road",
-            LineString([mm.centroid, yl.centroid]),
-            "schematic",
-            SRC_004,
-            cite(2331, "省道齐大线莫莫格至月亮泡段 4A 级及以上景区连通路", S004),
-            "Straight line from the centroid of the schematic 莫莫格 core (eco_core_momoge) to the "
-            "centroid of the GSHHG 月亮泡 polygon. 004 names the end points, not the route.",
-            extra_citations=[cite(2323, "齐大线莫莫格至月亮泡段景区连通路", S004)],
-            development="transport",
-        )
-    )
-    # Scenic areas 004 wants expanded ("科学划定旅游功能区…拓展发展空间", l.2357).
-    expand = cite(
-        2357, "支持向海、莫莫格等重点景区科学划定旅游功能区，重新定位产品，拓展发展空间", S004
-    )
-    out.append(
-        ctx_feature(
-            "ctx_scenic_xianghai",
-            "向海重点景区（旅游功能区，拓展发展空间）",
-            "Xianghai key scenic area (tourism zone to be expanded)",
-            layer,
-            "scenic_development",
-            xh_pt.buffer(3000, 16).intersection(xh),
-            "schematic",
-            SRC_004,
-            expand,
-            "Disc of 3 km radius around GeoNames 向海 (122.35E 45.03N) within the schematic 向海 "
-            "core: 004 gives no extent for the tourism zone it asks to delimit. Size chosen for "
-            "display only.",
-            extra_citations=[
-                cite(2391, "白城市向海景区旅游综合开发。建设“向海大营”旅游服务综合体", S004)
-            ],
-            development="tourism",
-        )
-    )
-    out.append(
-        ctx_feature(
-            "ctx_scenic_momoge",
-            "莫莫格重点景区（旅游功能区，拓展发展空间）",
-            "Momoge key scenic area (tourism zone to be expanded)",
-            layer,
-            "scenic_development",
-            mm.centroid.buffer(3000, 16).intersection(mm),
-            "schematic",
-            SRC_004,
-            expand,
-            "Disc of 3 km radius around the centroid of the schematic 莫莫格 core; 004 gives no "
-            "extent for the tourism zone. Size chosen for display only.",
-            development="tourism",
-        )
-    )
-    # The tourism distribution centres (004 l.2335) are points at towns: facts only, in
-    # layers/facts/ctx_west_tourism_loop.json (appended by layers.build).
-    return out
+# ctx_west_tourism_loop is built from its fact file alone
+# (layers/facts/ctx_west_tourism_loop.json).
 
 
 # ------------------------------------------------------------ clean energy base

@@ -57,9 +57,10 @@ def _town_disc(p: dict):
 
 def _anchor(name: str):
     """Return the EPSG:4550 anchor point a fact file names."""
-    from .context import momoge_metric
+    from .context import momoge_metric, yueliang_point
 
-    anchors = {"momoge_core_centroid": lambda: momoge_metric().centroid}
+    anchors = {"momoge_core_centroid": lambda: momoge_metric().centroid,
+               "yueliangpao_centroid": lambda: yueliang_point().centroid}
     if name not in anchors:
         raise ValueError(f"unknown anchor {name!r} (known: {', '.join(sorted(anchors))})")
     return anchors[name]()
@@ -150,6 +151,23 @@ def _ecology_union(p: dict):
     return simplified(unary_union([parts[n]() for n in p["parts"]])), p["text"]
 
 
+def _anchor_line(p: dict):
+    """Draw a straight line through named anchors and towns (``{"anchor"}``/``{"town"}``)."""
+    from shapely.geometry import LineString
+
+    return LineString([_anchor(q["anchor"]) if "anchor" in q else _point_of(q)
+                       for q in p["points"]]), p["text"]
+
+
+def _disc_in_core(p: dict):
+    """Draw a disc of ``radius_m`` around a town or anchor, within a schematic ecology core."""
+    from .context import momoge_metric, xianghai_metric
+
+    cores = {"xianghai": xianghai_metric, "momoge": momoge_metric}
+    centre = _anchor(p["anchor"]) if "anchor" in p else _point_of(p)
+    return centre.buffer(float(p["radius_m"]), 16).intersection(cores[p["core"]]()), p["text"]
+
+
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
 # stated rule text).  A new kind of geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
@@ -163,6 +181,8 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "seats_hull": _seats_hull,
     "units_union": _units_union,
     "ecology_union": _ecology_union,
+    "anchor_line": _anchor_line,
+    "disc_in_core": _disc_in_core,
 }
 
 
