@@ -24,6 +24,8 @@ from geo.units import area_fields, round_to
 
 DEFAULT_MAX_POINTS = 2000
 """Most 界址点 listed per check (the setting ``REPORT_MAX_POINTS`` passes its own)."""
+POINT_NAME_MAX = 32
+"""A file's own point name (国土 TXT 点号) is kept to this many characters."""
 
 # Words by which an exported file says it holds GCJ-02 coordinates (AMap/Gaode and Tencent
 # use GCJ-02; their exports often carry the service's name in properties or the file name).
@@ -114,7 +116,7 @@ def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS,
                 listed += 1
                 points.append([number, *_coord_pair(x, y, crs_in),
                                round(ex, 3), round(ny, 3),
-                               str(own.get((x, y)) or f"J{number}")])
+                               str(own.get((x, y)) or f"J{number}")[:POINT_NAME_MAX]])
             row["rings"].append({"ring": ring_no, "points": points})
         rows.append(row)
     polys = [r for r in rows if r["area_m2"] is not None]
