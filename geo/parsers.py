@@ -97,6 +97,9 @@ class ParsedSite:
     crs_source : str
         Where ``crs_in`` came from: ``parameter`` (the caller's ``crs``), ``file`` (named in
         the file: .prj, [属性描述], GeoJSON ``crs``, WKT SRID) or ``default`` (assumed).
+    point_names : list of dict
+        国土 TXT only: per parcel, the file's own 界址点 name (点号: J1, JZD12, …) of each
+        vertex, keyed by its ``(x, y)`` in ``crs_in``; empty for other formats.
     """
 
     geometry: BaseGeometry
@@ -107,6 +110,7 @@ class ParsedSite:
     warnings: list[str] = field(default_factory=list)
     parts: list[BaseGeometry] = field(default_factory=list)
     crs_source: str = ""
+    point_names: list[dict] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1448,6 +1452,7 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
     b = _Builder(limits, repair)
     geoms: list[BaseGeometry] = []
     names: list[str] = []
+    point_names: list[dict] = []
     for line_no, fields, idx in parcels:
         label = (fields[3] if len(fields) > 3 and fields[3] else
                  fields[2] if len(fields) > 2 and fields[2] else f"parcel at line {line_no}")
@@ -1461,6 +1466,10 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
         if gap:
             notes.append(f"parcel {label!r}: 界址点 numbers are not sequential ({gap})")
         xy = np.column_stack([y_east[idx_arr], x_north[idx_arr]])  # x = easting
+        labels: dict = {}
+        for k, (ex, ny) in zip(idx, xy.tolist(), strict=True):
+            labels.setdefault((ex, ny), rows[k][0])
+        point_names.append(labels)
         rings_of = ring_no[idx_arr]
         b.part()
         b.count(len(idx_arr))
@@ -1481,6 +1490,7 @@ def _parse_txt(data: bytes, crs: str | None, limits: Limits, repair: bool) -> Pa
     try:
         site = _finish(geoms, names, crs_in, "txt", b, limits, repair)
         site.warnings.extend(notes)
+        site.point_names = point_names
         return site
     except (CRSError, InvalidInput) as exc:
         index = getattr(exc, "index", None)

@@ -438,7 +438,7 @@ def official_layers_note(layer_ids, clauses) -> dict | None:
     return {
         "zh": f"须核对官方三区三线：未载入官方{zh}图层，本次核查无法判断用地是否位于其中；"
               f"相关条款（{'、'.join(clause_ids)}）须以自然资源主管部门的三区三线成果为准。",
-        "en": f"Check the official 三区三线 (three zones and three lines): no official {en} "
+        "en": f"Check the official three zones and three lines: no official {en} "
               f"layer is loaded, so this check cannot tell whether the site lies in them; "
               f"the clauses {', '.join(clause_ids)} apply as the natural-resources "
               f"authority's official data show.",

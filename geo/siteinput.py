@@ -24,6 +24,8 @@ from geo.units import area_fields, round_to
 
 DEFAULT_MAX_POINTS = 2000
 """Most 界址点 listed per check (the setting ``REPORT_MAX_POINTS`` passes its own)."""
+POINT_NAME_MAX = 32
+"""A file's own point name (国土 TXT 点号) is kept to this many characters."""
 
 # Words by which an exported file says it holds GCJ-02 coordinates (AMap/Gaode and Tencent
 # use GCJ-02; their exports often carry the service's name in properties or the file name).
@@ -54,7 +56,8 @@ def _rings(geom) -> list:
     return [r[:, :2] for r in out if len(r)]
 
 
-def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS) -> dict:
+def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS,
+            point_names=None) -> dict:
     """Per-parcel rows, totals, 界址点 and 四至 of a parsed site.
 
     Parameters
@@ -67,12 +70,15 @@ def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS) 
         The input CRS (one of :data:`geo.crs.SUPPORTED_CRS`).
     max_points : int, optional
         Most boundary points listed over all parcels; the rest are counted, not listed.
+    point_names : list of dict, optional
+        Per parcel, the file's own 界址点 names keyed by ``(x, y)`` in ``crs_in``
+        (``ParsedSite.point_names``, 国土 TXT); a point without one is named ``J<no>``.
 
     Returns
     -------
     dict
         ``{"parcels": [{"no", "name", "kind", "area_m2", "area_ha", "area_mu", "length_m",
-        "vertices", "rings": [{"ring", "points": [[no, x_in, y_in, x_gk, y_gk], …]}]}],
+        "vertices", "rings": [{"ring", "points": [[no, x_in, y_in, x_gk, y_gk, name], …]}]}],
         "totals": {"count", "area_m2", "area_ha", "area_mu", "length_m", "vertices"},
         "extent": {"east"|"west"|"south"|"north": {"x_gk", "y_gk", "lon", "lat"}},
         "points_listed", "points_total", "crs_in", "crs_gk"}``.  Input points are
@@ -96,6 +102,7 @@ def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS) 
                "length_m": round_to(float(metric.length), 2) if dim == 1 else None,
                "vertices": 0, "rings": []}
         number = 0
+        own = point_names[i] if point_names and i < len(point_names) else {}
         for ring_no, xy in enumerate(_rings(part), start=1):
             gx, gy = gcrs.transform_xy(xy[:, 0], xy[:, 1], crs_in, gcrs.GK_CM123)
             all_gk.append(np.column_stack([gx, gy]))
@@ -108,7 +115,8 @@ def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS) 
                     continue
                 listed += 1
                 points.append([number, *_coord_pair(x, y, crs_in),
-                               round(ex, 3), round(ny, 3)])
+                               round(ex, 3), round(ny, 3),
+                               str(own.get((x, y)) or f"J{number}")[:POINT_NAME_MAX]])
             row["rings"].append({"ring": ring_no, "points": points})
         rows.append(row)
     polys = [r for r in rows if r["area_m2"] is not None]

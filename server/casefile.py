@@ -80,7 +80,8 @@ def describe(result: dict, site, raw: bytes, filename: str | None, project: dict
         site, raw, filename, in_service_area=result.get("in_service_area"))
     result["parcels"] = siteinput.parcels(
         site.parts, site.parcels, site.crs_in,
-        max_points=int(current_app.config["REPORT_MAX_POINTS"])) if site.parts else None
+        max_points=int(current_app.config["REPORT_MAX_POINTS"]),
+        point_names=getattr(site, "point_names", None)) if site.parts else None
     kind = project.get("type")
     result["project"] = {
         "name": project.get("name"), "applicant": project.get("applicant"),

@@ -381,7 +381,8 @@ CASE_STRINGS = {
         "case_parcel_total": "合计",
         "case_site_merged": "合并后用地面积（重叠部分只计一次）",
         "case_boundary": "界址点坐标表",
-        "case_boundary_note": "点号按各地块边界顺序编号；圈号 1 为外边界，其后为内环（挖空）。",
+        "case_boundary_note": ("点号取自文件（国土 TXT 的点号）；文件未给点号时按各地块边界顺序编号"
+                               "（J1、J2…）。圈号 1 为外边界，其后为内环（挖空）。"),
         "case_point_no": "点号",
         "case_ring": "圈号",
         "case_input_xy": "输入坐标（{crs}）",
@@ -447,9 +448,11 @@ CASE_STRINGS = {
         "case_parcel_vertices": "Boundary points",
         "case_parcel_total": "Total",
         "case_site_merged": "Merged site area (overlaps counted once)",
-        "case_boundary": "Boundary points (界址点)",
-        "case_boundary_note": ("Points are numbered along each parcel's boundary; ring 1 is the "
-                               "outer boundary, later rings are holes."),
+        "case_boundary": "Boundary point coordinates",
+        "case_boundary_note": ("Point names are the file's own (the point numbers of a "
+                               "land-survey TXT); without them, points are numbered J1, J2, … "
+                               "along each parcel's boundary. Ring 1 is the outer boundary, "
+                               "later rings are holes."),
         "case_point_no": "Point",
         "case_ring": "Ring",
         "case_input_xy": "Input coordinates ({crs})",
@@ -460,7 +463,7 @@ CASE_STRINGS = {
         "case_east_y": "Y east (m)",
         "case_points_cut": ("{total} boundary points; the first {listed} are listed "
                             "(REPORT_MAX_POINTS)."),
-        "case_extent": "Extent (四至: outermost points)",
+        "case_extent": "Bounding directions (outermost points)",
         "case_side": "Side",
         "case_east": "East",
         "case_west": "West",
@@ -473,7 +476,9 @@ CASE_STRINGS = {
         "case_data_statement": ("Data: generated from the Baicheng plan map, data version "
                                 "{version}; “schematic” extents are drawn from the plan's words, "
                                 "not legal boundaries, and must be checked against the official "
-                                "三区三线 and other formal results."),
+                                "three zones and three lines (ecological protection red line, "
+                                "permanent basic farmland, urban development boundary) and "
+                                "other formal results."),
         "case_page": "page {page} of {pages}",
         "case_pdf": "Download PDF",
         "case_map_legend_site": "Site",
@@ -672,3 +677,104 @@ TOOLS_STRINGS = {
 for _lang, _strings in TOOLS_STRINGS.items():
     STRINGS[_lang].update(_strings)
 JS_KEYS = JS_KEYS + tuple(TOOLS_STRINGS["zh"])
+
+
+# The label of every feature ``kind`` (popups, attribute table, report): the internal code
+# (``livestock_base``) is never shown.  tests/server/test_english.py checks that every kind
+# in the built-in data has a label in both languages.
+KIND_LABELS: dict[str, tuple[str, str]] = {
+    "agri_demo": ("农业示范区", "Agricultural demonstration zone"),
+    "agri_tourism": ("农业休闲旅游", "Agri-tourism"),
+    "airport": ("机场", "Airport"),
+    "axis": ("发展轴", "Development axis"),
+    "belt": ("发展带", "Development belt"),
+    "capacity_county": ("县级规划容量", "County capacity"),
+    "channel": ("通道", "Channel"),
+    "characteristic_town": ("特色小镇", "Characteristic town"),
+    "circle": ("生活圈", "Living circle"),
+    "city": ("市", "City"),
+    "core": ("核心", "Core"),
+    "core_block": ("核心板块", "Core block"),
+    "corridor_ring": ("走廊环线", "Corridor ring"),
+    "county": ("县（市、区）", "County"),
+    "county-level city": ("县级市", "County-level city"),
+    "county_seat": ("县城", "County seat"),
+    "county_town": ("县城", "County town"),
+    "development_zone": ("开发区", "Development zone"),
+    "district": ("市辖区", "District"),
+    "eco_barrier": ("生态屏障", "Ecological barrier"),
+    "eco_function_zone": ("生态功能区", "Ecological function zone"),
+    "ecological_belt": ("生态带", "Ecological belt"),
+    "ecological_core": ("生态核", "Ecological core"),
+    "ecological_corridor": ("生态廊道", "Ecological corridor"),
+    "energy_base": ("能源基地", "Energy base"),
+    "farmland_programme": ("农田建设", "Farmland programme"),
+    "functional_zone": ("功能区", "Functional zone"),
+    "gas_pipeline": ("输气管线", "Gas pipeline"),
+    "green_demo_zone": ("绿色示范区", "Green demonstration zone"),
+    "growth_pole": ("增长极", "Growth pole"),
+    "heritage_site": ("文物遗址", "Heritage site"),
+    "hydrogen_corridor": ("氢能走廊", "Hydrogen corridor"),
+    "industrial_park": ("产业园区", "Industrial park"),
+    "industrial_town": ("工业重镇", "Industrial town"),
+    "irrigation_district": ("灌区", "Irrigation district"),
+    "lake": ("湖泊", "Lake"),
+    "livestock_base": ("牧业基地", "Livestock base"),
+    "logistics_hub": ("物流枢纽", "Logistics hub"),
+    "main_city": ("中心城区", "Main city"),
+    "metro_circle": ("都市圈", "Metropolitan area"),
+    "named_town": ("重点镇", "Named town"),
+    "national_road": ("国道", "National road"),
+    "node": ("节点", "Node"),
+    "pole": ("增长极", "Pole"),
+    "prefecture": ("地级市", "Prefecture-level city"),
+    "province": ("省", "Province"),
+    "public_park": ("公园", "Public park"),
+    "pv_site": ("光伏场址", "PV site"),
+    "pv_site_unplaced": ("未定位光伏项目", "Unplaced PV projects"),
+    "rail_axis": ("铁路轴线", "Railway axis"),
+    "railway": ("铁路", "Railway"),
+    "region": ("区域", "Region"),
+    "river": ("河流", "River"),
+    "river_zone": ("河道管理范围", "River zone"),
+    "road_project": ("道路工程", "Road project"),
+    "scenic_area": ("景区", "Scenic area"),
+    "scenic_development": ("景区拓展", "Scenic-area development"),
+    "soil_protection": ("黑土地保护", "Soil protection"),
+    "solar_base": ("光伏基地", "Solar base"),
+    "substation": ("变电站", "Substation"),
+    "tourism_hub": ("旅游集散中心", "Tourism hub"),
+    "tourism_node": ("旅游节点", "Tourism node"),
+    "tourism_project": ("旅游项目", "Tourism project"),
+    "tourism_road": ("景区连通路", "Scenic link road"),
+    "tourism_route": ("旅游线路", "Tourism route"),
+    "town": ("城镇", "Town"),
+    "town_cluster": ("城镇集聚区", "Town cluster"),
+    "transmission_line": ("输电线路", "Transmission line"),
+    "transport_hub": ("交通枢纽", "Transport hub"),
+    "urban_cluster": ("城镇集聚发展区", "Urban cluster"),
+    "water_transfer": ("引调水工程", "Water transfer"),
+    "wetland": ("湿地", "Wetland"),
+    "wind_base": ("风电基地", "Wind base"),
+    "wind_site": ("风电场址", "Wind-farm site"),
+    "wind_site_unplaced": ("未定位风电项目", "Unplaced wind projects"),
+    "wing": ("两翼", "Wing"),
+    "wing_town": ("两翼城镇", "Wing town"),
+    "zone": ("区", "Zone"),
+}
+
+
+def kind_label(lang: str, kind: str | None) -> str:
+    """The label of a feature ``kind`` in ``lang``; an unknown kind (an imported layer's
+    own vocabulary) is shown as written."""
+    if not kind:
+        return ""
+    pair = KIND_LABELS.get(kind)
+    if pair is None:
+        return str(kind)
+    return pair[1] if lang == "en" else pair[0]
+
+
+def kind_labels(lang: str) -> dict[str, str]:
+    """Every kind's label in ``lang`` (the map script's ``kinds``)."""
+    return {k: kind_label(lang, k) for k in KIND_LABELS}

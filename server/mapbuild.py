@@ -319,6 +319,7 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
         "lang": lang,
         "strings": i18n.js_strings(lang),
         "draw": i18n.DRAW_LOCAL[lang],
+        "kinds": i18n.kind_labels(lang),
         "layers": layer_meta,
         "clauses": _clause_lookup(getattr(data, "clauses", [])),
         "bounds": _bounds(data),

@@ -6,6 +6,7 @@ The SVG holds only numbers and escaped text, so it is safe to embed.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import shapely
@@ -176,7 +177,7 @@ def build(record: dict, data, lang: str, config) -> dict:
     rendering = record.get("report")
     if not valid_rendering(rendering):
         rendering = render_map(record, data, features)
-    svg = rendering["svg"]
+    svg = svg_for_lang(rendering["svg"], lang)
     svg_legend = [{"color": item["color"], "dashed": item["dashed"],
                    "deciding": bool(item.get("deciding")), "covers": bool(item.get("covers")),
                    "context": bool(item.get("context")),
@@ -259,7 +260,7 @@ def _tiers_view(result: dict, lang: str, layer_titles: dict) -> dict:
             "deciding": deciding, "conflicts": conflicts}
 
 
-RENDERING_VERSION = 3  # bump when render_svg changes what it draws: old renderings are redrawn
+RENDERING_VERSION = 4  # bump when render_svg changes what it draws: old renderings are redrawn
 # 2: area-wide extents (geo/tiers.py) are no longer drawn
 # 3: fitted to the deciding zones, rivers and counties as context, legend of visible items only
 
@@ -295,6 +296,16 @@ def render_map(record: dict, data, features: dict | None = None) -> dict:
     svg, legend = render_svg(_site_geometry(record.get("site")), zone_ids, data, features,
                              rings_m=rings_m, deciding=deciding)
     return {"v": RENDERING_VERSION, "svg": svg, "legend": legend}
+
+
+_TSPAN = re.compile(r'<tspan lang="(zh-CN|en)">([^<]*)</tspan>')
+
+
+def svg_for_lang(svg: str, lang: str) -> str:
+    """The stored sketch with its labels in ``lang``: the drawing keeps both names of each
+    county label (``<tspan lang=…>``), the page shows one."""
+    keep = "en" if lang == "en" else "zh-CN"
+    return _TSPAN.sub(lambda m: m.group(0) if m.group(1) == keep else "", svg)
 
 
 EMPTY_RENDERING = {"v": RENDERING_VERSION, "svg": "", "legend": []}
@@ -448,8 +459,12 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh",
                     lx, ly = px(*inner.representative_point().coords[0])
                     labels.append((lx, ly, row))
     for lx, ly, row in labels:
+        # both names, one per language: the report keeps the page's (:func:`svg_for_lang`)
+        zh = escape(str(row.get("name_zh") or ""))
+        en = escape(str(row.get("name_en") or row.get("name_zh") or ""))
         out.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="13" fill="#666" '
-                   f'text-anchor="middle">{escape(str(row.get("name_zh") or ""))}</text>')
+                   f'text-anchor="middle"><tspan lang="zh-CN">{zh}</tspan>'
+                   f'<tspan lang="en">{en}</tspan></text>')
     if county_shown:
         legend.append(("#777", "县界", "County boundary", True, False, False, True))
     if river_shown:

@@ -328,6 +328,7 @@
     var v = p[col];
     if (col === 'citation') return v && v.seed ? v.seed + ':' + (v.line || '') : '';
     if (col === 'accuracy') return S['acc_' + v] || v || '';
+    if (col === 'kind') return (CFG.kinds && CFG.kinds[v]) || v || '';
     if (Array.isArray(v)) return v.join(' ');
     return v === null || v === undefined ? '' : String(v);
   }

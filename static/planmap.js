@@ -116,12 +116,14 @@
     add(box, el('strong', null, name(p)), accBadge(p.accuracy));
     return box;
   }
+  // a feature's kind as a label (CFG.kinds, server/i18n.py KIND_LABELS), never the code
+  function kindLabel(kind) { return (CFG.kinds && CFG.kinds[kind]) || kind; }
   function popupNode(p) {
     var box = el('div', 'pm-pop');
     add(box, el('div', 'pm-pop-name', name(p)));
     if (CFG.lang === 'en' && p.name_zh && p.name_zh !== name(p)) add(box, el('div', 'pm-muted', p.name_zh));
     var meta = el('div', 'pm-muted');
-    add(meta, layerTitle(p.layer), p.kind ? ' · ' + p.kind : '', ' · ' + S.accuracy + ': ');
+    add(meta, layerTitle(p.layer), p.kind ? ' · ' + kindLabel(p.kind) : '', ' · ' + S.accuracy + ': ');
     add(meta, accBadge(p.accuracy));
     add(box, meta, citationNode(p.citation));
     var clauses = clausesFor([p.id, p.layer]);

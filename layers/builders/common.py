@@ -32,6 +32,7 @@ from shapely.ops import unary_union
 LAYERS_DIR = Path(__file__).resolve().parent.parent
 SOURCES = LAYERS_DIR / "sources"
 PLANS = LAYERS_DIR / "plans"
+FACTS = LAYERS_DIR / "facts"
 SEED = "000_f32aaef515cfbb76"
 METRIC_CRS = "EPSG:4550"
 
@@ -177,6 +178,23 @@ def cite(line: int, quote: str, seed: str = SEED) -> dict:
     if not quote_found(line, quote, seed):
         raise ValueError(f"citation not found: {seed}:{line} {quote!r}")
     return {"seed": seed, "line": line, "quote": quote}
+
+
+@cache
+def _place_names() -> dict[str, str]:
+    return json.loads((FACTS / "placenames.json").read_text("utf-8"))["names"]
+
+
+def place_en(name_zh: str) -> str:
+    """English (pinyin) name of a place, from the one table ``layers/facts/placenames.json``.
+
+    Raises ``KeyError`` for a place not in the table, so a build never writes a Chinese
+    name into ``name_en``.
+    """
+    try:
+        return _place_names()[name_zh]
+    except KeyError:
+        raise KeyError(f"{name_zh!r} is not in layers/facts/placenames.json") from None
 
 
 # ------------------------------------------------------------------- features

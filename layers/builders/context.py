@@ -1,6 +1,9 @@
 """Provincial context layers (seeds 001 and 004), off by default on the map.
 
-Five layers, built by the functions named in ``layers.build.BUILDERS``:
+Five layers; the clean-energy base is built by ``build_energy_base`` (its tables are in
+``layers/facts/ctx_clean_energy_base.json``), the other four from their fact files alone
+(``layers/facts/<id>.json``, ``layers/builders/facts.py``); the helpers here are their
+geometry rules:
 
 * ``ctx_west_tourism_loop`` — the 长松大白通长 west tourism loop (004), its wetland
   loop roads into 向海/莫莫格 and the scenic areas 004 wants expanded;
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from shapely.geometry import LineString, MultiPoint, Point, shape
+from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
 from .common import (
@@ -40,6 +43,7 @@ from .common import (
     geonames_point,
     lineal,
     load_source,
+    place_en,
     polygonal,
     rect_lonlat,
     source_features,
@@ -214,315 +218,34 @@ def yueliang_point():
 
 
 # ------------------------------------------------------------------ tourism loop
-def build_tourism_loop() -> list[dict]:
-    """Build the 长松大白通长 west tourism loop (004 l.2203–2413)."""
-    layer = "ctx_west_tourism_loop"
-    out = []
-    loop = ["长春", "农安", "松原", "大安", "白城", "通榆", "双辽", "公主岭", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_west_loop_skeleton",
-            "西部环线旅游交通骨架（G12+G4512+G25）",
-            "West tourism loop skeleton (G12 + G4512 + G25)",
-            layer,
-            "tourism_route",
-            polyline(loop),
-            "schematic",
-            SRC_004,
-            cite(
-                2319,
-                "以 G12 珲乌高速长春至白城 + G4512 双嫩高速白城至双辽 + "
-                "G25 长深高速双辽至长春为骨架",
-                S004,
-            ),
-            polyline_rule(
-                loop,
-                "G12 长春→白城, G4512 白城→双辽, G25 双辽→长春 (004 l.2319); the order "
-                "长-松-大-白-通-长 follows the loop's name.",
-            ),
-            extra_citations=[cite(2203, "本规划范围主要是吉林省中西部地区", S004)],
-            development="tourism",
-        )
-    )
-    links = [
-        (
-            "ctx_west_loop_link_ulanhot",
-            "G12 珲乌高速白城至兴安盟（联络线）",
-            "G12 link Baicheng–Hinggan League",
-            ["白城", "乌兰浩特"],
-        ),
-        (
-            "ctx_west_loop_link_zhenlai",
-            "G4512 双嫩高速镇赉至白城（联络线）",
-            "G4512 link Zhenlai–Baicheng",
-            ["镇赉", "白城"],
-        ),
-    ]
-    for fid, zh, en, names in links:
-        out.append(
-            ctx_feature(
-                fid,
-                zh,
-                en,
-                layer,
-                "tourism_route",
-                polyline(names),
-                "schematic",
-                SRC_004,
-                cite(
-                    2319, "以 G12 珲乌高速白城至兴安盟、G4512 双嫩高速镇赉至白城至通榆至双辽", S004
-                ),
-                polyline_rule(names, "one of the loop's 三联络 (004 l.2319)."),
-                development="tourism",
-            )
-        )
-    # Wetland loop roads (004 l.2323, l.2331): 洮向线 洮南—向海, 齐大线 莫莫格—月亮泡.
-    xh = xianghai_metric()
-    taonan = to_metric(town("洮南"))
-    xh_pt = to_metric(town("向海"))
-    out.append(
-        ctx_feature(
-            "ctx_road_taoxiang",
-            "省道洮向线洮南至向海段（景区连通路）",
-            "Provincial road Tao–Xiang, Taonan to Xianghai (scenic link)",
-            layer,
-            "tourism_road",
-            LineString([taonan, xh_pt]),
-            "schematic",
-            SRC_004,
-            cite(2331, "疏通建设省道洮向线洮南至向海段", S004),
-            "Straight line from the 洮南 seat (GeoNames Taonan) to GeoNames 向海 (Xianghai, "
-            "122.35E 45.03N, inside the schematic 向海 core). 004 names the end points, not the "
-            "route; the road's real alignment is not in our sources.",
-            extra_citations=[cite(2323, "疏通省道洮向线洮南至向海段", S004)],
-            development="transport",
-        )
-    )
-    mm = momoge_metric()
-    yl = yueliang_point()
-    out.append(
-        ctx_feature(
-            "ctx_road_qida_momoge_yueliangpao",
-            "省道齐大线莫莫格至月亮泡段（景区连通路）",
-            "Provincial road Qi–Da, Momoge to Yueliangpao (scenic link)",
-            layer,
-            "tourism_road",
-            LineString([mm.centroid, yl.centroid]),
-            "schematic",
-            SRC_004,
-            cite(2331, "省道齐大线莫莫格至月亮泡段 4A 级及以上景区连通路", S004),
-            "Straight line from the centroid of the schematic 莫莫格 core (eco_core_momoge) to the "
-            "centroid of the GSHHG 月亮泡 polygon. 004 names the end points, not the route.",
-            extra_citations=[cite(2323, "齐大线莫莫格至月亮泡段景区连通路", S004)],
-            development="transport",
-        )
-    )
-    # Scenic areas 004 wants expanded ("科学划定旅游功能区…拓展发展空间", l.2357).
-    expand = cite(
-        2357, "支持向海、莫莫格等重点景区科学划定旅游功能区，重新定位产品，拓展发展空间", S004
-    )
-    out.append(
-        ctx_feature(
-            "ctx_scenic_xianghai",
-            "向海重点景区（旅游功能区，拓展发展空间）",
-            "Xianghai key scenic area (tourism zone to be expanded)",
-            layer,
-            "scenic_development",
-            xh_pt.buffer(3000, 16).intersection(xh),
-            "schematic",
-            SRC_004,
-            expand,
-            "Disc of 3 km radius around GeoNames 向海 (122.35E 45.03N) within the schematic 向海 "
-            "core: 004 gives no extent for the tourism zone it asks to delimit. Size chosen for "
-            "display only.",
-            extra_citations=[
-                cite(2391, "白城市向海景区旅游综合开发。建设“向海大营”旅游服务综合体", S004)
-            ],
-            development="tourism",
-        )
-    )
-    out.append(
-        ctx_feature(
-            "ctx_scenic_momoge",
-            "莫莫格重点景区（旅游功能区，拓展发展空间）",
-            "Momoge key scenic area (tourism zone to be expanded)",
-            layer,
-            "scenic_development",
-            mm.centroid.buffer(3000, 16).intersection(mm),
-            "schematic",
-            SRC_004,
-            expand,
-            "Disc of 3 km radius around the centroid of the schematic 莫莫格 core; 004 gives no "
-            "extent for the tourism zone. Size chosen for display only.",
-            development="tourism",
-        )
-    )
-    hubs = [
-        ("白城", "一级", "first-tier"),
-        ("大安", "二级", "second-tier"),
-        ("镇赉", "二级", "second-tier"),
-        ("通榆", "二级", "second-tier"),
-        ("松原", "一级", "first-tier"),
-    ]
-    ids = {
-        "白城": "baicheng",
-        "大安": "daan",
-        "镇赉": "zhenlai",
-        "通榆": "tongyu",
-        "松原": "songyuan",
-    }
-    for name, tier_zh, tier_en in hubs:
-        line, quote = (
-            (2335, "围绕松原市、白城市 2 个一级集散中心")
-            if tier_zh == "一级"
-            else (2335, "双辽市、前郭县、大安市、镇赉县、通榆县 5 个二级旅游集散中心")
-        )
-        out.append(
-            ctx_feature(
-                f"ctx_tourism_hub_{ids[name]}",
-                f"{name}{tier_zh}旅游集散中心",
-                f"{name} {tier_en} tourism distribution centre",
-                layer,
-                "tourism_hub",
-                to_metric(town(name)),
-                "schematic",
-                SRC_004,
-                cite(line, quote, S004),
-                f"Point at the town ({town_source(name)}); 004 names the town, not a site.",
-            )
-        )
-    return out
+# ctx_west_tourism_loop is built from its fact file alone
+# (layers/facts/ctx_west_tourism_loop.json).
 
 
 # ------------------------------------------------------------ clean energy base
-# Named sites in Baicheng (004 表3–7 wind, 表15–19 PV):
-# (id, zh, kind, county, township, area_km2, capacity_万kW, line, quote).
+# Named sites in Baicheng (004 表3–7 wind, 表15–19 PV), the capacity table and the
+# township points are facts: layers/facts/ctx_clean_energy_base.json ("tables").
 WIND = "wind_site"
 PV = "pv_site"
-SITES = [
-    ("taipingshan", "太平山风电场", WIND, TAOBEI, "太平山", 61, 10, 3615, "太平山风电场"),
-    ("lingxia", "岭下风电场", WIND, TAOBEI, "岭下", 99, 25, 3616, "岭下风电场"),
-    ("jiaqi", "吉电架其风电 (在建)", WIND, ZHENLAI, "架其", 102, 10, 3635, "吉电架其风电"),
-    ("yangsha", "洋沙风电", WIND, ZHENLAI, "洋沙", 152, 30, 3636, "洋沙风电"),
-    ("jianping", "建平风电", WIND, ZHENLAI, "建平", 264, 55, 3639, "建平风电"),
-    ("longgang", "龙岗风电", WIND, ZHENLAI, "龙岗", 95, 20, 3640, "龙岗风电"),
-    ("heiyupao", "黑鱼泡风电", WIND, ZHENLAI, "黑鱼泡", 107, 20, 3641, "黑鱼泡风电"),
-    ("tantu", "坦途风电", WIND, ZHENLAI, "坦途", 174, 35, 3642, "坦途风电"),
-    ("hatuqi", "哈吐气风电", WIND, ZHENLAI, "哈吐气", 165, 35, 3643, "哈吐气风电"),
-    ("gashigen", "嘎什根风电", WIND, ZHENLAI, "嘎什根", 203, 45, 3644, "嘎什根风电"),
-    ("sifangtuozi", "四方坨子风电", WIND, ZHENLAI, "四方坨子", 246, 35, 3645, "四方坨子风电"),
-    ("wukeshu", "五棵树风电", WIND, ZHENLAI, "五棵树", 196, 35, 3646, "五棵树风电"),
-    ("zhenlai", "镇赉风电", WIND, ZHENLAI, "镇赉", 169, 30, 3647, "镇赉风电"),
-    ("shuifa", "水发风电（在建）", WIND, TONGYU, None, 279, 50, 3656, "水发风电"),
-    ("huaneng_tongyu", "华能平价风电（在建）", WIND, TONGYU, None, 71, 30, 3657, "华能平价风电"),
-    ("kaitong", "开通风电项目", WIND, TONGYU, "开通", 324, 64, 3658, "开通风电项目"),
-    ("xinhua", "新华风电项目", WIND, TONGYU, "新华", 230, 40, 3659, "新华风电项目"),
-    ("xinglongshan", "兴隆山风电项目", WIND, TONGYU, "兴隆山", 201, 40, 3660, "兴隆山风电项目"),
-    ("shuanggang", "双岗风电项目", WIND, TONGYU, "双岗", 1115, 195, 3661, "双岗风电项目"),
-    ("bamian", "八面风电项目", WIND, TONGYU, "八面", 532, 123, 3662, "八面风电项目"),
-    ("shihuadao", "十花道风电项目", WIND, TONGYU, "十花道", 265, 60, 3663, "十花道风电项目"),
-    ("xinxing", "新兴风电项目", WIND, TONGYU, "新兴", 241, 50, 3664, "新兴风电项目"),
-    ("bianzhao", "边昭风电项目", WIND, TONGYU, "边昭", 294, 60, 3667, "边昭风电项目"),
-    ("hulitu", "胡力吐风电项目", WIND, TAONAN, "胡力吐", 131, 25, 3681, "胡力吐风电项目"),
-    ("najin", "那金风电项目", WIND, TAONAN, "那金", 155, 35, 3682, "那金风电项目"),
-    ("wanbao", "万宝风电项目", WIND, TAONAN, "万宝", 247, 53.5, 3683, "万宝风电项目"),
-    ("yema", "野马风电项目", WIND, TAONAN, "野马", 227, 50, 3684, "野马风电项目"),
-    ("wafang", "瓦房风电项目", WIND, TAONAN, "瓦房", 197, 45, 3685, "瓦房风电项目"),
-    ("jubao", "聚宝风电项目", WIND, TAONAN, "聚宝", 261, 55, 3686, "聚宝风电项目"),
-    ("jiaoliuhe", "蛟流河风电项目", WIND, TAONAN, "蛟流河", 224, 50, 3687, "蛟流河风电项目"),
-    ("datong", "大通风电项目", WIND, TAONAN, "大通", 355, 70.5, 3688, "大通风电项目"),
-    ("fushun", "福顺风电项目", WIND, TAONAN, "福顺", 223, 50, 3689, "福顺风电项目"),
-    ("huhecheli", "呼和车力风电项目", WIND, TAONAN, "呼和车力", 229, 45, 3690, "呼和车力风电项目"),
-    ("erlong", "二龙风电场", WIND, TAONAN, "二龙", 194, 50, 3691, "二龙风电场"),
-    ("minzhi", "民治风电场", WIND, TAONAN, "民治", 139, 40, 3692, "民治风电场"),
-    ("yongmao", "永茂风电场", WIND, TAONAN, "永茂", 188, 45, 3693, "永茂风电场"),
-    ("shandong_huaneng", "山东华能 50 万 (在建)", WIND, DAAN, None, 173, 50, 3707, "山东华能"),
-    ("huarun", "华润风电 (在建)", WIND, DAAN, None, 28, 10, 3708, "华润风电"),
-    (
-        "zhongdian_dagangzi",
-        "中电大岗子风电 (在建)",
-        WIND,
-        DAAN,
-        None,
-        46,
-        10,
-        3709,
-        "中电大岗子风电",
-    ),
-    (
-        "cgn_liangjiazi",
-        "中广核两家子风电场 (在建)",
-        WIND,
-        DAAN,
-        None,
-        38,
-        10,
-        3710,
-        "中广核两家子风电场",
-    ),
-    ("guangfeng", "光锋风电项目", WIND, DAAN, None, 46, 25, 3711, "光锋风电项目"),
-    ("changyuan", "长源风电项目", WIND, DAAN, None, 26, 15, 3712, "长源风电项目"),
-    ("qingxue", "庆学风电项目", WIND, DAAN, None, 260, 90, 3713, "庆学风电项目"),
-    ("minquan", "民权风电项目", WIND, DAAN, None, 115, 50, 3714, "民权风电项目"),
-    ("fuxin", "富新风电项目", WIND, DAAN, None, 118, 50, 3715, "富新风电项目"),
-    ("fusheng", "富胜风电项目", WIND, DAAN, None, 52, 20, 3716, "富胜风电项目"),
-    ("wanfa", "万发风电项目", WIND, DAAN, None, 156, 60, 3717, "万发风电项目"),
-    ("tongxing", "同兴风电项目", WIND, DAAN, None, 149, 70, 3718, "同兴风电项目"),
-    ("lianhe", "联合风电项目", WIND, DAAN, None, 288, 100, 3719, "联合风电项目"),
-    ("jiangjia", "姜家风电项目", WIND, DAAN, None, 59, 30, 3720, "姜家风电项目"),
-    ("majiawopu", "马家窝堡风电项目", WIND, DAAN, None, 55, 30, 3721, "马家窝堡风电项目"),
-    ("qingan", "庆安风电项目", WIND, DAAN, None, 53, 25, 3722, "庆安风电项目"),
-    ("changsheng", "长胜风电项目", WIND, DAAN, None, 127, 60, 3723, "长胜风电项目"),
-    ("yongjian", "永建风电项目", WIND, DAAN, None, 150, 74, 3724, "永建风电项目"),
-    ("xinfeng", "新丰风电项目", WIND, DAAN, None, 124, 64, 3725, "新丰风电项目"),
-    ("miaoquan_gaobao", "苗泉高堡风电项目", WIND, DAAN, None, 23, 10, 3726, "苗泉高堡风电项目"),
-    ("yujiawazi_pv", "于家洼子光伏项目", PV, DAAN, None, 1463, 62.5, 3985, "于家洼子光伏项目"),
-    ("changhe_pv", "长和光伏项目", PV, DAAN, None, 975, 70, 3986, "长和光伏项目"),
-    ("gonggu_pv", "巩固光伏项目", PV, DAAN, None, 650, 65, 3987, "巩固光伏项目"),
-    ("houyushu_pv", "后榆树光伏项目", PV, DAAN, None, 455, 40, 3988, "后榆树光伏项目"),
-    ("taiping_pv", "太平光伏项目", PV, DAAN, None, 1625, 80, 3989, "太平光伏项目"),
-    ("longzhao_pv", "龙沼光伏项目", PV, DAAN, None, 1530, 75, 3990, "龙沼光伏项目"),
-    ("wushengtang_pv", "五盛堂光伏项目", PV, DAAN, None, 510, 30, 3991, "五盛堂光伏项目"),
-    ("yuanjiawopeng_pv", "袁家窝棚光伏项目", PV, DAAN, None, 360, 20, 3992, "袁家窝棚光伏项目"),
-    ("zhennan_pv1", "镇南光伏1号场区", PV, TAOBEI, "青山", 43, 92.5, 3908, "镇南光伏 1 号场区"),
-    ("zhennan_pv2", "镇南光伏2号场区", PV, TAOBEI, None, 32, 72.5, 3909, "镇南光伏 2 号场区"),
-    ("dalong_pv", "大龙光伏", PV, ZHENLAI, "东屏", 18, 30, 3929, "大龙光伏"),
-    ("qianliujia_pv", "前六家光伏", PV, ZHENLAI, "东屏", 50, 60, 3930, "前六家光伏"),
-    ("erlongtao_pv", "二龙涛光伏", PV, ZHENLAI, "东屏", 53, 50, 3931, "二龙涛光伏"),
-    ("jianping_pv", "建平光伏", PV, ZHENLAI, "建平", 144, 105, 3932, "建平光伏"),
-    ("wulacao_pv", "乌拉草光伏", PV, ZHENLAI, "坦途", 68, 80, 3933, "乌拉草光伏"),
-    ("kaitong_pv", "开通光伏项目", PV, TONGYU, "开通", 44, 85, 3945, "开通光伏项目"),
-    ("sanjiazi_pv", "三家子光伏项目", PV, TONGYU, None, 151, 162.5, 3946, "三家子光伏项目"),
-    ("shihuadao_pv", "十花道光伏项目", PV, TONGYU, "十花道", 75, 120, 3947, "十花道光伏项目"),
-    ("yongmao_pv", "永茂光伏", PV, TAONAN, "永茂", 27, 100, 3964, "永茂光伏"),
-    ("anding_pv", "安定光伏", PV, TAONAN, "安定", 82.4, 150, 3965, "安定光伏"),
-    ("heishui_pv", "黑水光伏", PV, TAONAN, "黑水", 51.9, 132, 3966, "黑水光伏"),
-    ("datong_pv", "大通光伏", PV, TAONAN, "大通", 9.2, 60, 3967, "大通光伏"),
-    ("fushun_pv", "福顺光伏", PV, TAONAN, "福顺", 6.9, 50, 3968, "福顺光伏"),
-]
-# GeoNames names of the townships it has (zh → GeoNames ``name``).
-TOWNSHIP_GEONAMES = {
-    "五棵树": "Wukeshu",
-    "坦途": "Tantu",
-    "东屏": "Dongping",
-    "双岗": "Shuanggang",
-    "新华": "Xinhua",
-    "开通": "Kaitong",
-    "瓦房": "Wafang",
-    "胡力吐": "Hulitu",
-    "黑水": "Heishui",
-    "安定": "Anding",
-    "青山": "Qingshan",
-    "镇赉": "Zhenlai",
-}
-# 004 表2 and 表14 (万kW, total by 2030): wind, PV.
-CAPACITY = {
-    TAOBEI: (74, 175, 3593, 3887),
-    ZHENLAI: (390, 370, 3594, 3888),
-    TONGYU: (858.5, 410, 3595, 3889),
-    TAONAN: (677.5, 560, 3596, 3890),
-    DAAN: (956, 485, 3597, 3891),
-}
+
+
+def _energy_tables() -> dict:
+    """Read the base's capacity table, named sites and township points (data, not code)."""
+    import json
+
+    from .common import FACTS
+
+    return json.loads((FACTS / "ctx_clean_energy_base.json").read_text("utf-8"))["tables"]
+
+
+_TABLES = _energy_tables()
+# (id, zh, kind, county, township, area_km2, capacity_万kW, line, quote), from the fact file.
+SITES = [(r["key"], r["name_zh"], r["kind"], r["county"], r["township"], r["area_km2"],
+          r["capacity_10mw"], r["line"], r["quote"]) for r in _TABLES["sites"]]
+TOWNSHIP_GEONAMES = dict(_TABLES["township_geonames"])
+# 004 表2 and 表14 (万kW, total by 2030): wind, PV, and their lines.
+CAPACITY = {code: (r["wind_10mw"], r["pv_10mw"], r["wind_line"], r["pv_line"])
+            for code, r in _TABLES["capacity"].items()}
 
 
 def township_point(township: str | None, county: str):
@@ -560,7 +283,7 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_energy_capacity_{code}",
                 f"{name}风电、光伏规划总开发容量",
-                f"Planned wind and PV capacity, {name}",
+                f"Planned wind and PV capacity, {place_en(name)}",
                 layer,
                 "capacity_county",
                 simplified(county_metric(code)),
@@ -589,7 +312,8 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_{'wind' if kind == WIND else 'pv'}_{key}",
                 zh,
-                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' (named after {township})",
+                f"{'Wind farm' if kind == WIND else 'PV plant'} '{key}' "
+                f"(named after {place_en(township)})",
                 layer,
                 kind,
                 geom,
@@ -616,7 +340,8 @@ def build_energy_base() -> list[dict]:
             ctx_feature(
                 f"ctx_{'wind' if kind == WIND else 'pv'}_unplaced_{county}",
                 f"{COUNTY_ZH[county]}未定位的规划{what_zh}（{len(rows)}处）：{names}",
-                f"{len(rows)} planned {what_en} of {COUNTY_ZH[county]} with no placeable township",
+                f"{len(rows)} planned {what_en} of {place_en(COUNTY_ZH[county])} with no placeable "
+                f"township",
                 layer,
                 kind + "_unplaced",
                 seat,
@@ -638,232 +363,15 @@ def build_energy_base() -> list[dict]:
 
 
 # --------------------------------------------------------------------- channels
-def build_channels() -> list[dict]:
-    """Build the 白松长通至辽宁大通道 (004 l.2621–2815) and its Baicheng projects."""
-    layer = "ctx_channels"
-    out = []
-    branch_a = ["白城", "大安", "松原", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_channel_baisongchangtong_a",
-            "白松长通至辽宁大通道：白城—松原—长春段",
-            "Bai-Song-Chang-Tong channel: Baicheng–Songyuan–Changchun branch",
-            layer,
-            "channel",
-            polyline(branch_a),
-            "schematic",
-            SRC_004,
-            cite(2629, "连通白城、松原、长春、辽源、通化、白山至辽宁", S004),
-            polyline_rule(branch_a, "the channel's north-west branch (长白铁路, G12)."),
-            development="transport",
-        )
-    )
-    branch_d = ["白城", "通榆", "双辽"]
-    out.append(
-        ctx_feature(
-            "ctx_channel_baisongchangtong_south",
-            "白松长通至辽宁大通道：白城向南（通榆—双辽）",
-            "Bai-Song-Chang-Tong channel: southward from Baicheng (Tongyu–Shuangliao)",
-            layer,
-            "channel",
-            polyline(branch_d),
-            "schematic",
-            SRC_004,
-            cite(2631, "白城、松原向南可利", S004),
-            polyline_rule(branch_d, "the southward link via 平齐铁路/嫩双高速 (004 l.2631)."),
-            development="transport",
-        )
-    )
-    mm = momoge_metric()
-    daan = to_metric(town("大安"))
-    out.append(
-        ctx_feature(
-            "ctx_road_qida_momoge_daan",
-            "省道齐大公路莫莫格至大安段",
-            "Provincial road Qi–Da, Momoge to Da'an section",
-            layer,
-            "road_project",
-            LineString([mm.centroid, daan]),
-            "schematic",
-            SRC_004,
-            cite(2679, "省道齐大公路莫莫格至大安段", S004),
-            "Straight line from the centroid of the schematic 莫莫格 core (eco_core_momoge) to the "
-            "大安 seat (GeoNames 大赉). 004 names the end points, not the route.",
-            development="transport",
-        )
-    )
-    from shapely.ops import nearest_points
-
-    from .water import nen_metric
-
-    bridge = nearest_points(nen_metric(), daan)[0]
-    out.append(
-        ctx_feature(
-            "ctx_bridge_yasi_nen_daan",
-            "国道牙四公路大安嫩江大桥",
-            "National road Ya–Si: Da'an Nen River bridge",
-            layer,
-            "road_project",
-            bridge,
-            "schematic",
-            SRC_004,
-            cite(2679, "国道牙四公路大安嫩江大桥", S004),
-            "Point of the GSHHG 嫩江 centreline nearest the 大安 "
-            "seat (GeoNames 大赉); 004 does not "
-            "give the bridge site.",
-            development="transport",
-        )
-    )
-    out.append(
-        ctx_feature(
-            "ctx_hub_baicheng",
-            "白城区域性综合交通枢纽",
-            "Baicheng regional transport hub",
-            layer,
-            "transport_hub",
-            to_metric(town("白城")),
-            "schematic",
-            SRC_004,
-            cite(2695, "培育通化、白山、白城、松原、辽源为区域性综合交通枢纽", S004),
-            "Point at GeoNames 白城; 004 names the city, not a site.",
-        )
-    )
-    return out
+# ctx_channels is built from its fact file alone (layers/facts/ctx_channels.json).
 
 
 # ------------------------------------------------------------ province patterns
-def build_patterns() -> list[dict]:
-    """Baicheng-relevant parts of 001's "一圈三区四轴" and "三区四屏三廊一网"."""
-    layer = "ctx_province_patterns"
-    out = []
-    seats = [to_metric(town(SEATS[c])) for c in (TAOBEI, TAONAN, DAAN, ZHENLAI, TONGYU)]
-    zone = MultiPoint(seats).convex_hull.buffer(5000, 8).intersection(county_metric(CITY))
-    out.append(
-        ctx_feature(
-            "ctx_baicheng_urban_cluster",
-            "白城城镇集聚发展区（“一圈三区四轴”之一区）",
-            "Baicheng urban cluster development zone (one of the 'three zones')",
-            layer,
-            "urban_cluster",
-            simplified(zone),
-            "schematic",
-            SRC_001,
-            cite(3009, "打造敦延珲、通白和白城三个城镇集聚", S001),
-            "Convex hull of the five seats (GeoNames 白城, 洮南, "
-            "大赉, 镇赉, 开通) buffered by 5 km, "
-            "clipped to Baicheng: 001 gives no extent; the Baicheng plan's 一主四辅 is the natural "
-            "fill.",
-            extra_citations=[cite(3007, "构建 “一圈三区四轴”的城市化格局", S001)],
-        )
-    )
-    axis = ["乌兰浩特", "白城", "大安", "松原", "长春"]
-    out.append(
-        ctx_feature(
-            "ctx_axis_hunwu",
-            "珲乌集聚发展轴（白城段及其延伸）",
-            "Hunchun–Ulanhot development axis (Baicheng part and beyond)",
-            layer,
-            "axis",
-            polyline(axis),
-            "schematic",
-            SRC_001,
-            cite(3011, "发展区，推动形成哈大、珲乌、通白敦东部城镇和集双南部城镇", S001),
-            polyline_rule(
-                axis,
-                "the 珲乌 axis (珲春—…—长春—松原—白城—乌兰浩特, along G12); only "
-                "the part inside the context extent is drawn.",
-            ),
-        )
-    )
-    west = simplified(unary_union([county_metric(CITY), unit_metric(SONGYUAN)]))
-    out.append(
-        ctx_feature(
-            "ctx_west_eco_restoration_zone",
-            "西部重要生态恢复区",
-            "Western important ecological restoration zone",
-            layer,
-            "eco_function_zone",
-            west,
-            "schematic",
-            SRC_001,
-            cite(3024, "造中部环长生态协同防护区、东部高功能生态屏障区和西部重要", S001),
-            "Union of the boundaries of 白城市 and 松原市 (the western prefectures; 松原 clipped "
-            f"to the context extent), simplified at {SIMPLIFY_M:g} m. 001 gives no extent.",
-            extra_citations=[cite(3022, "构建 “三区四屏三廊一网”的生态格局", S001)],
-        )
-    )
-    kerqin = simplified(unary_union([county_metric(TONGYU), county_metric(TAONAN)]))
-    out.append(
-        ctx_feature(
-            "ctx_kerqin_sand_barrier",
-            "西部科尔沁防风固沙屏障（白城部分）",
-            "Western Horqin windbreak and sand-fixation barrier (Baicheng part)",
-            layer,
-            "eco_barrier",
-            kerqin,
-            "schematic",
-            SRC_001,
-            cite(3028, "森林、西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障", S001),
-            "Union of 通榆县 and 洮南市 (the sandy western counties "
-            "the reference catalog names for "
-            "this barrier; 双辽 has no boundary here), simplified. 001 gives no extent. Parent of "
-            "the Baicheng plan's 白城西部防风屏障生态带 (eco_belt_west_windbreak).",
-        )
-    )
-    from .ecology import east_wetland_belt, momoge_core, xianghai_core
-
-    songnen = simplified(unary_union([east_wetland_belt(), momoge_core(), xianghai_core()]))
-    out.append(
-        ctx_feature(
-            "ctx_songnen_wetland_barrier",
-            "松嫩湿地保护修复屏障（白城部分）",
-            "Songnen wetland protection and restoration barrier (Baicheng part)",
-            layer,
-            "eco_barrier",
-            songnen,
-            "schematic",
-            SRC_001,
-            cite(3028, "松嫩湿地保护修复四大生态屏障", S001),
-            "Union of the Baicheng plan's schematic 向海 and 莫莫格 cores and the 东部湿地群生态带 "
-            "(eco_core_xianghai, eco_core_momoge, "
-            "eco_belt_east_wetlands), simplified. 001 gives no "
-            "extent; the Songyuan part (查干湖) is not drawn.",
-            extra_citations=[cite(3697, "修复科尔沁草原和松嫩湿", S001)],
-        )
-    )
-    return out
+# ctx_province_patterns is built from its fact file alone
+# (layers/facts/ctx_province_patterns.json).
 
 
 # ------------------------------------------------------------ hydrogen corridor
-def build_hydrogen() -> list[dict]:
-    """Build the 长春—白城 hydrogen corridor (001 l.1406, 004 l.827)."""
-    layer = "ctx_hydrogen_corridor"
-    names = ["白城", "大安", "松原", "长春"]
-    return [
-        ctx_feature(
-            "ctx_hydrogen_corridor_changchun_baicheng",
-            "长春—白城氢能走廊",
-            "Changchun–Baicheng hydrogen corridor",
-            layer,
-            "hydrogen_corridor",
-            polyline(names),
-            "schematic",
-            SRC_001,
-            cite(1406, "长春－白城氢能走廊新能源制氢示范", S001),
-            polyline_rule(
-                names,
-                "the corridor 长春—松原—白城 (001 l.1406, 004 l.827; the "
-                "Baicheng plan's 长白氢能走廊 is en_changbai_hydrogen_corridor).",
-            ),
-            extra_citations=[
-                cite(827, "主动融入氢能走廊建设", S004),
-                cite(827, "谋划开通长春—白城氢能源客运专线", S004),
-            ],
-            development="energy",
-        )
-    ]
-
-
 # ------------------------------------------------- helpers for the Baicheng groups
 def seat_metric(county: str):
     """EPSG:4550 point of a county seat (GeoNames)."""

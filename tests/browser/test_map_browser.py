@@ -290,6 +290,9 @@ def test_popup_citation_opens_the_plan_at_its_line(page, server):
     link = page.locator(".leaflet-popup .pm-cite a").first
     href = link.get_attribute("href")
     assert href.startswith("/plan/") and "#L" in href
+    # the popup names the feature's kind by its label, not the internal code (issue 18)
+    meta = page.locator(".leaflet-popup .pm-pop > .pm-muted").first.inner_text()
+    assert "县（市、区）" in meta and "county" not in meta
     link.click()
     # issue 18: the plan opens beside the map (static/planmap-tools.js), the map stays
     page.wait_for_selector("#pm-cite-view:not([hidden])")

@@ -185,6 +185,12 @@ def test_attribute_table_filters_and_downloads_csv(page, server):
     table = list(csv.DictReader(io.StringIO(body)))
     assert sorted(r["name_zh"] for r in table) == want
     assert dl.value.suggested_filename == "parks-filtered.csv"
+    # the kind column shows the kind's label (server/i18n.py KIND_LABELS), never the code
+    from server.i18n import kind_label
+
+    codes = set(parks.loc[parks["name_zh"].isin(want), "kind"])
+    assert sorted({r["kind"] for r in table}) == sorted({kind_label("zh", k) for k in codes})
+    assert not {r["kind"] for r in table} & codes
 
 
 def test_download_menu_links_exports_and_the_servers_ogc_url(page, server):

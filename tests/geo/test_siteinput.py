@@ -99,3 +99,36 @@ def test_site_outside_baicheng_gets_the_geo_crs_hint():
     hints = siteinput.crs_hints(raw, "", site.crs_in, site.crs_source, site.parts, False)
     outside = [h for h in hints if h["code"] == "outside_baicheng"]
     assert outside and "Baicheng" in outside[0]["message_en"]
+
+
+def test_txt_point_names_are_the_files_own_not_renumbered():
+    """A 国土 TXT names its 界址点 (JZD7, A3, …): the report lists those names, in file order."""
+    text = (SITES / "parcel_utf8.txt").read_text("utf-8")
+    head, coords = text.split("[地块坐标]")
+    lines = coords.strip().splitlines()
+    renamed, own = [], []
+    for k, line in enumerate(lines):
+        fields = line.split(",")
+        if line.strip().endswith("@") or len(fields) < 4:
+            renamed.append(line)
+            continue
+        name = f"JZD{100 + k}" if k % 2 else f"A{k}"
+        own.append(name)
+        renamed.append(",".join([name, *fields[1:]]))
+    raw = (head + "[地块坐标]\n" + "\n".join(renamed) + "\n").encode("utf-8")
+    site = parse_site(raw, filename="named.txt")
+    out = siteinput.parcels(site.parts, site.parcels, site.crs_in,
+                            point_names=site.point_names)
+    listed = [p for row in out["parcels"] for ring in row["rings"] for p in ring["points"]]
+    names = [p[5] for p in listed]
+    assert names and set(names) <= set(own)
+    # each listed point carries the name written on its own row (coordinates match the file)
+    rows = {n: r.split(",") for n, r in zip(own, [r for r in renamed if r.split(",")[0] in own],
+                                             strict=True)}
+    for p in listed:
+        x_north, y_east = float(rows[p[5]][2]), float(rows[p[5]][3])
+        assert abs(p[1] - y_east) < 1e-3 and abs(p[2] - x_north) < 1e-3, p
+    # without the file's names (another format), points are numbered J1, J2, …
+    plain = siteinput.parcels(site.parts, site.parcels, site.crs_in)
+    assert [p[5] for r in plain["parcels"] for g in r["rings"] for p in g["points"]] == \
+        [f"J{i}" for i in range(1, len(listed) + 1)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -165,3 +166,21 @@ def test_project_text_is_escaped_on_the_report(client):
                                                "project_name": "<img src=x onerror=alert(1)>"})
     html = client.get(r.get_json()["report_url"]).get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_report_lists_the_txt_files_own_point_names(client):
+    """界址点 keep the 点号 the 国土 TXT gives (here JZD1…), not a renumbering J1…."""
+    text = (SITES / "two_parcels.txt").read_bytes().decode("gb18030")
+    renamed = text.replace("\nJ", "\nJZD")
+    r = client.post("/api/v1/sitecheck",
+                    data={"file": (io.BytesIO(renamed.encode("gb18030")), "named.txt")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_json()
+    points = [p for row in r.get_json()["parcels"]["parcels"] for ring in row["rings"]
+              for p in ring["points"]]
+    assert points and all(p[5].startswith("JZD") for p in points)
+    html = client.get(r.get_json()["report_url"]).get_data(as_text=True)
+    table = html[html.index('id="pm-case-boundary"'):]
+    cells = re.findall(r"<tr><td>([^<]*)</td><td>\d+</td>", table)
+    assert cells == [p[5] for p in points]
+    assert "<tr><td>J1</td>" not in table

@@ -85,16 +85,16 @@ def _get(client, url):
     return r.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/?lang=en", "/conflicts?lang=en",
-                                 "/plan/000_f32aaef515cfbb76?lang=en"])
+@pytest.mark.parametrize("url", ["/?lang=en", "/conflicts?lang=en", "/auth/login?lang=en",
+                                 "/plan/000_f32aaef515cfbb76?lang=en",
+                                 "/plan/001_9a974351a9e73ab7?lang=en",
+                                 "/plan/002_fdf47785ab26ae24?lang=en",
+                                 "/plan/003_50a963f61061be04?lang=en",
+                                 "/plan/004_bba0a9fb5e7355d6?lang=en"])
 def test_english_pages_have_no_untranslated_text(client, url):
     assert untranslated(_get(client, url)) == []
 
 
-@pytest.mark.xfail(reason="the report page (server/templates/report.html, rewritten by the "
-                   "report branch of issue 18) does not mark its verbatim quotes lang=zh-CN, and "
-                   "some derived features' name_en carry a Chinese county name "
-                   "('Planned wind and PV capacity, 洮北区')", strict=False)
 def test_english_report_page_has_no_untranslated_text(client):
     r = client.post("/api/v1/sitecheck", json={"geometry": SITE})
     assert r.status_code in (200, 201), r.get_json()
@@ -114,6 +114,7 @@ def test_english_map_script_ui_strings_layer_titles_and_plan_names_are_english(c
     ui.update({f"draw.{k}": v for k, v in cfg["draw"].items()})
     ui.update({f"layer.{k}": v["title"] for k, v in cfg["layers"].items()})
     ui.update({f"plan.{p['id']}": p["name"] for p in cfg["plans"]})
+    ui.update({f"kind.{k}": v for k, v in cfg["kinds"].items()})
     assert {k: v for k, v in ui.items() if CJK.search(v)} == {}
     # the check has teeth: the Chinese script's strings are Chinese
     zh = _map_config(_get(client, "/map/zh.js"))
@@ -127,3 +128,34 @@ def test_api_english_titles_have_no_chinese(client):
     assert [x["id"] for x in layers if CJK.search(x.get("description_en") or "")] == []
     plans = client.get("/api/v1/plans").get_json()["plans"]
     assert {p["id"]: p.get("name_en") for p in plans if CJK.search(p.get("name_en") or "")} == {}
+
+
+def test_every_kind_in_the_data_has_a_label_in_both_languages():
+    """Popups and the attribute table show a kind label, never the code (livestock_base)."""
+    from server import i18n
+
+    kinds = _data_kinds()
+    assert "livestock_base" in kinds and len(kinds) > 50
+    missing = sorted(k for k in kinds if k not in i18n.KIND_LABELS)
+    assert missing == []
+    for k in kinds:
+        zh, en = i18n.kind_label("zh", k), i18n.kind_label("en", k)
+        assert CJK.search(zh) and en and not CJK.search(en) and en != k, k
+    # the map script carries the labels to the popups (planmap.js kindLabel)
+    assert i18n.kind_labels("en")["livestock_base"] == "Livestock base"
+
+
+def _data_kinds() -> set[str]:
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[2] / "layers" / "data"
+    return {f["properties"]["kind"] for path in data.glob("*.geojson")
+            for f in json.loads(path.read_text("utf-8"))["features"]
+            if f["properties"].get("kind")}
+
+
+def test_english_map_script_carries_kind_labels_not_codes(client):
+    en = _map_config(_get(client, "/map/en.js"))["kinds"]
+    zh = _map_config(_get(client, "/map/zh.js"))["kinds"]
+    assert en["livestock_base"] == "Livestock base" and zh["livestock_base"] == "牧业基地"
+    assert set(_data_kinds()) <= set(en) and set(en) == set(zh)

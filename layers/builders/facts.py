@@ -1,0 +1,237 @@
+"""Layers built from their fact file alone (issue 17 item 5: layer facts as data).
+
+A layer whose catalog entry (``layers/facts/catalog.json``) says ``"builder": "facts"`` is
+built from ``layers/facts/<layer id>.json`` alone; a layer still built by code may keep some
+of its features in such a file too (``layers.build`` appends them after the code's), or its
+tables (``"tables"``, read by its builder: ``ctx_clean_energy_base``)::
+
+    {"layer": "<id>",
+     "defaults": {"accuracy": "schematic", "source": "...", "county": "context_units"},
+     "features": [
+      {"id": "...", "name_zh": "...", "name_en": "...", "kind": "...",
+       "geometry": {"rule": "towns_polyline", "towns": ["白城", "大安"], "what": "..."},
+       "citation": {"seed": "004_bba0a9fb5e7355d6", "line": 2335, "quote": "..."},
+       "extra_citations": [{"seed": ..., "line": ..., "quote": ...}],
+       "properties": {"development": "energy"}}]}
+
+Every fact is data: names, kind, accuracy, source, citations (checked against the plan
+text by :func:`layers.builders.common.cite`) and extra properties.  Only the geometry is
+code: ``geometry.rule`` names a function of :data:`GEOMETRY_RULES` that returns the
+EPSG:4550 geometry and the stated ``rule`` text from the fact's parameters.  ``county``
+is ``context_units`` (the Baicheng counties and context units the geometry lies in) or
+``counties`` (the Baicheng counties, the default of :func:`~layers.builders.common.feature`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from .common import FACTS, cite, feature, to_metric, to_wgs84
+
+
+def _towns_polyline(p: dict):
+    """Draw straight segments through named towns, clipped to the context extent."""
+    from .context import polyline, polyline_rule
+
+    return polyline(p["towns"]), polyline_rule(p["towns"], p["what"])
+
+
+def _town_point(p: dict):
+    """Place a point at a named town (GeoNames, else the reference catalog)."""
+    from .context import town, town_source
+
+    return to_metric(town(p["town"])), p["text"].format(source=town_source(p["town"]))
+
+
+def _town_disc(p: dict):
+    """Draw a disc of ``radius_m`` around a named town, clipped to the context extent."""
+    from .common import polygonal
+    from .context import extent_metric, town, town_source
+
+    disc = to_metric(town(p["town"])).buffer(float(p["radius_m"]), 16)
+    return polygonal(disc.intersection(extent_metric())), p["text"].format(
+        source=town_source(p["town"]), radius_m=f"{float(p['radius_m']):g}")
+
+
+def _anchor(name: str):
+    """Return the EPSG:4550 anchor point a fact file names."""
+    from .context import momoge_metric, yueliang_point
+
+    anchors = {"momoge_core_centroid": lambda: momoge_metric().centroid,
+               "yueliangpao_centroid": lambda: yueliang_point().centroid}
+    if name not in anchors:
+        raise ValueError(f"unknown anchor {name!r} (known: {', '.join(sorted(anchors))})")
+    return anchors[name]()
+
+
+def _anchor_to_town(p: dict):
+    """Draw a straight line from a named anchor to a named town."""
+    from shapely.geometry import LineString
+
+    from .context import town
+
+    return LineString([_anchor(p["from"]), to_metric(town(p["town"]))]), p["text"]
+
+
+def _river_point_near_town(p: dict):
+    """Place a point on a river's centreline, nearest a named town."""
+    from shapely.ops import nearest_points
+
+    from .context import town
+    from .water import nen_metric
+
+    rivers = {"nen": nen_metric}
+    return nearest_points(rivers[p["river"]](), to_metric(town(p["town"])))[0], p["text"]
+
+
+def _point_of(spec: dict):
+    """Return the EPSG:4550 point of ``{"town": name}`` or ``{"lonlat": [lon, lat]}``."""
+    from shapely.geometry import Point
+
+    from .context import town
+
+    return to_metric(town(spec["town"]) if "town" in spec else Point(*spec["lonlat"]))
+
+
+def _points_polyline(p: dict):
+    """Draw straight segments through towns or given points, clipped to the context extent."""
+    from shapely.geometry import LineString
+
+    from .common import lineal
+    from .context import extent_metric
+
+    line = LineString([_point_of(q) for q in p["points"]])
+    return lineal(line.intersection(extent_metric())), p["text"]
+
+
+def _river_band(p: dict):
+    """Draw a band of ``width_m`` each side of a river within counties, simplified."""
+    from .common import counties_metric, polygonal
+    from .context import simplified
+    from .water import taoer_metric
+
+    rivers = {"taoer": taoer_metric}
+    band = rivers[p["river"]]().buffer(float(p["width_m"]), 8)
+    zone = polygonal(band.intersection(counties_metric(tuple(p["counties"]))))
+    return simplified(zone, float(p["simplify_m"])), p["text"]
+
+
+def _seats_hull(p: dict):
+    """Draw the convex hull of the five county seats, buffered, clipped to Baicheng."""
+    from shapely.geometry import MultiPoint
+
+    from .common import CITY, county_metric
+    from .context import SEATS, simplified, town
+
+    seats = [to_metric(town(SEATS[c])) for c in p["counties"]]
+    zone = MultiPoint(seats).convex_hull.buffer(float(p["buffer_m"]), 8)
+    return simplified(zone.intersection(county_metric(CITY))), p["text"]
+
+
+def _units_union(p: dict):
+    """Draw the union of county / context-unit boundaries (adcodes), simplified."""
+    from shapely.ops import unary_union
+
+    from .context import simplified, unit_metric
+
+    return simplified(unary_union([unit_metric(c) for c in p["units"]])), p["text"]
+
+
+def _ecology_union(p: dict):
+    """Draw the union of named schematic ecology zones of the Baicheng plan, simplified."""
+    from shapely.ops import unary_union
+
+    from . import ecology
+    from .context import simplified
+
+    parts = {"east_wetland_belt": ecology.east_wetland_belt, "momoge_core": ecology.momoge_core,
+             "xianghai_core": ecology.xianghai_core}
+    return simplified(unary_union([parts[n]() for n in p["parts"]])), p["text"]
+
+
+def _anchor_line(p: dict):
+    """Draw a straight line through named anchors and towns (``{"anchor"}``/``{"town"}``)."""
+    from shapely.geometry import LineString
+
+    return LineString([_anchor(q["anchor"]) if "anchor" in q else _point_of(q)
+                       for q in p["points"]]), p["text"]
+
+
+def _disc_in_core(p: dict):
+    """Draw a disc of ``radius_m`` around a town or anchor, within a schematic ecology core."""
+    from .context import momoge_metric, xianghai_metric
+
+    cores = {"xianghai": xianghai_metric, "momoge": momoge_metric}
+    centre = _anchor(p["anchor"]) if "anchor" in p else _point_of(p)
+    return centre.buffer(float(p["radius_m"]), 16).intersection(cores[p["core"]]()), p["text"]
+
+
+# The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
+# stated rule text).  A new kind of geometry is one new function here.
+GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
+    "towns_polyline": _towns_polyline,
+    "town_point": _town_point,
+    "town_disc": _town_disc,
+    "anchor_to_town": _anchor_to_town,
+    "river_point_near_town": _river_point_near_town,
+    "points_polyline": _points_polyline,
+    "river_band": _river_band,
+    "seats_hull": _seats_hull,
+    "units_union": _units_union,
+    "ecology_union": _ecology_union,
+    "anchor_line": _anchor_line,
+    "disc_in_core": _disc_in_core,
+}
+
+
+def _cite(c: dict) -> dict:
+    return cite(int(c["line"]), c["quote"], c["seed"])
+
+
+def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
+    """Build the features of ``layer_id`` from ``<facts_dir>/<layer_id>.json``.
+
+    Parameters
+    ----------
+    layer_id
+        The layer's id (its catalog entry says ``"builder": "facts"``).
+    facts_dir
+        Folder of the fact files (default ``layers/facts``).
+
+    Returns
+    -------
+    list of dict
+        GeoJSON-like features (WGS84 shapely geometry) with the contract properties.
+    """
+    from .context import units_of
+
+    path = Path(facts_dir or FACTS) / f"{layer_id}.json"
+    facts = json.loads(path.read_text("utf-8"))
+    if facts.get("layer") != layer_id:
+        raise ValueError(f"{path}: 'layer' must be {layer_id!r}")
+    defaults = facts.get("defaults") or {}
+    out = []
+    for f in facts["features"]:
+        f = {**defaults, **f}
+        geom_spec = dict(f["geometry"])
+        rule_name = geom_spec.pop("rule")
+        if rule_name not in GEOMETRY_RULES:
+            raise ValueError(f"{path}: {f['id']}: unknown geometry rule {rule_name!r} "
+                             f"(known: {', '.join(sorted(GEOMETRY_RULES))})")
+        geom_m, rule_text = GEOMETRY_RULES[rule_name](geom_spec)
+        county_mode = f.get("county", "counties")
+        if county_mode not in ("counties", "context_units"):
+            raise ValueError(f"{path}: {f['id']}: county must be counties or context_units")
+        out.append(feature(
+            f["id"], f["name_zh"], f["name_en"], layer_id, f["kind"], to_wgs84(geom_m),
+            f["accuracy"], f["source"], _cite(f["citation"]),
+            county=units_of(geom_m) if county_mode == "context_units" else None,
+            rule=rule_text,
+            extra_citations=[_cite(c) for c in f.get("extra_citations") or []] or None,
+            **(f.get("properties") or {}),
+        ))
+    return out
+
+
