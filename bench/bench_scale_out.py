@@ -100,12 +100,17 @@ def _serve(port: int, workers: int | None, env: dict):
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     if workers:
         cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    # stderr to a file, never to a pipe nobody reads: under load waitress warns "Task queue
+    # depth is N" per request, and once 64 KiB of that filled the pipe the server blocked
+    # on its next write (runs of 0 answers in 15 s)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            log.seek(0)
+            raise RuntimeError(log.read().decode(errors="replace")[-2000:])
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", "/api/v1/zones?lon=122.8&lat=45.6")
