@@ -1,20 +1,27 @@
 """Scale out on one machine: HTTP with 1 vs 2 web workers, batch serial vs Dask 1 vs 2 workers.
 
-Run:  python bench/bench_scale_out.py                 (HTTP 6,000 point queries; batch 10^5 points)
-      python bench/bench_scale_out.py --rows 1000000  (the batch at 10^6)
-      python bench/bench_scale_out.py --skip-http / --skip-batch
+Run:  python bench/bench_scale_out.py                       (small defaults: 6,000 queries,
+                                                               10^5 points, no parcels)
+      python bench/bench_scale_out.py --rows 1000000 --parcels 100000
+      python bench/bench_scale_out.py --skip-http / --skip-batch / --rounds 3
 
-HTTP: ``planmap serve`` (one waitress process, the baseline) and ``planmap serve --workers 2``
-(gunicorn) are started one after the other on free loopback ports with the same settings
-(rate limits off, one site-check worker per web worker) and get the same list of
-``GET /api/v1/zones`` point queries from 32 keep-alive clients (4 client processes x 8
-threads, so the client's own GIL is not the ceiling). Every non-200 answer or connection
-error counts as an error.
+HTTP: ``planmap serve`` (one waitress process, the baseline), ``planmap serve --workers 1``
+and ``--workers 2`` (gunicorn) run side by side on free loopback ports with the same
+settings (rate limits off, one site-check worker per web worker), are warmed up, and then
+get the same list of ``GET /api/v1/zones`` point queries from 32 keep-alive connections,
+in turns (A, B, C, A, B, C, ...: every configuration sees the same machine load). The
+load generator is ``wrk`` (one C thread, a Lua script cycling through the list and
+stopping after exactly N answers) when it is installed (``apt-get install wrk``), else 4
+Python processes x 8 threads. For every run the CPU seconds used by the server's process
+tree and by the client are measured (``/proc``, ``getrusage``): CPU per request, and how
+much of the 2 cores the server got, say whether a ratio is planmap's or the machine's.
+Every non-200 answer or connection error counts as an error.
 
-Batch: a seeded generator writes N points (CSV ``id,lon,lat``) over Baicheng's extent; the
-same file goes through ``planmap batch --engine local``, ``--engine dask --workers 1`` and
-``--engine dask --workers 2`` (GeoParquet out). Wall time, the peak resident memory of the
-whole process tree (sampled every 0.2 s from /proc) and equality of the three outputs are
+Batch: a seeded generator writes N points (CSV ``id,lon,lat``) over Baicheng's extent,
+and ``bench/make_parcels.py`` M parcels (GeoPackage); each file goes through ``planmap
+batch --engine local``, ``--engine dask --workers 1`` and ``--engine dask --workers 2``
+(GeoParquet out). Wall time, CPU seconds and the peak resident memory of the whole
+process tree (sampled every 0.2 s from /proc) and equality of the three outputs are
 reported. Only 127.0.0.1 is contacted.
 """
 
@@ -25,6 +32,8 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -91,12 +100,17 @@ def _serve(port: int, workers: int | None, env: dict):
     cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
     if workers:
         cmd += ["--workers", str(workers)]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    # stderr to a file, never to a pipe nobody reads: under load waitress warns "Task queue
+    # depth is N" per request, and once 64 KiB of that filled the pipe the server blocked
+    # on its next write (runs of 0 answers in 15 s)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    proc.log = log
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            log.seek(0)
+            raise RuntimeError(log.read().decode(errors="replace")[-2000:])
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", "/api/v1/zones?lon=122.8&lat=45.6")
@@ -105,6 +119,76 @@ def _serve(port: int, workers: int | None, env: dict):
         except OSError:
             time.sleep(0.5)
     raise RuntimeError("server did not start")
+
+
+def _tree_pids(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process tree's live processes, children reaped
+    by them included (cutime/cstime)."""
+    total = 0
+    for p in _tree_pids(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / _TICK
+
+
+def _children_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+_WRK_LUA = """
+local paths, i = {}, 0
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+request = function()
+  i = i + 1
+  if i > #paths then i = 1 end
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %%d %%d %%.4f\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6))
+end
+"""
+
+WRK_SECONDS = 15
+"""Length of one wrk run (wrk runs for a time, cycling through the same query list)."""
+
+
+def _load_wrk(port: int, paths: list[str], connections: int = 32, seconds: float = 0):
+    """``wrk``: one C thread, ``connections`` keep-alive connections, the queries in turn."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = Path(tmp) / "paths.txt"
+        listing.write_text("\n".join(paths) + "\n")
+        script = Path(tmp) / "paths.lua"
+        script.write_text(_WRK_LUA % {"paths": listing})
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds or WRK_SECONDS)}s",
+               "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    done, errors, seconds = line.split()[1:]
+    return int(done), int(errors), float(seconds)
 
 
 def _load(port: int, paths: list[str], procs: int = 4, threads: int = 8):
@@ -122,27 +206,57 @@ def _load(port: int, paths: list[str], procs: int = 4, threads: int = 8):
     return done, sum(r[1] for r in results), wall
 
 
-def bench_http(n: int) -> list[dict]:
+HTTP_CONFIGS = (("1 process (waitress, 8 threads)", None),
+                ("--workers 1 (gunicorn gthread)", 1),
+                ("--workers 2 (gunicorn gthread)", 2))
+
+
+def bench_http(n: int, rounds: int = 2, client: str = "auto") -> list[dict]:
+    """Every configuration served side by side; the same queries in turns, ``rounds`` times.
+
+    With wrk each run lasts :data:`WRK_SECONDS` cycling through ``n`` queries; with the
+    Python client each run sends the ``n`` queries once. One row per (round, configuration).
+    """
     env = {**os.environ, "PLANMAP_RATE_LIMIT_CHEAP": "0", "PLANMAP_RATE_LIMIT_EXPENSIVE": "0",
            "PLANMAP_WORKERS": "1"}
+    use_wrk = client == "wrk" or (client == "auto" and shutil.which("wrk"))
+    load = _load_wrk if use_wrk else _load
+    print("HTTP client: " + (f"wrk (1 thread, 32 connections, {WRK_SECONDS} s per run)"
+                              if use_wrk else "4 x 8 Python threads, 32 connections"), flush=True)
     paths = _queries(n)
-    rows = []
-    for label, workers in (("1 process (waitress)", None), ("--workers 2 (gunicorn)", 2)):
-        with tempfile.TemporaryDirectory() as tmp:
-            env["PLANMAP_DB_PATH"] = str(Path(tmp) / "b.db")
-            port = _free_port()
-            proc = _serve(port, workers, env)
-            try:
-                _load(port, paths[: max(200, n // 10)])  # warm-up: every worker, every path
-                load = _uptime()
-                done, errors, wall = _load(port, paths)
-            finally:
+    rows, servers = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for k, (label, workers) in enumerate(HTTP_CONFIGS):
+                port = _free_port()
+                srv_env = {**env, "PLANMAP_DB_PATH": str(Path(tmp) / f"b{k}.db")}
+                servers.append((label, port, _serve(port, workers, srv_env)))
+            for _label, port, _proc in servers:  # warm-up: every worker, every path
+                if use_wrk:
+                    _load_wrk(port, paths, seconds=5)
+                else:
+                    load(port, paths[: max(200, n // 5)])
+            for r in range(rounds):
+                for label, port, proc in servers:
+                    uptime = _uptime()
+                    cpu0, cli0 = _tree_cpu_s(proc.pid), _children_cpu_s()
+                    done, errors, wall = load(port, paths)
+                    cpu, cli = _tree_cpu_s(proc.pid) - cpu0, _children_cpu_s() - cli0
+                    rows.append({"round": r + 1, "server": label, "requests": done,
+                                 "errors": errors, "seconds": round(wall, 2),
+                                 "req_per_s": round(done / wall, 1),
+                                 "server_cpu_ms_per_req": round(1000 * cpu / max(done, 1), 2),
+                                 "server_cores": round(cpu / wall, 2),
+                                 "client_cores": round(cli / wall, 2), "uptime": uptime})
+                    print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+        finally:
+            for _label, _port, proc in servers:
                 proc.terminate()
-                proc.wait(timeout=60)
-        rows.append({"server": label, "requests": done, "errors": errors,
-                     "seconds": round(wall, 2), "req_per_s": round(done / wall, 1),
-                     "uptime": load})
-        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+            for _label, _port, proc in servers:
+                try:
+                    proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     return rows
 
 
@@ -179,8 +293,9 @@ def _tree_rss_kib(pid: int) -> int:
     return total
 
 
-def _run_batch(args: list[str]) -> tuple[float, int]:
+def _run_batch(args: list[str]) -> tuple[float, int, float]:
     started = time.perf_counter()
+    cli0 = _children_cpu_s()
     proc = subprocess.Popen([sys.executable, "-m", "server.cli", "batch", *args, "--quiet"],
                             cwd=ROOT)
     peak = 0
@@ -189,38 +304,54 @@ def _run_batch(args: list[str]) -> tuple[float, int]:
         time.sleep(0.2)
     if proc.returncode:
         raise RuntimeError(f"planmap batch failed ({proc.returncode})")
-    return time.perf_counter() - started, peak
+    # the batch's children (dask workers, scheduler) are reaped by it: counted in its rusage
+    return time.perf_counter() - started, peak, _children_cpu_s() - cli0
 
 
-def bench_batch(n: int) -> list[dict]:
+BATCH_ENGINES = (("serial (local)", ["--engine", "local"]),
+                 ("dask, 1 worker", ["--engine", "dask", "--workers", "1"]),
+                 ("dask, 2 workers", ["--engine", "dask", "--workers", "2"]))
+
+
+def _batch_runs(kind: str, src: Path, n: int, tmp: Path) -> list[dict]:
     import pandas as pd
     import pyarrow.parquet as pq
 
+    rows, outs = [], {}
+    for label, extra in BATCH_ENGINES:
+        out = tmp / f"{kind}-{len(outs)}.parquet"
+        load = _uptime()
+        wall, peak, cpu = _run_batch([str(src), "-o", str(out), *extra])
+        outs[label] = out
+        rows.append({"input": kind, "engine": label, "rows": n, "seconds": round(wall, 1),
+                     "rows_per_s": round(n / wall), "cpu_s": round(cpu, 1),
+                     "peak_rss_mib": round(peak / 1024), "uptime": load})
+        print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    base = pq.read_table(outs.pop("serial (local)")).to_pandas()
+    for label, path in outs.items():
+        pd.testing.assert_frame_equal(base, pq.read_table(path).to_pandas())
+        print(f"{kind}, {label}: output identical to the serial run ({len(base):,} rows)")
+    print(f"{kind}: rows with an error: {int((base['error'] != '').sum())}; "
+          f"dask 2 / dask 1 workers: {rows[1]['seconds'] / rows[2]['seconds']:.2f}x", flush=True)
+    return rows
+
+
+def bench_batch(n: int, parcels: int = 0) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        src = make_points(Path(tmp) / "points.csv", n)
-        outs = {}
+        tmp = Path(tmp)
         # warm the index cache once, so every run starts equal (loads it)
-        subprocess.run([sys.executable, "-m", "server.cli", "zones", str(src), "-o",
-                        str(Path(tmp) / "warm.csv"), "--quiet"], cwd=ROOT, check=True)
-        for label, extra in (("serial (local)", ["--engine", "local"]),
-                             ("dask, 1 worker", ["--engine", "dask", "--workers", "1"]),
-                             ("dask, 2 workers", ["--engine", "dask", "--workers", "2"])):
-            out = Path(tmp) / f"{len(outs)}.parquet"
-            load = _uptime()
-            wall, peak = _run_batch([str(src), "-o", str(out), *extra])
-            outs[label] = out
-            rows.append({"engine": label, "rows": n, "seconds": round(wall, 1),
-                         "rows_per_s": round(n / wall), "peak_rss_mib": round(peak / 1024),
-                         "uptime": load})
-            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-        frames = {k: pq.read_table(v).to_pandas() for k, v in outs.items()}
-        base = frames.pop("serial (local)")
-        for label, frame in frames.items():
-            pd.testing.assert_frame_equal(base, frame)
-            print(f"{label}: output identical to the serial run ({len(frame):,} rows)")
-        errors = int((base["error"] != "").sum())
-        print(f"rows with an error: {errors}")
+        warm = make_points(tmp / "warm.csv", 10)
+        subprocess.run([sys.executable, "-m", "server.cli", "batch", str(warm), "-o",
+                        str(tmp / "warm.parquet"), "--quiet"], cwd=ROOT, check=True)
+        if n:
+            rows += _batch_runs("points", make_points(tmp / "points.csv", n), n, tmp)
+        if parcels:
+            src = tmp / "parcels.gpkg"
+            subprocess.run([sys.executable, str(ROOT / "bench" / "make_parcels.py"),
+                            str(parcels), str(src)], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
+            rows += _batch_runs("parcels", src, parcels, tmp)
     return rows
 
 
@@ -308,7 +439,10 @@ def bench_reload(clients: int = 32) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--requests", type=int, default=6000)
-    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--rounds", type=int, default=2, help="HTTP: turns per configuration")
+    p.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument("--rows", type=int, default=100_000, help="batch: points (0: none)")
+    p.add_argument("--parcels", type=int, default=0, help="batch: parcels (0: none)")
     p.add_argument("--skip-http", action="store_true")
     p.add_argument("--skip-batch", action="store_true")
     p.add_argument("--reload", action="store_true", help="also: import under load, 2 instances")
@@ -317,15 +451,16 @@ def main() -> int:
 
     print(f"machine: {cpu_model()}, {os.cpu_count()} CPUs; {_uptime()}")
     if not a.skip_http:
-        rows = bench_http(a.requests)
-        print(f"HTTP speed-up --workers 2 / 1 process: "
-              f"{rows[1]['req_per_s'] / rows[0]['req_per_s']:.2f}x")
+        rows = bench_http(a.requests, a.rounds, a.client)
+        base, two = HTTP_CONFIGS[0][0], HTTP_CONFIGS[2][0]
+        for r in range(1, a.rounds + 1):
+            got = {x["server"]: x for x in rows if x["round"] == r}
+            print(f"round {r}: HTTP speed-up --workers 2 / 1 process: "
+                  f"{got[two]['req_per_s'] / got[base]['req_per_s']:.2f}x")
     if a.reload:
         bench_reload()
     if not a.skip_batch:
-        rows = bench_batch(a.rows)
-        print(f"batch speed-up dask 2 / dask 1 workers: "
-              f"{rows[1]['seconds'] / rows[2]['seconds']:.2f}x")
+        bench_batch(a.rows, a.parcels)
     return 0
 
 

@@ -130,7 +130,21 @@ def _error_text(exc: PlanmapError) -> str:
     return f"{exc.code}: {exc.message_en}"
 
 
-def check_rows(engine: Engine, ids, geoms, errors=None) -> list[dict]:
+def _slow_row(engine: Engine, fid: str, geom, read_error: str = "") -> dict:
+    """Return the row of one feature from the full site check (:meth:`Engine.check`)."""
+    if read_error:
+        return empty_row(fid, read_error)
+    if geom is None:
+        return empty_row(fid, "missing_geometry: the feature has no geometry")
+    try:
+        return answer_row(fid, engine.check(geom))
+    except PlanmapError as exc:  # one bad feature costs its row, not the batch
+        return empty_row(fid, _error_text(exc))
+    except shapely.errors.GEOSException as exc:
+        return empty_row(fid, f"invalid_geometry: {exc}")
+
+
+def check_rows(engine: Engine, ids, geoms, errors=None, *, fast: bool = True) -> list[dict]:
     """Check each feature; a feature that cannot be checked gets an error row.
 
     Parameters
@@ -142,29 +156,159 @@ def check_rows(engine: Engine, ids, geoms, errors=None) -> list[dict]:
         The features in WGS 84; None for one that could not be read.
     errors : sequence of str, optional
         A reading error per feature ("" for none), reported instead of checking it.
+    fast : bool, optional
+        Answer plain points through :func:`point_rows` (vectorised, the same rows);
+        False checks every feature one by one.
 
     Returns
     -------
     list of dict
         One row per feature, in input order (:func:`answer_row`, :func:`empty_row`).
     """
-    rows = []
-    for i, (fid, geom) in enumerate(zip(ids, geoms, strict=True)):
-        fid = str(fid)
-        read_error = errors[i] if errors is not None else ""
-        if read_error:
-            rows.append(empty_row(fid, read_error))
-            continue
-        if geom is None:
-            rows.append(empty_row(fid, "missing_geometry: the feature has no geometry"))
-            continue
-        try:
-            rows.append(answer_row(fid, engine.check(geom)))
-        except PlanmapError as exc:  # one bad feature costs its row, not the batch
-            rows.append(empty_row(fid, _error_text(exc)))
-        except shapely.errors.GEOSException as exc:
-            rows.append(empty_row(fid, f"invalid_geometry: {exc}"))
+    ids = [str(fid) for fid in ids]
+    geoms = list(geoms)
+    if len(ids) != len(geoms):
+        raise ValueError("ids and geoms differ in length")
+    errs = [""] * len(ids) if errors is None else list(errors)
+    rows: list = [None] * len(ids)
+    if fast:
+        for i, row in point_rows(engine, ids, geoms, errs).items():
+            rows[i] = row
+    for i, row in enumerate(rows):
+        if row is None:
+            rows[i] = _slow_row(engine, ids[i], geoms[i], errs[i])
     return rows
+
+
+# ------------------------------------------------------------------ the points' fast path
+
+NEAR_FEATURE_DEG = 1e-3
+"""Points this close (degrees, ~100 m) to a line or point feature take the full site check:
+only there can a point touch such a feature (the full check's metric distance 0)."""
+
+
+def _near_tree(engine: Engine, index):
+    """STRtree of ``index``'s line and point features (WGS 84), built once per engine."""
+    trees = engine.__dict__.setdefault("_near_trees", {})
+    tree = trees.get(id(index))
+    if tree is None:
+        geoms = index._fgeom[~index._is_zone]
+        tree = trees[id(index)] = (shapely.STRtree(geoms), index)  # index kept: id stays valid
+    return tree[0]
+
+
+def _plans_of(scope, lon, lat) -> tuple[np.ndarray, list]:
+    """Per point, a code of its answering plans (``scope.plans_for``, vectorised).
+
+    Returns ``(code per point, plan id tuple per code)``.
+    """
+    if scope is None:
+        return np.zeros(len(lon), dtype=np.int64), [()]
+    pids = list(scope._answer)
+    bits = np.zeros(len(lon), dtype=np.int64)
+    with scope._lock:
+        for k, pid in enumerate(pids):
+            bits |= shapely.intersects_xy(scope._answer[pid], lon, lat).astype(np.int64) << k
+    codes, code = np.unique(bits, return_inverse=True)
+    names = [tuple(p for k, p in enumerate(pids) if int(c) >> k & 1) for c in codes]
+    return code.ravel(), names
+
+
+def point_rows(engine: Engine, ids: list, geoms: list, errors: list) -> dict:
+    """Rows of the plain points among ``geoms``, vectorised; ``{position: row}``.
+
+    A point's row depends only on the plans that answer for it, the features it touches
+    and whether it lies in the service area (its nearest features and rings are not in
+    the row). Those are found for all points at once (:meth:`ZoneIndex.batch_indices`,
+    ``in_service_area_batch``, the plan areas); the points that share them share one row,
+    computed by the full site check of one of them. A point that is not a plain finite
+    ``Point`` in the accepted region, that lies near a line or point feature
+    (:data:`NEAR_FEATURE_DEG`), or whose group's representative disagrees with the
+    group, is left out: the caller checks it one by one.
+    """
+    from geo import crs as gcrs
+    from geo.plans import route
+
+    todo = [i for i, (g, e) in enumerate(zip(geoms, errors, strict=True))
+            if not e and g is not None and type(g) is shapely.Point]
+    if not todo:
+        return {}
+    pos = np.array(todo, dtype=np.intp)
+    pts = np.array([geoms[i] for i in todo], dtype=object)
+    full = ~shapely.is_empty(pts)
+    pos, pts = pos[full], pts[full]
+    xy = shapely.get_coordinates(pts)
+    lon, lat = xy[:, 0].copy(), xy[:, 1].copy()
+    ok = (np.isfinite(lon) & np.isfinite(lat)
+          & (lon >= gcrs.CHINA_LON[0]) & (lon <= gcrs.CHINA_LON[1])
+          & (lat >= gcrs.CHINA_LAT[0]) & (lat <= gcrs.CHINA_LAT[1]))
+    pos, pts, lon, lat = pos[ok], pts[ok], lon[ok], lat[ok]
+    code, names = _plans_of(engine.scope, lon, lat)
+    probe = shapely.Point(float("nan"), float("nan"))
+    out: dict = {}
+    # One routed index per plan code (route() reads only the plan ids, not the geometry).
+    by_index: dict = {}
+    for c, pid_tuple in enumerate(names):
+        scope = engine.scope
+        if scope is None:
+            index = engine.index
+        else:
+            index, _, _ = route(_FixedPlans(scope, list(pid_tuple)), engine.index,
+                                engine.plan_index, probe)
+        by_index.setdefault(id(index), (index, []))[1].append(c)
+    for index, cs in by_index.values():
+        sel = np.flatnonzero(np.isin(code, cs))
+        if not len(sel):
+            continue
+        near = _near_tree(engine, index).query(pts[sel], predicate="dwithin",
+                                               distance=NEAR_FEATURE_DEG)[0]
+        sel = np.delete(sel, np.unique(near))
+        if not len(sel):
+            continue
+        p, z = index.batch_indices(lon[sel], lat[sel])
+        svc = index.in_service_area_batch(lon[sel], lat[sel])
+        cuts = np.searchsorted(p, np.arange(len(sel) + 1))
+        z = z.tolist()
+        groups: dict = {}
+        for k in range(len(sel)):
+            key = (names[code[sel[k]]], tuple(z[cuts[k]:cuts[k + 1]]), bool(svc[k]))
+            groups.setdefault(key, []).append(int(sel[k]))
+        fids, flayers = index._fid_list, index._flayer_list
+        known = engine.__dict__.setdefault("_point_rows", {})
+        for key, members in groups.items():
+            plans, zones, in_area = key
+            row = known.get((id(index), key))
+            start = 0
+            if row is None:
+                first = int(pos[members[0]])
+                row = _slow_row(engine, ids[first], geoms[first])
+                if (row["error"] or row["plans"] != ";".join(plans)
+                        or sorted(zip(row["zones"].split(";"), row["zone_layers"].split(";"),
+                                      strict=True) if row["zones"] else [])
+                        != sorted((fids[f], flayers[f]) for f in zones)
+                        or row["in_service_area"] is not in_area):
+                    continue  # the representative disagrees: every member goes the slow way
+                out[first], start = row, 1
+                if len(known) < _KNOWN_ROWS:
+                    known[(id(index), key)] = row
+            for m in members[start:]:
+                i = int(pos[m])
+                out[i] = {**row, "id": ids[i]}
+    return out
+
+
+_KNOWN_ROWS = 200_000
+"""Rows kept per engine (per process) for reuse by later partitions, by their key."""
+
+
+class _FixedPlans:
+    """A stand-in scope whose ``plans_for`` answers a known plan list (for :func:`route`)."""
+
+    def __init__(self, scope, ids):
+        self.home, self._ids = scope.home, ids
+
+    def plans_for(self, geom):
+        return self._ids
 
 
 def columns_of(rows: list[dict]) -> dict:
