@@ -192,7 +192,8 @@ def _near_tree(engine: Engine, index):
     trees = engine.__dict__.setdefault("_near_trees", {})
     tree = trees.get(id(index))
     if tree is None:
-        geoms = index._fgeom[~index._is_zone]
+        table = index.feature_table
+        geoms = table.geometry[~np.asarray(table.is_zone, dtype=bool)]
         tree = trees[id(index)] = (shapely.STRtree(geoms), index)  # index kept: id stays valid
     return tree[0]
 
@@ -204,11 +205,7 @@ def _plans_of(scope, lon, lat) -> tuple[np.ndarray, list]:
     """
     if scope is None:
         return np.zeros(len(lon), dtype=np.int64), [()]
-    pids = list(scope._answer)
-    bits = np.zeros(len(lon), dtype=np.int64)
-    with scope._lock:
-        for k, pid in enumerate(pids):
-            bits |= shapely.intersects_xy(scope._answer[pid], lon, lat).astype(np.int64) << k
+    pids, bits = scope.answering_bits(lon, lat)
     codes, code = np.unique(bits, return_inverse=True)
     names = [tuple(p for k, p in enumerate(pids) if int(c) >> k & 1) for c in codes]
     return code.ravel(), names
@@ -273,7 +270,7 @@ def point_rows(engine: Engine, ids: list, geoms: list, errors: list) -> dict:
         for k in range(len(sel)):
             key = (names[code[sel[k]]], tuple(z[cuts[k]:cuts[k + 1]]), bool(svc[k]))
             groups.setdefault(key, []).append(int(sel[k]))
-        fids, flayers = index._fid_list, index._flayer_list
+        fids, flayers = index.feature_table.id_list, index.feature_table.layer_list
         known = engine.__dict__.setdefault("_point_rows", {})
         for key, members in groups.items():
             plans, zones, in_area = key

@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import shapely
 
 
@@ -69,6 +70,20 @@ class PlanScope:
         # the heap ("malloc(): unaligned tcache chunk"). One lock; the calls take microseconds.
         with self._lock:
             return [pid for pid, area in self._answer.items() if shapely.intersects(area, geom)]
+
+    def answering_bits(self, lon, lat) -> tuple[list[str], np.ndarray]:
+        """Per point, which plans answer for it, as bits (vectorised :meth:`plans_for`).
+
+        Returns ``(plan ids, int64 array)``: bit ``k`` of a point's value is set when
+        plan ``ids[k]`` answers for the point (WGS 84 ``lon``/``lat`` arrays).
+        """
+        pids = list(self._answer)
+        bits = np.zeros(len(lon), dtype=np.int64)
+        with self._lock:  # lazily built prepared structures: see plans_for
+            for k, pid in enumerate(pids):
+                hit = shapely.intersects_xy(self._answer[pid], lon, lat)
+                bits |= hit.astype(np.int64) << k
+        return pids, bits
 
     def describe(self, ids: Iterable[str]) -> list[dict]:
         """Return short descriptions of plans (id, names, level, seed, titles)."""

@@ -260,7 +260,7 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
                 schematic=self._schematic, is_zone=self._is_zone_list,
                 area_m2=self._farea_list, geometry_m=self._fgeom_m,
                 sort_key=self._fkey_index, area_wide=self._area_wide,
-                area_units=self._area_units)
+                area_units=self._area_units, geometry=self._fgeom)
         return table
 
     def metric_geometry(self, f: int):

@@ -85,6 +85,8 @@ class FeatureTable:
         Whether the feature is an area-wide programme (:data:`geo.index.AREA_WIDE_SHARE`).
     area_units : list of tuple of int
         Per feature, the admin units (internal indices) it repeats; empty when not area-wide.
+    geometry : ndarray of object
+        WGS 84 geometry per feature (shared with the index; prepared, do not modify).
     """
 
     layer_ids: tuple
@@ -101,6 +103,7 @@ class FeatureTable:
     sort_key: list
     area_wide: list
     area_units: list
+    geometry: np.ndarray
 
     def __len__(self) -> int:
         return len(self.id_list)
