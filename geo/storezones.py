@@ -25,6 +25,7 @@ numbers…) are read lazily for the features a query met (an LRU of rows).
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
 from collections import OrderedDict
@@ -51,7 +52,9 @@ class _Tail:
         return self.n
 
     def __getitem__(self, k):
-        if isinstance(k, (int, np.integer)):
+        if type(k) is int:  # the common case first
+            return self.base[k] if k < self.n0 else self.fn(k)
+        if isinstance(k, np.integer):
             k = int(k)
             return self.base[k] if k < self.n0 else self.fn(k)
         k = np.asarray(k)
@@ -143,7 +146,10 @@ class StoreZoneIndex(ZoneIndex):
 
     # -------------------------------------------------------------- rows
     def _source_of(self, f: int) -> int:
-        return int(np.searchsorted(self._src_base, f, side="right")) - 1
+        bases = self._src_base_list
+        if len(bases) == 1:
+            return 0
+        return bisect.bisect_right(bases, f) - 1
 
     def _remember(self, s: int, ords, geoms, props) -> np.ndarray:
         """Cache rows of source ``s``; return their feature indices."""
@@ -190,6 +196,7 @@ class StoreZoneIndex(ZoneIndex):
     def _wire(self) -> None:
         """Replace the per-feature tables by ones that read store rows lazily."""
         n0, n = self._n0, self._n_all
+        self._src_base_list = self._src_base.tolist()
         layer_no = self._layer_no
         src_layer = np.array([layer_no[s.layer_id] for s in self._sources], dtype=np.int64)
         self._src_layer = src_layer

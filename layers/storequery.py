@@ -188,11 +188,18 @@ class GpkgLayer(StoreLayer):
         cols = self.columns
         json_at = [k for k, c in enumerate(cols) if c in JSON_COLUMNS]
         props = []
+        memo: dict = {}  # the same citation/county text recurs on most rows: decode once
         for r in rows:
             p = dict(zip(cols, r[2:], strict=True))
             for k in json_at:
                 v = r[2 + k]
-                p[cols[k]] = json.loads(v) if isinstance(v, str) else None
+                if isinstance(v, str):
+                    got = memo.get(v)
+                    if got is None:
+                        got = memo[v] = json.loads(v)
+                    p[cols[k]] = got
+                else:
+                    p[cols[k]] = None
             props.append(p)
         return ords, geoms, props
 
