@@ -132,7 +132,7 @@ class StoreZoneIndex(ZoneIndex):
     def __getstate__(self):
         # the lazy tables hold closures: pickle the index's own ones, wire them again
         state = super().__getstate__()
-        for k in ("_rows", "_rows_lock", "_sitecheck_clause_cache", "_own"):
+        for k in ("_rows", "_rows_lock", "_sitecheck_clause_cache", "_own", "_grid_only"):
             state.pop(k, None)
         state.update(self._own)
         return state
@@ -140,6 +140,7 @@ class StoreZoneIndex(ZoneIndex):
     def __setstate__(self, state):
         super().__setstate__(state)
         self._own = {k: state[k] for k in _OWN_ALL if k in state}
+        self._grid_only = _grid_only(self)
         self._rows = OrderedDict()
         self._rows_lock = threading.Lock()
         self._wire()
@@ -264,6 +265,32 @@ class StoreZoneIndex(ZoneIndex):
                 found.extend(fs.tolist())
         return sorted(found)
 
+    def batch_indices(self, lon, lat, max_pairs: int | None = None):
+        """See :meth:`ZoneIndex.batch_indices` (feature indices always int64 here)."""
+        lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
+        lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
+        p, z = ZoneIndex.batch_indices(self._grid_only, lon, lat, max_pairs)
+        if len(lon) != len(lat):
+            return p, z
+        bp, bz = self._bulk_batch(lon, lat)
+        if max_pairs is not None and len(p) + len(bp) > max_pairs:
+            from geo.errors import LimitExceeded
+
+            pairs = len(p) + len(bp)
+            raise LimitExceeded(
+                "too_many_pairs",
+                f"the answer would hold {pairs:,} (point, zone) pairs; at most "
+                f"{max_pairs:,} (MAX_PAIRS): send fewer points per request",
+                f"结果将包含 {pairs:,} 个（点，分区）对，超过上限 {max_pairs:,}"
+                f"（MAX_PAIRS）；请分批提交点位", param="MAX_PAIRS")
+        if len(bp) == 0:
+            return p, z
+        point = np.concatenate([p.astype(np.int64), bp])
+        zone = np.concatenate([z.astype(np.int64), bz])
+        order = np.lexsort((zone, point))
+        point, zone = point[order], zone[order]
+        return point.astype(p.dtype), zone
+
     def _bulk_batch(self, lon, lat):
         ps, fs = [], []
         if self._mem():
@@ -344,6 +371,15 @@ _OWN = ("_entries", "_fgeom", "_fgeom_m", "_farea_list", "_schematic", "_fid_lis
 _OWN_ALL = _OWN + ("_bulk_items", "_bulk_start", "_bulk_bb")
 
 
+def _grid_only(index) -> ZoneIndex:
+    """Return a view of the index's own tables without bulk zones (the grid part of a batch)."""
+    view = ZoneIndex.__new__(ZoneIndex)
+    view.__dict__.update(index.__dict__)
+    view.__dict__.update(index._own)
+    view._bulk_grid = None
+    return view
+
+
 def attach(index: ZoneIndex, sources) -> ZoneIndex:
     """Return ``index`` with the store layers ``sources`` answered in place.
 
@@ -385,5 +421,6 @@ def attach(index: ZoneIndex, sources) -> ZoneIndex:
     out._store_count = int(sum(s.count for s in sources))
     out._rows = OrderedDict()
     out._rows_lock = threading.Lock()
+    out._grid_only = _grid_only(out)
     out._wire()
     return out

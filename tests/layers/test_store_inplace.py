@@ -165,3 +165,20 @@ def test_ogc_bbox_items_equal_shapely_and_no_whole_layer(store, parcels, tmp_pat
     z = client.get("/api/v1/zones?lon=122.86&lat=45.555").get_json()["zones"]
     want = ids[shapely.intersects_xy(g, 122.86, 45.555)].tolist()
     assert [x["id"] for x in z if x["layer"] == "tubanlayer"] == want
+
+
+def test_batch_and_a_pickled_index_equal_shapely(store):
+    import pickle
+
+    ids, g = _truth(store)
+    index = pickle.loads(pickle.dumps(ZoneIndex.from_plan_data(layers.load(store=store))))
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = AREA.bounds
+    lon, lat = rng.uniform(minx, maxx, 300), rng.uniform(miny, maxy, 300)
+    p, z = index.batch_indices(lon, lat)
+    got = sorted((int(i), index._fid_list[int(f)]) for i, f in zip(p, z, strict=True)
+                 if index._flayer_list[int(f)] == "tubanlayer")
+    want = sorted((i, ids[k]) for i in range(300)
+                  for k in np.flatnonzero(shapely.intersects_xy(g, lon[i], lat[i])))
+    assert got == want and len(want) > 200
+    assert np.all(np.diff(p) >= 0)  # pairs by point
