@@ -160,6 +160,8 @@ def test_ogc_bbox_items_equal_shapely_and_no_whole_layer(store, parcels, tmp_pat
     # the whole layer is refused with a clear 4xx, never built in memory
     r = client.get("/api/v1/layers/tubanlayer")
     assert r.status_code == 413 and r.get_json()["error"]["code"] == "layer_too_large"
+    r = client.get("/export/tubanlayer.gpkg")
+    assert r.status_code == 413 and r.get_json()["error"]["code"] == "layer_too_large"
     r = client.get("/ogc/collections/tubanlayer/items?dlmc=旱地")
     assert r.status_code == 400 and r.get_json()["error"]["param"] == "bbox"
     z = client.get("/api/v1/zones?lon=122.86&lat=45.555").get_json()["zones"]
