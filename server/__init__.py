@@ -51,14 +51,22 @@ def _with_data(svc: Services, data) -> Services:
     return dataclasses.replace(svc, data=data)
 
 
-def _plan_services(data):
-    """Index of the non-home plans' layers and the plan scope (None, None without plans)."""
+def _plan_services(data, config=None):
+    """Index of the non-home plans' layers and the plan scope (None, None without plans).
+
+    With ``config`` the index comes from the ``CACHE_DIR`` cache when current
+    (:func:`server.startup.plan_index`): it took ~25 s of every start.
+    """
     from geo.index import ZoneIndex
     from geo.plans import other_plan_ids, scope_from_plan_data
 
     scope = scope_from_plan_data(data)
     if scope is None:
         return None, None
+    if config is not None:
+        from server.startup import plan_index
+
+        return plan_index(config, data, other_plan_ids(scope)), scope
     return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
 
 
@@ -100,7 +108,7 @@ def create_app(config: dict | None = None) -> Flask:
     store = CheckStore(app.config["DB_PATH"], max_checks=app.config["STORE_MAX_CHECKS"],
                        max_bytes=app.config["STORE_MAX_BYTES"],
                        max_age_s=float(app.config["STORE_MAX_AGE_DAYS"]) * 86400)
-    plan_index, scope = _plan_services(data)
+    plan_index, scope = _plan_services(data, app.config)
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)
 
