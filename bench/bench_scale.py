@@ -210,7 +210,7 @@ def bench_planmap(n: int, gpkg: Path, tmp: Path, args, store_url: str | None = N
             out.setdefault("start", []).append({
                 "start": start, "wall_s": round(secs, 1),
                 "server_rss_mb": round(_rss_kib(proc.pid) / 1024)})
-            if start.startswith("first"):
+            if start.startswith("first") or args.start_only:
                 continue
             pts = _points(args.requests + 64, n)
             cols = json.loads(_get(port, "/ogc/collections?f=json", gz=False))
@@ -391,6 +391,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-postgis", action="store_true")
     ap.add_argument("--reuse", type=Path, help="folder with parcels_<N>.gpkg and "
                     "home_<N>/store already imported (skips generation and import)")
+    ap.add_argument("--start-only", action="store_true",
+                    help="only the two starts (time to the first /-/health, RSS)")
     ap.add_argument("--planmap-postgis", action="store_true",
                     help="also serve planmap from a PostGIS store (the throw-away cluster)")
     args = ap.parse_args(argv)

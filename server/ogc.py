@@ -818,12 +818,18 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
         ords, geoms, props = source.candidates(*box.bounds)
         hit = shapely.intersects(geoms, box) if len(geoms) else np.zeros(0, bool)
         k = np.flatnonzero(hit)
-        features = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
-        positions = _filtered(c, features, geoms[k], list(range(len(features))))
-        positions = _sorted(c, features, positions)
-        selected = [features[i] for i in positions]
-        matched = len(selected)
-        page = selected[offset: offset + limit]
+        if not narrowing:  # GeoJSON for the page only
+            _parse_crs("filter-crs")
+            matched = len(k)
+            k = k[offset: offset + limit]
+            page = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+        else:
+            features = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+            positions = _filtered(c, features, geoms[k], list(range(len(features))))
+            positions = _sorted(c, features, positions)
+            selected = [features[i] for i in positions]
+            matched = len(selected)
+            page = selected[offset: offset + limit]
     elif narrowing:
         raise InvalidInput("bbox_required",
                            f"collection {cid!r} holds {source.count:,} features: filters and "

@@ -184,3 +184,22 @@ def test_batch_and_a_pickled_index_equal_shapely(store):
                   for k in np.flatnonzero(shapely.intersects_xy(g, lon[i], lat[i])))
     assert got == want and len(want) > 200
     assert np.all(np.diff(p) >= 0)  # pairs by point
+
+
+def test_ogc_bbox_pages_and_filters_equal_shapely(store, tmp_path):
+    ids, g = _truth(store)
+    client = _client(store, tmp_path)
+    bb = (122.88, 45.56, 122.95, 45.62)
+    want = ids[shapely.intersects(g, box(*bb))].tolist()
+    q = "/ogc/collections/tubanlayer/items?bbox=" + ",".join(map(str, bb))
+    got = []
+    for offset in range(0, len(want) + 50, 50):
+        body = client.get(f"{q}&limit=50&offset={offset}").get_json()
+        assert body["numberMatched"] == len(want)
+        got += [f["id"] for f in body["features"]]
+    assert got == want and len(want) > 50
+    frame = store.read("tubanlayer")
+    dlmc = frame.loc[want[0], "dlmc"]
+    body = client.get(f"{q}&limit=1000&dlmc={dlmc}").get_json()
+    assert [f["id"] for f in body["features"]] == [i for i in want
+                                                  if frame.loc[i, "dlmc"] == dlmc]
