@@ -157,8 +157,12 @@ class GpkgLayer(StoreLayer):
         if count is None:
             count = conn.execute(f'SELECT count(*) FROM "{self.rtree}"').fetchone()[0]
         self.count = int(count)
-        b = conn.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "{self.rtree}"'
-                         ).fetchone()
+        # the extent GDAL keeps in gpkg_contents; the R-tree's (a scan) only without it
+        b = conn.execute("SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE "
+                         "table_name = ?", (layer_id,)).fetchone()
+        if b is None or any(v is None for v in b):
+            b = conn.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM '
+                             f'"{self.rtree}"').fetchone()
         self.bounds = tuple(float(v) for v in b) if b[0] is not None else (0.0, 0.0, 0.0, 0.0)
         self._size = int(conn.execute(f'SELECT coalesce(max(fid), 0) FROM "{layer_id}"')
                          .fetchone()[0]) + 1
