@@ -6,8 +6,12 @@ Run:  python bench/bench_scale.py 10000 100000          (sizes; parcels from mak
 Per size N it:
 
 * writes N parcels with ``bench/make_parcels.py`` (seeded) to a GeoPackage;
-* **planmap**: ``planmap import`` into a private copy of the data (wall time, peak RSS of the
-  whole process from ``/usr/bin/time``); starts ``planmap serve`` twice on a free loopback
+* **planmap**: ``planmap import`` into a private layer store (``PLANMAP_HOME/store``,
+  GeoPackage; wall time, peak RSS of the whole process from ``/usr/bin/time``; ``--reuse
+  DIR`` takes ``DIR/parcels_<N>.gpkg`` and ``DIR/home_<N>`` already imported, and
+  ``--planmap-postgis`` serves planmap from a PostGIS store on the bench's cluster too) —
+  the parcels are served in place from the store (layers/storequery.py), never read
+  whole; starts ``planmap serve`` twice on a free loopback
   port (the first start builds the zone index and writes its cache, the second reads it)
   and reports start-up time to the first ``/-/health`` and the server's RSS; then HTTP
   p50/p99 of point queries ``GET /api/v1/zones`` at 1 and 32 clients, OGC
@@ -176,17 +180,28 @@ def _site_body(lon, lat) -> bytes:
     return json.dumps({"geometry": {"type": "Polygon", "coordinates": [ring]}}).encode()
 
 
-def bench_planmap(n: int, gpkg: Path, tmp: Path, args) -> dict:
-    import layers
-
+def bench_planmap(n: int, gpkg: Path, tmp: Path, args, store_url: str | None = None,
+                  home: Path | None = None) -> dict:
+    """planmap with the parcels in its layer store (GeoPackage under ``home``, or PostGIS
+    at ``store_url``): served in place, never read whole (layers/storequery.py)."""
     out: dict = {}
-    data_dir = layers.copy_data_dir(tmp / "data_dir")
-    wall, rss, _ = _timed([sys.executable, "-m", "server.cli", "import", str(gpkg), "--layer",
-                           "parcels", "--data-dir", str(data_dir), "--quiet"], cwd=ROOT)
-    out["import"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
+    if home is None:
+        home = tmp / "home"
+    target = store_url or str(home / "store")
+    if store_url or not (home / "store" / "parcels" / "state.json").is_file():
+        wall, rss, _ = _timed([sys.executable, "-m", "server.cli", "import", str(gpkg),
+                               "--layer", "parcels", "--store", target, "--quiet"], cwd=ROOT)
+        out["import"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
+    else:
+        out["import"] = "reused (--reuse)"
     env = dict(os.environ, PLANMAP_DB_PATH=str(tmp / "checks.sqlite3"),
-               PLANMAP_DATA_DIR=str(data_dir), PLANMAP_CACHE_DIR=str(tmp / "cache"),
+               PLANMAP_HOME=str(home), PLANMAP_CACHE_DIR=str(tmp / "cache"),
                PLANMAP_RATE_LIMIT_EXPENSIVE="0", PLANMAP_RATE_LIMIT_CHEAP="0")
+    env.pop("PLANMAP_DATA_DIR", None)
+    if store_url:
+        env["PLANMAP_DATABASE_URL"] = store_url
+    else:
+        env.pop("PLANMAP_DATABASE_URL", None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     for start in ("first (builds the index cache)", "second (reads it)"):
         port = _free_port()
@@ -195,7 +210,7 @@ def bench_planmap(n: int, gpkg: Path, tmp: Path, args) -> dict:
             out.setdefault("start", []).append({
                 "start": start, "wall_s": round(secs, 1),
                 "server_rss_mb": round(_rss_kib(proc.pid) / 1024)})
-            if start.startswith("first"):
+            if start.startswith("first") or args.start_only:
                 continue
             pts = _points(args.requests + 64, n)
             cols = json.loads(_get(port, "/ogc/collections?f=json", gz=False))
@@ -209,9 +224,13 @@ def bench_planmap(n: int, gpkg: Path, tmp: Path, args) -> dict:
             _warm(port, site[0][2])
             _load(port, point[:32] + bbox[:8] + site[:8], 4)  # warm-up
             out["point_1"] = _stats(_load(port, point[: args.requests], 1))
+            t = time.process_time()
             out["point_32"] = _stats(_load(port, point * 2, 32))
+            out["point_32"]["load_generator_cpu_s"] = round(time.process_time() - t, 1)
             out["ogc_bbox_limit100_1"] = _stats(_load(port, bbox, 1))
+            out["ogc_bbox_limit100_32"] = _stats(_load(port, bbox * 2, 32))
             out["sitecheck_1km2_1"] = _stats(_load(port, site, 1))
+            out["uptime_during"] = _uptime()
             out["serve_rss_mb_after"] = {"server": round(_rss_kib(proc.pid) / 1024),
                                          "with_workers": round(_tree_rss_kib(proc.pid) / 1024)}
             page = _get(port, "/") + _get(port, "/map/zh.js")
@@ -307,6 +326,12 @@ def bench_postgis(n: int, gpkg: Path, tmp: Path, args) -> dict:
         out["point_32"] = pg.pgbench(point, 32, max(2 * t // 32, 10), tmp)
         out["bbox_limit100_1"] = pg.pgbench(bbox, 1, t // 2, tmp)
         out["site_1km2_1"] = pg.pgbench(site, 1, t // 2, tmp)
+        if args.planmap_postgis:  # planmap's own PostGIS backend, on the same cluster
+            sub = tmp / "planmap_on_postgis"
+            sub.mkdir()
+            url = f"postgresql://postgres@/postgres?host={pg.dir}&port={pg.port}"
+            out["planmap_on_postgis"] = bench_planmap(n, gpkg, sub, args, store_url=url,
+                                                      home=sub / "home")
     finally:
         pg.stop()
     return out
@@ -364,6 +389,12 @@ def main(argv=None) -> int:
     ap.add_argument("--requests", type=int, default=400, help="per measured series")
     ap.add_argument("--index-only", action="store_true")
     ap.add_argument("--no-postgis", action="store_true")
+    ap.add_argument("--reuse", type=Path, help="folder with parcels_<N>.gpkg and "
+                    "home_<N>/store already imported (skips generation and import)")
+    ap.add_argument("--start-only", action="store_true",
+                    help="only the two starts (time to the first /-/health, RSS)")
+    ap.add_argument("--planmap-postgis", action="store_true",
+                    help="also serve planmap from a PostGIS store (the throw-away cluster)")
     args = ap.parse_args(argv)
     from make_parcels import make_parcels, write_gpkg
 
@@ -373,13 +404,17 @@ def main(argv=None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix=f"planmap-scale-{n}-"))
         os.chmod(tmp, 0o755)  # the postgres user creates its cluster folder inside
         try:
-            gpkg = tmp / "parcels.gpkg"
-            write_gpkg(gpkg, *make_parcels(n, args.seed))
+            home = None
+            if args.reuse and (args.reuse / f"parcels_{n}.gpkg").is_file():
+                gpkg, home = args.reuse / f"parcels_{n}.gpkg", args.reuse / f"home_{n}"
+            else:
+                gpkg = tmp / "parcels.gpkg"
+                write_gpkg(gpkg, *make_parcels(n, args.seed))
             res: dict = {}
             if args.index_only:
                 res["planmap_index"] = bench_index(n, gpkg, tmp, args)
             else:
-                res["planmap"] = bench_planmap(n, gpkg, tmp, args)
+                res["planmap"] = bench_planmap(n, gpkg, tmp, args, home=home)
             if not args.no_postgis:
                 res["postgis"] = bench_postgis(n, gpkg, tmp, args)
             res["uptime_after"] = _uptime()

@@ -129,6 +129,15 @@ def layer_ids(data, layer: str = ALL) -> list[str]:
         shown = str(layer)[:64]
         raise NotFound("unknown_layer", f"unknown layer {shown!r}", f"未知图层 {shown!r}",
                        param="layer")
+    source = (getattr(data, "store_layers", None) or {}).get(layer)
+    if source is not None:  # queried in place (layers/storequery.py): never built whole
+        from geo.errors import LimitExceeded
+
+        raise LimitExceeded(
+            "layer_too_large", f"layer {layer!r} has {source.count:,} features and stays in "
+            f"the layer store: read it with /ogc/collections/{layer}/items?bbox=…",
+            f"图层 {layer!r} 有 {source.count:,} 个要素，保存在图层存储中：请用 bbox 分块读取",
+            param="layer")
     if layer not in data.layers:
         problem = (getattr(data, "errors", None) or {}).get(layer, "not loaded")
         raise LayerError("layer_unavailable", f"layer {layer!r} is unavailable: {problem}",

@@ -108,6 +108,11 @@ class PlanData:
     plan_list : list of dict
         The catalog's ``plans`` (issue 15): id, seed, names, level, ``area_feature``,
         ``defers_to``, ``layers``, ``extent``; empty for data without plans.
+    store_layers : dict of str to layers.storequery.StoreLayer
+        Bulk store layers (≥ :data:`STORE_IN_PLACE_MIN` polygons) that are *not* read into
+        ``layers``: queried in place through the store's spatial index
+        (:mod:`layers.storequery`, :mod:`geo.index.storezones`). Their catalog entries carry
+        ``feature_count`` and ``bbox`` from the store's metadata.
     """
 
     catalog: list[dict]
@@ -119,6 +124,7 @@ class PlanData:
     service_area: Any = None
     data_dir: Path = PACKAGE_DIR
     plan_list: list[dict] = field(default_factory=list)
+    store_layers: dict[str, Any] = field(default_factory=dict)
     _feature_layer: dict[str, str] = field(default_factory=dict, repr=False)
     _all: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
@@ -510,8 +516,9 @@ def load(data_dir: str | Path | None = None, strict: bool = True, store=None) ->
             owner[fid] = layer_id
         layers[layer_id] = gdf
 
+    store_layers: dict = {}
     try:
-        catalog = _add_store_layers(store, catalog, layers, owner, digest)
+        catalog = _add_store_layers(store, catalog, layers, owner, digest, store_layers)
     except PlanmapError as exc:  # the store's layers are left out, the rest serve
         if strict:
             raise
@@ -553,11 +560,35 @@ def load(data_dir: str | Path | None = None, strict: bool = True, store=None) ->
         data_dir=data_dir,
         plan_list=[dict(p) for p in catalog_doc.get("plans") or () if isinstance(p, dict)],
         _feature_layer=owner,
+        store_layers=store_layers,
     )
 
 
-def _add_store_layers(store, catalog, layers, owner, digest) -> list[dict]:
-    """Add the store's active layer versions (see :func:`load`); return the catalog."""
+STORE_IN_PLACE_MIN = 2000
+"""Store layers of at least this many polygons (``geo.index.BULK_MIN_FEATURES``) stay in the
+store: never read whole at start, queried in place (``PlanData.store_layers``)."""
+
+
+def _in_place(store, lid, version, in_place_out):
+    """Return the :class:`layers.storequery.StoreLayer` of a bulk polygon layer, else None."""
+    from layers import storequery
+
+    if in_place_out is None:
+        return None
+    types = (store.meta(lid) or {}).get("geometry_types") or []
+    if not types or any(t.replace("Multi", "") != "Polygon" for t in types):
+        return None
+    if storequery.feature_count(store, lid) < STORE_IN_PLACE_MIN:
+        return None
+    return storequery.store_layer(store, lid)
+
+
+def _add_store_layers(store, catalog, layers, owner, digest, in_place_out=None) -> list[dict]:
+    """Add the store's active layer versions (see :func:`load`); return the catalog.
+
+    Bulk polygon layers go to ``in_place_out`` (layer id → StoreLayer) without reading a
+    feature; the others are read into ``layers``.
+    """
     from layers import store as layer_store
 
     if store is False:
@@ -571,6 +602,22 @@ def _add_store_layers(store, catalog, layers, owner, digest) -> list[dict]:
     by_id = {e["id"]: e for e in catalog}
     for lid in store.layers():
         version = store.current(lid)
+        source = _in_place(store, lid, version, in_place_out)
+        if source is not None:
+            if lid in layers:  # a data-folder layer of the same id: the store's wins
+                for fid in layers.pop(lid).index:
+                    owner.pop(fid, None)
+            entry = dict(by_id.get(lid) or store.meta(lid) or {"id": lid})
+            entry["id"] = lid
+            entry["store_version"] = version
+            entry["feature_count"] = source.count
+            entry["bbox"] = list(source.bounds)
+            entry["geometry_types"] = sorted({t.replace("Multi", "") for t in
+                                              (store.meta(lid) or {}).get("geometry_types")})
+            by_id[lid] = entry
+            in_place_out[lid] = source
+            digest.update(f"store\0{lid}\0{version}".encode())
+            continue
         gdf = store.read(lid)
         optional = [c for c in gdf.columns if c not in REQUIRED_PROPERTIES and c != "geometry"]
         empty = [c for c in optional if gdf[c].isna().all()]

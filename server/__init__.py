@@ -46,14 +46,22 @@ def services() -> Services:
     return pinned if data is pinned.data else visible_services(pinned, data)
 
 
-def _plan_services(data):
-    """Index of the non-home plans' layers and the plan scope (None, None without plans)."""
+def _plan_services(data, config=None):
+    """Index of the non-home plans' layers and the plan scope (None, None without plans).
+
+    With ``config`` the index comes from the ``CACHE_DIR`` cache when current
+    (:func:`server.startup.plan_index`): it took ~25 s of every start.
+    """
     from geo.index import ZoneIndex
     from geo.plans import other_plan_ids, scope_from_plan_data
 
     scope = scope_from_plan_data(data)
     if scope is None:
         return None, None
+    if config is not None:
+        from server.startup import plan_index
+
+        return plan_index(config, data, other_plan_ids(scope)), scope
     return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
 
 
@@ -93,7 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
         max_features_per_page=int(app.config["MAX_FEATURES_PER_PAGE"]),
     )
     store = open_check_store(app.config)  # PostgreSQL when DATABASE_URL is set (issue 13)
-    plan_index, scope = _plan_services(data)
+    plan_index, scope = _plan_services(data, app.config)
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)
 

@@ -102,7 +102,8 @@ def _layer_id(layer_id: str) -> str:
         raise NotFound("unknown_layer", f"unknown layer {shown!r}; layers: "
                        f"{', '.join(named)} (all plans: /api/v1/layers)",
                        f"未知图层 {shown!r}", param="layer_id")
-    if layer_id not in data.layers:
+    if layer_id not in data.layers and layer_id not in (getattr(data, "store_layers", None)
+                                                        or {}):
         problem = (getattr(data, "errors", None) or {}).get(layer_id, "not loaded")
         raise LayerError("layer_unavailable", f"layer {layer_id!r} is unavailable: {problem}",
                          f"图层 {layer_id!r} 不可用：{problem}", param="layer_id")
@@ -176,11 +177,18 @@ def layer_list():
         if plan is not None and item["plan"] != plan:
             continue
         gdf = data.layers.get(lid)
-        item["available"] = gdf is not None
+        source = (getattr(data, "store_layers", None) or {}).get(lid)
+        item["available"] = gdf is not None or source is not None
         item["problem"] = broken.get(lid)
-        item["feature_count"] = 0 if gdf is None else int(len(gdf))
-        counts = Counter() if gdf is None or "accuracy" not in gdf.columns \
-            else Counter(str(a) for a in gdf["accuracy"])
+        if source is not None:  # from the store's metadata, no feature read into memory
+            from layers.storequery import accuracy_counts
+
+            item["feature_count"] = source.count
+            counts = Counter(accuracy_counts(source))
+        else:
+            item["feature_count"] = 0 if gdf is None else int(len(gdf))
+            counts = Counter() if gdf is None or "accuracy" not in gdf.columns \
+                else Counter(str(a) for a in gdf["accuracy"])
         item["accuracy_counts"] = {k: int(counts.get(k, 0))
                                    for k in ("official", "derived", "schematic")}
         item["url"] = url_for("api.layer_features_view", layer_id=lid)

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from geo.errors import CRSError, InvalidInput, LayerError, NotFound
+from geo.errors import CRSError, InvalidInput, LayerError, LimitExceeded, NotFound
 from server import services
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -90,6 +90,7 @@ def layer_features(layer_id: str) -> list[dict]:
     from layers import export
 
     data = services().data
+    _refuse_whole_store_layer(data, layer_id)
     cache = current_app.extensions.setdefault("planmap_features", {})
     key = (id(data), layer_id)
     features = cache.get(key)
@@ -120,11 +121,32 @@ class Collection:
     families: tuple[str, ...]  # the layer's families (to name siblings)
 
 
+def _store_layer(layer_id: str):
+    """The in-place store layer (``PlanData.store_layers``) behind ``layer_id``, or None."""
+    return (getattr(services().data, "store_layers", None) or {}).get(layer_id)
+
+
+def _refuse_whole_store_layer(data, layer_id: str) -> None:
+    """A store layer queried in place is never sent whole (10^6 parcels): a 413."""
+    source = (getattr(data, "store_layers", None) or {}).get(layer_id)
+    if source is not None:
+        raise LimitExceeded(
+            "layer_too_large",
+            f"layer {layer_id!r} has {source.count:,} features and is served in parts: use "
+            f"/ogc/collections/{layer_id}/items?bbox=… (limit, offset) or its vector tiles",
+            f"图层 {layer_id!r} 有 {source.count:,} 个要素，分块提供：请用 bbox 查询 "
+            f"/ogc/collections/{layer_id}/items 或矢量瓦片", param="layer")
+
+
 def _build_collections(data) -> dict[str, Collection]:
     out: dict[str, Collection] = {}
     taken = {e["id"] for e in data.catalog}
+    in_store = getattr(data, "store_layers", None) or {}
     for entry in data.catalog:
         lid = entry["id"]
+        if lid in in_store:  # polygons only (layers.loader._in_place)
+            out[lid] = Collection(lid, lid, None, (), ("polygons",))
+            continue
         gdf = data.layers.get(lid)
         if gdf is None:
             continue
@@ -168,6 +190,7 @@ def collection_features(c: Collection) -> list[dict]:
     (lossless): GDAL types a layer from its first page and warns at a MultiX after X.
     """
     data = services().data
+    _refuse_whole_store_layer(data, c.layer)
     cache = current_app.extensions.setdefault("planmap_collection_features", {})
     key = (id(data), c.id)
     found = cache.get(key)
@@ -196,7 +219,13 @@ def queryables(c: Collection) -> dict[str, str]:
     found = cache.get((id(data), c.id))
     if found is not None and found[0] is data:
         return found[1]
-    features = collection_features(c)
+    source = _store_layer(c.layer)
+    if source is not None:  # a sample page of the store layer, not the whole layer
+        from layers.storequery import geojson_features
+
+        features = geojson_features(*source.page(0, 1000))
+    else:
+        features = collection_features(c)
     names: list[str] = []
     for f in features:
         names += [k for k in f["properties"] if k not in names]
@@ -467,6 +496,9 @@ def _stamp() -> str:
 
 
 def _extent(c: Collection) -> list[float]:
+    source = _store_layer(c.layer)
+    if source is not None:  # from the spatial index, no feature read
+        return [round(float(v), 6) for v in source.bounds]
     gdf = services().data.layers[c.layer]
     geoms = gdf.geometry.values[list(c.rows)]
     geoms = geoms[~shapely.is_missing(geoms)] if len(geoms) else geoms
@@ -710,6 +742,9 @@ def items(cid):
     parse_datetime(request.args.get("datetime"))  # no feature carries a time: nothing to narrow
     raw_bbox = request.args.get("bbox")
     c = _get(cid)
+    source = _store_layer(c.layer)
+    if source is not None:
+        return _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, html)
     features = collection_features(c)
     gdf = services().data.layers[c.layer]
     if raw_bbox is not None and raw_bbox.strip() != "":
@@ -765,14 +800,114 @@ def items(cid):
     return response
 
 
+def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, html):
+    """:func:`items` of a store layer: the page read from the store's spatial index.
+
+    ``bbox``: the features meeting it (``intersects``, as for an in-memory layer), from one
+    index query; without it, the page in import order (``numberMatched`` from the store's
+    metadata).  Filters and sorting need a ``bbox`` (a 400 otherwise): they are applied to
+    its features, not to the whole layer.
+    """
+    from layers.storequery import geojson_features
+
+    kinds = queryables(c)
+    narrowing = (request.args.get("filter") or request.args.get("sortby")
+                 or any(k in kinds and k not in RESERVED for k in request.args))
+    if raw_bbox is not None and raw_bbox.strip() != "":
+        box = parse_bbox(raw_bbox, bbox_crs)
+        ords, geoms, props = source.candidates(*box.bounds)
+        hit = shapely.intersects(geoms, box) if len(geoms) else np.zeros(0, bool)
+        k = np.flatnonzero(hit)
+        if not narrowing:  # GeoJSON for the page only
+            _parse_crs("filter-crs")
+            matched = len(k)
+            k = k[offset: offset + limit]
+            page = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+        else:
+            features = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+            positions = _filtered(c, features, geoms[k], list(range(len(features))))
+            positions = _sorted(c, features, positions)
+            selected = [features[i] for i in positions]
+            matched = len(selected)
+            page = selected[offset: offset + limit]
+    elif narrowing:
+        raise InvalidInput("bbox_required",
+                           f"collection {cid!r} holds {source.count:,} features: filters and "
+                           "sorting need a bbox", f"要素集合 {cid!r} 有 {source.count:,} 个要素："
+                           "筛选和排序需要 bbox", param="bbox")
+    else:
+        _parse_crs("filter-crs")
+        matched = source.count
+        page = geojson_features(*source.page(offset, limit))
+    page = _project_known(page, set(kinds) | {"id"})
+    if crs_uri != CRS84:
+        page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
+    args["limit"] = str(limit)
+
+    def page_url(start: int, **extra) -> str:
+        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
+
+    links = [
+        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
+        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
+         "title": "this page as HTML"},
+        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
+    ]
+    if offset + limit < matched:
+        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
+                      "title": "next page"})
+    if offset > 0:
+        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
+                      "type": GEOJSON, "title": "previous page"})
+    body = {"type": "FeatureCollection", "features": page, "links": links,
+            "numberMatched": matched, "numberReturned": len(page), "timeStamp": _stamp()}
+    if html:
+        response = Response(render_template("ogc/items.html", body=body, cid=cid,
+                                            title=_entry(cid).get("title_zh", cid),
+                                            crs=crs_uri), mimetype=HTML)
+    else:
+        response = _json(body, media=GEOJSON)
+    response.headers.update(_content_crs(crs_uri))
+    return response
+
+
+def _project_known(page: list[dict], known: set) -> list[dict]:
+    """``properties=a,b`` on a store layer's page (known: its sampled property names)."""
+    raw = request.args.get("properties")
+    if raw is None or raw.strip() == "":
+        return page
+    wanted = [p.strip() for p in raw.split(",") if p.strip()]
+    for name in wanted:
+        if name not in known:
+            raise InvalidInput("unknown_property", f"no property {name[:64]!r} in this "
+                               "collection", f"此要素集合没有属性 {name[:64]!r}",
+                               param="properties")
+    return [dict(f, properties={k: f["properties"][k] for k in wanted
+                                if k in f["properties"]}) for f in page]
+
+
+def _store_feature(source, fid: str):
+    from layers.storequery import geojson_features
+
+    o = source.find(fid) if ID_RE.match(str(fid)) else None
+    if o is None:
+        return None
+    found = geojson_features(*source.fetch([o]))
+    return found[0] if found else None
+
+
 @bp.get("/collections/<cid>/items/<fid>", strict_slashes=False)
 def item(cid, fid):
     check_params(PARAMS_ITEM)
     _entry(cid)
     html = _wants_html()
     crs_uri = _parse_crs("crs")
-    for feature in collection_features(_get(cid)):
-        if feature["id"] == fid:
+    source = _store_layer(_get(cid).layer)
+    found = [_store_feature(source, fid)] if source is not None else \
+        collection_features(_get(cid))
+    for feature in found:
+        if feature is not None and feature["id"] == fid:
             break
     else:
         shown = str(fid)[:80]

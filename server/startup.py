@@ -42,3 +42,28 @@ def home_index(config, data):
     index, _ = _cached(args, "zoneindex", ZoneIndex.from_plan_data, data=data,
                        store_token=data_store_token(data))
     return index
+
+
+def plan_index(config, data, plan_ids):
+    """Return the other plans' zone index (``plan_ids``), from the cache when current.
+
+    Keyed like the home index (the data files' contents, the store versions) under its own
+    name and the plan ids; rebuilt whenever one of them changes.
+    """
+    from geo.index import ZoneIndex
+
+    ids = sorted(plan_ids)
+
+    def build(d):
+        return ZoneIndex.from_plan_data(d, plan_ids=ids)
+
+    if cache_entry(config, data) is None:
+        return build(data)
+    from layers.zonecommands import _cached, data_store_token
+    from server.cli import _cache_dir
+
+    args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,
+                           cache_dir=_cache_dir(str(config["CACHE_DIR"])))
+    token = data_store_token(data) + " plans " + ",".join(ids)
+    index, _ = _cached(args, "planindex", build, data=data, store_token=token)
+    return index

@@ -27,7 +27,9 @@ def health():
         if lid in broken:
             layer_status[lid] = {"status": "error", "problem": broken[lid]}
         else:
-            layer_status[lid] = {"status": "ok", "features": int(len(data.layers[lid]))}
+            in_store = (getattr(data, "store_layers", None) or {}).get(lid)
+            count = in_store.count if in_store is not None else len(data.layers[lid])
+            layer_status[lid] = {"status": "ok", "features": int(count)}
     store = services().store.health()
     status = "degraded" if broken or store["status"] != "ok" else "ok"
     return jsonify({"status": status, "data_version": data.data_version, "layers": layer_status,

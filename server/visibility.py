@@ -103,7 +103,9 @@ def data_without(data, hidden: frozenset[str]):
                for c in getattr(data, "clauses", None) or []]
     view = dataclasses.replace(
         data, catalog=[e for e in data.catalog if e["id"] not in hidden],
-        layers={k: v for k, v in data.layers.items() if k not in hidden}, clauses=clauses)
+        layers={k: v for k, v in data.layers.items() if k not in hidden}, clauses=clauses,
+        store_layers={k: v for k, v in (getattr(data, "store_layers", None) or {}).items()
+                      if k not in hidden})
     if len(_views) > 8:
         _views.clear()
     _views[key] = (data, view)

@@ -134,10 +134,19 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
         ordered.update({k: v for k, v in layers.items() if k not in ordered})
         home = getattr(data, "home_plan", None)
         keep_area = plan_ids is None or home is None or home in set(plan_ids)
-        return cls(ordered, service_area=getattr(data, "service_area", None) if keep_area
-                   else None,
-                   clauses=getattr(data, "clauses", None), plans=getattr(data, "plans", None),
-                   **kwargs)
+        index = cls(ordered, service_area=getattr(data, "service_area", None) if keep_area
+                    else None,
+                    clauses=getattr(data, "clauses", None), plans=getattr(data, "plans", None),
+                    **kwargs)
+        # Bulk layers left in the layer store (PlanData.store_layers): answered in place.
+        in_store = getattr(data, "store_layers", None)
+        if in_store and keep_area:
+            from geo.index.storezones import attach
+
+            ids = [e.get("id") for e in (getattr(data, "catalog", None) or [])]
+            index = attach(index, [in_store[k] for k in ids if k in in_store]
+                           + [v for k, v in in_store.items() if k not in ids])
+        return index
 
     def _load_features(self, layers: Mapping, bulk_min_features: int) -> None:
         ids, lyr, geoms, entries, accuracy = [], [], [], _Entries(), []
