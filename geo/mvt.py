@@ -383,12 +383,28 @@ class TileIndex:
         # parcels); projected per tile, for the features a tile holds
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         columns = [c for c in gdf.columns if c != gdf.geometry.name]
+
+        def records():
+            for fid, record in zip(gdf.index, gdf[columns].to_dict("records"), strict=True):
+                if not record.get("id"):
+                    record["id"] = fid
+                yield record
+
+        return cls.from_records(geoms, records(), layer_id)
+
+    @classmethod
+    def from_records(cls, geoms, records, layer_id: str, feature_ids=None) -> TileIndex:
+        """Build from geometries (EPSG:4326) and their property dicts (``id`` included).
+
+        ``feature_ids`` (int array, optional) are the MVT feature ids minus one; default the
+        positions. A layer cut per tile from a store passes its stable row ordinals, so a
+        feature keeps its id across tiles.
+        """
+        geoms = np.asarray(geoms, dtype=object)
         # the properties are kept only as tags: (key, value) numbers into two tables
         # (a dict per feature cost ~1 KB: 100 MB per 10^5 parcels)
         keys, values, pairs, counts = {}, {}, [], []
-        for fid, record in zip(gdf.index, gdf[columns].to_dict("records"), strict=True):
-            if not record.get("id"):
-                record["id"] = fid
+        for record in records:
             props = popup_properties(record, layer_id)
             for key, value in props.items():
                 pairs.append(keys.setdefault(key, len(keys)))
@@ -404,6 +420,8 @@ class TileIndex:
             part = poly[start:start + 50_000]
             area[part] = shapely.area(shapely.transform(geoms[part], lonlat_to_mercator))
         index._area = area
+        index._feature_ids = (None if feature_ids is None
+                              else np.asarray(feature_ids, dtype=np.int64))
         index._key_names = list(keys)
         index._values = [v for (_t, v) in values]
         count = np.array(counts, dtype=np.int64)
@@ -450,6 +468,11 @@ class TileIndex:
         shapely.prepare(box)
         return np.sort(near[shapely.intersects(box, self.geoms[near])])
 
+
+    def _ids(self, pos: np.ndarray) -> np.ndarray:
+        """MVT feature ids minus one of the features at positions ``pos``."""
+        ids = getattr(self, "_feature_ids", None)
+        return pos.astype(np.int64) if ids is None else ids[pos]
 
     def _tag_table(self):
         return self._tags
@@ -518,7 +541,7 @@ class TileIndex:
         geom_b, geom_n = _varint(geom_ints)
         geom_len = _per_group(int_feat, geom_n, n)
         feature, feature_len = _interleave([
-            _const(0x08, n), _varint(feats.astype(np.int64) + 1),  # id
+            _const(0x08, n), _varint(self._ids(feats) + 1),  # id
             _const(0x12, n), _varint(tag_len), (tag_b, tag_len),  # tags (packed)
             _const(0x18, n), _const(geom_type, n),  # type
             _const(0x22, n), _varint(geom_len), (geom_b, geom_len),  # geometry (packed)
@@ -553,7 +576,7 @@ class TileIndex:
             if geom is None or geom.is_empty:
                 continue  # only touched the tile's edge
             features.append({"geometry": geom, "properties": self.properties(pos),
-                             "id": int(pos) + 1})
+                             "id": int(self._ids(np.asarray([pos]))[0]) + 1})
         if not features:
             return b""
         return mapbox_vector_tile.encode(

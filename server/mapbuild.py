@@ -280,6 +280,8 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
     for entry in data.catalog:
         lid = entry["id"]
         gdf = data.layers.get(lid)
+        if gdf is None and lid in tiled:  # an in-place store layer: tiles only
+            gdf = (getattr(data, "store_layers", None) or {}).get(lid)
         if gdf is None:
             continue
         plan = entry.get("plan") or home
@@ -434,8 +436,16 @@ def _tiled_layer(m, gdf, entry, lid, title, style, plan, home, settings, data, t
     }
     layer_meta[lid] = {"title": title, "style": style, "plan": plan,
                        "default_on": bool(entry.get("default_on", True)), "tiled": True}
-    accuracies = set(gdf["accuracy"].astype(str)) if "accuracy" in gdf.columns else set()
-    return {"id": lid, "title": title, "style": style, "count": len(gdf),
+    if hasattr(gdf, "candidates"):  # an in-place store layer (layers.storequery)
+        from layers.storequery import accuracy_counts
+
+        accuracies = {k for k, n in accuracy_counts(gdf).items() if n}
+        count = int(gdf.count)
+    else:
+        accuracies = (set(gdf["accuracy"].astype(str)) if "accuracy" in gdf.columns
+                      else set())
+        count = len(gdf)
+    return {"id": lid, "title": title, "style": style, "count": count,
             "schematic": "schematic" in accuracies, "tiled": True,
             "attribution": _text(entry.get("attribution")),
             "licence": _text(entry.get("licence")), "plan": plan}

@@ -23,7 +23,14 @@ from collections import OrderedDict
 from flask import Blueprint, Response, current_app, request
 
 from geo.errors import NotFound
-from geo.mvt import GENERALISATION, GENERALISE_MAX_ZOOM, TileError, TileIndex, check_tile
+from geo.mvt import (
+    GENERALISATION,
+    GENERALISE_MAX_ZOOM,
+    TileError,
+    TileIndex,
+    check_tile,
+    tile_lonlat_bounds,
+)
 from server import services
 
 bp = Blueprint("tiles", __name__)
@@ -40,7 +47,11 @@ def tiled_layer_ids(data, settings) -> list[str]:
     threshold = int(settings.get("TILE_THRESHOLD_FEATURES", 0) or 0)
     if threshold <= 0:
         return []
-    return [lid for lid, gdf in data.layers.items() if len(gdf) > threshold]
+    ids = [lid for lid, gdf in data.layers.items() if len(gdf) > threshold]
+    # bulk layers left in the store (PlanData.store_layers) are always large: tiled too
+    in_store = getattr(data, "store_layers", None) or {}
+    return ids + [lid for lid, src in in_store.items()
+                  if lid not in data.layers and int(src.count) > threshold]
 
 
 class MemoryTileSource:
@@ -63,7 +74,22 @@ class MemoryTileSource:
         return found
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
+        in_store = getattr(self.data, "store_layers", None) or {}
+        if layer_id not in self.data.layers and layer_id in in_store:
+            return store_tile(in_store[layer_id], layer_id, z, x, y)
         return self.index(layer_id).tile(z, x, y)
+
+
+def store_tile(source, layer_id: str, z: int, x: int, y: int) -> bytes:
+    """Cut tile ``z/x/y`` of an in-place store layer from the store's spatial index.
+
+    Only the features whose box meets the tile are read (GeoPackage R-tree / PostGIS
+    GiST); the MVT feature id is the store row's ordinal, the same in every tile.
+    """
+    ordinals, geoms, props = source.candidates(*tile_lonlat_bounds(z, x, y))
+    if not len(ordinals):
+        return b""
+    return TileIndex.from_records(geoms, props, layer_id, feature_ids=ordinals).tile(z, x, y)
 
 
 class TileCache:

@@ -203,3 +203,37 @@ def test_ogc_bbox_pages_and_filters_equal_shapely(store, tmp_path):
     body = client.get(f"{q}&limit=1000&dlmc={dlmc}").get_json()
     assert [f["id"] for f in body["features"]] == [i for i in want
                                                   if frame.loc[i, "dlmc"] == dlmc]
+
+
+def test_an_in_place_layer_is_drawn_from_tiles_cut_from_the_store(store, tmp_path,
+                                                                   monkeypatch):
+    """The map draws a bulk store layer from /tiles without reading it whole: the tile's
+    features are exactly those meeting the tile, each with its properties and a stable id."""
+    import mapbox_vector_tile
+
+    from geo.mvt import tile_lonlat_bounds
+
+    ids, g = _truth(store)
+    _no_reads(monkeypatch)
+    client = _client(store, tmp_path)
+    page = client.get("/map/zh.js").get_data(as_text=True)
+    assert "/tiles/tubanlayer/" in page  # the page asks for its tiles
+    z = 14
+    n = 1 << z
+    x = int((122.86 + 180) / 360 * n)
+    lat = np.radians(45.555)
+    y = int((1 - np.log(np.tan(lat) + 1 / np.cos(lat)) / np.pi) / 2 * n)
+    seen, per_tile = {}, []
+    for dx in (0, 1):  # two neighbouring tiles: a parcel on their edge keeps its id
+        r = client.get(f"/tiles/tubanlayer/{z}/{x + dx}/{y}.mvt")
+        assert r.status_code == 200
+        tile = mapbox_vector_tile.decode(r.get_data())
+        feats = tile["tubanlayer"]["features"]
+        want = set(ids[shapely.intersects(g, box(*tile_lonlat_bounds(z, x + dx, y)))])
+        got = {f["properties"]["id"] for f in feats}
+        assert got == want and want
+        per_tile.append(got)
+        for f in feats:
+            assert f["properties"]["accuracy"] == "official"
+            assert seen.setdefault(f["properties"]["id"], f["id"]) == f["id"]
+    assert per_tile[0] & per_tile[1]  # some parcel lies on both tiles
