@@ -111,7 +111,7 @@ def _layer_id(layer_id: str) -> str:
 
 def _json_body(raw: bytes) -> object:
     """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
-    from geo.parsers import load_json
+    from geo.io import load_json
 
     limits = services().limits
     # Every GeoJSON position is a JSON array: bound them before parsing, as parse_site does
@@ -349,7 +349,7 @@ def zones_batch():
 def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_format: str,
                max_pairs, max_bytes) -> tuple[bytes, str]:
     """The batch zone answer as ``(UTF-8 bytes, mimetype)`` (``geo.budget`` worker task)."""
-    from geo.parsers import parse_points
+    from geo.io import parse_points
 
     ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=limits, filename=filename)
     lon = np.asarray(lon, dtype=np.float64)
@@ -569,7 +569,7 @@ def sitecheck_create():
     import shapely
 
     from geo.budget import site_check_task
-    from geo.parsers import parse_site
+    from geo.io import parse_site
     from geo.sitecheck import site_check
     from server import casefile, workers
 
