@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
 from geo.plans import route, scope_result
+from geo.vocab import FEATURE_ID_MAX, LAYER_ID_MAX, id_pattern
 from layers.export import FORMULA_START, csv_safe
 from server import services
 from server.store import new_delete_token
@@ -25,8 +26,8 @@ from server.visibility import filter_result
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-LAYER_ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-FEATURE_ID_RE = re.compile(r"^[a-z0-9_]{1,128}$")
+LAYER_ID_RE = re.compile(id_pattern(LAYER_ID_MAX))
+FEATURE_ID_RE = re.compile(id_pattern(FEATURE_ID_MAX))
 # A decimal number as people type it; "nan", "inf", hex and "1_000" are not numbers here.
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",

@@ -20,6 +20,7 @@ import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geo.errors import CRSError, InvalidInput, LayerError, NotFound
+from geo.vocab import id_pattern
 from server import services
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -57,7 +58,7 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ID_RE = re.compile(r"^[a-z0-9_]{1,80}$")  # a layer id (≤ 64) + a family suffix
+ID_RE = re.compile(id_pattern(80))  # a layer id (≤ 64) + a family suffix
 _NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
 _INT_RE = re.compile(r"^[0-9]{1,15}$")
 

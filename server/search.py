@@ -163,10 +163,10 @@ def parse_coordinate(query: str) -> dict | None:
 
 
 def _gk_to_wgs84():
-    # a new transformer per query: a pyproj Transformer must not be shared across threads
-    from pyproj import Transformer
+    # one per thread (geo.vocab): a pyproj Transformer must not be shared across threads
+    from geo.vocab import wgs84_transformer
 
-    return Transformer.from_crs("EPSG:4550", "EPSG:4326", always_xy=True)
+    return wgs84_transformer()
 
 
 def search(entries: list[dict], query: str, plan: str | None, limit: int) -> dict:

@@ -13,6 +13,9 @@ from geo import crs as gcrs
 from geo.errors import CRSError
 from geo.io.common import _decode_text, _err
 from geo.io.safety import MAX_PRJ_BYTES
+from geo.vocab import SUPPORTED_CRS
+
+_EPSG_CODES = tuple(int(c[5:]) for c in SUPPORTED_CRS if c.startswith("EPSG:"))
 
 _WKT_CRS_START = re.compile(r"^\s*(PROJCS|GEOGCS|PROJCRS|GEOGCRS|GEODCRS|BASEGEOGCRS)\s*\[",
                             re.IGNORECASE)
@@ -31,7 +34,7 @@ def _prj_crs(prj: bytes) -> str:
     try:
         found = pyproj.CRS.from_wkt(text)
         code = found.to_epsg(min_confidence=70)
-        if code not in (4326, 4490, 4550, 4529):
+        if code not in _EPSG_CODES:
             # Same maths under another code or an ESRI name (e.g. EPSG:4510, the 6° "CM 123E"
             # with identical parameters, or "CGCS2000_3_Degree_GK_CM_123E"): match by
             # parameters rather than by name.

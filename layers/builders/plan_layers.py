@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from pyproj import Transformer
 from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
+
+from geo.vocab import metric_transformer, wgs84_transformer
 
 from .common import cite, feature, lineal, polygonal, source_features
 
@@ -83,18 +84,16 @@ GEONAMES = {
     "哈尔滨": "Harbin", "沈阳": "Shenyang", "乌兰浩特": "Ulanhot", "通辽": "Tongliao",
 }
 
-_TO_M = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True)
-_TO_W = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
 
 
 def to_m(geom):
     """WGS84 → EPSG:4551 metres."""
-    return _transform(geom, _TO_M.transform, interleaved=False)
+    return _transform(geom, metric_transformer().transform, interleaved=False)
 
 
 def to_w(geom):
     """EPSG:4551 → WGS84."""
-    return _transform(geom, _TO_W.transform, interleaved=False)
+    return _transform(geom, wgs84_transformer().transform, interleaved=False)
 
 
 @cache
