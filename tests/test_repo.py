@@ -37,3 +37,24 @@ def test_geo_never_imports_flask():
         "assert 'flask' not in sys.modules, 'flask imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def _sources(*folders: str):
+    for folder in folders:
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_production_code_has_no_test_switches():
+    """Test-only hooks live in the tests (fixtures, tests/slow_import.py), not in the product."""
+    switch = re.compile(r"PLANMAP_TEST_|PYTEST_CURRENT_TEST")
+    found = [str(p.relative_to(ROOT)) for p in _sources("geo", "layers", "server")
+             if switch.search(p.read_text("utf-8"))]
+    assert found == []
+
+
+def test_tests_import_our_own_modules_plainly():
+    """``importorskip`` on our own modules would turn a broken import into skips."""
+    own = re.compile(r"importorskip\(\s*[\"'](geo|layers|server|static|planmap)\b")
+    found = [str(p.relative_to(ROOT)) for p in _sources("tests")
+             if own.search(p.read_text("utf-8"))]
+    assert found == []

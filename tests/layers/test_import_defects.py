@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -192,12 +191,10 @@ def test_import_stopped_by_sigterm_leaves_no_temp_file(mini_data_dir, tmp_path):
     src = tmp_path / "big.geojson"
     pyogrio.write_dataframe(frame, src, driver="GeoJSON")
     before = (mini_data_dir / "data" / "zones.geojson").read_bytes()
-    env = dict(os.environ, PLANMAP_TEST_SLOW_WRITE="0.1",
-               PYTEST_CURRENT_TEST=os.environ.get("PYTEST_CURRENT_TEST", "term-test"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "import", str(src), "--layer", "zones",
+        [sys.executable, "-m", "tests.slow_import", "0.1", "import", str(src), "--layer", "zones",
          "--data-dir", str(mini_data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
