@@ -72,7 +72,7 @@ from geo.limits import DEFAULT_LIMITS, Limits
 from geo.validate import flatten_collection
 from layers import loader
 from layers.export import FORMULA_START
-from layers.loader import ID_PATTERN, PACKAGE_DIR, REQUIRED_PROPERTIES
+from layers.loader import ID_PATTERN, REQUIRED_PROPERTIES
 
 VERSIONS_DIR = "versions"
 CHUNK_BYTES = 64 * 1024
@@ -915,7 +915,8 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     source : str, optional
         Source text for the features; default the file's ``source`` column, else its name.
     data_dir : str or Path, optional
-        Data folder to write into; default the package's own data.
+        Data folder to write into (required: the built-in data in the installed package is
+        read-only; without one, ``planmap import`` writes to the layer store).
     limits : Limits, optional
         ``max_unzipped_bytes`` bounds a zip; the command line passes its ``CLI_MAX_*``
         settings (default: no limit on the user's own files).
@@ -1010,7 +1011,17 @@ def kept_versions(layer_id: str, data_dir=None) -> list[Path]:
 def _data_dir(data_dir) -> Path:
     # absolute: the loader check works with paths relative to it (a relative
     # --data-dir used to crash there)
-    return Path(data_dir).resolve() if data_dir else PACKAGE_DIR
+    if not data_dir:
+        # The built-in data (the installed package) is read-only: a `pip install -U` would
+        # erase what was written there.  Imports without a data folder go to the layer store
+        # (``planmap import`` without --data-dir: PLANMAP_HOME/store or PLANMAP_DATABASE_URL).
+        raise InvalidInput("data_dir_required",
+                           "give the data folder to import into (data_dir=, --data-dir); the "
+                           "built-in data is read-only (`planmap import` without --data-dir "
+                           "writes to the layer store under PLANMAP_HOME)",
+                           "请指定导入的数据目录（--data-dir）；内置数据只读（不带 --data-dir 的 "
+                           "`planmap import` 写入 PLANMAP_HOME 下的图层库）", param="data_dir")
+    return Path(data_dir).resolve()
 
 
 def restore_previous(layer_id: str, data_dir=None) -> ImportResult:

@@ -14,9 +14,9 @@ import sys
 
 def _store():
     from server.accounts import AccountStore, accounts_path
-    from server.settings import from_environ
+    from server.settings import from_environ, instance_paths
 
-    values = from_environ()
+    values = instance_paths(from_environ())
     return AccountStore(accounts_path(values["AUTH_DB_PATH"], str(values["DB_PATH"])),
                         argon2_memory_kib=int(values["ARGON2_MEMORY_KIB"]))
 

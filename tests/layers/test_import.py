@@ -36,13 +36,19 @@ TO_4550 = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
 CITE = {"seed": MINI_SEED, "line": 3, "quote": "构建“两核”生态格局"}
 
 
-@pytest.fixture(autouse=True)
-def _package_data_untouchable(monkeypatch, tmp_path):
-    """Every test here imports into a copy: an import that forgot ``data_dir`` fails
-    (it finds no data) instead of writing into the installed package."""
-    from layers import importer
+def test_import_without_a_data_folder_never_writes_into_the_package(tmp_path):
+    """The built-in data is read-only: an import that forgot ``data_dir`` is refused."""
+    from geo.errors import InvalidInput
 
-    monkeypatch.setattr(importer, "PACKAGE_DIR", tmp_path / "not-the-package")
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (layers.PACKAGE_DIR / "data").iterdir())
+    for call in (lambda: import_layer(_zones_file(tmp_path, "z.geojson", 122.1), "zones"),
+                 lambda: restore_previous("zones")):
+        with pytest.raises(InvalidInput) as err:
+            call()
+        assert err.value.code == "data_dir_required"
+    after = sorted((p.name, p.stat().st_mtime_ns) for p in (layers.PACKAGE_DIR / "data").iterdir())
+    assert after == before
+    assert not (layers.PACKAGE_DIR / "versions").exists()
 
 
 def _gdf(rows, geoms, crs="EPSG:4326"):

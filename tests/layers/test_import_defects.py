@@ -18,7 +18,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
-import pytest
 import shapely
 from shapely.geometry import box
 
@@ -30,11 +29,6 @@ from server.cli import main as cli
 from tests.conftest import MINI_SEED, mini_feature, write_layer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _package_data_untouchable(monkeypatch, tmp_path):
-    monkeypatch.setattr(importer, "PACKAGE_DIR", tmp_path / "not-the-package")
 
 
 def _nest(geometry: dict, depth: int = 3) -> dict:
