@@ -7,7 +7,7 @@ Run from the repository root:
 Builds a zipped shapefile holding one polygon of ``--vertices`` vertices (about 14 MiB
 zipped for 6 M, as in issue 22 item 6), then, each in a fresh process so peak RSS is its
 own, parses it with the default limits twice: with the header pre-check
-(``geo.parsers.shp_precheck``, the code as shipped) and without it (the naive baseline:
+(``geo.io.shp_precheck``, the code as shipped) and without it (the naive baseline:
 the limit checked only once GDAL has read every coordinate).  Prints wall time, the
 growth of peak RSS and the error code; figures go into docs/SECURITY.md.
 """
@@ -61,11 +61,12 @@ def _peak_mib() -> float:
 
 
 def child(path: str, precheck: bool) -> None:
-    import geo.parsers as parsers
+    import geo.io as parsers
+    import geo.io.shapefile as shapefile
     from geo.errors import PlanmapError
 
     if not precheck:
-        parsers.shp_precheck = lambda *a, **k: None  # the naive baseline
+        shapefile.shp_precheck = lambda *a, **k: None  # the naive baseline
     data = Path(path).read_bytes()
     before = _peak_mib()
     started = time.perf_counter()

@@ -30,17 +30,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyproj
 from shapely import STRtree
 from shapely import transform as _transform
 
 from geo.clausebook import ClauseBook
 from geo.errors import InvalidInput
+from geo.vocab import EFFECT_RANK, RESTRICTIVE_EFFECTS, metric_transformer
 
 DEFAULT_DISTANCE_M = 1000.0
 MAX_DISTANCE_M = 50_000.0  # beyond this "nearness" means nothing at plan scale
 PROTECTION_GROUPS = ("ecology", "water", "context")
-PROTECTING_EFFECTS = ("prohibited", "restricted")
+PROTECTING_EFFECTS = RESTRICTIVE_EFFECTS
 DEVELOPMENT_GROUPS = ("energy", "transport", "parks")
 # Public parks protect rather than build; city-wide designations (the whole-city wind/PV
 # bases, county capacity zones) have no site, so an "overlap" with them means nothing.
@@ -48,14 +48,10 @@ NOT_DEVELOPMENT_KINDS = ("public_park", "wind_base", "solar_base", "energy_base"
                          "capacity_county")
 # In context layers only ecological zones protect (not e.g. the energy base extent).
 CONTEXT_PROTECTED_KIND_PREFIX = "eco_"
-EFFECT_RANK = {"prohibited": 0, "restricted": 1, "required": 2, "encouraged": 3}
 ARTEFACT_CLASSES = ("disc", "display_band", "seat_point")
 _ARTEFACT_NOTE = {"disc": ("圆形示意范围", "a schematic disc"),
                   "display_band": ("为显示选定宽度的缓冲带", "a buffer band of display width"),
                   "seat_point": ("县城所在地代位点", "a placeholder point at a county seat")}
-
-_TO_METRIC = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
-
 
 def check_distance(value) -> float:
     """Validate a nearness distance in metres (0 = overlaps only).
@@ -80,7 +76,7 @@ def check_distance(value) -> float:
 
 
 def _metric(geom):
-    return _transform(geom, _TO_METRIC.transform, interleaved=False)
+    return _transform(geom, metric_transformer().transform, interleaved=False)
 
 
 def _groups(data) -> dict[str, str]:

@@ -26,15 +26,9 @@ import pyproj
 import shapely
 
 from geo.errors import CRSError, InvalidInput
+from geo.vocab import CGCS2000, GCJ02, GK_CM123, GK_ZONE41, SUPPORTED_CRS, WGS84
 
-WGS84 = "EPSG:4326"
-CGCS2000 = "EPSG:4490"
-GK_CM123 = "EPSG:4550"
-GK_ZONE41 = "EPSG:4529"
-GCJ02 = "gcj02"
-
-SUPPORTED_CRS: tuple[str, ...] = (WGS84, CGCS2000, GK_CM123, GK_ZONE41, GCJ02)
-"""The only CRS names planmap accepts, in their normal form."""
+# The CRS names and SUPPORTED_CRS (the only names planmap accepts) live in geo.vocab.
 
 GEOGRAPHIC_CRS = frozenset({WGS84, CGCS2000, GCJ02})
 PROJECTED_CRS = frozenset({GK_CM123, GK_ZONE41})

@@ -25,6 +25,8 @@ Rules of this module (relied on by :mod:`geo.tiers`):
 
 from __future__ import annotations
 
+from geo.vocab import RESTRICTIVE_EFFECTS
+
 CITY_SEED = "000_f32aaef515cfbb76"
 PROVINCE_SEED = "001_9a974351a9e73ab7"
 ENERGY_SEED = "004_bba0a9fb5e7355d6"
@@ -86,7 +88,7 @@ ENERGY_CLAUSES = frozenset({"pol_energy_local_use", "pol_centralised_distributed
                             "ctx_pol_wind_500m_homes"})
 """Clauses that mark a feature as part of the energy base (wind/PV bases and sites)."""
 
-RESTRICTIVE = ("prohibited", "restricted")
+RESTRICTIVE = RESTRICTIVE_EFFECTS
 """Zone-clause effects that make a binding zone prevail over encouraged uses."""
 
 

@@ -12,6 +12,7 @@ clause cannot silently fall outside the picker.
 from __future__ import annotations
 
 from geo.errors import InvalidInput
+from geo.vocab import EFFECTS, NO_VERDICT
 
 PROJECT_TYPES: tuple[dict, ...] = (
     {"id": "wind_solar", "name_zh": "风电/光伏", "name_en": "Wind / solar power",
@@ -28,7 +29,7 @@ PROJECT_TYPES: tuple[dict, ...] = (
 )
 """The project types offered, each with the ``activity_zh`` values it covers."""
 
-_RANK = {"prohibited": 4, "restricted": 3, "required": 2, "encouraged": 1, "none": 0}
+_RANK = {**{e: len(EFFECTS) - i for i, e in enumerate(EFFECTS)}, NO_VERDICT: 0}
 _BY_ID = {t["id"]: t for t in PROJECT_TYPES}
 
 

@@ -48,6 +48,7 @@ from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
 from geo.tiers import answer_tiers
 from geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
+from geo.vocab import EFFECTS, VERDICTS  # noqa: F401  (VERDICTS re-exported)
 
 DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
 """Default buffer ring distances in metres."""
@@ -55,11 +56,7 @@ DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
 MAX_RINGS = 10
 """Most buffer rings in one site check."""
 
-EFFECTS = ("prohibited", "restricted", "required", "encouraged")
-"""Clause effects, strongest first."""
-
-VERDICTS = EFFECTS + ("none",)
-"""Possible verdicts, strongest first."""
+# EFFECTS (clause effects) and VERDICTS (possible verdicts), strongest first: geo.vocab.
 
 _RANK = {e: len(EFFECTS) - i for i, e in enumerate(EFFECTS)}
 VERDICT_ZH = {"prohibited": "禁止", "restricted": "限制", "required": "须满足要求",

@@ -63,7 +63,7 @@ def parcels(parts, names, crs_in: str, *, max_points: int = DEFAULT_MAX_POINTS,
     Parameters
     ----------
     parts : list of shapely.Geometry
-        The parcels in ``crs_in`` (``geo.parsers.ParsedSite.parts``).
+        The parcels in ``crs_in`` (``geo.io.ParsedSite.parts``).
     names : list of str
         Their names (``ParsedSite.parcels``); empty names are numbered.
     crs_in : str
@@ -190,7 +190,7 @@ def crs_hints(raw: bytes | None, filename: str | None, crs_in: str, source: str,
 
 def describe_input(site, raw: bytes | None, filename: str | None, *,
                    in_service_area: bool | None = None) -> dict:
-    """Describe a ``geo.parsers.ParsedSite`` for the ``input`` member of a site check.
+    """Describe a ``geo.io.ParsedSite`` for the ``input`` member of a site check.
 
     Returns ``{"format", "crs", "crs_label", "crs_source", "parcels" (names),
     "crs_hints"}``.

@@ -33,8 +33,9 @@ import json
 from geo.clausebook import index_clauses
 from geo.index import COUNTY_KINDS, is_admin_layer
 from geo.precedence import RESTRICTIVE, conflict_rules, precedence_rank
+from geo.vocab import EFFECTS
 
-_EFFECTS = ("prohibited", "restricted", "required", "encouraged")
+_EFFECTS = EFFECTS
 _RANK = {e: len(_EFFECTS) - i for i, e in enumerate(_EFFECTS)}
 _CACHE_SIZE = 4096  # distinct feature sets remembered per clause list
 

@@ -31,6 +31,7 @@ import pyogrio
 import shapely
 
 from geo.errors import CRSError, InvalidInput, LayerError, NotFound
+from geo.vocab import EXPORT_CRS
 
 #: format -> (GDAL driver, media type, file extension)
 FORMATS = {
@@ -43,7 +44,7 @@ FORMATS = {
 
 #: the CRSs an export can be written in (Chinese surveying uses CGCS2000: 4490 geographic,
 #: 4550 = 3-degree Gauss-Krüger zone with central meridian 123°E, which covers Baicheng)
-EXPORT_CRS = ("EPSG:4326", "EPSG:4490", "EPSG:4550")
+#: (EXPORT_CRS: geo.vocab)
 _CRS_ALIASES = {
     "EPSG:4326": "EPSG:4326", "4326": "EPSG:4326", "WGS84": "EPSG:4326",
     "OGC:CRS84": "EPSG:4326", "CRS84": "EPSG:4326",

@@ -53,7 +53,6 @@ import os
 import re
 import struct
 import tempfile
-import time
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -73,13 +72,13 @@ from geo.limits import DEFAULT_LIMITS, Limits
 from geo.validate import flatten_collection
 from layers import loader
 from layers.export import FORMULA_START
-from layers.loader import ID_PATTERN, PACKAGE_DIR, REQUIRED_PROPERTIES
+from layers.loader import ID_PATTERN, REQUIRED_PROPERTIES
 
 VERSIONS_DIR = "versions"
 CHUNK_BYTES = 64 * 1024
-SLOW_WRITE_ENV = "PLANMAP_TEST_SLOW_WRITE"
-"""Test hook: seconds to sleep between written chunks, honoured only under pytest
-(``PYTEST_CURRENT_TEST`` set), so a test can kill an import in mid-write."""
+CHUNK_HOOKS: list = []
+"""Callables run after each chunk an import writes (none in production).  A test installs
+one (``tests/slow_import.py``) to slow an import down and kill it in mid-write."""
 
 NAME_COLUMNS = ("name_zh", "name", "名称", "名字", "mc", "xmmc", "dkmc", "qymc", "zqmc",
                 "name_cn", "zh_name")
@@ -148,14 +147,9 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _slow_write_delay() -> float:
-    value = os.environ.get(SLOW_WRITE_ENV)
-    if not value or not os.environ.get("PYTEST_CURRENT_TEST"):
-        return 0.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return 0.0
+def _chunk_written() -> None:
+    for hook in CHUNK_HOOKS:
+        hook()
 
 
 def _write_temp(folder: Path, stem: str, data: bytes, mode: int = 0o644,
@@ -163,7 +157,7 @@ def _write_temp(folder: Path, stem: str, data: bytes, mode: int = 0o644,
     """Write ``data`` to a new temporary file in ``folder`` and fsync it; return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".tmp")
-    delay = _slow_write_delay() if hook else 0.0
+    hooks = bool(CHUNK_HOOKS) and hook
     try:
         # mkstemp makes the file private (0600); the data file is read by the server.
         with contextlib.suppress(OSError, AttributeError):
@@ -171,9 +165,9 @@ def _write_temp(folder: Path, stem: str, data: bytes, mode: int = 0o644,
         with os.fdopen(fd, "wb") as fh:
             for start in range(0, len(data), CHUNK_BYTES):
                 fh.write(data[start:start + CHUNK_BYTES])
-                if delay:
+                if hooks:
                     fh.flush()
-                    time.sleep(delay)
+                    _chunk_written()
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
@@ -921,7 +915,8 @@ def import_layer(path, layer_id: str, crs: str | None = None, source: str | None
     source : str, optional
         Source text for the features; default the file's ``source`` column, else its name.
     data_dir : str or Path, optional
-        Data folder to write into; default the package's own data.
+        Data folder to write into (required: the built-in data in the installed package is
+        read-only; without one, ``planmap import`` writes to the layer store).
     limits : Limits, optional
         ``max_unzipped_bytes`` bounds a zip; the command line passes its ``CLI_MAX_*``
         settings (default: no limit on the user's own files).
@@ -1016,7 +1011,17 @@ def kept_versions(layer_id: str, data_dir=None) -> list[Path]:
 def _data_dir(data_dir) -> Path:
     # absolute: the loader check works with paths relative to it (a relative
     # --data-dir used to crash there)
-    return Path(data_dir).resolve() if data_dir else PACKAGE_DIR
+    if not data_dir:
+        # The built-in data (the installed package) is read-only: a `pip install -U` would
+        # erase what was written there.  Imports without a data folder go to the layer store
+        # (``planmap import`` without --data-dir: PLANMAP_HOME/store or PLANMAP_DATABASE_URL).
+        raise InvalidInput("data_dir_required",
+                           "give the data folder to import into (data_dir=, --data-dir); the "
+                           "built-in data is read-only (`planmap import` without --data-dir "
+                           "writes to the layer store under PLANMAP_HOME)",
+                           "请指定导入的数据目录（--data-dir）；内置数据只读（不带 --data-dir 的 "
+                           "`planmap import` 写入 PLANMAP_HOME 下的图层库）", param="data_dir")
+    return Path(data_dir).resolve()
 
 
 def restore_previous(layer_id: str, data_dir=None) -> ImportResult:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,16 +24,17 @@ from shapely.geometry import shape
 
 from geo.errors import LayerError, NotFound, PlanmapError
 from geo.validate import flatten_collection
+from geo.vocab import ACCURACY, EFFECTS, ID_RE
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The built-in data folder (the ``layers`` package itself, also inside a wheel)."""
 
 CITY_ADCODE = "220800"
-ACCURACY_VALUES = ("official", "derived", "schematic")
+ACCURACY_VALUES = ACCURACY
 REQUIRED_PROPERTIES = (
     "id", "name_zh", "name_en", "layer", "kind", "county", "accuracy", "source", "citation",
 )
-ID_PATTERN = re.compile(r"^[a-z0-9_]+$")
+ID_PATTERN = ID_RE
 # GeoJSON "crs" members (pre-RFC 7946) that still mean WGS84 lon/lat.
 _WGS84_NAMES = {
     "urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:epsg::4326", "epsg:4326", "crs84",
@@ -295,7 +295,7 @@ def _read_layer(entry: dict, data_dir: Path, plans: dict[str, PlanText]):
             raise _Problem(path, f"{where} lacks required properties {missing}",
                            f"要素 {fid or n} 缺少必需属性 {missing}")
         if not isinstance(fid, str) or not ID_PATTERN.match(fid):
-            raise _Problem(path, f"{where}: id must match ^[a-z0-9_]+$",
+            raise _Problem(path, f"{where}: id must match {ID_RE.pattern}",
                            f"要素 {fid}：id 只能含小写字母、数字和下划线")
         if "id" in feat and feat["id"] != fid:
             raise _Problem(path, f"{where}: top-level id {feat['id']!r} differs from properties.id",
@@ -378,7 +378,7 @@ def _check_citation(cit, where: str, fid, path: Path, plans: dict[str, PlanText]
 
 def _check_clause(c, path: Path, plans: dict[str, PlanText]) -> None:
     if not isinstance(c, dict) or not c.get("id") or \
-            c.get("effect") not in ("prohibited", "restricted", "required", "encouraged"):
+            c.get("effect") not in EFFECTS:
         raise _Problem(path, f"clause {c.get('id') if isinstance(c, dict) else c!r}"
                              ": needs an id and a valid effect")
     _check_citation(c.get("citation"), f"clause {c['id']!r}", c["id"], path, plans)

@@ -40,12 +40,13 @@ import pandas as pd
 import shapely
 
 from geo.errors import LayerError, NotFound
+from geo.vocab import ID_RE
 
 HOME_ENV = "PLANMAP_HOME"
 DATABASE_ENV = "PLANMAP_DATABASE_URL"
 CHUNK_FEATURES = 50_000
 """Features per chunk when reading or writing in pieces (bounded memory)."""
-_LAYER_ID = re.compile(r"^[a-z0-9_]+$")
+_LAYER_ID = ID_RE
 _VERSION = re.compile(r"^v(\d{6,})$")
 # Properties that hold lists/objects: kept as JSON text in a GeoPackage column.
 JSON_COLUMNS = ("county", "citation", "extra_citations")

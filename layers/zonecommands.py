@@ -224,11 +224,11 @@ def _csv_chunks(path: Path, crs, bar):
     """Yield ``(ids, lon, lat)`` for successive pieces of a points CSV (bounded memory).
 
     Each piece is whole lines, given the header line and parsed by
-    :func:`geo.parsers.parse_points`, so every rule (header names, encodings, bad numbers,
+    :func:`geo.io.parse_points`, so every rule (header names, encodings, bad numbers,
     CRS area) is the same as for one whole file.
     """
     from geo.errors import PlanmapError
-    from geo.parsers import parse_points
+    from geo.io import parse_points
 
     unbounded = local_limits()
     with path.open("rb") as fh:
@@ -265,7 +265,7 @@ def _csv_chunks(path: Path, crs, bar):
 
 
 def _point_chunks(path: Path, crs, bar):
-    from geo.parsers import detect_format, parse_points
+    from geo.io import detect_format, parse_points
 
     with path.open("rb") as fh:
         start = fh.read(4096)
@@ -433,7 +433,7 @@ def run_check(args) -> int:
         geom = parse_point(args.point, args.crs)
         source = f"point {args.point}" + (f" ({args.crs})" if args.crs else "")
     else:
-        from geo.parsers import parse_site
+        from geo.io import parse_site
 
         limits = _limits(args)
         parsed = parse_site(_read_user_file(args.file, "file", limits), filename=args.file,

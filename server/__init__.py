@@ -79,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.from_environ())
     if config:
         app.config.update(config)
+    settings.instance_paths(app.config)  # DB_PATH empty = <HOME>/checks.sqlite3
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_BODY_BYTES"])
     app.json.ensure_ascii = False
     app.json.sort_keys = False

@@ -14,9 +14,10 @@ import sys
 
 def _store():
     from server.accounts import open_account_store
-    from server.settings import from_environ
+    from server.settings import from_environ, instance_paths
 
-    return open_account_store(from_environ())  # the service's: PostgreSQL or the SQLite file
+    # the service's: PostgreSQL or the SQLite file (in the instance folder by default)
+    return open_account_store(instance_paths(from_environ()))
 
 
 def _operator() -> str:

@@ -9,7 +9,6 @@ message_en, message_zh}}``.
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections import Counter
 
@@ -18,77 +17,21 @@ from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
 from geo.plans import route, scope_result
+from geo.vocab import FEATURE_ID_MAX, LAYER_ID_MAX, id_pattern
 from layers.export import FORMULA_START, csv_safe
 from server import services
+from server.args import parse_bool, parse_crs_arg, parse_number  # noqa: F401
 from server.store import new_delete_token
 from server.visibility import filter_result
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-LAYER_ID_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-FEATURE_ID_RE = re.compile(r"^[a-z0-9_]{1,128}$")
-# A decimal number as people type it; "nan", "inf", hex and "1_000" are not numbers here.
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
-               "-infinity"}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+LAYER_ID_RE = re.compile(id_pattern(LAYER_ID_MAX))
+FEATURE_ID_RE = re.compile(id_pattern(FEATURE_ID_MAX))
+
 
 
 # ------------------------------------------------------------------ argument parsing
-
-def parse_number(raw, param: str) -> float:
-    """Parse a finite decimal number from query/form text.
-
-    Raises ``InvalidInput`` with code ``missing_parameter``, ``non_finite_coordinate``
-    (NaN, ±inf, overflow such as 1e400) or ``invalid_number``.
-    """
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        raise InvalidInput("missing_parameter", f"{param} is required and must be a number",
-                           f"缺少参数 {param}（必须是数字）", param=param)
-    if isinstance(raw, bool):
-        raise InvalidInput("invalid_number", f"{param} must be a number",
-                           f"{param} 必须是数字", param=param)
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-    else:
-        text = str(raw).strip()
-        if text.lower() in _NON_FINITE:
-            raise InvalidInput("non_finite_coordinate", f"{param} must be a finite number",
-                               f"{param} 必须是有限数值", param=param)
-        if len(text) > 64 or not _NUMBER_RE.match(text):
-            raise InvalidInput("invalid_number",
-                               f"{param} must be a number; got {text[:40]!r}",
-                               f"{param} 必须是数字；收到 {text[:40]!r}", param=param)
-        value = float(text)
-    if not math.isfinite(value):
-        raise InvalidInput("non_finite_coordinate", f"{param} must be a finite number",
-                           f"{param} 必须是有限数值", param=param)
-    return value
-
-
-def parse_bool(raw, param: str, default: bool = False) -> bool:
-    """Parse a boolean flag (``true/false/1/0/yes/no``)."""
-    if raw is None:
-        return default
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise InvalidInput("invalid_boolean", f"{param} must be true or false; got {text[:20]!r}",
-                       f"{param} 必须是 true 或 false；收到 {text[:20]!r}", param=param)
-
-
-def parse_crs_arg(raw, param: str = "crs") -> str:
-    from geo.crs import parse_crs
-
-    if raw is None or (isinstance(raw, str) and raw.strip() == ""):
-        return "EPSG:4326"
-    return parse_crs(raw, param=param)
-
 
 def _layer_id(layer_id: str) -> str:
     data = services().data
@@ -112,7 +55,7 @@ def _layer_id(layer_id: str) -> str:
 
 def _json_body(raw: bytes) -> object:
     """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
-    from geo.parsers import load_json
+    from geo.io import load_json
 
     limits = services().limits
     # Every GeoJSON position is a JSON array: bound them before parsing, as parse_site does
@@ -357,7 +300,7 @@ def zones_batch():
 def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_format: str,
                max_pairs, max_bytes) -> tuple[bytes, str]:
     """The batch zone answer as ``(UTF-8 bytes, mimetype)`` (``geo.budget`` worker task)."""
-    from geo.parsers import parse_points
+    from geo.io import parse_points
 
     ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=limits, filename=filename)
     lon = np.asarray(lon, dtype=np.float64)
@@ -577,7 +520,7 @@ def sitecheck_create():
     import shapely
 
     from geo.budget import site_check_task
-    from geo.parsers import parse_site
+    from geo.io import parse_site
     from geo.sitecheck import site_check
     from server import casefile, workers
 

@@ -125,14 +125,19 @@ def _handler(command: str):
 
 
 def _cache_dir(value: str) -> str | None:
-    """CACHE_DIR: empty = the per-user cache folder (never inside the package); ``off`` = none."""
+    """CACHE_DIR: empty = ``$PLANMAP_HOME/cache`` when the instance folder is set, else the
+    per-user cache folder (never inside the package); ``off`` = none."""
     import os
     from pathlib import Path
+
+    from layers.store import HOME_ENV
 
     if value.strip().lower() == "off":
         return None
     if value:
         return value
+    if os.environ.get(HOME_ENV):
+        return str(Path(os.environ[HOME_ENV]).expanduser() / "cache")
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return str(Path(base) / "planmap")
 

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from geo.budget import conflicts_task
 from geo.conflicts import DEFAULT_DISTANCE_M, check_distance
 from server import i18n, services, workers
+from server.args import query_lang
 
 bp = Blueprint("conflicts", __name__)
 _CACHE_MAX = 16  # distinct distances kept per app
@@ -115,7 +116,7 @@ def api_conflicts():
 
 @bp.get("/conflicts")
 def page_conflicts():
-    lang = i18n.lang_from(request.args.get("lang"))
+    lang = query_lang()
     distance = _distance()
     result = conflicts_for(distance)
     other = "en" if lang == "zh" else "zh"

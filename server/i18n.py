@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import request
 
+from geo.vocab import ACCURACY, EFFECTS, VERDICTS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
@@ -549,7 +551,7 @@ def js_strings(lang: str) -> dict[str, str]:
     return {key: t(lang, key) for key in JS_KEYS}
 
 
-VERDICTS = ("prohibited", "restricted", "required", "encouraged", "none")
+# VERDICTS: geo.vocab
 
 
 def verdict_label(lang: str, verdict) -> str:
@@ -559,13 +561,12 @@ def verdict_label(lang: str, verdict) -> str:
 
 
 def accuracy_label(lang: str, accuracy: str | None) -> str:
-    return t(lang, f"acc_{accuracy}") if accuracy in ("official", "derived", "schematic") else (
+    return t(lang, f"acc_{accuracy}") if accuracy in ACCURACY else (
         accuracy or "")
 
 
 def effect_label(lang: str, effect: str | None) -> str:
-    known = ("prohibited", "restricted", "required", "encouraged")
-    return t(lang, f"eff_{effect}") if effect in known else (effect or "")
+    return t(lang, f"eff_{effect}") if effect in EFFECTS else (effect or "")
 
 
 # Everyday map tools (issue 18, static/planmap-tools.js): kept as one block so other

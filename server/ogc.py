@@ -20,7 +20,10 @@ import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from geo.errors import CRSError, InvalidInput, LayerError, LimitExceeded, NotFound
+from geo.vocab import id_pattern
 from server import services
+from server.args import bbox_number as _parse_number
+from server.args import query_int as _parse_int
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -57,9 +60,9 @@ CONFORMANCE = [
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 HTML = "text/html"
-ID_RE = re.compile(r"^[a-z0-9_]{1,80}$")  # a layer id (≤ 64) + a family suffix
-_NUMBER_RE = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?\s*$")
-_INT_RE = re.compile(r"^[0-9]{1,15}$")
+ID_RE = re.compile(id_pattern(80))  # a layer id (≤ 64) + a family suffix
+
+
 
 _cache_lock = threading.Lock()
 
@@ -381,21 +384,6 @@ def _parse_crs(name: str, default: str = CRS84) -> str:
                    f"不支持的 {name} {shown!r}；支持：{', '.join(CRS_LIST)}", param=name)
 
 
-def _parse_number(text: str, param: str) -> float:
-    if not _NUMBER_RE.match(text):
-        low = text.strip().lower().lstrip("+-")
-        if low in ("nan", "inf", "infinity"):
-            raise InvalidInput("non_finite_coordinate", f"{param} must be finite numbers",
-                               f"{param} 必须是有限数值", param=param)
-        raise InvalidInput("invalid_bbox", f"{param}: {text[:40]!r} is not a number",
-                           f"{param}：{text[:40]!r} 不是数字", param=param)
-    value = float(text)
-    if not math.isfinite(value):
-        raise InvalidInput("non_finite_coordinate", f"{param} must be finite numbers",
-                           f"{param} 必须是有限数值", param=param)
-    return value
-
-
 def parse_bbox(raw: str, crs_uri: str) -> shapely.Geometry:
     """Parse ``bbox`` (in the axis order of ``crs_uri``) into a WGS 84 polygon."""
     parts = raw.split(",")
@@ -438,22 +426,6 @@ def parse_bbox(raw: str, crs_uri: str) -> shapely.Geometry:
         raise InvalidInput("invalid_bbox", "bbox is outside [-180, -90, 180, 90]",
                            "bbox 超出 [-180, -90, 180, 90] 的范围", param="bbox")
     return shapely.box(x0, y0, x1, y1)
-
-
-def _parse_int(name: str, default: int, minimum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    if not _INT_RE.match(raw.strip()):
-        raise InvalidInput(f"invalid_{name}",
-                           f"{name} must be an integer ≥ {minimum}; got {raw[:40]!r}",
-                           f"{name} 必须是不小于 {minimum} 的整数；收到 {raw[:40]!r}", param=name)
-    value = int(raw.strip())
-    if value < minimum:
-        raise InvalidInput(f"invalid_{name}",
-                           f"{name} must be an integer ≥ {minimum}; got {value}",
-                           f"{name} 必须是不小于 {minimum} 的整数；收到 {value}", param=name)
-    return value
 
 
 def _to_crs(geometry: dict | None, crs_uri: str) -> dict | None:

@@ -11,20 +11,22 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from geo import vocab
 from server.system import VERSION
 
-LAYER_ID = {"type": "string", "pattern": "^[a-z0-9_]{1,64}$", "example": "admin"}
-FEATURE_ID = {"type": "string", "pattern": "^[a-z0-9_]{1,128}$", "example": "admin_220802"}
+LAYER_ID = {"type": "string", "pattern": vocab.id_pattern(vocab.LAYER_ID_MAX), "example": "admin"}
+FEATURE_ID = {"type": "string", "pattern": vocab.id_pattern(vocab.FEATURE_ID_MAX),
+              "example": "admin_220802"}
 CHECK_ID = {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "example": "q3Zt0bS1xYk2"}
 CRS_PARAM = {
     "type": "string",
-    "enum": ["EPSG:4326", "EPSG:4490", "EPSG:4550", "EPSG:4529", "gcj02", "CRS84"],
+    "enum": list(vocab.CRS_PARAM_VALUES),
     "default": "EPSG:4326",
     "description": "CRS of the input coordinates. EPSG:4326/4490/CRS84/gcj02: lon, lat in "
                    "degrees; EPSG:4550: CGCS2000 3° Gauss-Krüger CM 123°E easting, northing "
                    "(metres); EPSG:4529: the same with the zone prefix 41 on the easting.",
 }
-EXPORT_CRS = {"type": "string", "enum": ["EPSG:4326", "EPSG:4490", "EPSG:4550"],
+EXPORT_CRS = {"type": "string", "enum": list(vocab.EXPORT_CRS),
               "default": "EPSG:4326"}
 
 ERROR = {
@@ -73,7 +75,7 @@ FEATURE = {
         "properties": {"type": "object", "nullable": True, "properties": {
             "id": {"type": "string"}, "name_zh": {"type": "string"},
             "name_en": {"type": "string", "nullable": True}, "layer": {"type": "string"},
-            "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+            "accuracy": {"type": "string", "enum": list(vocab.ACCURACY)},
             "source": {"type": "string"},
             "citation": {"$ref": "#/components/schemas/Citation"},
             "county": {"type": "array", "items": {"type": "string"}},
@@ -133,7 +135,7 @@ ZONE = {
     "properties": {
         "id": {"type": "string"}, "layer": {"type": "string"}, "name_zh": {"type": "string"},
         "name_en": {"type": "string", "nullable": True},
-        "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+        "accuracy": {"type": "string", "enum": list(vocab.ACCURACY)},
         "kind": {"type": "string", "nullable": True},
         "distance_m": {"type": "number", "minimum": 0},
     },
@@ -206,7 +208,7 @@ SITE_RESULT = {
         "zones": {"type": "array", "items": {"type": "object", "required": ["id", "layer"],
                                              "properties": {
             "id": {"type": "string"}, "layer": {"type": "string"},
-            "accuracy": {"type": "string", "enum": ["official", "derived", "schematic"]},
+            "accuracy": {"type": "string", "enum": list(vocab.ACCURACY)},
             "overlap_m2": {"type": "number", "nullable": True},
             "pct_of_site": {"type": "number", "nullable": True}}}},
         "nearest": {"type": "array", "items": {"type": "object", "required": ["id", "layer"],
@@ -222,8 +224,7 @@ SITE_RESULT = {
                                                "required": ["id", "effect", "citation"],
                                                "properties": {
             "id": {"type": "string"}, "effect": {"type": "string"},
-            "scope": {"type": "string", "enum": ["zone", "activity", "citywide",
-                                                       "programme"]},
+            "scope": {"type": "string", "enum": list(vocab.SCOPES)},
             "activity_zh": {"type": "string", "nullable": True},
             "activity_en": {"type": "string", "nullable": True},
             "text_zh": {"type": "string"},
@@ -258,10 +259,8 @@ CLAUSE = {
     "required": ["id", "effect", "text_zh", "citation", "applies_to"],
     "properties": {
         "id": {"type": "string"},
-        "effect": {"type": "string", "enum": ["prohibited", "restricted", "required",
-                                              "encouraged"]},
-        "scope": {"type": "string", "enum": ["zone", "activity", "citywide",
-                                                       "programme"]},
+        "effect": {"type": "string", "enum": list(vocab.EFFECTS)},
+        "scope": {"type": "string", "enum": list(vocab.SCOPES)},
         "activity_zh": {"type": "string"}, "activity_en": {"type": "string"},
         "text_zh": {"type": "string"}, "summary_en": {"type": "string"},
         "citation": {"$ref": "#/components/schemas/Citation"},
@@ -749,7 +748,7 @@ def _ogc_document() -> dict:
                 "text/html": {"schema": {"type": "string"}}}
     # a layer id, or a layer id + _points/_lines/_polygons for a layer of mixed geometry
     cid = {"name": "collectionId", "in": "path", "required": True,
-           "schema": dict(LAYER_ID, pattern="^[a-z0-9_]{1,80}$")}
+           "schema": dict(LAYER_ID, pattern=vocab.id_pattern(80))}
     content_crs = {"Content-Crs": {"description": "CRS of the geometries, as <URI>",
                                    "schema": {"type": "string"}}}
     paths = {

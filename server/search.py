@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from geo.errors import InvalidInput
 from server import services
+from server.args import query_limit
 
 bp = Blueprint("search", __name__, url_prefix="/api/v1")
 
@@ -163,10 +164,10 @@ def parse_coordinate(query: str) -> dict | None:
 
 
 def _gk_to_wgs84():
-    # a new transformer per query: a pyproj Transformer must not be shared across threads
-    from pyproj import Transformer
+    # one per thread (geo.vocab): a pyproj Transformer must not be shared across threads
+    from geo.vocab import wgs84_transformer
 
-    return Transformer.from_crs("EPSG:4550", "EPSG:4326", always_xy=True)
+    return wgs84_transformer()
 
 
 def search(entries: list[dict], query: str, plan: str | None, limit: int) -> dict:
@@ -225,18 +226,7 @@ def search_view():
                            "— shorten the query",
                            f"q 有 {len(q)} 个字符，最多 {MAX_QUERY_CHARS} 个，请缩短查询",
                            param="q")
-    raw = request.args.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw not in (None, ""):
-        try:
-            limit = int(raw)
-        except ValueError:
-            limit = -1
-        if not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput("invalid_limit",
-                               f"limit must be an integer 1-{MAX_LIMIT}, got {raw[:20]!r}",
-                               f"limit 须为 1–{MAX_LIMIT} 的整数，收到 {raw[:20]!r}",
-                               param="limit")
+    limit = query_limit("limit", DEFAULT_LIMIT, MAX_LIMIT)
     from server.api import _plan_filter
 
     plan = _plan_filter(services().data)

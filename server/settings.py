@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -20,7 +21,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "", "Folder holding catalog.json and layer files; empty = built-in data"),
-    Setting("DB_PATH", "instance/planmap.sqlite3", "SQLite file that stores site checks"),
+    Setting("DB_PATH", "", "SQLite file that stores site checks; empty = `checks.sqlite3` in "
+            "the instance folder HOME (never the working directory or the installed package)"),
     Setting("MAX_BODY_BYTES", 20 * 1024 * 1024, "Largest request body or upload (413 above)"),
     Setting("MAX_UNZIPPED_BYTES", 100 * 1024 * 1024, "Largest total size inside an uploaded zip"),
     Setting("MAX_VERTICES", 200_000, "Most vertices in one submitted site geometry"),
@@ -62,8 +64,8 @@ SETTINGS: tuple[Setting, ...] = (
             "command line; 0 = no limit"),
     Setting("CLI_MAX_POINTS", 0, "Most points in one `planmap zones` file; 0 = no limit"),
     Setting("CACHE_DIR", "", "Folder of the zone-index cache (command line, and `planmap serve` "
-            "and its workers at start-up); empty = "
-            "`$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
+            "and its workers at start-up); empty = `$PLANMAP_HOME/cache` when PLANMAP_HOME is set, "
+            "else `$XDG_CACHE_HOME/planmap` (else `~/.cache/planmap`); `off` = no cache"),
     # -- request bounds (issue 22a): time, output, concurrency, rate, slow clients
     Setting("WORKERS", 2, "Worker processes (spawned at start-up, each with its own zone index) "
             "that run site checks and conflict runs; 0 = in the request thread, no time limit"),
@@ -177,6 +179,21 @@ def _coerce(raw: str, default: Any) -> Any:
     if isinstance(default, float):
         return float(raw)
     return raw
+
+
+def instance_paths(values: dict[str, Any]) -> dict[str, Any]:
+    """Fill the file settings left empty with their place in the instance folder ``HOME``.
+
+    ``DB_PATH`` (the check store, and beside it the accounts file) becomes
+    ``<HOME>/checks.sqlite3``: every file planmap writes lives in the instance folder, never
+    in the working directory or the installed package.  ``values`` is changed and returned.
+    """
+    if not str(values.get("DB_PATH") or "").strip():
+        from layers.store import home_dir
+
+        home = Path(str(values["HOME"])).expanduser() if values.get("HOME") else home_dir()
+        values["DB_PATH"] = str(home / "checks.sqlite3")
+    return values
 
 
 def from_environ(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -26,12 +26,12 @@ from geo.errors import NotFound
 from geo.mvt import (
     GENERALISATION,
     GENERALISE_MAX_ZOOM,
-    TileError,
     TileIndex,
     check_tile,
     tile_lonlat_bounds,
 )
 from server import services
+from server.args import tile_number as _int
 
 bp = Blueprint("tiles", __name__)
 
@@ -150,14 +150,6 @@ def state() -> _State:
             if found is None or found.data is not data or found.version != data.data_version:
                 found = ext["planmap_tiles"] = _State(data, current_app.config)
     return found
-
-
-def _int(raw: str, name: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise TileError("invalid_tile_address",
-                        f"{name}={raw!r} is not a tile number (a whole number ≥ 0)",
-                        f"{name}={raw!r} 不是瓦片编号（应为非负整数）", param=name)
-    return int(raw)
 
 
 @bp.get("/tiles/<layer_id>/<z>/<x>/<y>.mvt")

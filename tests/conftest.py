@@ -44,6 +44,19 @@ def plan_data():
     return layers.load()
 
 
+@pytest.fixture(scope="session")
+def readonly_app(tmp_path_factory):
+    """One app on the built-in data with default settings, built once per session (read-only!).
+
+    The server and reliability tests that only send requests share it (``app``/``client``/
+    ``data`` in tests/server/conftest.py, ``rel_app``); a module that changes the config,
+    the data or the services builds its own ``app`` (or sets ``OWN_APP = True``).
+    """
+    from server import create_app
+
+    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("shared_app") / "c.db")})
+
+
 @pytest.fixture
 def tmp_data_dir(tmp_path) -> Path:
     """A private copy of the built-in data dir: tests that write go here, never to the package."""

@@ -84,3 +84,24 @@ def test_the_room_scan_fails_on_a_planted_import(tmp_path):
         + "\nfrom server.settings import SETTINGS\n", encoding="utf-8")
     assert _room_violations(tmp_path) == ["geo/units.py imports layers",
                                           "layers/export.py imports server"]
+
+
+def _sources(*folders: str):
+    for folder in folders:
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_production_code_has_no_test_switches():
+    """Test-only hooks live in the tests (fixtures, tests/slow_import.py), not in the product."""
+    switch = re.compile(r"PLANMAP_TEST_|PYTEST_CURRENT_TEST")
+    found = [str(p.relative_to(ROOT)) for p in _sources("geo", "layers", "server")
+             if switch.search(p.read_text("utf-8"))]
+    assert found == []
+
+
+def test_tests_import_our_own_modules_plainly():
+    """``importorskip`` on our own modules would turn a broken import into skips."""
+    own = re.compile(r"importorskip\(\s*[\"'](geo|layers|server|static|planmap)\b")
+    found = [str(p.relative_to(ROOT)) for p in _sources("tests")
+             if own.search(p.read_text("utf-8"))]
+    assert found == []

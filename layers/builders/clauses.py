@@ -17,16 +17,16 @@ from __future__ import annotations
 import json
 
 from geo.sitecheck import OFFICIAL_LAYER_NAMES
+from geo.vocab import EFFECTS, SCOPES  # noqa: F401  (re-exported: builders use them)
 
 from .common import SEED, SOURCES, cite
 
-EFFECTS = ("prohibited", "restricted", "required", "encouraged")
 # ``zone``: governs any project inside the zones it applies to (sets a site check's verdict);
 # ``activity``: governs only one kind of project there (``activity_zh``/``activity_en``);
 # ``citywide``: stated for the whole city (listed in every check, never sets the verdict);
 # ``programme``: a measure the government carries out (works, campaigns, systems): listed
 # where its zones are touched, never sets the verdict.
-SCOPES = ("zone", "activity", "citywide", "programme")
+# (EFFECTS and SCOPES: geo.vocab)
 # Layer ids reserved for the official 三区三线 and basic-grassland data a bureau imports
 # (``planmap import FILE --layer eco_redline``); no shipped layer uses them.
 OFFICIAL_LAYERS = OFFICIAL_LAYER_NAMES

@@ -14,7 +14,6 @@ import re
 from functools import cache
 from pathlib import Path
 
-from pyproj import Transformer
 from shapely import make_valid, set_precision
 from shapely import transform as _transform
 from shapely.geometry import (
@@ -29,6 +28,8 @@ from shapely.geometry import (
 from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
 
+from geo.vocab import ACCURACY, metric_transformer, wgs84_transformer  # noqa: F401
+
 LAYERS_DIR = Path(__file__).resolve().parent.parent
 SOURCES = LAYERS_DIR / "sources"
 PLANS = LAYERS_DIR / "plans"
@@ -36,7 +37,6 @@ FACTS = LAYERS_DIR / "facts"
 SEED = "000_f32aaef515cfbb76"
 METRIC_CRS = "EPSG:4550"
 
-ACCURACY = ("official", "derived", "schematic")
 
 # County adcodes (the five county-level units of Baicheng, 220800).
 TAOBEI, ZHENLAI, TONGYU, TAONAN, DAAN = "220802", "220821", "220822", "220881", "220882"
@@ -52,18 +52,16 @@ NE_SOURCE = "Natural Earth 1:10m (public domain)"
 GEONAMES_SOURCE = "GeoNames cities1000 (CC BY 4.0, www.geonames.org)"
 PLAN_SOURCE = "白城市“十四五”规划纲要 (seed 000), placed by a stated rule (see rule)"
 
-_TO_METRIC = Transformer.from_crs("EPSG:4326", METRIC_CRS, always_xy=True)
-_TO_WGS84 = Transformer.from_crs(METRIC_CRS, "EPSG:4326", always_xy=True)
 
 
 def to_metric(geom):
     """Project a WGS84 lon/lat geometry to EPSG:4550 metres."""
-    return _transform(geom, _TO_METRIC.transform, interleaved=False)
+    return _transform(geom, metric_transformer().transform, interleaved=False)
 
 
 def to_wgs84(geom):
     """Project an EPSG:4550 geometry back to WGS84 lon/lat."""
-    return _transform(geom, _TO_WGS84.transform, interleaved=False)
+    return _transform(geom, wgs84_transformer().transform, interleaved=False)
 
 
 # --------------------------------------------------------------------- sources

@@ -70,6 +70,9 @@ def test_a_stale_corrupt_or_foreign_file_is_not_used(built, tmp_path):
 def test_the_cache_folder_is_per_user_not_the_package(monkeypatch, tmp_path):
     import layers
 
+    monkeypatch.setenv("PLANMAP_HOME", str(tmp_path / "home"))
+    assert _cache_dir("") == str(tmp_path / "home" / "cache")  # an instance keeps it all
+    monkeypatch.delenv("PLANMAP_HOME")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert _cache_dir("") == str(tmp_path / "xdg" / "planmap")
     monkeypatch.delenv("XDG_CACHE_HOME")

@@ -1,4 +1,4 @@
-"""geo.parsers: every site format, the points batch, and the bad input each must refuse."""
+"""geo.io: every site format, the points batch, and the bad input each must refuse."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import shapely
 
 from geo import crs as gcrs
 from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
+from geo.io import detect_format, json_depth, load_json, parse_points, parse_site
 from geo.limits import Limits
-from geo.parsers import detect_format, json_depth, load_json, parse_points, parse_site
 
 SITES = Path(__file__).resolve().parents[1] / "data" / "sites"
 
@@ -769,7 +769,7 @@ def _docx_bytes() -> bytes:
 ])
 def test_renamed_file_as_kml_says_what_it_is_and_what_to_upload(data, what_en, what_zh):
     from geo.errors import InvalidInput
-    from geo.parsers import parse_site
+    from geo.io import parse_site
 
     with pytest.raises(InvalidInput) as info:
         parse_site(data, filename="site.kml")

@@ -1,4 +1,4 @@
-"""Property-based tests (hypothesis) for geo.crs, geo.validate and geo.parsers.
+"""Property-based tests (hypothesis) for geo.crs, geo.validate and geo.io.
 
 Two kinds of property:
 
@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from geo import crs as gcrs
 from geo.errors import PlanmapError
+from geo.io import FORMATS, parse_points, parse_site
 from geo.limits import Limits
-from geo.parsers import FORMATS, parse_points, parse_site
 from geo.validate import validate_geometry
 
 FAST = settings(max_examples=200, deadline=None,

@@ -11,7 +11,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 from geo import crs as gcrs
 from geo.errors import InvalidGeometry, InvalidInput
 from geo.index import ZoneIndex
-from geo.parsers import parse_site
+from geo.io import parse_site
 from geo.sitecheck import VERDICTS, check_rings, site_check, strongest_effect
 from geo.units import m2_to_ha, m2_to_mu
 

@@ -9,7 +9,7 @@ import shapely
 
 from geo import siteinput
 from geo.crs import GK_CM123, ZONE41_OFFSET
-from geo.parsers import parse_site
+from geo.io import parse_site
 
 SITES = Path(__file__).resolve().parents[1] / "data" / "sites"
 

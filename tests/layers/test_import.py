@@ -7,7 +7,6 @@ never into the package.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -37,13 +36,19 @@ TO_4550 = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True)
 CITE = {"seed": MINI_SEED, "line": 3, "quote": "构建“两核”生态格局"}
 
 
-@pytest.fixture(autouse=True)
-def _package_data_untouchable(monkeypatch, tmp_path):
-    """Every test here imports into a copy: an import that forgot ``data_dir`` fails
-    (it finds no data) instead of writing into the installed package."""
-    from layers import importer
+def test_import_without_a_data_folder_never_writes_into_the_package(tmp_path):
+    """The built-in data is read-only: an import that forgot ``data_dir`` is refused."""
+    from geo.errors import InvalidInput
 
-    monkeypatch.setattr(importer, "PACKAGE_DIR", tmp_path / "not-the-package")
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (layers.PACKAGE_DIR / "data").iterdir())
+    for call in (lambda: import_layer(_zones_file(tmp_path, "z.geojson", 122.1), "zones"),
+                 lambda: restore_previous("zones")):
+        with pytest.raises(InvalidInput) as err:
+            call()
+        assert err.value.code == "data_dir_required"
+    after = sorted((p.name, p.stat().st_mtime_ns) for p in (layers.PACKAGE_DIR / "data").iterdir())
+    assert after == before
+    assert not (layers.PACKAGE_DIR / "versions").exists()
 
 
 def _gdf(rows, geoms, crs="EPSG:4326"):
@@ -516,12 +521,10 @@ def _big_file(tmp_path) -> Path:
 def test_import_killed_mid_write_leaves_previous_version_intact(mini_data_dir, tmp_path):
     target = mini_data_dir / "data" / "zones.geojson"
     before = target.read_bytes()
-    env = dict(os.environ, PLANMAP_TEST_SLOW_WRITE="0.1",
-               PYTEST_CURRENT_TEST=os.environ.get("PYTEST_CURRENT_TEST", "kill-test"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "import", str(_big_file(tmp_path)),
+        [sys.executable, "-m", "tests.slow_import", "0.1", "import", str(_big_file(tmp_path)),
          "--layer", "zones", "--data-dir", str(mini_data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # Wait until the new zones.geojson is being written (its temp file exists and grows).
         deadline = time.monotonic() + 60
@@ -548,14 +551,6 @@ def test_import_killed_mid_write_leaves_previous_version_intact(mini_data_dir, t
     import_layer(_zones_file(tmp_path, "next.geojson", 122.1), "zones", data_dir=mini_data_dir)
     assert not list((mini_data_dir / "data").glob(".zones.geojson.*.tmp"))
     assert list(layers.load(mini_data_dir).layers["zones"].index) == ["zone_core"]
-
-
-def test_slow_write_hook_is_ignored_outside_tests(monkeypatch):
-    from layers import importer
-
-    monkeypatch.setenv("PLANMAP_TEST_SLOW_WRITE", "5")
-    monkeypatch.delenv("PYTEST_CURRENT_TEST", raising=False)
-    assert importer._slow_write_delay() == 0.0
 
 
 def test_imported_official_red_line_binds_its_clauses(tmp_data_dir, tmp_path):

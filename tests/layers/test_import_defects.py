@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
-import pytest
 import shapely
 from shapely.geometry import box
 
@@ -31,11 +29,6 @@ from server.cli import main as cli
 from tests.conftest import MINI_SEED, mini_feature, write_layer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _package_data_untouchable(monkeypatch, tmp_path):
-    monkeypatch.setattr(importer, "PACKAGE_DIR", tmp_path / "not-the-package")
 
 
 def _nest(geometry: dict, depth: int = 3) -> dict:
@@ -192,12 +185,10 @@ def test_import_stopped_by_sigterm_leaves_no_temp_file(mini_data_dir, tmp_path):
     src = tmp_path / "big.geojson"
     pyogrio.write_dataframe(frame, src, driver="GeoJSON")
     before = (mini_data_dir / "data" / "zones.geojson").read_bytes()
-    env = dict(os.environ, PLANMAP_TEST_SLOW_WRITE="0.1",
-               PYTEST_CURRENT_TEST=os.environ.get("PYTEST_CURRENT_TEST", "term-test"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "import", str(src), "--layer", "zones",
+        [sys.executable, "-m", "tests.slow_import", "0.1", "import", str(src), "--layer", "zones",
          "--data-dir", str(mini_data_dir)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:

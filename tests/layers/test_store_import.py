@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -130,12 +129,10 @@ def test_cli_import_without_data_dir_goes_to_the_store_not_the_package(
 
 def _killed_mid_way(store_url, mini_data_dir, tmp_path, store):
     src = _parcels(tmp_path / "big.gpkg", 400, tag="new")
-    env = dict(os.environ, PLANMAP_TEST_SLOW_WRITE="0.3",
-               PYTEST_CURRENT_TEST=os.environ.get("PYTEST_CURRENT_TEST", "kill-test"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "import", str(src), "--layer", "parcels",
+        [sys.executable, "-m", "tests.slow_import", "0.3", "import", str(src), "--layer", "parcels",
          "--data-dir", str(mini_data_dir), "--store", store_url, "--chunk-size", "20"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
         writing = False

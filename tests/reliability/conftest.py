@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from server import create_app
-
 
 @pytest.fixture(scope="session")
-def rel_app(tmp_path_factory):
-    """One app with default limits for the whole reliability suite (read-mostly)."""
-    return create_app({"DB_PATH": str(tmp_path_factory.mktemp("rel") / "checks.sqlite3")})
+def rel_app(readonly_app):
+    """The session's app with default limits (tests/conftest.py), shared read-mostly."""
+    return readonly_app
 
 
 @pytest.fixture(scope="session")

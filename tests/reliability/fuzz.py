@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of every input parser (issue 20).
 
-Each target feeds bytes to one parser *below* the catch-all of ``geo.parsers.parse_site`` /
+Each target feeds bytes to one parser *below* the catch-all of ``geo.io.parse_site`` /
 ``parse_points`` (which would turn any surprise into a generic ``invalid_<format>``), so
 every exception class other than :class:`geo.errors.PlanmapError` counts as a crash and gets
 its own code and regression test in ``tests/reliability/test_fuzz_regressions.py``.
@@ -71,26 +71,26 @@ def make_target(target: str):
     an acceptable answer to bad input.
     """
     from geo import crs as gcrs
-    from geo import parsers
+    from geo.io import common, points, site
     from geo.limits import Limits
 
     # Small limits: the same code paths, a thousand times cheaper per input.
     limits = Limits(max_bytes=256 * 1024, max_vertices=20_000, max_parts=100,
                     max_points=20_000, max_unzipped_bytes=8 * 1024 * 1024)
 
-    if target in parsers._SITE_PARSERS:
-        parse = parsers._SITE_PARSERS[target]
+    if target in site._SITE_PARSERS:
+        parse = site._SITE_PARSERS[target]
 
         def run(data: bytes) -> None:
-            raw = parsers._as_bytes(data, limits)
+            raw = common._as_bytes(data, limits)
             parse(raw, None, limits, len(data) % 2 == 1)  # repair on odd lengths
         return run
 
     if target.startswith("points_"):
-        read = parsers._points_csv if target == "points_csv" else parsers._points_geojson
+        read = points._points_csv if target == "points_csv" else points._points_geojson
 
         def run(data: bytes) -> None:
-            raw = parsers._as_bytes(data, limits, "points")
+            raw = common._as_bytes(data, limits, "points")
             _ids, x, y, _line_of = read(raw, limits)
             gcrs.to_wgs84(x, y, gcrs.WGS84, param="points")
         return run
@@ -131,7 +131,7 @@ def _instrumented_one_input(target: str):
 
     with atheris.instrument_imports(include=["geo", "layers"]):
         import geo.crs  # noqa: F401
-        import geo.parsers  # noqa: F401
+        import geo.io  # noqa: F401
         import geo.validate  # noqa: F401
         if target.startswith("import_"):
             import layers.importer  # noqa: F401

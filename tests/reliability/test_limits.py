@@ -146,7 +146,7 @@ def _nested(levels: int) -> dict:
 
 
 def test_json_depth_at_the_limit_is_served_and_one_deeper_is_413(client):
-    from geo.parsers import json_depth
+    from geo.io import json_depth
 
     depth = LIMITS["MAX_JSON_DEPTH"]
     at = json.dumps(_nested(depth))

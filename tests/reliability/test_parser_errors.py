@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from geo.errors import PlanmapError
-from geo.parsers import parse_points, parse_site
+from geo.io import parse_points, parse_site
 from tests.reliability.support import assert_error, make_zip
 
 SITES = Path(__file__).resolve().parent.parent / "data" / "sites"

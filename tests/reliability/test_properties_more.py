@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo import crs as gcrs
-from geo.parsers import parse_points, parse_site
+from geo.io import parse_points, parse_site
 from tests.reliability.support import ERROR_KEYS
 
 FEW = settings(max_examples=12, deadline=None,

@@ -16,8 +16,8 @@ import pytest
 import shapely
 
 from geo.errors import LimitExceeded
+from geo.io import parse_site
 from geo.limits import Limits
-from geo.parsers import parse_site
 from tests.reliability.support import assert_error
 
 SITES = Path(__file__).resolve().parent.parent / "data" / "sites"

@@ -242,7 +242,6 @@ def _gk_area(geojson):
 
 
 def test_sitecheck_is_stored_and_can_be_fetched_again(client):
-    pytest.importorskip("geo.sitecheck")
     r = client.post("/api/v1/sitecheck", json={"geometry": SITE, "crs": "EPSG:4326"})
     assert r.status_code == 201, r.get_data(as_text=True)
     body = r.get_json()
@@ -258,7 +257,6 @@ def test_sitecheck_is_stored_and_can_be_fetched_again(client):
 
 
 def test_sitecheck_accepts_wkt_and_a_multipart_upload(client):
-    pytest.importorskip("geo.sitecheck")
     wkt = shapely.geometry.shape(SITE).wkt
     r1 = client.post("/api/v1/sitecheck", json={"wkt": wkt})
     assert r1.status_code == 201, r1.get_data(as_text=True)
@@ -273,7 +271,6 @@ def test_sitecheck_accepts_wkt_and_a_multipart_upload(client):
 
 
 def test_sitecheck_reads_a_zipped_shapefile_in_gauss_kruger_and_kml(client, tmp_path):
-    pytest.importorskip("geo.sitecheck")
     import geopandas as gpd
     import pyogrio
 
@@ -318,7 +315,6 @@ def test_sitecheck_reads_a_zipped_shapefile_in_gauss_kruger_and_kml(client, tmp_
      "unsupported_crs"),
 ])
 def test_bad_sitecheck_bodies_are_4xx_in_the_error_shape(client, body, status, code):
-    pytest.importorskip("geo.sitecheck")
     r = client.post("/api/v1/sitecheck", data=body, content_type="application/json")
     assert_error(r, status, code)
 
