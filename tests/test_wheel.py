@@ -72,6 +72,25 @@ def _files(folder: Path) -> set[str]:
             if p.is_file() and "__pycache__" not in p.parts}
 
 
+def test_wheel_top_level_is_planmap_only(wheel):
+    zf = zipfile.ZipFile(wheel)
+    names = zf.namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"planmap"}
+    info = next(n for n in names if n.endswith(".dist-info/top_level.txt"))
+    assert zf.read(info).decode().split() == ["planmap"]
+    entry = zf.read(next(n for n in names if n.endswith(".dist-info/entry_points.txt")))
+    assert "planmap = planmap.server.cli:main" in entry.decode()
+    for sub in ("geo", "layers", "server", "static"):
+        assert f"planmap/{sub}/__init__.py" in names
+    assert "planmap/geo/io/site.py" in names and "planmap/layers/data/admin.geojson" in names
+    # static carries the assets only, not the tools that refresh the vendored files
+    static = [n for n in names if n.startswith("planmap/static/")]
+    assert "planmap/static/vendor/leaflet/leaflet.js" in static
+    assert not [n for n in static if n.rsplit("/", 1)[-1] in (
+        "package.json", "package-lock.json", "refresh_vendor.sh")]
+
+
 def test_wheel_holds_no_mutable_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert not [n for n in names if "/versions/" in n or n.endswith((".lock", ".sqlite3"))]
