@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(20261203)
     work = Path(tempfile.mkdtemp(prefix="bench_cli_"))
     env = dict(os.environ, PLANMAP_CACHE_DIR=str(work / "cache"))
-    import layers
+    from planmap import layers
 
     data_dir = layers.PACKAGE_DIR
     rows = []

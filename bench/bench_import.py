@@ -133,14 +133,14 @@ def run(sizes, files=()) -> list[dict]:
                    "load_start": round(os.getloadavg()[0], 1)}
             env = dict(os.environ, PLANMAP_HOME=str(work / "home"))
             env.pop("PLANMAP_DATABASE_URL", None)
-            base = [sys.executable, "-m", "server.cli", "import", str(src), "--layer",
+            base = [sys.executable, "-m", "planmap.server.cli", "import", str(src), "--layer",
                     "parcels", "--quiet", "--store"]
             row["planmap_gpkg"] = _timed([*base, str(work / f"store_{n}")], env)
             row["planmap_gpkg"]["load_end"] = round(os.getloadavg()[0], 1)
             shutil.rmtree(work / f"store_{n}", ignore_errors=True)
             row["planmap_postgis"] = _timed([*base, url], env)
             row["planmap_postgis"]["load_end"] = round(os.getloadavg()[0], 1)
-            from layers.store import PostgisStore
+            from planmap.layers.store import PostgisStore
 
             PostgisStore(url).drop_layer("parcels")  # the next N imports a new layer too
             table = f"ogr_parcels_{n}"

@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import layers  # noqa: E402
-from layers.importer import import_layer  # noqa: E402
+from planmap.layers.importer import import_layer  # noqa: E402
+
+from planmap import layers  # noqa: E402
 
 SECTION = "## layers: load and import (bench/bench_layers.py)"
 

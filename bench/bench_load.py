@@ -167,7 +167,7 @@ def run(args) -> dict:
     # the 32 clients stand for 32 users but share one address: no per-client rate limit
     env.setdefault("PLANMAP_RATE_LIMIT_EXPENSIVE", "0")
     env.setdefault("PLANMAP_RATE_LIMIT_CHEAP", "0")
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
+    cmd = [sys.executable, "-m", "planmap.server.cli", "serve", "--host", "127.0.0.1", "--port",
            str(port), "--threads", str(args.threads)]
     log_path = Path(tmp) / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below; a pipe could fill and block)

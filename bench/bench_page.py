@@ -67,9 +67,8 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=1000, help="cached requests per measure")
     args = parser.parse_args()
 
+    from planmap.server import create_app
     from waitress.server import create_server
-
-    from server import create_app
 
     load0 = os.getloadavg()
     t0 = time.perf_counter()

@@ -26,11 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
-
-from geo import crs as gcrs  # noqa: E402
-from geo.errors import PlanmapError  # noqa: E402
-from geo.io import parse_points, parse_site  # noqa: E402
-from geo.limits import Limits  # noqa: E402
+from planmap.geo import crs as gcrs  # noqa: E402
+from planmap.geo.errors import PlanmapError  # noqa: E402
+from planmap.geo.io import parse_points, parse_site  # noqa: E402
+from planmap.geo.limits import Limits  # noqa: E402
 
 BIG = Limits(max_bytes=200 * 1024 * 1024, max_vertices=1_000_000, max_points=2_000_000)
 

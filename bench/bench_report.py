@@ -37,8 +37,9 @@ def star(cx=122.84, cy=45.62, n=498, r_out=0.05, r_in=0.01):
 
 
 def main() -> int:
+    from planmap.server import create_app
+
     from bench.machine import cpu_model
-    from server import create_app
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--gets", type=int, default=5)
@@ -90,7 +91,7 @@ def main() -> int:
 
     par_stored = parallel()
     # baseline in parallel: patch the page to ignore the stored drawing, as the old code did
-    from server import reportview
+    from planmap.server import reportview
 
     real = reportview.valid_rendering
     reportview.valid_rendering = lambda rendering: False

@@ -75,7 +75,7 @@ def _timed(cmd, **kw) -> tuple[float, int, subprocess.CompletedProcess]:
 def _points(n: int, seed: int):
     import shapely
 
-    import layers
+    from planmap import layers
 
     city = layers.load().service_area
     rng = random.Random(seed)
@@ -154,7 +154,7 @@ def _tree_rss_kib(pid: int) -> int:
 
 
 def _serve(env, port):
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
+    cmd = [sys.executable, "-m", "planmap.server.cli", "serve", "--host", "127.0.0.1", "--port",
            str(port), "--threads", "16"]
     log = open(Path(env["PLANMAP_DB_PATH"]).with_suffix(f".{port}.log"), "wb")  # noqa: SIM115
     t = time.perf_counter()
@@ -189,7 +189,7 @@ def bench_planmap(n: int, gpkg: Path, tmp: Path, args, store_url: str | None = N
         home = tmp / "home"
     target = store_url or str(home / "store")
     if store_url or not (home / "store" / "parcels" / "state.json").is_file():
-        wall, rss, _ = _timed([sys.executable, "-m", "server.cli", "import", str(gpkg),
+        wall, rss, _ = _timed([sys.executable, "-m", "planmap.server.cli", "import", str(gpkg),
                                "--layer", "parcels", "--store", target, "--quiet"], cwd=ROOT)
         out["import"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
     else:
@@ -341,12 +341,12 @@ def bench_postgis(n: int, gpkg: Path, tmp: Path, args) -> dict:
 
 def bench_index(n: int, gpkg: Path, tmp: Path, args) -> dict:
     import pyogrio
+    from planmap.geo import indexcache
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.sitecheck import site_check
     from shapely.geometry import box
 
-    import layers
-    from geo import indexcache
-    from geo.index import ZoneIndex
-    from geo.sitecheck import site_check
+    from planmap import layers
 
     data = layers.load()
     parcels = pyogrio.read_dataframe(gpkg).set_index("id", drop=False)

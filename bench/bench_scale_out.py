@@ -97,7 +97,7 @@ def _client_proc(port: int, paths: list[str], threads: int, out) -> None:
 
 
 def _serve(port: int, workers: int | None, env: dict):
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(port)]
     if workers:
         cmd += ["--workers", str(workers)]
     # stderr to a file, never to a pipe nobody reads: under load waitress warns "Task queue
@@ -296,7 +296,7 @@ def _tree_rss_kib(pid: int) -> int:
 def _run_batch(args: list[str]) -> tuple[float, int, float]:
     started = time.perf_counter()
     cli0 = _children_cpu_s()
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "batch", *args, "--quiet"],
+    proc = subprocess.Popen([sys.executable, "-m", "planmap.server.cli", "batch", *args, "--quiet"],
                             cwd=ROOT)
     peak = 0
     while proc.poll() is None:
@@ -342,7 +342,7 @@ def bench_batch(n: int, parcels: int = 0) -> list[dict]:
         tmp = Path(tmp)
         # warm the index cache once, so every run starts equal (loads it)
         warm = make_points(tmp / "warm.csv", 10)
-        subprocess.run([sys.executable, "-m", "server.cli", "batch", str(warm), "-o",
+        subprocess.run([sys.executable, "-m", "planmap.server.cli", "batch", str(warm), "-o",
                         str(tmp / "warm.parquet"), "--quiet"], cwd=ROOT, check=True)
         if n:
             rows += _batch_runs("points", make_points(tmp / "points.csv", n), n, tmp)
@@ -360,7 +360,7 @@ def bench_reload(clients: int = 32) -> dict:
     store and one index cache; an import from the CLI under load: seconds until both serve it."""
     import shapely
 
-    import layers
+    from planmap import layers
 
     site = shapely.Point(122.40, 45.30)  # 洮南市, outside every shipped ecological zone
     query = f"/api/v1/zones?lon={site.x}&lat={site.y}"
@@ -410,7 +410,7 @@ def bench_reload(clients: int = 32) -> dict:
                 t.start()
             time.sleep(2)
             t0 = time.monotonic()
-            subprocess.run([sys.executable, "-m", "server.cli", "import", str(redline(tmp)),
+            subprocess.run([sys.executable, "-m", "planmap.server.cli", "import", str(redline(tmp)),
                             "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet",
                             "--data-dir", str(data)],  # the copy, never the package's data
                            env=env, cwd=ROOT, check=True)

@@ -61,9 +61,9 @@ def _peak_mib() -> float:
 
 
 def child(path: str, precheck: bool) -> None:
-    import geo.io as parsers
-    import geo.io.shapefile as shapefile
-    from geo.errors import PlanmapError
+    import planmap.geo.io as parsers
+    import planmap.geo.io.shapefile as shapefile
+    from planmap.geo.errors import PlanmapError
 
     if not precheck:
         shapefile.shp_precheck = lambda *a, **k: None  # the naive baseline

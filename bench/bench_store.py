@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def run(saves: int, bounded: bool) -> float:
-    from server.settings import DEFAULTS
-    from server.store import CheckStore
+    from planmap.server.settings import DEFAULTS
+    from planmap.server.store import CheckStore
 
     kw = {"max_checks": DEFAULTS["STORE_MAX_CHECKS"], "max_bytes": DEFAULTS["STORE_MAX_BYTES"],
           "max_age_s": DEFAULTS["STORE_MAX_AGE_DAYS"] * 86400} if bounded else {}

@@ -26,11 +26,12 @@ from machine import cpu_model  # bench/machine.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import geo.index.core as gi  # noqa: E402  (query_point calls core._answer_tiers)
-import layers  # noqa: E402
-from geo import tiers  # noqa: E402
-from geo.index import ZoneIndex  # noqa: E402
-from geo.sitecheck import _clause_lookup  # noqa: E402
+import planmap.geo.index.core as gi  # noqa: E402  (query_point calls core._answer_tiers)
+from planmap.geo import tiers  # noqa: E402
+from planmap.geo.index import ZoneIndex  # noqa: E402
+from planmap.geo.sitecheck import _clause_lookup  # noqa: E402
+
+from planmap import layers  # noqa: E402
 
 
 def main() -> None:

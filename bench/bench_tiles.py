@@ -77,9 +77,8 @@ def main(argv=None) -> int:
 
     import random
 
+    from planmap.server import create_app, tiles
     from synth_parcels import BOX, catalog_entry, parcels
-
-    from server import create_app, tiles
 
     tmp = tempfile.mkdtemp(prefix="bench_tiles_")
     t = time.perf_counter()
@@ -152,7 +151,7 @@ def main(argv=None) -> int:
     load = os.getloadavg()
     print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"`uptime` load average {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (shared machine).")
-    from geo.mvt import GENERALISATION
+    from planmap.geo.mvt import GENERALISATION
 
     print(f"Layer: {args.n:,} synthetic parcels (bench/synth_parcels.py, seed {args.seed}, "
           f"8-20 vertices), generated in {gen_s:.1f} s; tile index built in "

@@ -28,11 +28,11 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 import shapely.affinity  # noqa: E402
+from planmap.geo import crs as gcrs  # noqa: E402
+from planmap.geo.index import ZoneIndex  # noqa: E402
+from planmap.geo.sitecheck import site_check  # noqa: E402
 
-import layers  # noqa: E402
-from geo import crs as gcrs  # noqa: E402
-from geo.index import ZoneIndex  # noqa: E402
-from geo.sitecheck import site_check  # noqa: E402
+from planmap import layers  # noqa: E402
 
 LOAD_AT_START = (0.0, 0.0, 0.0)
 

@@ -41,7 +41,7 @@ _CHUNK = 100_000
 
 def city_boundary():
     """Baicheng City (WGS 84 polygon) from the built-in data."""
-    import layers
+    from planmap import layers
 
     return layers.load().service_area
 
@@ -73,7 +73,7 @@ def make_parcels(n: int, seed: int = 12, boundary=None):
     minx, miny, maxx, maxy = boundary.bounds
     lat0 = (miny + maxy) / 2
     mx, my = 111_320.0 * math.cos(math.radians(lat0)), 110_574.0  # metres per degree
-    from geo import crs
+    from planmap.geo import crs
 
     area = float(crs.to_metric(boundary).area)
     while True:

@@ -3,7 +3,7 @@
 This package never imports Flask; ``server/`` adapts it to HTTP.
 """
 
-from geo.errors import (  # noqa: F401
+from planmap.geo.errors import (  # noqa: F401
     CRSError,
     InvalidGeometry,
     InvalidInput,

@@ -21,8 +21,7 @@ import math
 
 import numpy as np
 import shapely
-
-from geo.errors import PlanmapError
+from planmap.geo.errors import PlanmapError
 
 COLUMNS = ("id", "kind", "site_area_m2", "site_area_ha", "site_area_mu", "length_m",
            "in_service_area", "zones", "zone_layers", "overlap_m2", "overlap_ha", "overlap_mu",
@@ -52,8 +51,8 @@ class Engine:
 
     def check(self, geom) -> dict:
         """Return the site check of ``geom`` (WGS 84) as the API computes it."""
-        from geo.plans import route, scope_result
-        from geo.sitecheck import site_check
+        from planmap.geo.plans import route, scope_result
+        from planmap.geo.sitecheck import site_check
 
         index, ids, scoped = route(self.scope, self.index, self.plan_index, geom)
         result = site_check(index, geom)
@@ -223,8 +222,8 @@ def point_rows(engine: Engine, ids: list, geoms: list, errors: list) -> dict:
     (:data:`NEAR_FEATURE_DEG`), or whose group's representative disagrees with the
     group, is left out: the caller checks it one by one.
     """
-    from geo import crs as gcrs
-    from geo.plans import route
+    from planmap.geo import crs as gcrs
+    from planmap.geo.plans import route
 
     todo = [i for i, (g, e) in enumerate(zip(geoms, errors, strict=True))
             if not e and g is not None and type(g) is shapely.Point]

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from geo.errors import LimitExceeded, PlanmapError
+from planmap.geo.errors import LimitExceeded, PlanmapError
 
 WORKER_NICE = 5
 """CPU priority offset of the workers: when CPUs are short, the serving process (cheap
@@ -306,8 +306,8 @@ def zone_worker_init(data, index=None) -> dict:
     index : ZoneIndex, optional
         The home plan's index of that data when already at hand (read from the cache).
     """
-    from geo.index import ZoneIndex
-    from geo.plans import other_plan_ids, scope_from_plan_data
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.plans import other_plan_ids, scope_from_plan_data
 
     scope = scope_from_plan_data(data)
     plan_index = (ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope))
@@ -323,7 +323,7 @@ def site_check_task(state: dict, geometry, *, use_plan_index: bool = False, **kw
     ``use_plan_index`` picks the other plans' index instead of the home plan's (the routing
     of :func:`geo.plans.route`).
     """
-    from geo.sitecheck import site_check
+    from planmap.geo.sitecheck import site_check
 
     index = state["plan_index"] if use_plan_index else state["index"]
     return site_check(index, geometry, **kwargs)
@@ -331,6 +331,6 @@ def site_check_task(state: dict, geometry, *, use_plan_index: bool = False, **kw
 
 def conflicts_task(state: dict, distance_m: float) -> list:
     """:func:`geo.conflicts.find_conflicts` on the worker's data and index."""
-    from geo.conflicts import find_conflicts
+    from planmap.geo.conflicts import find_conflicts
 
     return find_conflicts(state["data"], state["index"], distance_m)

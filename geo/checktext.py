@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 
 import shapely
-
-from geo import crs as gcrs
-from geo.errors import InvalidInput
-from geo.sitecheck import VERDICT_ZH
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidInput
+from planmap.geo.sitecheck import VERDICT_ZH
 
 
 def parse_point(text: str, crs: str | None):

@@ -30,12 +30,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from planmap.geo.clausebook import ClauseBook
+from planmap.geo.errors import InvalidInput
+from planmap.geo.vocab import EFFECT_RANK, RESTRICTIVE_EFFECTS, metric_transformer
 from shapely import STRtree
 from shapely import transform as _transform
-
-from geo.clausebook import ClauseBook
-from geo.errors import InvalidInput
-from geo.vocab import EFFECT_RANK, RESTRICTIVE_EFFECTS, metric_transformer
 
 DEFAULT_DISTANCE_M = 1000.0
 MAX_DISTANCE_M = 50_000.0  # beyond this "nearness" means nothing at plan scale

@@ -21,9 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 import shapely
+from planmap.geo.errors import InvalidInput
 from pygeofilter import ast, values
-
-from geo.errors import InvalidInput
 
 #: filter-lang values
 LANGS = ("cql2-text", "cql2-json")

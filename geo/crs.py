@@ -24,9 +24,8 @@ from functools import lru_cache
 import numpy as np
 import pyproj
 import shapely
-
-from geo.errors import CRSError, InvalidInput
-from geo.vocab import CGCS2000, GCJ02, GK_CM123, GK_ZONE41, SUPPORTED_CRS, WGS84
+from planmap.geo.errors import CRSError, InvalidInput
+from planmap.geo.vocab import CGCS2000, GCJ02, GK_CM123, GK_ZONE41, SUPPORTED_CRS, WGS84
 
 # The CRS names and SUPPORTED_CRS (the only names planmap accepts) live in geo.vocab.
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import mapbox_vector_tile
 import numpy as np
 import shapely
-
-from geo.errors import PlanmapError
+from planmap.geo.errors import PlanmapError
 
 EARTH_R = 6378137.0
 HALF_WORLD = math.pi * EARTH_R  # Web Mercator spans [-HALF_WORLD, HALF_WORLD] on both axes

@@ -25,7 +25,7 @@ Rules of this module (relied on by :mod:`geo.tiers`):
 
 from __future__ import annotations
 
-from geo.vocab import RESTRICTIVE_EFFECTS
+from planmap.geo.vocab import RESTRICTIVE_EFFECTS
 
 CITY_SEED = "000_f32aaef515cfbb76"
 PROVINCE_SEED = "001_9a974351a9e73ab7"

@@ -11,8 +11,8 @@ clause cannot silently fall outside the picker.
 
 from __future__ import annotations
 
-from geo.errors import InvalidInput
-from geo.vocab import EFFECTS, NO_VERDICT
+from planmap.geo.errors import InvalidInput
+from planmap.geo.vocab import EFFECTS, NO_VERDICT
 
 PROJECT_TYPES: tuple[dict, ...] = (
     {"id": "wind_solar", "name_zh": "风电/光伏", "name_en": "Wind / solar power",

@@ -42,13 +42,12 @@ from __future__ import annotations
 import math
 
 import shapely
-
-from geo.clausebook import index_clauses
-from geo.errors import InvalidGeometry, InvalidInput
-from geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
-from geo.tiers import answer_tiers
-from geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
-from geo.vocab import EFFECTS, VERDICTS  # noqa: F401  (VERDICTS re-exported)
+from planmap.geo.clausebook import index_clauses
+from planmap.geo.errors import InvalidGeometry, InvalidInput
+from planmap.geo.index import DEFAULT_RADIUS_M, MAX_RADIUS_M, ZoneIndex, check_radius
+from planmap.geo.tiers import answer_tiers
+from planmap.geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
+from planmap.geo.vocab import EFFECTS, VERDICTS  # noqa: F401  (VERDICTS re-exported)
 
 DEFAULT_RINGS = (500.0, 1000.0, 2000.0)
 """Default buffer ring distances in metres."""

@@ -18,9 +18,8 @@ import re
 
 import numpy as np
 import shapely
-
-from geo import crs as gcrs
-from geo.units import area_fields, round_to
+from planmap.geo import crs as gcrs
+from planmap.geo.units import area_fields, round_to
 
 DEFAULT_MAX_POINTS = 2000
 """Most 界址点 listed per check (the setting ``REPORT_MAX_POINTS`` passes its own)."""

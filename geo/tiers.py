@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import json
 
-from geo.clausebook import index_clauses
-from geo.index import COUNTY_KINDS, is_admin_layer
-from geo.precedence import RESTRICTIVE, conflict_rules, precedence_rank
-from geo.vocab import EFFECTS
+from planmap.geo.clausebook import index_clauses
+from planmap.geo.index import COUNTY_KINDS, is_admin_layer
+from planmap.geo.precedence import RESTRICTIVE, conflict_rules, precedence_rank
+from planmap.geo.vocab import EFFECTS
 
 _EFFECTS = EFFECTS
 _RANK = {e: len(_EFFECTS) - i for i, e in enumerate(_EFFECTS)}

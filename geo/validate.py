@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from planmap.geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
 from shapely.geometry.base import BaseGeometry
-
-from geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
-from geo.limits import DEFAULT_LIMITS, Limits
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 

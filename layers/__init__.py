@@ -5,6 +5,6 @@
 This package never imports Flask.
 """
 
-from layers.loader import PACKAGE_DIR, PlanData, PlanText, copy_data_dir, load
+from planmap.layers.loader import PACKAGE_DIR, PlanData, PlanText, copy_data_dir, load
 
 __all__ = ["PACKAGE_DIR", "PlanData", "PlanText", "copy_data_dir", "load"]

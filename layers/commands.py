@@ -9,8 +9,8 @@ import time
 import unicodedata
 from pathlib import Path
 
-from geo.errors import InvalidInput, LimitExceeded
-from layers.loader import ACCURACY_VALUES, load
+from planmap.geo.errors import InvalidInput, LimitExceeded
+from planmap.layers.loader import ACCURACY_VALUES, load
 
 
 def layer_summaries(data) -> list[dict]:
@@ -127,7 +127,7 @@ def run_import(args) -> int:
 
 def _store_for(args):
     """Return the store an import goes to: ``--store``, else (no ``--data-dir``) the default."""
-    from layers import store
+    from planmap.layers import store
 
     if getattr(args, "store", None):
         return store.open_store(args.store)
@@ -137,7 +137,7 @@ def _store_for(args):
 
 
 def _run_store_import(args, target) -> int:
-    from layers.storeimport import import_to_store
+    from planmap.layers.storeimport import import_to_store
 
     if getattr(args, "restore", False):
         version = target.restore_previous(args.layer)
@@ -146,7 +146,7 @@ def _run_store_import(args, target) -> int:
     if not getattr(args, "file", None):
         raise InvalidInput("file_required", "give the FILE to import (or --restore)",
                            "请给出要导入的文件（或使用 --restore）", param="file")
-    from geo.limits import local_limits
+    from planmap.geo.limits import local_limits
 
     limits = getattr(args, "limits", None) or local_limits()
     started = time.perf_counter()
@@ -180,7 +180,7 @@ def _warm_index_cache(args) -> None:
     """
     if not getattr(args, "cache_dir", None):
         return
-    from layers.zonecommands import _index, cache_file
+    from planmap.layers.zonecommands import _index, cache_file
 
     where = cache_file(args, "zoneindex")
     if where is None or not where[0].exists():
@@ -193,7 +193,7 @@ def _warm_index_cache(args) -> None:
 
 
 def _run_import(args) -> int:
-    from layers.importer import import_layer, restore_previous
+    from planmap.layers.importer import import_layer, restore_previous
 
     target = _store_for(args)
     if target is not None:
@@ -207,7 +207,7 @@ def _run_import(args) -> int:
     if not getattr(args, "file", None):
         raise InvalidInput("file_required", "give the FILE to import (or --restore)",
                            "请给出要导入的文件（或使用 --restore）", param="file")
-    from geo.limits import local_limits
+    from planmap.geo.limits import local_limits
 
     # the user's own file: the CLI_MAX_* settings (default none), not the HTTP upload limits
     limits = getattr(args, "limits", None) or local_limits()

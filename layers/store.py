@@ -38,9 +38,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-
-from geo.errors import LayerError, NotFound
-from geo.vocab import ID_RE
+from planmap.geo.errors import LayerError, NotFound
+from planmap.geo.vocab import ID_RE
 
 HOME_ENV = "PLANMAP_HOME"
 DATABASE_ENV = "PLANMAP_DATABASE_URL"

@@ -24,15 +24,14 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidInput, PlanmapError
-from geo.limits import DEFAULT_LIMITS, Limits
-from geo.validate import POLYGONAL, flatten_collection, polygonal_part
-from layers import importer as imp
-from layers import loader
-from layers.loader import ID_PATTERN
-from layers.store import CHUNK_FEATURES, LayerStore
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidInput, PlanmapError
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
+from planmap.geo.validate import POLYGONAL, flatten_collection, polygonal_part
+from planmap.layers import importer as imp
+from planmap.layers import loader
+from planmap.layers.loader import ID_PATTERN
+from planmap.layers.store import CHUNK_FEATURES, LayerStore
 
 MAX_NOTES_SHOWN = 10_000
 """Row notes kept in memory (all are still counted, and streamed to ``report``)."""

@@ -33,8 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import shapely
-
-from geo.errors import LayerError
+from planmap.geo.errors import LayerError
 
 from .store import JSON_COLUMNS, GpkgStore, PostgisStore
 
@@ -372,7 +371,7 @@ def feature_count(store, layer_id: str) -> int:
 
 def geojson_features(ords, geoms, props) -> list[dict]:
     """RFC 7946 Feature dicts of store rows (as ``layers.export.geojson_features`` builds)."""
-    from layers.export import _plain
+    from planmap.layers.export import _plain
 
     texts = shapely.to_geojson(geoms) if len(geoms) else []
     out = []

@@ -20,13 +20,12 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
-
-from geo import crs as gcrs
-from geo.checktext import format_text, parse_point
-from geo.errors import InvalidInput, LimitExceeded, NotFound
-from geo.index import ZoneIndex
-from geo.limits import Limits, local_limits
-from geo.sitecheck import site_check
+from planmap.geo import crs as gcrs
+from planmap.geo.checktext import format_text, parse_point
+from planmap.geo.errors import InvalidInput, LimitExceeded, NotFound
+from planmap.geo.index import ZoneIndex
+from planmap.geo.limits import Limits, local_limits
+from planmap.geo.sitecheck import site_check
 
 OUTPUT_FORMATS = ("csv", "parquet", "gpkg")
 _EXTENSIONS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -42,7 +41,7 @@ def _limits(args) -> Limits:
 
 def _layers_dir() -> Path:
     # the built-in data folder (as the cache keys have always named it)
-    return Path(find_spec("layers").submodule_search_locations[0])
+    return Path(find_spec("planmap.layers").submodule_search_locations[0])
 
 
 def _data_files(data_dir: Path) -> list[Path] | None:
@@ -61,7 +60,7 @@ def _data_files(data_dir: Path) -> list[Path] | None:
 
 def _store_token() -> str:
     # The loader adds the layer store's active versions: a switch must miss the cache.
-    from layers.store import default_store
+    from planmap.layers.store import default_store
 
     store = default_store()
     token = "" if store is None else store.token()
@@ -92,7 +91,7 @@ def cache_entry(data_dir, cache_dir, name: str = "zoneindex",
         The layer store's active versions the data holds (:func:`data_store_token`); default
         those of the store ``layers.load`` would add (``PLANMAP_DATABASE_URL`` / ``HOME``).
     """
-    from geo import indexcache
+    from planmap.geo import indexcache
 
     data_dir = Path(data_dir) if data_dir else _layers_dir()
     files = _data_files(data_dir) if cache_dir else None
@@ -122,7 +121,7 @@ def _cached(args, name: str, build, data=None, store_token: str | None = None):
     """
     import contextlib
 
-    from geo import indexcache
+    from planmap.geo import indexcache
 
     where = cache_entry(getattr(args, "data_dir", None), getattr(args, "cache_dir", None), name,
                         store_token)
@@ -139,7 +138,7 @@ def _cached(args, name: str, build, data=None, store_token: str | None = None):
             if value is not None:
                 return value, "cache"
         if data is None:
-            from layers import load
+            from planmap.layers import load
 
             data = load(getattr(args, "data_dir", None))
         value = build(data)
@@ -163,12 +162,12 @@ def _scoped_check(args, geom, repairs) -> dict:
     Only the index the site needs is used: Baicheng's (as before, cached) or the other
     plans' (built from the data). The plan areas are cached beside the index.
     """
-    from geo.plans import other_plan_ids, scope_from_plan_data, scope_result
+    from planmap.geo.plans import other_plan_ids, scope_from_plan_data, scope_result
 
     scope, _ = _cached(args, "planscope", scope_from_plan_data)
     ids = scope.plans_for(geom) if scope is not None else []
     if scope is not None and ids and scope.home not in ids:
-        from layers import load
+        from planmap.layers import load
 
         index = ZoneIndex.from_plan_data(load(getattr(args, "data_dir", None)),
                                          plan_ids=other_plan_ids(scope))
@@ -227,8 +226,8 @@ def _csv_chunks(path: Path, crs, bar):
     :func:`geo.io.parse_points`, so every rule (header names, encodings, bad numbers,
     CRS area) is the same as for one whole file.
     """
-    from geo.errors import PlanmapError
-    from geo.io import parse_points
+    from planmap.geo.errors import PlanmapError
+    from planmap.geo.io import parse_points
 
     unbounded = local_limits()
     with path.open("rb") as fh:
@@ -265,7 +264,7 @@ def _csv_chunks(path: Path, crs, bar):
 
 
 def _point_chunks(path: Path, crs, bar):
-    from geo.io import detect_format, parse_points
+    from planmap.geo.io import detect_format, parse_points
 
     with path.open("rb") as fh:
         start = fh.read(4096)
@@ -433,7 +432,7 @@ def run_check(args) -> int:
         geom = parse_point(args.point, args.crs)
         source = f"point {args.point}" + (f" ({args.crs})" if args.crs else "")
     else:
-        from geo.io import parse_site
+        from planmap.geo.io import parse_site
 
         limits = _limits(args)
         parsed = parse_site(_read_user_file(args.file, "file", limits), filename=args.file,
@@ -451,10 +450,15 @@ def run_check(args) -> int:
 
 def run_conflicts(args) -> int:
     """Plan-conflict report: ``planmap conflicts [--format json|text] [--distance M]``."""
-    from geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts, report_text
+    from planmap.geo.conflicts import (
+        DEFAULT_DISTANCE_M,
+        check_distance,
+        find_conflicts,
+        report_text,
+    )
 
     distance = DEFAULT_DISTANCE_M if args.distance is None else check_distance(args.distance)
-    from layers import load
+    from planmap.layers import load
 
     data = load(getattr(args, "data_dir", None))
     result = find_conflicts(data, None, distance)

@@ -39,7 +39,7 @@ def services() -> Services:
         pinned = g.planmap_services = current_app.extensions["planmap"]
     if "planmap_accounts" not in current_app.extensions:
         return pinned
-    from server.visibility import visible_data, visible_services
+    from planmap.server.visibility import visible_data, visible_services
 
     data = visible_data(pinned.data)  # per call: the user is known only after server/auth.py
     # without hidden layers, indexes included: nothing is computed from what is not shown
@@ -52,14 +52,14 @@ def _plan_services(data, config=None):
     With ``config`` the index comes from the ``CACHE_DIR`` cache when current
     (:func:`server.startup.plan_index`): it took ~25 s of every start.
     """
-    from geo.index import ZoneIndex
-    from geo.plans import other_plan_ids, scope_from_plan_data
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.plans import other_plan_ids, scope_from_plan_data
 
     scope = scope_from_plan_data(data)
     if scope is None:
         return None, None
     if config is not None:
-        from server.startup import plan_index
+        from planmap.server.startup import plan_index
 
         return plan_index(config, data, other_plan_ids(scope)), scope
     return ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope)), scope
@@ -70,10 +70,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     ``config`` overrides the settings (defaults < ``PLANMAP_*`` environment < ``config``).
     """
-    import layers
-    from geo.limits import Limits
-    from server import delivery, errors, security, settings
-    from server.store import open_check_store
+    from planmap.geo.limits import Limits
+    from planmap.server import delivery, errors, security, settings
+    from planmap.server.store import open_check_store
+
+    from planmap import layers
 
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config.update(settings.from_environ())
@@ -84,12 +85,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
-    from layers.store import configured_store
+    from planmap.layers.store import configured_store
 
     data = layers.load(app.config["DATA_DIR"] or None, strict=False,
                        store=configured_store(app.config.get("DATABASE_URL"),
                                               app.config.get("HOME")))
-    from server.startup import home_index
+    from planmap.server.startup import home_index
 
     index = home_index(app.config, data)  # the zone-index cache when current (issue 12)
     limits = Limits(
@@ -106,35 +107,35 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["planmap"] = Services(data=data, index=index, store=store, limits=limits,
                                          plan_index=plan_index, scope=scope)
 
-    from server import admission, workers
+    from planmap.server import admission, workers
 
     workers.register(app, data)  # site checks and conflict runs: spawned workers, time limit
     admission.register(app)  # expensive-request slots and per-client rate limits
-    from server import reload
+    from planmap.server import reload
 
     reload.register(app)  # a layer import reaches this process within DATA_CHECK_S
 
-    from server import api, conflicts, exports, ogc, pages, search, system, tiles
+    from planmap.server import api, conflicts, exports, ogc, pages, search, system, tiles
 
     for module in (pages, api, exports, ogc, system, conflicts, tiles, search):
         app.register_blueprint(module.bp)
-    from server import basemap
+    from planmap.server import basemap
 
     basemap.register(app)  # issue 16: offline basemap tiles; refuses a GCJ-02 BASEMAP_URL
-    from server import casefile  # issue 18: the report as a case file, its PDF
+    from planmap.server import casefile  # issue 18: the report as a case file, its PDF
 
     app.register_blueprint(casefile.bp)
     errors.register(app)
     security.register(app)
     delivery.register(app)
-    from server import auth
+    from planmap.server import auth
 
     # last: its after-request hook then sees answers before delivery gzips them
     auth.register(app)  # accounts, roles, sessions, CSRF, audit trail (docs/ACCOUNTS.md)
-    from server import proxies
+    from planmap.server import proxies
 
     proxies.register(app)  # TRUSTED_PROXIES: the client address behind nginx
-    from server import visibility
+    from planmap.server import visibility
 
     visibility.warm(app)  # indexes without the restricted layers, for anonymous callers
     return app

@@ -13,8 +13,8 @@ import sys
 
 
 def _store():
-    from server.accounts import open_account_store
-    from server.settings import from_environ, instance_paths
+    from planmap.server.accounts import open_account_store
+    from planmap.server.settings import from_environ, instance_paths
 
     # the service's: PostgreSQL or the SQLite file (in the instance folder by default)
     return open_account_store(instance_paths(from_environ()))
@@ -45,7 +45,7 @@ def _password(args) -> str:
 
 
 def run_user(args) -> int:
-    from server.accounts import AccountError
+    from planmap.server.accounts import AccountError
 
     store = _store()
     try:
@@ -82,7 +82,7 @@ def run_user(args) -> int:
 
 
 def run_token(args) -> int:
-    from server.accounts import AccountError
+    from planmap.server.accounts import AccountError
 
     store = _store()
     try:
@@ -110,7 +110,7 @@ def run_token(args) -> int:
 def run_audit(args) -> int:
     import csv
 
-    from server.auth import BEIJING, _iso, _when
+    from planmap.server.auth import BEIJING, _iso, _when
 
     store = _store()
     rows = store.audit_rows(user=args.user or "", action=args.action or "", limit=args.limit)

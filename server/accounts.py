@@ -470,7 +470,7 @@ def open_account_store(config):
     """
     kib = int(config["ARGON2_MEMORY_KIB"])
     if config.get("DATABASE_URL"):
-        from server.pgstate import PgAccountStore
+        from planmap.server.pgstate import PgAccountStore
 
         return PgAccountStore(config["DATABASE_URL"], argon2_memory_kib=kib)
     return AccountStore(accounts_path(config.get("AUTH_DB_PATH") or "", str(config["DB_PATH"])),

@@ -37,9 +37,8 @@ from pathlib import Path
 
 import shapely
 from flask import Blueprint, current_app, g, redirect, request
-
-from geo.errors import InvalidInput, LimitExceeded, NotFound, PlanmapError
-from layers.store import CHUNK_FEATURES, LayerStore
+from planmap.geo.errors import InvalidInput, LimitExceeded, NotFound, PlanmapError
+from planmap.layers.store import CHUNK_FEATURES, LayerStore
 
 bp = Blueprint("adminimport", __name__)
 
@@ -96,7 +95,7 @@ TEXT = {
 
 def target_store():
     """The layer store ``planmap import`` writes to for this app's settings."""
-    from layers.store import GpkgStore, PostgisStore, default_store
+    from planmap.layers.store import GpkgStore, PostgisStore, default_store
 
     config = current_app.config
     if config.get("DATABASE_URL"):
@@ -107,7 +106,7 @@ def target_store():
 
 
 def _home() -> Path:
-    from layers.store import home_dir
+    from planmap.layers.store import home_dir
 
     home = current_app.config.get("HOME")
     return Path(str(home)).expanduser() if home else home_dir()
@@ -180,7 +179,7 @@ class PreviewStore(LayerStore):
             if room > 0:
                 s["sketch"] += list(geoms[:room])
         if not s["features"]:
-            from geo.errors import LayerError
+            from planmap.geo.errors import LayerError
 
             raise LayerError("empty_input", "no features to write", "没有要写入的要素",
                              param="file")
@@ -231,8 +230,8 @@ def _stage_of(stage_id: str) -> tuple[Path, dict]:
 
 
 def _run(path: Path, layer_id: str, store, crs: str | None, skip_refused: bool):
-    from layers.storeimport import import_to_store
-    from server import services
+    from planmap.layers.storeimport import import_to_store
+    from planmap.server import services
 
     config = current_app.config
     return import_to_store(path, layer_id, store, crs=crs or None,
@@ -243,7 +242,7 @@ def _run(path: Path, layer_id: str, store, crs: str | None, skip_refused: bool):
 # ---------------------------------------------------------------------- rendering
 
 def _page(template: str, status: int = 200, **context):
-    from server.auth import _lang, _render, _when
+    from planmap.server.auth import _lang, _render, _when
 
     lang = _lang()
     return _render(template, status, ix=TEXT[lang], crs_choices=CRS_CHOICES, fmt=_when,
@@ -257,7 +256,7 @@ def _wants_html() -> bool:
 
 def _failed(template: str, exc: PlanmapError, **context):
     """The one error shape: JSON for API clients, the page with the error for a browser."""
-    from server.errors import status_for
+    from planmap.server.errors import status_for
 
     if not _wants_html():
         raise exc
@@ -320,7 +319,7 @@ def _store_layers():
 
 @bp.get("/admin/import")
 def import_page():
-    from server import services
+    from planmap.server import services
 
     _, layers = _store_layers()
     known = sorted({e["id"] for e in services().data.catalog} | {r["id"] for r in layers})
@@ -330,8 +329,8 @@ def import_page():
 @bp.post("/admin/import")
 def import_preview():
     """Stage the upload and show what importing it would do; nothing is activated."""
-    from server import services
-    from server.auth import audit
+    from planmap.server import services
+    from planmap.server.auth import audit
 
     form = {"layer": (request.form.get("layer") or "").strip(),
             "crs": (request.form.get("crs") or "").strip()}
@@ -369,7 +368,7 @@ def import_preview():
     except PlanmapError as exc:
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        from server.errors import status_for
+        from planmap.server.errors import status_for
 
         audit("layer_import_preview", layer_id[:64], status_for(exc), detail=exc.code)
         return _failed("auth/import.html", exc, known=known, preview=None, form=form)
@@ -406,9 +405,9 @@ def import_preview():
 def import_confirm(stage_id: str):
     """Import the staged file into the store (``planmap import``'s code path), activate it,
     and serve it."""
-    from server import services
-    from server.auth import audit
-    from server.errors import status_for
+    from planmap.server import services
+    from planmap.server.auth import audit
+    from planmap.server.errors import status_for
 
     known = sorted(e["id"] for e in services().data.catalog)
     try:
@@ -461,8 +460,8 @@ def layers_page():
 @bp.post("/admin/layers/<layer_id>/restore")
 def layer_restore(layer_id: str):
     """Re-activate the layer's previous version (``planmap import --restore``)."""
-    from server.auth import audit
-    from server.errors import status_for
+    from planmap.server.auth import audit
+    from planmap.server.errors import status_for
 
     store = target_store()
     try:
@@ -489,7 +488,7 @@ def layer_restore(layer_id: str):
 
 def publish(app) -> None:
     """Serve the store's new active versions in this process now (server/reload.py)."""
-    from server import reload, visibility
+    from planmap.server import reload, visibility
 
     reload.swap(app)
     visibility.warm(app)  # the anonymous callers' indexes of the new data, when restricted

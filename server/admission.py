@@ -19,8 +19,7 @@ import threading
 import time
 
 from flask import Flask, g, request
-
-from geo.budget import Busy, trim_heap
+from planmap.geo.budget import Busy, trim_heap
 
 EXPENSIVE_ENDPOINTS = frozenset({
     "api.sitecheck_create", "api.zones_batch", "pages.report", "conflicts.api_conflicts",

@@ -14,15 +14,14 @@ from collections import Counter
 
 import numpy as np
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
-
-from geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
-from geo.plans import route, scope_result
-from geo.vocab import FEATURE_ID_MAX, LAYER_ID_MAX, id_pattern
-from layers.export import FORMULA_START, csv_safe
-from server import services
-from server.args import parse_bool, parse_crs_arg, parse_number  # noqa: F401
-from server.store import new_delete_token
-from server.visibility import filter_result
+from planmap.geo.errors import InvalidInput, LayerError, LimitExceeded, NotFound
+from planmap.geo.plans import route, scope_result
+from planmap.geo.vocab import FEATURE_ID_MAX, LAYER_ID_MAX, id_pattern
+from planmap.layers.export import FORMULA_START, csv_safe
+from planmap.server import services
+from planmap.server.args import parse_bool, parse_crs_arg, parse_number  # noqa: F401
+from planmap.server.store import new_delete_token
+from planmap.server.visibility import filter_result
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -55,7 +54,7 @@ def _layer_id(layer_id: str) -> str:
 
 def _json_body(raw: bytes) -> object:
     """Parse a JSON request body safely (no NaN/Infinity, bounded depth, UTF-8 only)."""
-    from geo.io import load_json
+    from planmap.geo.io import load_json
 
     limits = services().limits
     # Every GeoJSON position is a JSON array: bound them before parsing, as parse_site does
@@ -124,7 +123,7 @@ def layer_list():
         item["available"] = gdf is not None or source is not None
         item["problem"] = broken.get(lid)
         if source is not None:  # from the store's metadata, no feature read into memory
-            from layers.storequery import accuracy_counts
+            from planmap.layers.storequery import accuracy_counts
 
             item["feature_count"] = source.count
             counts = Counter(accuracy_counts(source))
@@ -141,7 +140,7 @@ def layer_list():
 
 @bp.get("/layers/<layer_id>")
 def layer_features_view(layer_id):
-    from server.ogc import layer_features
+    from planmap.server.ogc import layer_features
 
     lid = _layer_id(layer_id)
     features = layer_features(lid)
@@ -177,7 +176,7 @@ def clauses():
 
 def _to_wgs84_point(x: float, y: float, crs: str) -> tuple[float, float]:
     """One point to WGS 84; lon/lat already inside the accepted region skip the transform."""
-    from geo import crs as gcrs
+    from planmap.geo import crs as gcrs
 
     if crs == gcrs.WGS84 and gcrs.CHINA_LON[0] <= x <= gcrs.CHINA_LON[1] \
             and gcrs.CHINA_LAT[0] <= y <= gcrs.CHINA_LAT[1]:
@@ -284,7 +283,7 @@ def _json_str(value) -> str:
 
 @bp.post("/zones")
 def zones_batch():
-    from server import workers
+    from planmap.server import workers
 
     raw, fmt, crs, filename = _points_payload()
     config = current_app.config
@@ -300,7 +299,7 @@ def zones_batch():
 def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_format: str,
                max_pairs, max_bytes) -> tuple[bytes, str]:
     """The batch zone answer as ``(UTF-8 bytes, mimetype)`` (``geo.budget`` worker task)."""
-    from geo.io import parse_points
+    from planmap.geo.io import parse_points
 
     ids, lon, lat = parse_points(raw, fmt=fmt, crs=crs, limits=limits, filename=filename)
     lon = np.asarray(lon, dtype=np.float64)
@@ -330,7 +329,7 @@ def batch_task(state: dict, raw: bytes, *, fmt, crs, filename, limits, out_forma
         return text.encode("utf-8"), "text/csv"
     # 10^5 points can make 10^6 pairs: a list of dicts through json.dumps would be the slow
     # part, so the JSON text is assembled from per-zone pieces (see _assemble).
-    from geo.tiers import feature_tier
+    from planmap.geo.tiers import feature_tier
 
     tails = ['","zone_id":' + _json_str(z) + ',"layer":' + _json_str(lay)
              + ',"tier":' + _json_str(feature_tier(index, f)) + "}"
@@ -518,11 +517,10 @@ def _default_rings() -> list[float]:
 @bp.post("/sitecheck")
 def sitecheck_create():
     import shapely
-
-    from geo.budget import site_check_task
-    from geo.io import parse_site
-    from geo.sitecheck import site_check
-    from server import casefile, workers
+    from planmap.geo.budget import site_check_task
+    from planmap.geo.io import parse_site
+    from planmap.geo.sitecheck import site_check
+    from planmap.server import casefile, workers
 
     svc = services()
     svc.store.ensure_room()  # a full or broken store refuses before the check is computed
@@ -567,7 +565,7 @@ def sitecheck_create():
 def _render_report(result: dict, site_geojson) -> dict | None:
     """The report's map, drawn once now (in a worker, under REQUEST_TIME_LIMIT_S) so that
     ``/report/<id>`` only reads it; None leaves it to the report page's first view."""
-    from server import reportview, workers
+    from planmap.server import reportview, workers
 
     try:
         return workers.run(reportview.render_map_task,
@@ -623,6 +621,6 @@ def sitecheck_delete(check_id):
 
 @bp.get("/openapi.json")
 def openapi():
-    from server.openapi import api_document
+    from planmap.server.openapi import api_document
 
     return Response(json.dumps(api_document(), ensure_ascii=False), mimetype="application/json")

@@ -12,10 +12,9 @@ import math
 import re
 
 from flask import request
-
-from geo.errors import InvalidInput
-from geo.mvt import TileError
-from server.i18n import lang_from
+from planmap.geo.errors import InvalidInput
+from planmap.geo.mvt import TileError
+from planmap.server.i18n import lang_from
 
 # A decimal number as people type it; "nan", "inf", hex and "1_000" are not numbers here.
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -74,7 +73,7 @@ def parse_bool(raw, param: str, default: bool = False) -> bool:
 
 def parse_crs_arg(raw, param: str = "crs") -> str:
     """Parse a ``crs`` argument of the JSON API (default EPSG:4326)."""
-    from geo.crs import parse_crs
+    from planmap.geo.crs import parse_crs
 
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return "EPSG:4326"

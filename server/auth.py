@@ -41,8 +41,7 @@ from collections import deque
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, g, jsonify, redirect, render_template, request
-
-from server import services
+from planmap.server import services
 
 bp = Blueprint("auth", __name__)
 
@@ -166,7 +165,7 @@ TEXT = {
 
 def register(app) -> None:
     """Open the account store, add the auth blueprint and the request hooks."""
-    from server.accounts import AccountStore, accounts_where, open_account_store
+    from planmap.server.accounts import AccountStore, accounts_where, open_account_store
 
     path = accounts_where(app.config)
     kib = int(app.config["ARGON2_MEMORY_KIB"])
@@ -187,7 +186,7 @@ def register(app) -> None:
         raise ValueError(f"PLANMAP_AUTH_ANONYMOUS must be check, view or none, got {mode!r}")
     app.config["AUTH_ANONYMOUS"] = mode
     app.register_blueprint(bp)
-    from server import adminimport
+    from planmap.server import adminimport
 
     app.register_blueprint(adminimport.bp)  # /admin/import, /admin/layers
     # after the rate limits (server/admission.py): an unauthenticated flood is limited too
@@ -203,7 +202,7 @@ def accounts():
 # ---------------------------------------------------------------------- errors
 
 def _error(status: int, code: str, en: str, zh: str, challenge: bool = False):
-    from server.errors import error_response
+    from planmap.server.errors import error_response
 
     response = error_response(status, code, en, zh)
     if challenge and request.headers.get("X-Requested-With") != "planmap":
@@ -233,8 +232,8 @@ def _forbidden(what: str):
 def _not_found_check(check_id: str):
     shown = str(check_id)[:80]
     if request.blueprint == "pages":
-        from server import i18n
-        from server.pages import _not_found_page
+        from planmap.server import i18n
+        from planmap.server.pages import _not_found_page
 
         lang = i18n.current_lang()
         return _not_found_page(lang, i18n.t(lang, "not_found_report", id=shown))
@@ -281,7 +280,7 @@ def _basic(value: str):
         return _error(401, "invalid_credentials", "malformed basic credentials",
                       "基本认证凭据格式错误", challenge=True)
     store = accounts()
-    from server.accounts import TOKEN_PREFIX
+    from planmap.server.accounts import TOKEN_PREFIX
 
     if password.startswith(TOKEN_PREFIX):  # any user name + an API token as the password
         user = store.token_user(password)
@@ -436,7 +435,7 @@ FILTERED = ("api.zones_point", "api.zones_batch", "api.sitecheck_get",
 def _filter_hidden(response):
     import json
 
-    from server.visibility import filter_result, hidden_layers
+    from planmap.server.visibility import filter_result, hidden_layers
 
     hidden = hidden_layers()
     if not hidden or response.status_code != 200 or response.direct_passthrough:
@@ -517,7 +516,7 @@ def _lang() -> str:
 
 
 def _render(template: str, status: int = 200, **context):
-    from server.pages import _asset_version, _csp
+    from planmap.server.pages import _asset_version, _csp
 
     lang = _lang()
     html = render_template(template, lang=lang, tx=TEXT[lang], user=g.get("pm_user"),
@@ -535,7 +534,7 @@ def _render(template: str, status: int = 200, **context):
 
 def _anon_csrf() -> str:
     """The double-submit token of a visitor without a session (login form)."""
-    from server.accounts import new_secret
+    from planmap.server.accounts import new_secret
 
     token = request.cookies.get(CSRF_COOKIE)
     if not token or len(token) < 20:
@@ -667,7 +666,7 @@ def admin_users():
 
 @bp.post("/admin/users")
 def admin_user_add():
-    from server.accounts import AccountError
+    from planmap.server.accounts import AccountError
 
     f = request.form
     try:
@@ -684,7 +683,7 @@ def admin_user_add():
 
 @bp.post("/admin/users/<username>")
 def admin_user_change(username: str):
-    from server.accounts import AccountError
+    from planmap.server.accounts import AccountError
 
     store = accounts()
     change = request.form.get("change", "")

@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, request
-
-from geo.errors import NotFound
+from planmap.geo.errors import NotFound
 
 bp = Blueprint("basemap", __name__)
 
@@ -424,8 +423,7 @@ def tile_url() -> str:
 def add_offline_layer(m, lang: str) -> None:
     """Add the offline basemap to the Folium map ``m`` as a base layer."""
     import folium
-
-    from server import i18n
+    from planmap.server import i18n
 
     folium.TileLayer(tile_url(), attr=ATTRIBUTION, name=i18n.t(lang, "basemap_offline"),
                      overlay=False, control=True, min_zoom=MIN_ZOOM, max_native_zoom=MAX_ZOOM,

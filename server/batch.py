@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from geo import crs as gcrs
-from geo.errors import InvalidInput, LimitExceeded
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidInput, LimitExceeded
 
 PART_ROWS = 10_000
 """Features per partition (row groups of a GeoParquet are kept whole): small enough to
@@ -230,7 +229,7 @@ def empty_input_frame():
 
 def _to_wgs84(geoms: list, errors: list, crs: str) -> list:
     """Transform to WGS 84; a feature that cannot be transformed gets an error."""
-    from geo.errors import PlanmapError
+    from planmap.geo.errors import PlanmapError
 
     if crs == gcrs.WGS84:
         return geoms
@@ -344,8 +343,8 @@ def load_engine(spec: tuple):
     """
     engine = _engines.get(spec)
     if engine is None:
-        from geo import indexcache
-        from geo.batch import Engine
+        from planmap.geo import indexcache
+        from planmap.geo.batch import Engine
 
         loaded = []
         for name, entry in zip(("zoneindex", "planscope", "planindex"), spec, strict=True):
@@ -361,8 +360,7 @@ def load_engine(spec: tuple):
 def _rows_frame(rows: list, geoms: list):
     import geopandas as gpd
     import pandas as pd
-
-    from geo.batch import COLUMNS, FLOAT_COLUMNS, columns_of
+    from planmap.geo.batch import COLUMNS, FLOAT_COLUMNS, columns_of
 
     cols = columns_of(rows)
     data = {c: pd.Series(cols[c], dtype=float if c in FLOAT_COLUMNS else object)
@@ -372,7 +370,7 @@ def _rows_frame(rows: list, geoms: list):
 
 def check_part(frame, spec: tuple):
     """Check one partition (the frame :func:`read_part` gave); a GeoDataFrame of rows."""
-    from geo.batch import check_rows
+    from planmap.geo.batch import check_rows
 
     engine = load_engine(spec)
     geoms = list(frame.geometry.array)
@@ -418,8 +416,7 @@ class RowWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
         import shapely
-
-        from geo.batch import COLUMNS, FLOAT_COLUMNS
+        from planmap.geo.batch import COLUMNS, FLOAT_COLUMNS
 
         fields = [(c, pa.float64() if c in FLOAT_COLUMNS else
                    pa.bool_() if c == "in_service_area" else pa.string()) for c in COLUMNS]
@@ -445,9 +442,9 @@ class RowWriter:
 
 def engine_spec(args) -> tuple:
     """Make sure the three cached objects exist; return their ``(path, key)`` entries."""
-    from geo.index import ZoneIndex
-    from geo.plans import other_plan_ids
-    from layers.zonecommands import _cached, cache_file
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.plans import other_plan_ids
+    from planmap.layers.zonecommands import _cached, cache_file
 
     _cached(args, "zoneindex", ZoneIndex.from_plan_data)
     scope, _ = _cached(args, "planscope", _scope_of)
@@ -469,7 +466,7 @@ def engine_spec(args) -> tuple:
 
 
 def _scope_of(data):
-    from geo.plans import scope_from_plan_data
+    from planmap.geo.plans import scope_from_plan_data
 
     return scope_from_plan_data(data)
 
@@ -559,7 +556,7 @@ def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client) -> 
 
 def _failed_part(part: Part, exc):
     """Error rows for a partition whose task failed (a worker lost, an index not loaded)."""
-    from geo.batch import empty_row
+    from planmap.geo.batch import empty_row
 
     why = (f"failed_partition: partition {part.number} (rows {part.first_row + 1}–"
            f"{part.first_row + part.rows}) failed: {type(exc).__name__}: {exc}")
@@ -596,7 +593,7 @@ def run_batch(args) -> int:
     """
     import tempfile
 
-    from layers.zonecommands import _limits, _user_file
+    from planmap.layers.zonecommands import _limits, _user_file
 
     started = time.perf_counter()
     limits = _limits(args)

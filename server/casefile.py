@@ -18,9 +18,8 @@ import unicodedata
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, g, request
-
-from geo.errors import InvalidInput
-from server import i18n, services
+from planmap.geo.errors import InvalidInput
+from planmap.server import i18n, services
 
 bp = Blueprint("casefile", __name__)
 
@@ -57,7 +56,7 @@ def _text_field(name: str, max_chars: int) -> str | None:
 
 def project_fields() -> dict:
     """``{"name", "applicant", "type"}`` of the current site-check request (None = not given)."""
-    from geo.projecttypes import parse_project_type
+    from planmap.geo.projecttypes import parse_project_type
 
     limit = int(current_app.config["PROJECT_TEXT_MAX_CHARS"])
     body = getattr(g, "site_body", None)
@@ -73,8 +72,8 @@ def project_fields() -> dict:
 
 def describe(result: dict, site, raw: bytes, filename: str | None, project: dict) -> None:
     """Add ``input``, ``parcels`` and ``project`` to a site-check ``result`` (in place)."""
-    from geo import siteinput
-    from geo.projecttypes import project_verdict
+    from planmap.geo import siteinput
+    from planmap.geo.projecttypes import project_verdict
 
     result["input"] = siteinput.describe_input(
         site, raw, filename, in_service_area=result.get("in_service_area"))
@@ -160,8 +159,7 @@ def _page_content(lang: str) -> str:
 def project_types():
     """The project types of the site-check panel's picker, with their activity clauses."""
     from flask import jsonify
-
-    from geo.projecttypes import list_types
+    from planmap.geo.projecttypes import list_types
 
     types = list_types(getattr(services().data, "clauses", None) or [])
     return jsonify({"count": len(types), "project_types": types})
@@ -192,7 +190,7 @@ def html_to_pdf(html: str) -> bytes:
 @bp.get("/report/<check_id>.pdf")
 def report_pdf(check_id: str):
     """The report as A4 PDF (404 JSON for an unknown or expired check)."""
-    from server import pages, workers
+    from planmap.server import pages, workers
 
     lang = i18n.current_lang()
     html = pages.report_html(check_id, lang, pdf=True)

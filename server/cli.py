@@ -112,15 +112,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _handler(command: str):
     if command in ("user", "token", "audit"):
-        from server import accountcmds as commands
+        from planmap.server import accountcmds as commands
     elif command in ("layers", "import"):
-        from layers import commands
+        from planmap.layers import commands
     elif command in ("zones", "check", "conflicts"):
-        from layers import zonecommands as commands
+        from planmap.layers import zonecommands as commands
     elif command == "batch":
-        from server import batch as commands
+        from planmap.server import batch as commands
     else:
-        from server import commands
+        from planmap.server import commands
     return getattr(commands, "run_" + command)
 
 
@@ -130,7 +130,7 @@ def _cache_dir(value: str) -> str | None:
     import os
     from pathlib import Path
 
-    from layers.store import HOME_ENV
+    from planmap.layers.store import HOME_ENV
 
     if value.strip().lower() == "off":
         return None
@@ -144,8 +144,8 @@ def _cache_dir(value: str) -> str | None:
 
 def _local_settings(args) -> None:
     # Local files are the user's own: the CLI_MAX_* settings (default none), not HTTP's limits.
-    from geo.limits import local_limits
-    from server.settings import from_environ
+    from planmap.geo.limits import local_limits
+    from planmap.server.settings import from_environ
 
     values = from_environ()
     args.limits = local_limits(values["CLI_MAX_BYTES"], values["CLI_MAX_UNZIPPED_BYTES"],
@@ -154,7 +154,7 @@ def _local_settings(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from geo.errors import PlanmapError
+    from planmap.geo.errors import PlanmapError
 
     args = _parser().parse_args(argv)
     if args.command == "user" and args.action != "list" and not args.username:
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
 def _audit_import(args, result: str, status: int, detail: str = "") -> None:
     """An import or restore from the shell goes into the service's audit log too."""
     try:
-        from server import accountcmds
+        from planmap.server import accountcmds
 
         store = accountcmds._store()
         action = "restore" if getattr(args, "restore", False) else "import"

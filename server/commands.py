@@ -7,7 +7,7 @@ import sys
 
 def production_app(config: dict | None = None):
     """The app as ``serve`` runs it: debug and testing forced off, whatever the environment."""
-    from server import create_app
+    from planmap.server import create_app
 
     app = create_app(config)
     # debug (and its code-executing console) cannot be switched on here: FLASK_DEBUG,
@@ -120,15 +120,15 @@ def run_serve(args) -> int:
     """Serve under waitress (never Flask's debug server); ``--workers N`` > 1: gunicorn."""
     import signal
 
-    from server import workers
+    from planmap.server import workers
 
     web = getattr(args, "workers", None)
     if web is None:
-        from server.settings import from_environ
+        from planmap.server.settings import from_environ
 
         web = int(from_environ()["WEB_WORKERS"])
     if int(web) > 1:
-        from server import multiserve
+        from planmap.server import multiserve
 
         status = multiserve.run(args, int(web))
         if status is not None:
@@ -157,7 +157,7 @@ def run_serve(args) -> int:
 
 
 def run_export(args) -> int:
-    from layers import export, load
+    from planmap.layers import export, load
 
     data = load(args.data_dir)
     export.write(data, args.format, layer=args.layer, crs=args.crs, path=args.output)

@@ -10,11 +10,10 @@ from __future__ import annotations
 import threading
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-
-from geo.budget import conflicts_task
-from geo.conflicts import DEFAULT_DISTANCE_M, check_distance
-from server import i18n, services, workers
-from server.args import query_lang
+from planmap.geo.budget import conflicts_task
+from planmap.geo.conflicts import DEFAULT_DISTANCE_M, check_distance
+from planmap.server import i18n, services, workers
+from planmap.server.args import query_lang
 
 bp = Blueprint("conflicts", __name__)
 _CACHE_MAX = 16  # distinct distances kept per app
@@ -86,7 +85,7 @@ def _distance() -> float:
 def conflicts_for(distance_m: float) -> list[dict]:
     """Cached :func:`find_conflicts` for the running app's data."""
     app = current_app._get_current_object()
-    from server.visibility import hidden_layers
+    from planmap.server.visibility import hidden_layers
 
     cache = app.extensions.setdefault("planmap_conflicts", {})
     key = (distance_m, hidden_layers())  # computed without the layers the caller cannot see
@@ -135,7 +134,7 @@ def page_conflicts():
             what = f"{_s(lang, 'distance')}: {c['distance_m']:,.0f} m"
         note = c["note_zh"] if lang == "zh" else c["note_en"]
         rows.append({"c": c, "what": what, "note": note})
-    from server.pages import _OWN_ASSETS, _asset_version, _lang_url
+    from planmap.server.pages import _OWN_ASSETS, _asset_version, _lang_url
 
     data = services().data
     titles = {e["id"]: e.get("title_en" if lang == "en" else "title_zh") or e["id"]

@@ -137,7 +137,7 @@ def register(app: Flask) -> None:
         use_gzip = (compressible and len(body) >= min_bytes
                     and request.accept_encodings.quality("gzip") > 0)
         if read_only and request.method in READ_METHODS and response.status_code == 200:
-            from server import services
+            from planmap.server import services
 
             digest = hashlib.blake2b(body, digest_size=16).hexdigest()
             tag = f'"{digest}{"-gzip" if use_gzip else ""}"'

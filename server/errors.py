@@ -6,11 +6,10 @@ Shape: ``{"error": {"status", "code", "param", "message_en", "message_zh"}}``.
 from __future__ import annotations
 
 from flask import Flask, jsonify, request
+from planmap.geo.budget import Busy
+from planmap.geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
+from planmap.server.store import DeleteForbidden, StoreUnavailable
 from werkzeug.exceptions import HTTPException
-
-from geo.budget import Busy
-from geo.errors import LayerError, LimitExceeded, NotFound, PlanmapError
-from server.store import DeleteForbidden, StoreUnavailable
 
 # A layer that failed to load, or a store that cannot be written, is the server's problem,
 # not the request's: 503.

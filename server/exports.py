@@ -11,9 +11,8 @@ import threading
 from collections import OrderedDict
 
 from flask import Blueprint, Response, request
-
-from geo.errors import InvalidInput, NotFound
-from server import services
+from planmap.geo.errors import InvalidInput, NotFound
+from planmap.server import services
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
@@ -26,7 +25,7 @@ _lock = threading.Lock()
 
 def export_bytes(layer: str, fmt: str, crs: str) -> bytes:
     """Export bytes, cached per (data, layer, format, crs)."""
-    from layers import export
+    from planmap.layers import export
 
     data = services().data
     key = (id(data), data.data_version, layer, fmt, crs)
@@ -45,7 +44,7 @@ def export_bytes(layer: str, fmt: str, crs: str) -> bytes:
 
 @bp.get("/<path:name>")
 def download(name):
-    from layers import export
+    from planmap.layers import export
 
     match = _NAME_RE.match(name)
     if not match:

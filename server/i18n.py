@@ -7,8 +7,7 @@ page configuration, so no string is hard-coded anywhere else.
 from __future__ import annotations
 
 from flask import request
-
-from geo.vocab import ACCURACY, EFFECTS, VERDICTS
+from planmap.geo.vocab import ACCURACY, EFFECTS, VERDICTS
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"

@@ -24,8 +24,7 @@ import pandas as pd
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
-
-from server import i18n
+from planmap.server import i18n
 
 # Display-only simplification tolerance per layer, in degrees (~1e-3 deg = ~80-110 m here).
 # The analysis (zone index, site checks) always uses the full geometry.
@@ -242,7 +241,7 @@ def _basemaps(m, settings: dict, lang: str) -> list[str]:
         if "://" in url:
             origins.append("/".join(url.split("/")[:3]))
     if settings.get("BASEMAP_OFFLINE", True):  # issue 16: planmap's own tiles, no other host
-        from server import basemap
+        from planmap.server import basemap
 
         basemap.add_offline_layer(m, lang)
     token = (settings.get("TIANDITU_TOKEN") or "").strip()
@@ -271,7 +270,7 @@ def build_map(data, lang: str, settings: dict) -> MapParts:
 
     legend = []
     layer_meta = {}
-    from server.tiles import tiled_layer_ids
+    from planmap.server.tiles import tiled_layer_ids
 
     tiled = set(tiled_layer_ids(data, settings))
     tiles_cfg = {}
@@ -419,7 +418,7 @@ def _tiled_layer(m, gdf, entry, lid, title, style, plan, home, settings, data, t
     """Add a tiled layer's group, page configuration and legend entry (no features)."""
     from urllib.parse import quote
 
-    from server.tiles import STRINGS, URL_TEMPLATE
+    from planmap.server.tiles import STRINGS, URL_TEMPLATE
 
     group = folium.FeatureGroup(name=html.escape(title), overlay=True, control=True,
                                 show=bool(entry.get("default_on", True)) and plan == home)
@@ -437,7 +436,7 @@ def _tiled_layer(m, gdf, entry, lid, title, style, plan, home, settings, data, t
     layer_meta[lid] = {"title": title, "style": style, "plan": plan,
                        "default_on": bool(entry.get("default_on", True)), "tiled": True}
     if hasattr(gdf, "candidates"):  # an in-place store layer (layers.storequery)
-        from layers.storequery import accuracy_counts
+        from planmap.layers.storequery import accuracy_counts
 
         accuracies = {k for k, n in accuracy_counts(gdf).items() if n}
         count = int(gdf.count)

@@ -36,7 +36,7 @@ def pool_size(web_workers: int, environ=None) -> int | None:
     the web workers: ``max(1, 2 // N)`` each, so N web workers do not spawn 2N index-holding
     processes on a small machine.
     """
-    from server.settings import DEFAULTS
+    from planmap.server.settings import DEFAULTS
 
     environ = os.environ if environ is None else environ
     if environ.get("PLANMAP_WORKERS"):
@@ -69,8 +69,8 @@ def gunicorn_options(config: dict, host: str, port: int, web_workers: int,
 
 def run(args, web_workers: int) -> int:
     """Serve with ``web_workers`` gunicorn processes (waitress fallback)."""
-    from server.commands import _limit_heap_growth, production_app
-    from server.settings import from_environ
+    from planmap.server.commands import _limit_heap_growth, production_app
+    from planmap.server.settings import from_environ
 
     size = pool_size(web_workers)
     overrides = {} if size is None else {"WORKERS": size}
@@ -84,7 +84,7 @@ def run(args, web_workers: int) -> int:
     options = gunicorn_options(config, args.host, args.port, web_workers, args.threads)
 
     def post_worker_init(worker):
-        from server import workers
+        from planmap.server import workers
 
         _limit_heap_growth()
         pool = workers.pool(worker.wsgi)
@@ -92,7 +92,7 @@ def run(args, web_workers: int) -> int:
             pool.start()  # this worker's site-check processes build their index now
 
     def worker_exit(server, worker):
-        from server import workers
+        from planmap.server import workers
 
         app = getattr(worker, "wsgi", None)
         pool = workers.pool(app) if app is not None else None

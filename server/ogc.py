@@ -18,12 +18,11 @@ from urllib.parse import urlencode
 import numpy as np
 import shapely
 from flask import Blueprint, Response, current_app, render_template, request, url_for
-
-from geo.errors import CRSError, InvalidInput, LayerError, LimitExceeded, NotFound
-from geo.vocab import id_pattern
-from server import services
-from server.args import bbox_number as _parse_number
-from server.args import query_int as _parse_int
+from planmap.geo.errors import CRSError, InvalidInput, LayerError, LimitExceeded, NotFound
+from planmap.geo.vocab import id_pattern
+from planmap.server import services
+from planmap.server.args import bbox_number as _parse_number
+from planmap.server.args import query_int as _parse_int
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -90,7 +89,7 @@ GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
 def layer_features(layer_id: str) -> list[dict]:
     """GeoJSON Feature dicts of a layer (WGS 84), built once per loaded data."""
-    from layers import export
+    from planmap.layers import export
 
     data = services().data
     _refuse_whole_store_layer(data, layer_id)
@@ -215,7 +214,7 @@ def collection_features(c: Collection) -> list[dict]:
 def queryables(c: Collection) -> dict[str, str]:
     """Queryable name -> JSON type: every property whose non-null values share one scalar
     type in this collection (data-driven; a new layer's columns just appear)."""
-    from geo.cql2 import queryable_type
+    from planmap.geo.cql2 import queryable_type
 
     cache = current_app.extensions.setdefault("planmap_queryables", {})
     data = services().data
@@ -224,7 +223,7 @@ def queryables(c: Collection) -> dict[str, str]:
         return found[1]
     source = _store_layer(c.layer)
     if source is not None:  # a sample page of the store layer, not the whole layer
-        from layers.storequery import geojson_features
+        from planmap.layers.storequery import geojson_features
 
         features = geojson_features(*source.page(0, 1000))
     else:
@@ -408,7 +407,7 @@ def parse_bbox(raw: str, crs_uri: str) -> shapely.Geometry:
         a0, b0, a1, b1 = b0, a0, b1, a1
     x0, y0, x1, y1 = a0, b0, a1, b1
     if crs_name == "EPSG:4550":
-        from geo.crs import transform_xy
+        from planmap.geo.crs import transform_xy
 
         # densify the edges: a projected box is not a lon/lat box
         t = np.linspace(0.0, 1.0, 21)
@@ -433,7 +432,7 @@ def _to_crs(geometry: dict | None, crs_uri: str) -> dict | None:
     crs_name, swapped = SUPPORTED[crs_uri]
     if geometry is None or crs_name == "EPSG:4326":
         return geometry
-    from geo.crs import transform_geometry
+    from planmap.geo.crs import transform_geometry
 
     geom = shapely.geometry.shape(geometry)
     geom = transform_geometry(geom, "EPSG:4326", crs_name)
@@ -462,7 +461,7 @@ def _content_crs(crs_uri: str) -> dict:
 
 
 def _stamp() -> str:
-    from server.delivery import last_modified
+    from planmap.server.delivery import last_modified
 
     return last_modified(services().data).isoformat().replace("+00:00", "Z")
 
@@ -554,7 +553,7 @@ def _to_wgs84(crs_uri: str):
         return None
 
     def convert(geom):
-        from geo.crs import transform_geometry
+        from planmap.geo.crs import transform_geometry
 
         if swapped:
             geom = shapely.transform(geom, lambda xy: xy[:, ::-1])
@@ -564,7 +563,7 @@ def _to_wgs84(crs_uri: str):
 
 def _filtered(c: Collection, features: list[dict], geoms, positions: list[int]) -> list[int]:
     """``positions`` narrowed by the ``name=value`` parameters and the CQL2 ``filter``."""
-    from geo import cql2
+    from planmap.geo import cql2
 
     kinds = queryables(c)
     equal = {name: _literal(name, kinds[name], raw) for name, raw in request.args.items()
@@ -660,7 +659,7 @@ def landing():
 @bp.get("/api", strict_slashes=False)
 def service_desc():
     check_params(PARAMS_OTHER)
-    from server.openapi import ogc_document
+    from planmap.server.openapi import ogc_document
 
     return _json(ogc_document(), media="application/vnd.oai.openapi+json;version=3.0")
 
@@ -780,7 +779,7 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
     metadata).  Filters and sorting need a ``bbox`` (a 400 otherwise): they are applied to
     its features, not to the whole layer.
     """
-    from layers.storequery import geojson_features
+    from planmap.layers.storequery import geojson_features
 
     kinds = queryables(c)
     narrowing = (request.args.get("filter") or request.args.get("sortby")
@@ -860,7 +859,7 @@ def _project_known(page: list[dict], known: set) -> list[dict]:
 
 
 def _store_feature(source, fid: str):
-    from layers.storequery import geojson_features
+    from planmap.layers.storequery import geojson_features
 
     o = source.find(fid) if ID_RE.match(str(fid)) else None
     if o is None:

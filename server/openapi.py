@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
-from geo import vocab
-from server.system import VERSION
+from planmap.geo import vocab
+from planmap.server.system import VERSION
 
 LAYER_ID = {"type": "string", "pattern": vocab.id_pattern(vocab.LAYER_ID_MAX), "example": "admin"}
 FEATURE_ID = {"type": "string", "pattern": vocab.id_pattern(vocab.FEATURE_ID_MAX),

@@ -14,9 +14,8 @@ import threading
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, render_template, request
-
-from geo.errors import NotFound
-from server import i18n, services
+from planmap.geo.errors import NotFound
+from planmap.server import i18n, services
 
 bp = Blueprint("pages", __name__)
 
@@ -96,7 +95,7 @@ def _respond(body: bytes, mimetype: str, status: int = 200, gz: bytes | None = N
 
 
 def _build_page(lang: str) -> dict:
-    from server import mapbuild
+    from planmap.server import mapbuild
 
     svc = services()
     parts = mapbuild.build_map(svc.data, lang, current_app.config)
@@ -122,7 +121,7 @@ def _build_page(lang: str) -> dict:
 
 def map_page(lang: str) -> dict:
     """The built map page for ``lang`` (built on first use, then cached)."""
-    from server.visibility import hidden_layers
+    from planmap.server.visibility import hidden_layers
 
     cache = _cache()
     hidden = hidden_layers()  # a page without the layers restricted to planners
@@ -229,7 +228,7 @@ def plan(seed: str):
 def report(check_id: str):
     lang = i18n.current_lang()
     if (request.args.get("format") or "").strip().lower() == "pdf":
-        from server import casefile
+        from planmap.server import casefile
 
         return casefile.report_pdf(check_id)
     try:
@@ -241,7 +240,7 @@ def report(check_id: str):
 
 def report_html(check_id: str, lang: str, pdf: bool = False) -> str:
     """The report page of a stored check (raises ``NotFound``); ``pdf`` for WeasyPrint."""
-    from server import casefile, reportview
+    from planmap.server import casefile, reportview
 
     record = services().store.get(check_id)
     if not reportview.valid_rendering(record.get("report")):
@@ -270,8 +269,8 @@ def _render_in_worker(record):
     """The report's map drawn in a worker under REQUEST_TIME_LIMIT_S (a complex site took
     10.9 s per GET in the request thread); None past the limit or with every worker busy,
     and the report is then served without it."""
-    from geo.budget import Busy, TimeLimitExceeded
-    from server import reportview, workers
+    from planmap.geo.budget import Busy, TimeLimitExceeded
+    from planmap.server import reportview, workers
 
     try:
         return workers.run(reportview.render_map_task, record)

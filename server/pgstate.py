@@ -29,9 +29,9 @@ import sqlite3
 import threading
 import time
 
-from geo.errors import NotFound
-from server.accounts import AccountStore
-from server.store import (
+from planmap.geo.errors import NotFound
+from planmap.server.accounts import AccountStore
+from planmap.server.store import (
     ID_BYTES,
     ID_RE,
     PURGE_BATCH,

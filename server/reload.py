@@ -37,7 +37,7 @@ SETTLE_S = 0.2
 def _data_dir(app: Flask) -> Path:
     if app.config.get("DATA_DIR"):
         return Path(app.config["DATA_DIR"])
-    from layers import loader
+    from planmap.layers import loader
 
     return Path(loader.__file__).resolve().parent
 
@@ -80,7 +80,7 @@ def signature(data_dir: Path) -> tuple:
 
 def layer_store(config):
     """The layer store the app loads from (as :func:`server.create_app` opens it), or None."""
-    from layers.store import configured_store, default_store
+    from planmap.layers.store import configured_store, default_store
 
     store = configured_store(config.get("DATABASE_URL"), config.get("HOME"))
     if store is None:
@@ -179,8 +179,8 @@ def _seed_cache(app: Flask) -> None:
     A served folder then has a cache file, which ``planmap import`` refreshes after an
     import (layers/commands.py): the workers load the new index instead of building it.
     """
-    from geo import indexcache
-    from layers.zonecommands import cache_file
+    from planmap.geo import indexcache
+    from planmap.layers.zonecommands import cache_file
 
     try:
         where = cache_file(_cache_args(app), "zoneindex")
@@ -248,7 +248,7 @@ def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
 def _cache_args(app: Flask):
     from argparse import Namespace
 
-    from server.cli import _cache_dir
+    from planmap.server.cli import _cache_dir
 
     return Namespace(data_dir=app.config["DATA_DIR"] or None,
                      cache_dir=_cache_dir(str(app.config.get("CACHE_DIR", ""))))
@@ -262,7 +262,7 @@ def _home_index(app: Flask, data):
     one of them build it (or ``planmap import``, which warms it) and the others load it:
     a fraction of a second instead of seconds of CPU each.
     """
-    from server.startup import home_index
+    from planmap.server.startup import home_index
 
     # keyed by the store versions ``data`` holds (not what the store says now: an import
     # activated meanwhile must not file this index under the newer version's key)
@@ -271,7 +271,7 @@ def _home_index(app: Flask, data):
 
 def _other_files(data, scope) -> set:
     """Files the other plans' index depends on (their layers, the shared files)."""
-    from geo.plans import other_plan_ids
+    from planmap.geo.plans import other_plan_ids
 
     layers = scope.layers_of(other_plan_ids(scope)) if scope is not None else set()
     files = {str(e.get("file") or f"data/{e['id']}.geojson") for e in data.catalog
@@ -302,10 +302,11 @@ def swap(app: Flask, changed: set | None = None) -> None:
         The data files that changed (names relative to the data folder); when none of
         the other plans' files is among them, their index is kept. None: rebuild all.
     """
-    import layers
-    from geo.index import ZoneIndex
-    from geo.plans import other_plan_ids, scope_from_plan_data
-    from server import Services, workers
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.plans import other_plan_ids, scope_from_plan_data
+    from planmap.server import Services, workers
+
+    from planmap import layers
 
     old = app.extensions["planmap"]
     # the store create_app loaded from (DATABASE_URL / HOME), not only the environment's

@@ -10,9 +10,8 @@ import re
 from html import escape
 
 import shapely
+from planmap.server import i18n
 from shapely.geometry import shape
-
-from server import i18n
 
 SVG_W, SVG_H = 640, 420
 SVG_PAD = 12
@@ -343,7 +342,7 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh",
     Returns the SVG text and its legend (``[{"color", "name", "name_zh", "name_en",
     "dashed", "deciding", "covers", "context"}]``; ``name`` is in ``lang``).
     """
-    from geo import crs
+    from planmap.geo import crs
 
     if site is None or site.is_empty:
         return "", []

@@ -15,10 +15,9 @@ import threading
 
 from flask import Blueprint, current_app, jsonify, request
 from markupsafe import Markup, escape
-
-from geo.errors import InvalidInput
-from server import services
-from server.args import query_limit
+from planmap.geo.errors import InvalidInput
+from planmap.server import services
+from planmap.server.args import query_limit
 
 bp = Blueprint("search", __name__, url_prefix="/api/v1")
 
@@ -165,7 +164,7 @@ def parse_coordinate(query: str) -> dict | None:
 
 def _gk_to_wgs84():
     # one per thread (geo.vocab): a pyproj Transformer must not be shared across threads
-    from geo.vocab import wgs84_transformer
+    from planmap.geo.vocab import wgs84_transformer
 
     return wgs84_transformer()
 
@@ -227,7 +226,7 @@ def search_view():
                            f"q 有 {len(q)} 个字符，最多 {MAX_QUERY_CHARS} 个，请缩短查询",
                            param="q")
     limit = query_limit("limit", DEFAULT_LIMIT, MAX_LIMIT)
-    from server.api import _plan_filter
+    from planmap.server.api import _plan_filter
 
     plan = _plan_filter(services().data)
     return jsonify(search(_index(), q, plan, limit))

@@ -189,7 +189,7 @@ def instance_paths(values: dict[str, Any]) -> dict[str, Any]:
     in the working directory or the installed package.  ``values`` is changed and returned.
     """
     if not str(values.get("DB_PATH") or "").strip():
-        from layers.store import home_dir
+        from planmap.layers.store import home_dir
 
         home = Path(str(values["HOME"])).expanduser() if values.get("HOME") else home_dir()
         values["DB_PATH"] = str(home / "checks.sqlite3")

@@ -19,9 +19,9 @@ def cache_entry(config, data):
     """
     if getattr(data, "errors", None):
         return None
-    from layers.zonecommands import cache_entry as entry
-    from layers.zonecommands import data_store_token
-    from server.cli import _cache_dir
+    from planmap.layers.zonecommands import cache_entry as entry
+    from planmap.layers.zonecommands import data_store_token
+    from planmap.server.cli import _cache_dir
 
     # keyed by the layer-store versions the data holds too (an import must miss the cache)
     return entry(config["DATA_DIR"] or None, _cache_dir(str(config["CACHE_DIR"])),
@@ -30,12 +30,12 @@ def cache_entry(config, data):
 
 def home_index(config, data):
     """Return the home plan's zone index for ``data``, from the cache when current."""
-    from geo.index import ZoneIndex
+    from planmap.geo.index import ZoneIndex
 
     if cache_entry(config, data) is None:
         return ZoneIndex.from_plan_data(data)
-    from layers.zonecommands import _cached, data_store_token
-    from server.cli import _cache_dir
+    from planmap.layers.zonecommands import _cached, data_store_token
+    from planmap.server.cli import _cache_dir
 
     args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,
                            cache_dir=_cache_dir(str(config["CACHE_DIR"])))
@@ -50,7 +50,7 @@ def plan_index(config, data, plan_ids):
     Keyed like the home index (the data files' contents, the store versions) under its own
     name and the plan ids; rebuilt whenever one of them changes.
     """
-    from geo.index import ZoneIndex
+    from planmap.geo.index import ZoneIndex
 
     ids = sorted(plan_ids)
 
@@ -59,8 +59,8 @@ def plan_index(config, data, plan_ids):
 
     if cache_entry(config, data) is None:
         return build(data)
-    from layers.zonecommands import _cached, data_store_token
-    from server.cli import _cache_dir
+    from planmap.layers.zonecommands import _cached, data_store_token
+    from planmap.server.cli import _cache_dir
 
     args = SimpleNamespace(data_dir=config["DATA_DIR"] or None,
                            cache_dir=_cache_dir(str(config["CACHE_DIR"])))

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from geo.errors import NotFound, PlanmapError
+from planmap.geo.errors import NotFound, PlanmapError
 
 ID_BYTES = 9  # 9 random bytes -> 12 URL-safe characters, 72 bits: unguessable
 TOKEN_BYTES = 18  # delete tokens: 144 bits
@@ -569,7 +569,7 @@ def open_check_store(config):
     bounds = {"max_checks": config["STORE_MAX_CHECKS"], "max_bytes": config["STORE_MAX_BYTES"],
               "max_age_s": float(config["STORE_MAX_AGE_DAYS"]) * 86400}
     if config.get("DATABASE_URL"):
-        from server.pgstate import PgCheckStore
+        from planmap.server.pgstate import PgCheckStore
 
         return PgCheckStore(config["DATABASE_URL"], **bounds)
     return CheckStore(config["DB_PATH"], **bounds)

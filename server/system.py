@@ -6,9 +6,8 @@ import os
 from pathlib import PurePath
 
 from flask import Blueprint, current_app, jsonify
-
-from server import services
-from server.settings import SETTINGS
+from planmap.server import services
+from planmap.server.settings import SETTINGS
 
 bp = Blueprint("system", __name__, url_prefix="/-")
 

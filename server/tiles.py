@@ -21,17 +21,16 @@ import threading
 from collections import OrderedDict
 
 from flask import Blueprint, Response, current_app, request
-
-from geo.errors import NotFound
-from geo.mvt import (
+from planmap.geo.errors import NotFound
+from planmap.geo.mvt import (
     GENERALISATION,
     GENERALISE_MAX_ZOOM,
     TileIndex,
     check_tile,
     tile_lonlat_bounds,
 )
-from server import services
-from server.args import tile_number as _int
+from planmap.server import services
+from planmap.server.args import tile_number as _int
 
 bp = Blueprint("tiles", __name__)
 
@@ -155,7 +154,7 @@ def state() -> _State:
 @bp.get("/tiles/<layer_id>/<z>/<x>/<y>.mvt")
 def tile(layer_id: str, z: str, x: str, y: str):
     st = state()
-    from server.visibility import hidden_layers
+    from planmap.server.visibility import hidden_layers
 
     hidden = hidden_layers()  # a layer restricted to planners does not exist for the public
     if layer_id not in st.layer_ids or layer_id in hidden:

@@ -127,7 +127,7 @@ _services_lock = threading.Lock()
 
 
 def _state_for(data) -> dict:
-    from geo.budget import zone_worker_init
+    from planmap.geo.budget import zone_worker_init
 
     return zone_worker_init(data)
 

@@ -14,8 +14,7 @@ import threading
 from collections import OrderedDict
 
 from flask import Flask, current_app
-
-from geo.budget import WorkerPool
+from planmap.geo.budget import WorkerPool
 
 _POOLS_KEPT = 3  # distinct data sets with live pools in one process (tests make several)
 _pools: OrderedDict = OrderedDict()
@@ -23,11 +22,11 @@ _lock = threading.Lock()
 
 
 def _init_from_blob(blob: bytes, cache=None) -> dict:
-    from geo.budget import zone_worker_init
+    from planmap.geo.budget import zone_worker_init
 
     index = None
     if cache is not None:  # the server's zone-index cache file (server/startup.py)
-        from geo import indexcache
+        from planmap.geo import indexcache
 
         index = indexcache.load(*cache)
     return zone_worker_init(pickle.loads(blob), index=index)
@@ -58,7 +57,7 @@ def pool_for(data, size: int, cache=None) -> WorkerPool:
 
 def register(app: Flask, data) -> None:
     """Attach the pool for ``data`` to ``app`` (``WORKERS`` processes)."""
-    from server.startup import cache_entry
+    from planmap.server.startup import cache_entry
 
     size = int(app.config["WORKERS"])
     app.extensions["planmap_pool"] = (pool_for(data, size, cache_entry(app.config, data))
@@ -68,8 +67,7 @@ def register(app: Flask, data) -> None:
 def pool(app: Flask | None = None) -> WorkerPool | None:
     if app is None:
         from flask import has_request_context
-
-        from server import services
+        from planmap.server import services
 
         svc = services() if has_request_context() else None
         if svc is not None and hasattr(svc, "pool"):  # set by a data reload (server/reload.py)
@@ -99,12 +97,11 @@ def run(fn, *args, **kwargs):
         register(current_app, current_app.extensions["planmap"].data)
         workers = pool()
     from flask import has_request_context
-
-    from server.visibility import hidden_layers, visible_task
+    from planmap.server.visibility import hidden_layers, visible_task
 
     hidden = hidden_layers() if has_request_context() else frozenset()
     if workers is None:
-        from server import services
+        from planmap.server import services
 
         # the request's services: without the layers it may not see (indexes included)
         svc = services() if has_request_context() else current_app.extensions["planmap"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import layers
+from planmap import layers
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -52,7 +52,7 @@ def readonly_app(tmp_path_factory):
     ``data`` in tests/server/conftest.py, ``rel_app``); a module that changes the config,
     the data or the services builds its own ``app`` (or sets ``OWN_APP = True``).
     """
-    from server import create_app
+    from planmap.server import create_app
 
     return create_app({"DB_PATH": str(tmp_path_factory.mktemp("shared_app") / "c.db")})
 

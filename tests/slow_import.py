@@ -12,8 +12,8 @@ import time
 
 
 def main(argv: list[str]) -> int:
-    from layers import importer
-    from server.cli import main as cli
+    from planmap.layers import importer
+    from planmap.server.cli import main as cli
 
     delay = float(argv[0])
     importer.CHUNK_HOOKS.append(lambda: time.sleep(delay))

@@ -29,10 +29,10 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 def test_geo_never_imports_flask():
     code = (
-        "import sys, pkgutil, importlib, geo\n"
-        "for m in pkgutil.walk_packages(geo.__path__, 'geo.'): importlib.import_module(m.name)\n"
-        "import layers\n"
-        "for m in pkgutil.walk_packages(layers.__path__, 'layers.'):\n"
+        "import sys, pkgutil, importlib; from planmap import geo\n"
+        "for m in pkgutil.walk_packages(geo.__path__, 'planmap.geo.'): importlib.import_module(m.name)\n"
+        "from planmap import layers\n"
+        "for m in pkgutil.walk_packages(layers.__path__, 'planmap.layers.'):\n"
         "    importlib.import_module(m.name)\n"
         "assert 'flask' not in sys.modules, 'flask imported'\n"
     )
@@ -77,11 +77,11 @@ def test_the_room_scan_fails_on_a_planted_import(tmp_path):
                         ignore=shutil.ignore_patterns("__pycache__", "data", "sources", "plans"))
     assert _room_violations(tmp_path) == []
     victim = tmp_path / "geo" / "units.py"
-    victim.write_text(victim.read_text(encoding="utf-8") + "\n\ndef _f():\n    import layers\n",
+    victim.write_text(victim.read_text(encoding="utf-8") + "\n\ndef _f():\n    from planmap import layers\n",
                       encoding="utf-8")
     (tmp_path / "layers" / "export.py").write_text(
         (tmp_path / "layers" / "export.py").read_text(encoding="utf-8")
-        + "\nfrom server.settings import SETTINGS\n", encoding="utf-8")
+        + "\nfrom planmap.server.settings import SETTINGS\n", encoding="utf-8")
     assert _room_violations(tmp_path) == ["geo/units.py imports layers",
                                           "layers/export.py imports server"]
 

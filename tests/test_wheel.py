@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 CHECK_STORE = textwrap.dedent("""
     import json, sys
-    from server import create_app
+    from planmap.server import create_app
     app = create_app({"WORKERS": 0})
     r = app.test_client().post("/api/v1/sitecheck", json={
         "geometry": {"type": "Point", "coordinates": [122.84, 45.62]}})
@@ -137,7 +137,7 @@ def test_an_import_survives_a_reinstall_of_the_wheel(wheel, tmp_path):
     assert layers.returncode == 0, layers.stderr[-2000:]
     assert "my_parcels" in layers.stdout
     again = subprocess.run([str(python), "-c", textwrap.dedent(f"""
-        from server import create_app
+        from planmap.server import create_app
         app = create_app({{"WORKERS": 0}})
         r = app.test_client().get("/api/v1/sitecheck/{check['id']}")
         print(r.status_code)

@@ -25,9 +25,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 
 def _serve(tmp: Path):
+    from planmap.server import create_app
     from waitress.server import create_server
-
-    from server import create_app
 
     app = create_app({"DB_PATH": str(tmp / "checks.sqlite3"), "WORKERS": 0})
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)

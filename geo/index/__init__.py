@@ -16,8 +16,8 @@ Modules outside this package use only the public names re-exported here and the 
 methods of :class:`ZoneIndex` (``tests/geo/test_index_contract.py`` checks it).
 """
 
-from geo.fastpaths import TAKE_CHUNK as _TAKE_CHUNK  # noqa: F401
-from geo.index.common import (
+from planmap.geo.fastpaths import TAKE_CHUNK as _TAKE_CHUNK  # noqa: F401
+from planmap.geo.index.common import (
     ADMIN_LAYER,
     AREA_TILE_M,
     AREA_WIDE_SHARE,
@@ -30,9 +30,9 @@ from geo.index.common import (
     check_radius,
     is_admin_layer,
 )
-from geo.index.core import ZoneIndex, _answer_tiers  # noqa: F401
-from geo.index.grid import BatchResult
-from geo.index.table import FeatureTable
+from planmap.geo.index.core import ZoneIndex, _answer_tiers  # noqa: F401
+from planmap.geo.index.grid import BatchResult
+from planmap.geo.index.table import FeatureTable
 
 __all__ = ["ADMIN_LAYER", "AREA_TILE_M", "AREA_WIDE_SHARE", "BULK_MIN_FEATURES", "COUNTY_KINDS",
            "DEFAULT_NEAREST_PER_LAYER", "DEFAULT_RADIUS_M", "MAX_RADIUS_M", "BatchResult",

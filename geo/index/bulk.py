@@ -9,9 +9,8 @@ import math
 
 import numpy as np
 import shapely
-
-from geo import crs as _crs
-from geo.index.common import (
+from planmap.geo import crs as _crs
+from planmap.geo.index.common import (
     _BULK_DEG_MARGIN,
     _GEOM_NAMES,
     _scalar_text,

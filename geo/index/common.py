@@ -9,10 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pyproj
-
-from geo import crs as _crs
-from geo.errors import InvalidInput
-from geo.fastpaths import project_in_place
+from planmap.geo import crs as _crs
+from planmap.geo.errors import InvalidInput
+from planmap.geo.fastpaths import project_in_place
 
 _PREPARED_LOCK = threading.Lock()
 

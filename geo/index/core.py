@@ -35,9 +35,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import shapely
-
-from geo.index.bulk import BulkMixin, load_bulk_layer
-from geo.index.common import (
+from planmap.geo.index.bulk import BulkMixin, load_bulk_layer
+from planmap.geo.index.common import (
     _POLYGONAL,
     BULK_MIN_FEATURES,
     DEFAULT_NEAREST_PER_LAYER,
@@ -46,10 +45,10 @@ from geo.index.common import (
     _scalar_text,
     check_radius,
 )
-from geo.index.distance import DistanceMixin
-from geo.index.grid import GridMixin, _BoundaryGeoms
-from geo.index.overlap import OverlapMixin
-from geo.index.table import FeatureTable, _Entries
+from planmap.geo.index.distance import DistanceMixin
+from planmap.geo.index.grid import GridMixin, _BoundaryGeoms
+from planmap.geo.index.overlap import OverlapMixin
+from planmap.geo.index.table import FeatureTable, _Entries
 
 
 class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
@@ -141,7 +140,7 @@ class ZoneIndex(GridMixin, DistanceMixin, OverlapMixin, BulkMixin):
         # Bulk layers left in the layer store (PlanData.store_layers): answered in place.
         in_store = getattr(data, "store_layers", None)
         if in_store and keep_area:
-            from geo.index.storezones import attach
+            from planmap.geo.index.storezones import attach
 
             ids = [e.get("id") for e in (getattr(data, "catalog", None) or [])]
             index = attach(index, [in_store[k] for k in ids if k in in_store]
@@ -373,7 +372,7 @@ _TIERS: list = []  # geo.tiers, imported on first use: it imports this module
 
 def _answer_tiers(index: ZoneIndex, covering, as_json: bool) -> dict:
     if not _TIERS:
-        from geo import tiers
+        from planmap.geo import tiers
 
         _TIERS.append(tiers)
     if as_json:

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import shapely
-
-from geo import crs as _crs
-from geo.fastpaths import tree_query_indices
-from geo.index.common import (
+from planmap.geo import crs as _crs
+from planmap.geo.fastpaths import tree_query_indices
+from planmap.geo.index.common import (
     _CHUNK_VERTICES,
     _NEAR_CELL_M,
     _POLYGONAL,
@@ -19,8 +18,8 @@ from geo.index.common import (
     _project_to_metric,
     _to_metric_transformer,
 )
-from geo.tmerc import metric_point
-from geo.units import round_to
+from planmap.geo.tmerc import metric_point
+from planmap.geo.units import round_to
 
 
 class DistanceMixin:

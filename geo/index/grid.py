@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import shapely
-
-from geo.errors import InvalidInput, LimitExceeded
-from geo.fastpaths import take_objects as _take_objects
-from geo.index import common as _common
-from geo.index.common import (
+from planmap.geo.errors import InvalidInput, LimitExceeded
+from planmap.geo.fastpaths import take_objects as _take_objects
+from planmap.geo.index import common as _common
+from planmap.geo.index.common import (
     _EPS,
     _SUB,
 )

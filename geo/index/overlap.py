@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import shapely
-
-from geo.index import common as _common
-from geo.index.common import (
+from planmap.geo.index import common as _common
+from planmap.geo.index.common import (
     _EPS,
     _POLYGONAL,
     _TILE_MIN_VERTICES,

@@ -32,10 +32,9 @@ from collections import OrderedDict
 
 import numpy as np
 import shapely
-
-from geo import crs as _crs
-from geo.index.common import _GEOM_NAMES, _scalar_text
-from geo.index.core import ZoneIndex
+from planmap.geo import crs as _crs
+from planmap.geo.index.common import _GEOM_NAMES, _scalar_text
+from planmap.geo.index.core import ZoneIndex
 
 ROW_CACHE = 200_000
 """Store rows (entry, geometry, metric geometry, area) kept per index (LRU)."""
@@ -275,7 +274,7 @@ class StoreZoneIndex(ZoneIndex):
             return p, z
         bp, bz = self._bulk_batch(lon, lat)
         if max_pairs is not None and len(p) + len(bp) > max_pairs:
-            from geo.errors import LimitExceeded
+            from planmap.geo.errors import LimitExceeded
 
             pairs = len(p) + len(bp)
             raise LimitExceeded(

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from geo.index.common import (
+from planmap.geo.index.common import (
     _scalar_text,
 )
 

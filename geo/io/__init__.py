@@ -18,18 +18,18 @@ builder, finishing) and ``site`` (format detection, :func:`parse_site`).  This p
 re-exports the public names.
 """
 
-from geo.io.common import FORMATS, POINT_FORMATS, ParsedSite
-from geo.io.geojson import json_depth, json_shape, load_json
-from geo.io.points import parse_points
-from geo.io.safety import (
+from planmap.geo.io.common import FORMATS, POINT_FORMATS, ParsedSite
+from planmap.geo.io.geojson import json_depth, json_shape, load_json
+from planmap.geo.io.points import parse_points
+from planmap.geo.io.safety import (
     MAX_PRJ_BYTES,
     MAX_WKT_DEPTH,
     MAX_XML_DEPTH,
     MAX_ZIP_MEMBERS,
     MAX_ZIP_RATIO,
 )
-from geo.io.shapefile import shp_precheck
-from geo.io.site import detect_format, normalise_format, parse_site
+from planmap.geo.io.shapefile import shp_precheck
+from planmap.geo.io.site import detect_format, normalise_format, parse_site
 
 __all__ = [
     "FORMATS", "POINT_FORMATS", "ParsedSite", "parse_site", "parse_points", "detect_format",

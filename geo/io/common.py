@@ -11,12 +11,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.limits import Limits
+from planmap.geo.validate import check_limits, polygonal_part, validate_geometry
 from shapely.geometry.base import BaseGeometry
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded
-from geo.limits import Limits
-from geo.validate import check_limits, polygonal_part, validate_geometry
 
 FORMATS = ("geojson", "wkt", "kml", "kmz", "shapefile", "txt")
 """Site formats :func:`parse_site` reads (normal names)."""

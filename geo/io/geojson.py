@@ -10,11 +10,9 @@ import re
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
-
-from geo import crs as gcrs
-from geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
-from geo.io.common import (
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.io.common import (
     _NAME_KEYS,
     ParsedSite,
     _as_bytes,
@@ -24,7 +22,8 @@ from geo.io.common import (
     _finish,
     _resolve_crs,
 )
-from geo.limits import DEFAULT_LIMITS, Limits
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
+from shapely.geometry.base import BaseGeometry
 
 # --------------------------------------------------------------------------- JSON
 

@@ -8,11 +8,9 @@ from xml.parsers import expat
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
-
-from geo import crs as gcrs
-from geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
-from geo.io.common import (
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.io.common import (
     ParsedSite,
     _Builder,
     _err,
@@ -21,8 +19,9 @@ from geo.io.common import (
     _resolve_crs,
     _strip_nul,
 )
-from geo.io.safety import MAX_XML_DEPTH
-from geo.limits import Limits
+from planmap.geo.io.safety import MAX_XML_DEPTH
+from planmap.geo.limits import Limits
+from shapely.geometry.base import BaseGeometry
 
 # --------------------------------------------------------------------------- KML
 

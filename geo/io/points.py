@@ -6,13 +6,12 @@ import csv
 import io
 
 import numpy as np
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
-from geo.io.common import POINT_FORMATS, _as_bytes, _Builder, _decode_text, _err, _strip_nul
-from geo.io.geojson import _feature_name, _type_of, load_json
-from geo.io.site import _too_complex, detect_format, normalise_format
-from geo.limits import DEFAULT_LIMITS, Limits
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
+from planmap.geo.io.common import POINT_FORMATS, _as_bytes, _Builder, _decode_text, _err, _strip_nul
+from planmap.geo.io.geojson import _feature_name, _type_of, load_json
+from planmap.geo.io.site import _too_complex, detect_format, normalise_format
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
 
 _ID_COLS = ("id", "ID", "Id", "编号", "点号", "name")
 _LON_COLS = ("lon", "lng", "longitude", "x", "经度", "LON", "LNG", "X", "Longitude")

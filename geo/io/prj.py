@@ -9,11 +9,11 @@ import math
 import re
 import warnings
 
-from geo import crs as gcrs
-from geo.errors import CRSError
-from geo.io.common import _decode_text, _err
-from geo.io.safety import MAX_PRJ_BYTES
-from geo.vocab import SUPPORTED_CRS
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError
+from planmap.geo.io.common import _decode_text, _err
+from planmap.geo.io.safety import MAX_PRJ_BYTES
+from planmap.geo.vocab import SUPPORTED_CRS
 
 _EPSG_CODES = tuple(int(c[5:]) for c in SUPPORTED_CRS if c.startswith("EPSG:"))
 

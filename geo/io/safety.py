@@ -11,9 +11,9 @@ import struct
 import zipfile
 import zlib
 
-from geo.errors import InvalidInput, LimitExceeded
-from geo.io.common import _err
-from geo.limits import Limits
+from planmap.geo.errors import InvalidInput, LimitExceeded
+from planmap.geo.io.common import _err
+from planmap.geo.limits import Limits
 
 MAX_ZIP_MEMBERS = 20
 """Most members accepted in a Shapefile zip (a shapefile has at most ~8 sidecar files)."""

@@ -14,13 +14,26 @@ import warnings
 import zipfile
 
 import shapely
-
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
-from geo.io.common import _NAME_KEYS, ParsedSite, _Builder, _err, _finish, _resolve_crs, _too_large
-from geo.io.kml import _parse_kml
-from geo.io.prj import _prj_crs
-from geo.io.safety import _ZIP_ERRORS, MAX_PRJ_BYTES, _check_zip, _extract_member, _invalid_zip
-from geo.limits import Limits
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
+from planmap.geo.io.common import (
+    _NAME_KEYS,
+    ParsedSite,
+    _Builder,
+    _err,
+    _finish,
+    _resolve_crs,
+    _too_large,
+)
+from planmap.geo.io.kml import _parse_kml
+from planmap.geo.io.prj import _prj_crs
+from planmap.geo.io.safety import (
+    _ZIP_ERRORS,
+    MAX_PRJ_BYTES,
+    _check_zip,
+    _extract_member,
+    _invalid_zip,
+)
+from planmap.geo.limits import Limits
 
 # --------------------------------------------------------------------------- Shapefile zip
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 
-from geo.errors import InvalidInput, LimitExceeded, PlanmapError
-from geo.io.common import _EXTENSIONS, _FORMAT_ALIASES, FORMATS, ParsedSite, _as_bytes, _err
-from geo.io.geojson import _parse_geojson
-from geo.io.kml import _parse_kml
-from geo.io.shapefile import _parse_shapefile
-from geo.io.txt import _TXT_COORDS, _TXT_HEADER, _parse_txt
-from geo.io.wkt import _WKT_START, _parse_wkt
-from geo.limits import DEFAULT_LIMITS, Limits
+from planmap.geo.errors import InvalidInput, LimitExceeded, PlanmapError
+from planmap.geo.io.common import _EXTENSIONS, _FORMAT_ALIASES, FORMATS, ParsedSite, _as_bytes, _err
+from planmap.geo.io.geojson import _parse_geojson
+from planmap.geo.io.kml import _parse_kml
+from planmap.geo.io.shapefile import _parse_shapefile
+from planmap.geo.io.txt import _TXT_COORDS, _TXT_HEADER, _parse_txt
+from planmap.geo.io.wkt import _WKT_START, _parse_wkt
+from planmap.geo.limits import DEFAULT_LIMITS, Limits
 
 
 def normalise_format(fmt: str, *, allowed=FORMATS, param: str = "format") -> str:

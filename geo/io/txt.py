@@ -7,11 +7,9 @@ import re
 
 import numpy as np
 import shapely
-from shapely.geometry.base import BaseGeometry
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded
-from geo.io.common import (
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.io.common import (
     ParsedSite,
     _Builder,
     _decode_text,
@@ -21,8 +19,9 @@ from geo.io.common import (
     _resolve_crs,
     _strip_nul,
 )
-from geo.limits import Limits
-from geo.validate import check_limits
+from planmap.geo.limits import Limits
+from planmap.geo.validate import check_limits
+from shapely.geometry.base import BaseGeometry
 
 # --------------------------------------------------------------------------- 国土 TXT
 

@@ -6,10 +6,9 @@ import re
 
 import numpy as np
 import shapely
-
-from geo import crs as gcrs
-from geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
-from geo.io.common import (
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.io.common import (
     ParsedSite,
     _Builder,
     _decode_utf8,
@@ -18,8 +17,8 @@ from geo.io.common import (
     _resolve_crs,
     _strip_nul,
 )
-from geo.io.safety import MAX_WKT_DEPTH
-from geo.limits import Limits
+from planmap.geo.io.safety import MAX_WKT_DEPTH
+from planmap.geo.limits import Limits
 
 # --------------------------------------------------------------------------- WKT
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 
-from geo.sitecheck import OFFICIAL_LAYER_NAMES
-from geo.vocab import EFFECTS, SCOPES  # noqa: F401  (re-exported: builders use them)
+from planmap.geo.sitecheck import OFFICIAL_LAYER_NAMES
+from planmap.geo.vocab import EFFECTS, SCOPES  # noqa: F401  (re-exported: builders use them)
 
 from .common import SEED, SOURCES, cite
 

@@ -14,6 +14,7 @@ import re
 from functools import cache
 from pathlib import Path
 
+from planmap.geo.vocab import ACCURACY, metric_transformer, wgs84_transformer  # noqa: F401
 from shapely import make_valid, set_precision
 from shapely import transform as _transform
 from shapely.geometry import (
@@ -27,8 +28,6 @@ from shapely.geometry import (
 )
 from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
-
-from geo.vocab import ACCURACY, metric_transformer, wgs84_transformer  # noqa: F401
 
 LAYERS_DIR = Path(__file__).resolve().parent.parent
 SOURCES = LAYERS_DIR / "sources"

@@ -17,11 +17,10 @@ OUT = ROOT / "docs" / "screenshots"
 
 
 def main() -> int:
+    from planmap.server import create_app
     from playwright.sync_api import sync_playwright
     from pyproj import Transformer
     from waitress.server import create_server
-
-    from server import create_app
 
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:

@@ -18,7 +18,7 @@ ORG = "白城市自然资源局"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from server import create_app
+    from planmap.server import create_app
 
     root = tmp_path_factory.mktemp("auth_browser")
     # WORKERS=0: the check runs in the request thread (the worker pool is tested elsewhere)

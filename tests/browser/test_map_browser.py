@@ -28,8 +28,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import layers
-    from server import create_app
+    from planmap.server import create_app
+
+    from planmap import layers
 
     root = tmp_path_factory.mktemp("browser")
     data_dir = layers.copy_data_dir(root / "data_dir")

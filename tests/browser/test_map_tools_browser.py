@@ -186,7 +186,7 @@ def test_attribute_table_filters_and_downloads_csv(page, server):
     assert sorted(r["name_zh"] for r in table) == want
     assert dl.value.suggested_filename == "parks-filtered.csv"
     # the kind column shows the kind's label (server/i18n.py KIND_LABELS), never the code
-    from server.i18n import kind_label
+    from planmap.server.i18n import kind_label
 
     codes = set(parks.loc[parks["name_zh"].isin(want), "kind"])
     assert sorted({r["kind"] for r in table}) == sorted({kind_label("zh", k) for k in codes})

@@ -32,7 +32,7 @@ SITES = ROOT / "tests" / "data" / "sites"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from server import create_app
+    from planmap.server import create_app
 
     root = tmp_path_factory.mktemp("report_browser")
     # WORKERS=0: this walk is about the page; the worker path is tested in tests/server

@@ -24,7 +24,7 @@ LAYER = "parcels"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from server import create_app, tiles
+    from planmap.server import create_app, tiles
 
     root = tmp_path_factory.mktemp("tiles_browser")
     app = create_app({"DB_PATH": str(root / "checks.sqlite3"), "WORKERS": 0})

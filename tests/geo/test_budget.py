@@ -5,9 +5,8 @@ import threading
 import time
 
 import pytest
-
-from geo.budget import Busy, TimeLimitExceeded, WorkerPool
-from geo.errors import InvalidInput, LimitExceeded
+from planmap.geo.budget import Busy, TimeLimitExceeded, WorkerPool
+from planmap.geo.errors import InvalidInput, LimitExceeded
 
 
 def _init(tag):

@@ -4,10 +4,9 @@ import gc
 
 import geopandas as gpd
 import shapely
-
-from geo import clausebook
-from geo.clausebook import ClauseBook, index_clauses
-from geo.index import ZoneIndex
+from planmap.geo import clausebook
+from planmap.geo.clausebook import ClauseBook, index_clauses
+from planmap.geo.index import ZoneIndex
 
 CLAUSES = [
     {"id": "c1", "effect": "prohibited", "scope": "zone", "applies_to": ["a", "z"],

@@ -8,12 +8,11 @@ from types import SimpleNamespace
 
 import geopandas as gpd
 import pytest
+from planmap.geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts, report_text
+from planmap.geo.errors import InvalidInput
 from pyproj import Transformer
 from shapely import transform
 from shapely.geometry import LineString, Point, box
-
-from geo.conflicts import DEFAULT_DISTANCE_M, check_distance, find_conflicts, report_text
-from geo.errors import InvalidInput
 
 _to_4550 = Transformer.from_crs("EPSG:4326", "EPSG:4550", always_xy=True).transform
 _to_4326 = Transformer.from_crs("EPSG:4550", "EPSG:4326", always_xy=True).transform
@@ -231,8 +230,8 @@ def test_text_report_names_both_plans(conflicts):
 # ------------------------------------------------ site check with the new clauses
 def test_site_check_applies_the_new_clauses_and_names_each_plan(plan_data):
     """A site on the 五棵树 wind site inside 莫莫格: clauses of 004 and 000, each with its plan."""
-    from geo.index import ZoneIndex
-    from geo.sitecheck import site_check
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.sitecheck import site_check
 
     index = ZoneIndex.from_plan_data(plan_data)
     core = plan_data.layers["ecology"].geometry["eco_core_momoge"]

@@ -8,9 +8,8 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from geo import cql2
-from geo.errors import InvalidInput
+from planmap.geo import cql2
+from planmap.geo.errors import InvalidInput
 
 Q = {"kind": "string", "name_zh": "string", "area_km2": "number", "count": "integer",
      "ok": "boolean"}

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import shapely
 from coordTransform import coordTransform as ct
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidInput
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidInput
 
 BAICHENG = (122.84, 45.62)  # Baicheng city centre, WGS 84
 

@@ -10,9 +10,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-
-from geo import crs as gcrs
-from geo import fastpaths
+from planmap.geo import crs as gcrs
+from planmap.geo import fastpaths
 
 
 @pytest.fixture
@@ -81,9 +80,8 @@ def test_tree_query_fallback_is_identical(monkeypatch):
 def test_site_check_identical_with_every_fallback(monkeypatch):
     # The index uses all three tricks; with all of them taken away it answers the same.
     import geopandas as gpd
-
-    from geo.index import ZoneIndex
-    from geo.sitecheck import site_check
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.sitecheck import site_check
 
     zones = gpd.GeoDataFrame(
         {"id": ["a", "b"], "name_zh": ["甲", "乙"], "accuracy": ["official", "schematic"]},

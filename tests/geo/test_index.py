@@ -4,11 +4,10 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidInput
+from planmap.geo.index import ZoneIndex
 from shapely.geometry import LineString, Point, Polygon, box
-
-from geo import crs as gcrs
-from geo.errors import InvalidInput
-from geo.index import ZoneIndex
 
 # Synthetic layers near Baicheng (so EPSG:4550 distances are meaningful), in degrees.
 X0, Y0, S = 123.0, 45.0, 0.01
@@ -212,7 +211,7 @@ SEATS = {  # county seat (lon, lat) -> adcode of its county
 
 @pytest.fixture(scope="module")
 def real():
-    import layers
+    from planmap import layers
 
     data = layers.load()
     return data, ZoneIndex.from_plan_data(data)
@@ -289,7 +288,7 @@ def test_real_batch_equals_sjoin_on_random_points(real):
 def test_index_projection_equals_the_crs_module_and_rejects_what_it_rejects(syn):
     # The index projects sites with its own fast path; it must give geo.crs's numbers
     # exactly, keep holes and parts, and fail with the same CRS error.
-    from geo.errors import CRSError
+    from planmap.geo.errors import CRSError
 
     shapes = [Point(123.1, 45.2), LineString([(122.5, 45.0), (123.4, 45.9)]),
               Polygon([(122, 45), (123, 45), (123, 46), (122, 46)],
@@ -334,7 +333,7 @@ def test_block_zones_equal_a_cell_by_cell_reading_of_the_grid(real):
 
 
 def test_project_site_gives_the_metric_geometry_and_both_bounds(syn):
-    from geo.errors import CRSError
+    from planmap.geo.errors import CRSError
 
     ring = [(123 + 0.3 * np.cos(a), 45.5 + 0.2 * np.sin(a))
             for a in np.linspace(0, 2 * np.pi, 200)[:-1]]  # a larger site too
@@ -353,7 +352,7 @@ def test_project_site_gives_the_metric_geometry_and_both_bounds(syn):
 def test_near_grid_lists_every_piece_within_the_radius(real):
     # nearest() reads candidate pieces from a metric cell grid; a piece missing from a
     # cell's list would silently drop a zone from the answer.
-    from geo.tmerc import metric_point
+    from planmap.geo.tmerc import metric_point
 
     _, index = real
     rng = np.random.default_rng(11)
@@ -495,7 +494,7 @@ def test_real_batch_and_covering_equal_sjoin_near_boundaries(real):
 
 
 def test_real_batch_id_strings_equal_the_tables(real, monkeypatch):
-    import geo.index as gi
+    import planmap.geo.index as gi
 
     data, index = real
     minx, miny, maxx, maxy = data.service_area.bounds
@@ -507,7 +506,9 @@ def test_real_batch_id_strings_equal_the_tables(real, monkeypatch):
     want_layers = [index._flayer[z] for z in res.zone_idx.tolist()]
     assert res.zone_ids.dtype == object and res.zone_ids.tolist() == want_ids
     assert res.layers.dtype == object and res.layers.tolist() == want_layers
-    import geo.fastpaths
+    import planmap.geo.fastpaths  # noqa: F401
+
+    from planmap import geo
 
     monkeypatch.setattr(geo.fastpaths, "_private_take_kernel", lambda: None)  # numpy fallback
     again = index.batch(lon, lat)

@@ -13,13 +13,12 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from planmap.geo import crs as gcrs
+from planmap.geo import indexcache
+from planmap.geo.index import BULK_MIN_FEATURES, ZoneIndex
+from planmap.geo.sitecheck import site_check
+from planmap.geo.tmerc import metric_point
 from shapely.geometry import Point, box
-
-from geo import crs as gcrs
-from geo import indexcache
-from geo.index import BULK_MIN_FEATURES, ZoneIndex
-from geo.sitecheck import site_check
-from geo.tmerc import metric_point
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "make_parcels.py"
 N = 3000

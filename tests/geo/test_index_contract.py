@@ -12,8 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-
-from geo.index import FeatureTable, ZoneIndex
+from planmap.geo.index import FeatureTable, ZoneIndex
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "geo" / "index"

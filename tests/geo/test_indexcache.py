@@ -14,12 +14,12 @@ import os
 import numpy as np
 import pytest
 import shapely
+from planmap.geo import indexcache
+from planmap.geo.index import ZoneIndex
+from planmap.geo.sitecheck import site_check
+from planmap.layers import zonecommands as commands
+from planmap.server.cli import _cache_dir, main
 
-from geo import indexcache
-from geo.index import ZoneIndex
-from geo.sitecheck import site_check
-from layers import zonecommands as commands
-from server.cli import _cache_dir, main
 from tests.conftest import MINI_SEED
 
 
@@ -68,7 +68,7 @@ def test_a_stale_corrupt_or_foreign_file_is_not_used(built, tmp_path):
 
 
 def test_the_cache_folder_is_per_user_not_the_package(monkeypatch, tmp_path):
-    import layers
+    from planmap import layers
 
     monkeypatch.setenv("PLANMAP_HOME", str(tmp_path / "home"))
     assert _cache_dir("") == str(tmp_path / "home" / "cache")  # an instance keeps it all

@@ -9,10 +9,7 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
-from pyproj import Transformer
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, shape
-
-from geo.mvt import (
+from planmap.geo.mvt import (
     EXTENT,
     TileError,
     TileIndex,
@@ -21,6 +18,8 @@ from geo.mvt import (
     popup_properties,
     tile_bounds,
 )
+from pyproj import Transformer
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box, shape
 
 TO_MERC = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
 Z, X, Y = 12, 3445, 1463  # a tile over 白城市区
@@ -155,7 +154,7 @@ def _merc_area(geom):
 def test_low_zooms_leave_out_only_polygons_under_the_pixel_threshold(z):
     """A polygon at or above MIN_PIXEL_AREA screen pixels is always drawn; smaller ones
     are left out at z <= GENERALISE_MAX_ZOOM and drawn above it."""
-    from geo.mvt import GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
+    from planmap.geo.mvt import GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
 
     w, s, e, n = _tile_lonlat_box(Z, X, Y)  # inside the z10..z12 tiles over it
     pixel = 2 * math.pi * 6378137.0 / (1 << z) / 256
@@ -198,7 +197,7 @@ def test_a_feature_id_at_z12_resolves_to_its_properties():
 
 
 def test_tile_lonlat_bounds_are_the_tile_square_in_lonlat():
-    from geo.mvt import tile_lonlat_bounds
+    from planmap.geo.mvt import tile_lonlat_bounds
 
     b = tile_bounds(Z, X, Y)
     lon0, lat0 = TO_MERC.transform(b[0], b[1], direction="INVERSE")

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
-
-from geo import crs as gcrs
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
-from geo.io import detect_format, json_depth, load_json, parse_points, parse_site
-from geo.limits import Limits
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LimitExceeded, PlanmapError
+from planmap.geo.io import detect_format, json_depth, load_json, parse_points, parse_site
+from planmap.geo.limits import Limits
 
 SITES = Path(__file__).resolve().parents[1] / "data" / "sites"
 
@@ -768,8 +767,8 @@ def _docx_bytes() -> bytes:
     (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "PDF document", "PDF 文档"),
 ])
 def test_renamed_file_as_kml_says_what_it_is_and_what_to_upload(data, what_en, what_zh):
-    from geo.errors import InvalidInput
-    from geo.io import parse_site
+    from planmap.geo.errors import InvalidInput
+    from planmap.geo.io import parse_site
 
     with pytest.raises(InvalidInput) as info:
         parse_site(data, filename="site.kml")

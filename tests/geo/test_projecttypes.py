@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from geo import projecttypes
-from geo.errors import InvalidInput
+from planmap.geo import projecttypes
+from planmap.geo.errors import InvalidInput
 
 
 def test_every_activity_clause_belongs_to_a_project_type(plan_data):

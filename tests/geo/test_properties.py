@@ -21,12 +21,11 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from geo import crs as gcrs
-from geo.errors import PlanmapError
-from geo.io import FORMATS, parse_points, parse_site
-from geo.limits import Limits
-from geo.validate import validate_geometry
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import PlanmapError
+from planmap.geo.io import FORMATS, parse_points, parse_site
+from planmap.geo.limits import Limits
+from planmap.geo.validate import validate_geometry
 
 FAST = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -6,14 +6,13 @@ import geopandas as gpd
 import pytest
 import shapely
 import shapely.affinity
+from planmap.geo import crs as gcrs
+from planmap.geo.errors import InvalidGeometry, InvalidInput
+from planmap.geo.index import ZoneIndex
+from planmap.geo.io import parse_site
+from planmap.geo.sitecheck import VERDICTS, check_rings, site_check, strongest_effect
+from planmap.geo.units import m2_to_ha, m2_to_mu
 from shapely.geometry import LineString, Point, Polygon, box
-
-from geo import crs as gcrs
-from geo.errors import InvalidGeometry, InvalidInput
-from geo.index import ZoneIndex
-from geo.io import parse_site
-from geo.sitecheck import VERDICTS, check_rings, site_check, strongest_effect
-from geo.units import m2_to_ha, m2_to_mu
 
 # Synthetic zones drawn in EPSG:4550 metres (so expected figures are plain arithmetic),
 # stored in WGS 84 like every layer.
@@ -239,7 +238,7 @@ def test_verdict_order():
 
 @pytest.fixture(scope="module")
 def real():
-    import layers
+    from planmap import layers
 
     data = layers.load()
     return data, ZoneIndex.from_plan_data(data)

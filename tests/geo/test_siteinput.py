@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import shapely
-
-from geo import siteinput
-from geo.crs import GK_CM123, ZONE41_OFFSET
-from geo.io import parse_site
+from planmap.geo import siteinput
+from planmap.geo.crs import GK_CM123, ZONE41_OFFSET
+from planmap.geo.io import parse_site
 
 SITES = Path(__file__).resolve().parents[1] / "data" / "sites"
 

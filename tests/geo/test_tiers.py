@@ -10,12 +10,11 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
+from planmap.geo import crs as gcrs
+from planmap.geo.index import AREA_WIDE_SHARE, ZoneIndex
+from planmap.geo.precedence import PRECEDENCE_RULES
+from planmap.geo.sitecheck import site_check
 from shapely.geometry import box
-
-from geo import crs as gcrs
-from geo.index import AREA_WIDE_SHARE, ZoneIndex
-from geo.precedence import PRECEDENCE_RULES
-from geo.sitecheck import site_check
 
 XIANGHAI = (122.350, 45.033)
 FARMLAND = (123.100, 45.800)
@@ -195,7 +194,7 @@ def test_tiers_follow_the_rule_and_a_zone_clause_keeps_a_county_wide_extent_bind
 
 
 def test_cli_text_opens_with_verdict_deciding_clause_and_tiers(plan_index):
-    from geo.checktext import format_text
+    from planmap.geo.checktext import format_text
 
     text = format_text(site_check(plan_index, shapely.Point(*XIANGHAI)), "point")
     lines = text.splitlines()

@@ -3,8 +3,7 @@
 import numpy as np
 import pyproj
 import pytest
-
-from geo.tmerc import metric_point
+from planmap.geo.tmerc import metric_point
 
 
 def test_matches_pyproj_to_a_millimetre_across_and_around_baicheng():

@@ -5,8 +5,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
+from planmap.geo.units import M2_PER_HA, M2_PER_MU, area_fields, round_to
 
 
 def test_a_2km_square_is_400_ha_and_6000_mu():

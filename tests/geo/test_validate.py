@@ -6,10 +6,9 @@ import math
 
 import pytest
 import shapely
-
-from geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
-from geo.limits import Limits
-from geo.validate import count_parts, validate_geometry
+from planmap.geo.errors import InvalidGeometry, InvalidInput, LimitExceeded
+from planmap.geo.limits import Limits
+from planmap.geo.validate import count_parts, validate_geometry
 
 SQUARE = shapely.box(0, 0, 10, 10)
 BOWTIE = shapely.from_wkt("POLYGON ((0 0, 10 10, 10 0, 0 10, 0 0))")

@@ -12,7 +12,7 @@ def store_url(request, tmp_path):
         yield str(tmp_path / "store")
         return
     url = request.getfixturevalue("pg_url")
-    from layers.store import open_store
+    from planmap.layers.store import open_store
 
     store = open_store(url)
     yield url

@@ -12,10 +12,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from layers.build import build
-from layers.builders.context import town
-from layers.loader import copy_data_dir
+from planmap.layers.build import build
+from planmap.layers.builders.context import town
+from planmap.layers.loader import copy_data_dir
 
 FACTS = Path(__file__).resolve().parents[2] / "layers" / "facts"
 NEW = "test_added_layer"
@@ -69,7 +68,7 @@ def test_added_layer_is_built_into_the_catalog_and_data(added):
 
 
 def test_a_fact_with_an_unknown_rule_or_a_wrong_quote_is_refused(tmp_path):
-    from layers.builders.facts import build_layer
+    from planmap.layers.builders.facts import build_layer
 
     fact = {"layer": "x_bad", "features": [{
         "id": "x_bad_1", "name_zh": "坏", "name_en": "Bad", "kind": "zone",
@@ -86,7 +85,7 @@ def test_a_fact_with_an_unknown_rule_or_a_wrong_quote_is_refused(tmp_path):
 
 
 def test_added_layer_loads_is_on_the_map_and_answers_a_point_query(added, tmp_path):
-    from server import create_app
+    from planmap.server import create_app
 
     app = create_app({"DATA_DIR": str(added), "DB_PATH": str(tmp_path / "c.db")})
     client = app.test_client()

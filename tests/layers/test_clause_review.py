@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from layers.builders import clauses as clause_builder
+from planmap.layers.builders import clauses as clause_builder
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAUSES = {c["id"]: c for c in json.loads((ROOT / "layers" / "clauses.json").read_text("utf-8"))}

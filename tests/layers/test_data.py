@@ -364,7 +364,7 @@ def test_licences_and_attribution_are_shipped():
 def test_build_is_deterministic(tmp_path):
     """Re-running the build gives the committed bytes."""
     subprocess.run(
-        [sys.executable, "-m", "layers.build", "--out", str(tmp_path)],
+        [sys.executable, "-m", "planmap.layers.build", "--out", str(tmp_path)],
         cwd=ROOT,
         check=True,
         capture_output=True,

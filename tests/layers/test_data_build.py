@@ -6,9 +6,8 @@ import itertools
 import json
 
 import pytest
+from planmap.layers.builders import common
 from shapely.geometry import Point, Polygon
-
-from layers.builders import common
 
 
 def test_cite_refuses_a_quote_not_at_its_line():

@@ -80,7 +80,7 @@ def units():
 
 # ------------------------------------------------------------------- catalog
 def test_planmap_layers_json_lists_the_new_groups():
-    out = subprocess.run([sys.executable, "-m", "server.cli", "layers", "--json"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "planmap.server.cli", "layers", "--json"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=True)
     listed = json.loads(out.stdout)
     groups = {e["group"] for e in listed}
@@ -239,7 +239,7 @@ def test_new_files_stay_small():
 
 @pytest.mark.slow
 def test_new_layers_build_deterministically(tmp_path):
-    subprocess.run([sys.executable, "-m", "layers.build", "--out", str(tmp_path)], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "planmap.layers.build", "--out", str(tmp_path)], cwd=ROOT,
                    check=True, capture_output=True, timeout=300)
     for e in new_entries():
         assert (tmp_path / e["file"]).read_bytes() == (LAYERS / e["file"]).read_bytes(), e["id"]

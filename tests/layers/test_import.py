@@ -20,13 +20,13 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from planmap.geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
+from planmap.layers.importer import import_layer, kept_versions, restore_previous
+from planmap.server.cli import main as cli
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-import layers
-from geo.errors import CRSError, InvalidGeometry, InvalidInput, LayerError, NotFound
-from layers.importer import import_layer, kept_versions, restore_previous
-from server.cli import main as cli
+from planmap import layers
 from tests.conftest import MINI_SEED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ CITE = {"seed": MINI_SEED, "line": 3, "quote": "构建“两核”生态格局"}
 
 def test_import_without_a_data_folder_never_writes_into_the_package(tmp_path):
     """The built-in data is read-only: an import that forgot ``data_dir`` is refused."""
-    from geo.errors import InvalidInput
+    from planmap.geo.errors import InvalidInput
 
     before = sorted((p.name, p.stat().st_mtime_ns) for p in (layers.PACKAGE_DIR / "data").iterdir())
     for call in (lambda: import_layer(_zones_file(tmp_path, "z.geojson", 122.1), "zones"),
@@ -138,7 +138,7 @@ def test_import_export_import_round_trips_builtin(tmp_data_dir, tmp_path, layer_
                                            ("shp.zip", "all")])
 def test_planmap_export_then_import_round_trips(tmp_data_dir, tmp_path, fmt, exported):
     """What a GIS user does: planmap export, edit elsewhere, planmap import."""
-    from layers import export
+    from planmap.layers import export
 
     import_layer(tmp_data_dir / "data" / "parks.geojson", "parks", data_dir=tmp_data_dir)
     first = layers.load(tmp_data_dir)
@@ -234,7 +234,7 @@ def test_epsg4550_lands_where_geodesy_says(mini_data_dir, tmp_path):
 
 
 def test_import_gcj02_needs_and_honours_crs(mini_data_dir, tmp_path):
-    from geo.crs import wgs84_to_gcj02
+    from planmap.geo.crs import wgs84_to_gcj02
 
     frame = _bureau_frame().to_crs("EPSG:4326")
     truth = frame.geometry.iloc[0]
@@ -464,7 +464,7 @@ def test_restore_refuses_a_corrupt_kept_version(mini_data_dir, tmp_path):
 
 def test_write_failure_is_a_layer_error_and_changes_nothing(mini_data_dir, tmp_path,
                                                              monkeypatch):
-    from layers import importer
+    from planmap.layers import importer
 
     def no_space(src, dst):
         raise OSError(28, "No space left on device", str(dst))
@@ -555,8 +555,8 @@ def test_import_killed_mid_write_leaves_previous_version_intact(mini_data_dir, t
 
 def test_imported_official_red_line_binds_its_clauses(tmp_data_dir, tmp_path):
     """Issue 21: the 三区三线 clauses take effect on an imported ``eco_redline`` layer."""
-    from geo.index import ZoneIndex
-    from geo.sitecheck import site_check
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.sitecheck import site_check
 
     site = Point(122.40, 45.30)  # 洮南市, outside every shipped ecological zone
     before = layers.load(tmp_data_dir)

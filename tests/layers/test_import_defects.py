@@ -19,13 +19,13 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import shapely
+from planmap.layers import importer
+from planmap.layers.importer import import_layer, kept_versions, restore_previous
+from planmap.server import create_app
+from planmap.server.cli import main as cli
 from shapely.geometry import box
 
-import layers
-from layers import importer
-from layers.importer import import_layer, kept_versions, restore_previous
-from server import create_app
-from server.cli import main as cli
+from planmap import layers
 from tests.conftest import MINI_SEED, mini_feature, write_layer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_serve_starts_on_a_hand_edited_layer_with_nested_collections(mini_data_d
 
 
 def test_flatten_keeps_the_covered_points():
-    from geo.validate import flatten_collection
+    from planmap.geo.validate import flatten_collection
 
     a, b = shapely.box(0, 0, 2, 2), shapely.box(1, 1, 3, 3)  # overlapping members
     nested = shapely.GeometryCollection([shapely.GeometryCollection(

@@ -13,8 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-
-from layers.builders.common import place_en
+from planmap.layers.builders.common import place_en
 
 LAYERS = Path(__file__).resolve().parents[2] / "layers"
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 import shapely
-
-from geo.errors import NotFound
-from layers.store import open_store
+from planmap.geo.errors import NotFound
+from planmap.layers.store import open_store
 
 CIT = {"seed": "000_f32aaef515cfbb76", "line": 849, "quote": "严格执行生态保护红线管理办法"}
 

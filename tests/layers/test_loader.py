@@ -6,10 +6,10 @@ import json
 
 import pytest
 import shapely
+from planmap.geo.errors import LayerError, NotFound
 from shapely.geometry import Point
 
-import layers
-from geo.errors import LayerError, NotFound
+from planmap import layers
 from tests.conftest import MINI_SEED, mini_feature, write_layer
 
 EXPECTED_LAYERS = ("admin", "ecology", "urban", "parks", "water")
@@ -247,7 +247,7 @@ def _raw_counts(data_dir, layer_id):
 
 
 def test_cli_layers_json_lists_the_five_layers_with_counts(capsys):
-    from server.cli import main
+    from planmap.server.cli import main
 
     assert main(["layers", "--json"]) == 0
     rows = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
@@ -262,7 +262,7 @@ def test_cli_layers_json_lists_the_five_layers_with_counts(capsys):
 
 
 def test_cli_layers_table_is_readable(capsys, plan_data):
-    from server.cli import main
+    from planmap.server.cli import main
 
     assert main(["layers"]) == 0
     out = capsys.readouterr().out
@@ -275,7 +275,7 @@ def test_cli_layers_table_is_readable(capsys, plan_data):
 
 
 def test_cli_layers_reports_a_broken_layer(mini_data_dir, capsys):
-    from server.cli import main
+    from planmap.server.cli import main
 
     (mini_data_dir / "data" / "zones.geojson").write_text("{", "utf-8")
     assert main(["layers", "--json", "--data-dir", str(mini_data_dir)]) == 1

@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from planmap.geo import crs as gcrs
 from shapely.geometry import Point, box, shape
 from shapely.ops import nearest_points
-
-from geo import crs as gcrs
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "layers" / "data"
@@ -150,7 +149,7 @@ SHORT = {"220800": "白城", "220802": "洮北", "220821": "镇赉", "220822": "
 
 
 def test_admin_citations_name_the_unit():
-    from layers.builders.common import quote_found
+    from planmap.layers.builders.common import quote_found
 
     for code, short in SHORT.items():
         cit = ALL[f"admin_{code}"]["properties"]["citation"]

@@ -8,10 +8,9 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from planmap.layers.builders.common import quote_found
 from pyproj import Geod
 from shapely.geometry import shape
-
-from layers.builders.common import quote_found
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ROOT / "layers"

@@ -12,12 +12,12 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
+from planmap.geo.errors import InvalidInput, NotFound
+from planmap.layers.store import open_store
+from planmap.layers.storeimport import import_to_store
+from planmap.server.cli import main
 
-import layers
-from geo.errors import InvalidInput, NotFound
-from layers.store import open_store
-from layers.storeimport import import_to_store
-from server.cli import main
+from planmap import layers
 from tests.conftest import MINI_SEED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +182,7 @@ def test_import_killed_mid_way_leaves_the_previous_version_served(store_url, min
 
 def test_column_by_column_rows_are_the_row_by_row_rows(mini_data_dir, tmp_path, monkeypatch):
     """The fast path for rows with their own ids stores exactly what the per-row rules do."""
-    from layers import storeimport
+    from planmap.layers import storeimport
 
     src = _parcels(tmp_path / "p.gpkg", 70, uncited_rows={5, 33}, bowtie_rows={12},
                    bad_rows={50})

@@ -12,16 +12,16 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from planmap.geo import crs as gcrs
+from planmap.geo.index import ZoneIndex
+from planmap.geo.sitecheck import site_check
+from planmap.layers import store as layer_store
+from planmap.layers.store import open_store
+from planmap.layers.storeimport import import_to_store
+from planmap.server import create_app
 from shapely.geometry import box
 
-import layers
-from geo import crs as gcrs
-from geo.index import ZoneIndex
-from geo.sitecheck import site_check
-from layers import store as layer_store
-from layers.store import open_store
-from layers.storeimport import import_to_store
-from server import create_app
+from planmap import layers
 
 _BENCH = Path(__file__).resolve().parents[2] / "bench" / "make_parcels.py"
 N = 2400
@@ -210,8 +210,7 @@ def test_an_in_place_layer_is_drawn_from_tiles_cut_from_the_store(store, tmp_pat
     """The map draws a bulk store layer from /tiles without reading it whole: the tile's
     features are exactly those meeting the tile, each with its properties and a stable id."""
     import mapbox_vector_tile
-
-    from geo.mvt import tile_lonlat_bounds
+    from planmap.geo.mvt import tile_lonlat_bounds
 
     ids, g = _truth(store)
     _no_reads(monkeypatch)

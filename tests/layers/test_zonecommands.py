@@ -5,12 +5,11 @@ import io
 import json
 
 import pytest
-
-from geo import crs as gcrs
-from geo.index import ZoneIndex
-from geo.sitecheck import VERDICTS
-from layers import zonecommands as commands
-from server.cli import main
+from planmap.geo import crs as gcrs
+from planmap.geo.index import ZoneIndex
+from planmap.geo.sitecheck import VERDICTS
+from planmap.layers import zonecommands as commands
+from planmap.server.cli import main
 
 SEATS = {"taonan": (122.788, 45.335, "admin_220881"), "daan": (124.292, 45.507, "admin_220882"),
          "zhenlai": (123.199, 45.848, "admin_220821"), "tongyu": (123.088, 44.813, "admin_220822"),
@@ -19,7 +18,7 @@ SEATS = {"taonan": (122.788, 45.335, "admin_220881"), "daan": (124.292, 45.507, 
 
 @pytest.fixture(scope="module")
 def index():
-    import layers
+    from planmap import layers
 
     return ZoneIndex.from_plan_data(layers.load())
 

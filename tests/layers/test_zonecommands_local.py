@@ -13,15 +13,14 @@ import zipfile
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
-from geo.index import ZoneIndex
-from layers import zonecommands as commands
-from server.cli import main
+from planmap.geo.index import ZoneIndex
+from planmap.layers import zonecommands as commands
+from planmap.server.cli import main
 
 
 @pytest.fixture(scope="module")
 def index():
-    import layers
+    from planmap import layers
 
     return ZoneIndex.from_plan_data(layers.load())
 
@@ -69,8 +68,8 @@ def test_zones_accepts_a_25_mb_csv_and_answers_like_one_batch(cached, tmp_path, 
 
 
 def test_http_still_refuses_a_body_over_its_limit_with_the_json_error(tmp_path):
-    from server import create_app
-    from server.settings import DEFAULTS
+    from planmap.server import create_app
+    from planmap.server.settings import DEFAULTS
 
     limit = DEFAULTS["MAX_BODY_BYTES"]
     lon, lat = _points(2)
@@ -206,7 +205,7 @@ def test_import_accepts_a_zip_that_unpacks_past_100_mb(tmp_data_dir, tmp_path, c
     monkeypatch.delenv("PLANMAP_CLI_MAX_UNZIPPED_BYTES")
     assert main(args) == 0, capsys.readouterr().err
     assert "40 official features" in capsys.readouterr().out
-    import layers
+    from planmap import layers
 
     assert len(layers.load(tmp_data_dir).layers["parcels"]) == 40
 

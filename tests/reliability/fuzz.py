@@ -70,9 +70,9 @@ def make_target(target: str):
     ``run`` raises whatever the parser raises; only :class:`geo.errors.PlanmapError` is
     an acceptable answer to bad input.
     """
-    from geo import crs as gcrs
-    from geo.io import common, points, site
-    from geo.limits import Limits
+    from planmap.geo import crs as gcrs
+    from planmap.geo.io import common, points, site
+    from planmap.geo.limits import Limits
 
     # Small limits: the same code paths, a thousand times cheaper per input.
     limits = Limits(max_bytes=256 * 1024, max_vertices=20_000, max_parts=100,
@@ -95,7 +95,7 @@ def make_target(target: str):
             gcrs.to_wgs84(x, y, gcrs.WGS84, param="points")
         return run
 
-    from layers import importer
+    from planmap.layers import importer
 
     suffix = {"import_geojson": ".geojson", "import_gpkg": ".gpkg",
               "import_shpzip": ".zip"}[target]
@@ -114,7 +114,7 @@ def make_target(target: str):
 
 def make_one_input(target: str):
     """The fuzz target: :func:`make_target` with :class:`PlanmapError` as the one answer."""
-    from geo.errors import PlanmapError
+    from planmap.geo.errors import PlanmapError
 
     run = make_target(target)
 
@@ -130,11 +130,11 @@ def _instrumented_one_input(target: str):
     import atheris
 
     with atheris.instrument_imports(include=["geo", "layers"]):
-        import geo.crs  # noqa: F401
-        import geo.io  # noqa: F401
-        import geo.validate  # noqa: F401
+        import planmap.geo.crs  # noqa: F401
+        import planmap.geo.io  # noqa: F401
+        import planmap.geo.validate  # noqa: F401
         if target.startswith("import_"):
-            import layers.importer  # noqa: F401
+            import planmap.layers.importer  # noqa: F401
     return make_one_input(target)
 
 

@@ -61,7 +61,7 @@ def zip_bomb(expanded_bytes: int = 200 * 1024 * 1024) -> bytes:
 @contextmanager
 def real_server(app, threads: int = 4):
     """Serve ``app`` under waitress on 127.0.0.1 (free port) with the options ``serve`` uses."""
-    from server.commands import make_server
+    from planmap.server.commands import make_server
 
     server = make_server(app, "127.0.0.1", 0, threads)
     closing = threading.Event()
@@ -138,7 +138,7 @@ def planmap_serve(tmp_path, env: dict | None = None, threads: int = 8, start_tim
     full_env.update(env or {})
     log = open(tmp_path / "serve.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port",
+        [sys.executable, "-m", "planmap.server.cli", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--threads", str(threads)], cwd=str(root), env=full_env,
         stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

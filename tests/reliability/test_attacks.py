@@ -56,7 +56,7 @@ def _post_json(base, path, obj, timeout=120):
 
 
 def _star(n: int, spikes_m=20_000.0) -> dict:
-    from geo import crs
+    from planmap.geo import crs
 
     cx, cy = crs.from_wgs84(np.array([122.84]), np.array([45.62]), "EPSG:4550")
     ang = np.linspace(0, 2 * math.pi, n, endpoint=False)

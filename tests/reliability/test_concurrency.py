@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = r"""
 import json, random, sys, threading
 import shapely
-import layers
-from geo.index import ZoneIndex
-from geo.sitecheck import site_check
+from planmap import layers
+from planmap.geo.index import ZoneIndex
+from planmap.geo.sitecheck import site_check
 
 idx = ZoneIndex.from_plan_data(layers.load())
 jobs = []

@@ -24,8 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from server.store import CheckStore
+from planmap.server.store import CheckStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # save() has returned (i.e. after the commit).
 STORE_WRITER = r"""
 import hashlib, json, sys
-from server.store import CheckStore
+from planmap.server.store import CheckStore
 store = CheckStore(sys.argv[1])
 seq = 0
 while True:
@@ -128,7 +127,7 @@ def test_store_killed_mid_write_keeps_every_committed_check(tmp_path):
 
 LAYER_WRITER = r"""
 import sys
-from layers.importer import import_layer, restore_previous
+from planmap.layers.importer import import_layer, restore_previous
 data_dir, new_file, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for i in range(rounds):
     import_layer(new_file, "zones", data_dir=data_dir)
@@ -138,7 +137,7 @@ print("done", flush=True)
 
 LAYER_READER = r"""
 import hashlib, json, sys, time
-import layers
+from planmap import layers
 data_dir, seconds = sys.argv[1], float(sys.argv[2])
 end = time.monotonic() + seconds
 while time.monotonic() < end:
@@ -153,7 +152,7 @@ while time.monotonic() < end:
 
 
 def _layer_key(data_dir: Path) -> tuple[str, str]:
-    import layers
+    from planmap import layers
 
     gdf = layers.load(data_dir).layers["zones"]
     return (",".join(sorted(gdf.index)),
@@ -162,7 +161,7 @@ def _layer_key(data_dir: Path) -> tuple[str, str]:
 
 @pytest.mark.slow
 def test_layer_readers_see_old_or_new_version_never_a_mix(mini_data_dir, tmp_path):
-    from layers.importer import import_layer, restore_previous
+    from planmap.layers.importer import import_layer, restore_previous
 
     # version B: the same features moved 0.01° east (a mix would show up in the hash)
     target = mini_data_dir / "data" / "zones.geojson"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from planmap.server import create_app
 
-import layers
-from server import create_app
+from planmap import layers
 from tests.reliability.support import SQUARE, assert_error
 from tests.server.ogc_expect import expected_collections
 

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from planmap.geo.errors import PlanmapError
 
-from geo.errors import PlanmapError
 from tests.reliability.fuzz import make_target
 from tests.reliability.support import make_zip
 

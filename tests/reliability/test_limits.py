@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from planmap.server import create_app
 
-from server import create_app
 from tests.reliability.support import SQUARE, assert_error
 
 SITES = Path(__file__).resolve().parent.parent / "data" / "sites"
@@ -146,7 +146,7 @@ def _nested(levels: int) -> dict:
 
 
 def test_json_depth_at_the_limit_is_served_and_one_deeper_is_413(client):
-    from geo.io import json_depth
+    from planmap.geo.io import json_depth
 
     depth = LIMITS["MAX_JSON_DEPTH"]
     at = json.dumps(_nested(depth))
@@ -194,7 +194,7 @@ def test_limits_come_from_the_environment_too(monkeypatch, tmp_path):
 
 
 def test_every_limit_is_a_documented_setting():
-    from server.settings import SETTINGS
+    from planmap.server.settings import SETTINGS
 
     names = {s.name for s in SETTINGS}
     for name in LIMITS:

@@ -15,9 +15,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from planmap.geo.errors import PlanmapError
+from planmap.geo.io import parse_points, parse_site
 
-from geo.errors import PlanmapError
-from geo.io import parse_points, parse_site
 from tests.reliability.support import assert_error, make_zip
 
 SITES = Path(__file__).resolve().parent.parent / "data" / "sites"

@@ -24,9 +24,9 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from planmap.geo import crs as gcrs
+from planmap.geo.io import parse_points, parse_site
 
-from geo import crs as gcrs
-from geo.io import parse_points, parse_site
 from tests.reliability.support import ERROR_KEYS
 
 FEW = settings(max_examples=12, deadline=None,

@@ -16,9 +16,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from planmap.server import create_app
 
-import layers
-from server import create_app
+from planmap import layers
 from tests.reliability.support import SQUARE
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -212,8 +212,7 @@ def test_plan_page_escapes_hostile_query_and_path(rel_client):
                          ids=["FLASK_DEBUG", "every-debug-variable"])
 def test_serve_cannot_run_debug(monkeypatch, tmp_path, mini_data_dir, env):
     import waitress
-
-    from server import cli
+    from planmap.server import cli
 
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -240,7 +239,7 @@ def test_serve_cannot_run_debug(monkeypatch, tmp_path, mini_data_dir, env):
     def boom():
         raise RuntimeError("secret detail /work/main/server")
 
-    from server.auth import POLICY  # a route without an access rule is refused (issue 14)
+    from planmap.server.auth import POLICY  # a route without an access rule is refused (issue 14)
 
     monkeypatch.setitem(POLICY, "boom", "open")
 
@@ -252,7 +251,7 @@ def test_serve_cannot_run_debug(monkeypatch, tmp_path, mini_data_dir, env):
 
 
 def test_serve_has_no_debug_switch():
-    from server import cli
+    from planmap.server import cli
 
     with pytest.raises(SystemExit):
         cli.main(["serve", "--debug"])

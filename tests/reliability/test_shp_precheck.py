@@ -14,10 +14,10 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+from planmap.geo.errors import LimitExceeded
+from planmap.geo.io import parse_site
+from planmap.geo.limits import Limits
 
-from geo.errors import LimitExceeded
-from geo.io import parse_site
-from geo.limits import Limits
 from tests.reliability.support import assert_error
 
 SITES = Path(__file__).resolve().parent.parent / "data" / "sites"

@@ -77,7 +77,7 @@ def serve(tmp_path):
         db = tmp_path / f"checks-{port}.sqlite3"
         env = dict(os.environ, PLANMAP_DB_PATH=str(db),
                    **{f"PLANMAP_{k}": str(v) for k, v in settings.items()})
-        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--host",
+        proc = subprocess.Popen([sys.executable, "-m", "planmap.server.cli", "serve", "--host",
                                  "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         started.append(proc)

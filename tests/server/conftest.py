@@ -7,8 +7,7 @@ own SQLite file); ``client`` and ``data`` follow it."""
 from __future__ import annotations
 
 import pytest
-
-from server import create_app
+from planmap.server import create_app
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +35,12 @@ def check_store(request, tmp_path):
     skipped locally without PostgreSQL). ``check_store.backend`` names the backend.
     """
     if request.param == "sqlite":
-        from server.store import CheckStore
+        from planmap.server.store import CheckStore
 
         def make(**bounds):
             return CheckStore(tmp_path / "c.db", **bounds)
     else:
-        from server.pgstate import PgCheckStore
+        from planmap.server.pgstate import PgCheckStore
 
         url = request.getfixturevalue("pg_fresh_url")
 

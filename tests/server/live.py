@@ -6,9 +6,8 @@ import threading
 import urllib.request
 from contextlib import contextmanager
 
+from planmap.server import create_app
 from waitress.server import create_server
-
-from server import create_app
 
 
 @contextmanager

@@ -12,8 +12,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-
-from server import create_app
+from planmap.server import create_app
 
 PASSWORD = "a long test password"
 ORG = "白城市自然资源局"

@@ -9,8 +9,7 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-
-from server import create_app
+from planmap.server import create_app
 
 ACCURACY = {"official", "derived", "schematic"}
 

@@ -12,8 +12,7 @@ import sys
 import time
 
 import pytest
-
-from server import create_app
+from planmap.server import create_app
 
 PASSWORD = "a long test password"
 ORG = "白城市自然资源局"
@@ -395,7 +394,7 @@ def test_restricted_layer_absent_from_zone_answers_and_site_checks(app, planner_
 
 
 def test_visibility_functions_for_other_blueprints(app, planner_token):
-    from server.visibility import hidden_layers, layer_visible
+    from planmap.server.visibility import hidden_layers, layer_visible
 
     with app.test_request_context("/tiles/ecology/1/1/1.mvt"):
         app.preprocess_request()
@@ -509,13 +508,13 @@ def test_audit_row_survives_kill_9(tmp_path):
     path = tmp_path / "a.db"
     code = (
         "import os, signal, sys\n"
-        "from server.accounts import AccountStore\n"
+        "from planmap.server.accounts import AccountStore\n"
         f"s = AccountStore({str(path)!r}, argon2_memory_kib=1024)\n"
         "s.audit('planner', 'org', 'sitecheck', 'abc', 'v1', '127.0.0.1', 'ok', 201)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd(), timeout=120)
     assert proc.returncode == -9
-    from server.accounts import AccountStore
+    from planmap.server.accounts import AccountStore
 
     rows = AccountStore(path, argon2_memory_kib=1024).audit_rows()
     assert [(r["username"], r["action"], r["target"]) for r in rows] == \
@@ -527,8 +526,8 @@ def test_audit_row_survives_kill_9(tmp_path):
 # ---------------------------------------------------------------------- command line
 
 def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
-    from server.accounts import AccountStore, accounts_path
-    from server.cli import main
+    from planmap.server.accounts import AccountStore, accounts_path
+    from planmap.server.cli import main
 
     db = tmp_path / "cli.db"
     monkeypatch.setenv("PLANMAP_DB_PATH", str(db))
@@ -549,8 +548,8 @@ def test_cli_user_add_list_disable_and_token(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_import_and_restore_are_audited(tmp_path, monkeypatch, tmp_data_dir):
-    from server.accounts import AccountStore, accounts_path
-    from server.cli import main
+    from planmap.server.accounts import AccountStore, accounts_path
+    from planmap.server.cli import main
 
     db = tmp_path / "cli.db"
     monkeypatch.setenv("PLANMAP_DB_PATH", str(db))

@@ -8,8 +8,7 @@ row fails :func:`test_every_route_has_a_row` (add the row when you add a route).
 from __future__ import annotations
 
 import pytest
-
-from server import create_app
+from planmap.server import create_app
 
 PASSWORD = "a long test password"
 POINT = {"type": "Point", "coordinates": [122.84, 45.62]}  # 白城市区
@@ -102,7 +101,7 @@ def stored_check(app, tokens):
 
 def _sample_args(app, check_id):
     data = app.extensions["planmap"].data
-    from server.ogc import _build_collections
+    from planmap.server.ogc import _build_collections
 
     cid, c = next(iter(_build_collections(data).items()))
     fid = str(data.layers[c.layer].index[c.rows[0]])
@@ -146,7 +145,7 @@ def test_every_route_has_a_row(app):
 
 
 def test_every_endpoint_has_an_access_policy(app):
-    from server.auth import POLICY
+    from planmap.server.auth import POLICY
 
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
     assert endpoints <= set(POLICY), sorted(endpoints - set(POLICY))
@@ -184,7 +183,7 @@ def test_a_browser_is_sent_to_the_login_page(app):
 
 def test_default_settings_keep_anonymous_site_checks_and_exports(tmp_path):
     """AUTH_ANONYMOUS defaults to `check`: the README's serve command works as before."""
-    from server import settings
+    from planmap.server import settings
 
     assert settings.DEFAULTS["AUTH_ANONYMOUS"] == "check"
     app = create_app({"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0,

@@ -10,9 +10,8 @@ import re
 
 import pytest
 from PIL import Image
-
-from server import basemap, create_app
-from server.basemap import Basemap, BasemapURLRefused, check_tile_url
+from planmap.server import basemap, create_app
+from planmap.server.basemap import Basemap, BasemapURLRefused, check_tile_url
 
 CITY_INSIDE = (123.40, 45.00)  # inside Baicheng, away from rivers and labels
 FAR_AWAY = (100.0, 30.0)  # Sichuan: far from every vendored geometry

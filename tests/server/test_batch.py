@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-
-from geo.batch import COLUMNS
-from server import batch
-from server.cli import main
+from planmap.geo.batch import COLUMNS
+from planmap.server import batch
+from planmap.server.cli import main
 
 BOUNDS = (121.7, 44.3, 124.3, 46.2)  # inside Baicheng's extent, with room for boxes
 
@@ -58,9 +57,9 @@ def _read(path) -> pd.DataFrame:
 
 
 def test_every_feature_gets_its_site_check_row(sample_gpkg, tmp_path, plan_data):
-    from geo.index import ZoneIndex
-    from geo.plans import other_plan_ids, route, scope_from_plan_data, scope_result
-    from geo.sitecheck import site_check
+    from planmap.geo.index import ZoneIndex
+    from planmap.geo.plans import other_plan_ids, route, scope_from_plan_data, scope_result
+    from planmap.geo.sitecheck import site_check
 
     path, ids, geoms = sample_gpkg
     out = tmp_path / "out.parquet"
@@ -161,7 +160,7 @@ def test_bad_arguments_are_named(tmp_path, capsys):
 
 
 def test_wkt_csv_and_projected_crs(tmp_path):
-    from geo import crs as gcrs
+    from planmap.geo import crs as gcrs
 
     box = shapely.box(122.80, 45.60, 122.81, 45.61)
     projected = gcrs.transform_geometry(box, gcrs.WGS84, "EPSG:4550")

@@ -11,10 +11,9 @@ import math
 import numpy as np
 import pytest
 import shapely
-
-from geo import batch as gb
-from geo.index import ZoneIndex
-from geo.plans import other_plan_ids, scope_from_plan_data
+from planmap.geo import batch as gb
+from planmap.geo.index import ZoneIndex
+from planmap.geo.plans import other_plan_ids, scope_from_plan_data
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +79,8 @@ def test_a_read_error_is_kept_on_its_row(engine):
 @pytest.mark.slow
 def test_dask_points_equal_the_serial_per_feature_run(tmp_path, monkeypatch):
     import pandas as pd
-
-    from server import batch
-    from server.cli import main
+    from planmap.server import batch
+    from planmap.server.cli import main
 
     rng = np.random.default_rng(17)
     lines = ["id,lon,lat"] + [f"q{i},{x:.6f},{y:.6f}" for i, (x, y) in enumerate(
@@ -100,8 +98,8 @@ def test_dask_points_equal_the_serial_per_feature_run(tmp_path, monkeypatch):
     # and both equal the per-feature path, row by row
     import argparse
 
-    from geo import batch as gb
-    from server.batch import engine_spec, load_engine, read_part
+    from planmap.geo import batch as gb
+    from planmap.server.batch import engine_spec, load_engine, read_part
     spec = engine_spec(argparse.Namespace(data_dir=None, cache_dir=str(tmp_path / "cache")))
     engine = load_engine(spec)
     frame = pd.concat([read_part(p) for p in batch.plan(src)])

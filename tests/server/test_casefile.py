@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import shapely
+from planmap.server import create_app
 from shapely.geometry import shape
 
-from server import create_app
 from tests.external import need_program
 
 SITES = Path(__file__).resolve().parents[1] / "data" / "sites"
@@ -91,7 +91,7 @@ def test_gcj02_file_is_flagged_and_choosing_gcj02_moves_the_site(client):
     hint = [h for h in as_wgs["input"]["crs_hints"] if h["code"] == "looks_gcj02"]
     assert hint and hint[0]["suggest_crs"] == "gcj02"
     assert as_gcj["input"]["crs"] == "gcj02" and as_gcj["input"]["crs_hints"] == []
-    from geo.crs import to_metric
+    from planmap.geo.crs import to_metric
 
     a = to_metric(shape(client.get(as_wgs["url"]).get_json()["site_geometry"]))
     b = to_metric(shape(client.get(as_gcj["url"]).get_json()["site_geometry"]))

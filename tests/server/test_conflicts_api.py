@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import planmap.server.conflicts as sc
 import pytest
-
-import server.conflicts as sc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +75,7 @@ def test_page_escapes_feature_text(client, monkeypatch):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "server.cli", "conflicts", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "planmap.server.cli", "conflicts", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -6,8 +6,7 @@ import gzip
 import json
 
 import pytest
-
-from server import create_app
+from planmap.server import create_app
 
 READ_URLS = ["/ogc/collections/admin/items?limit=50", "/ogc/collections", "/ogc/api",
              "/api/v1/layers", "/api/v1/layers/admin", "/export/admin.geojson"]

@@ -132,7 +132,7 @@ def test_api_english_titles_have_no_chinese(client):
 
 def test_every_kind_in_the_data_has_a_label_in_both_languages():
     """Popups and the attribute table show a kind label, never the code (livestock_base)."""
-    from server import i18n
+    from planmap.server import i18n
 
     kinds = _data_kinds()
     assert "livestock_base" in kinds and len(kinds) > 50

@@ -11,9 +11,8 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
-
-from server import create_app
-from server.cli import main as cli_main
+from planmap.server import create_app
+from planmap.server.cli import main as cli_main
 
 FORMATS = ("geojson", "gpkg", "shp.zip", "kml", "csv")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server import multiserve
-from server.settings import DEFAULTS
+from planmap.server import multiserve
+from planmap.server.settings import DEFAULTS
 
 
 def test_the_site_check_pool_is_shared_out_over_the_web_workers():

@@ -9,8 +9,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
+from planmap.server import create_app
 
-from server import create_app
 from tests.server.ogc_expect import FAMILY, expected_collections
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"

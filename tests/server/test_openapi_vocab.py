@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from geo import vocab
+from planmap.geo import vocab
 
 
 def _enums_by_key(node, key=None, out=None):
@@ -38,17 +38,19 @@ def test_openapi_enums_are_the_vocabulary(client):
 
 
 def test_modules_use_the_one_definition():
-    import geo.conflicts
-    import geo.crs
-    import geo.precedence
-    import geo.sitecheck
-    import geo.tiers
-    import layers.builders.clauses
-    import layers.builders.common
-    import layers.export
-    import layers.loader
-    import layers.store
-    import server.i18n
+    import planmap.geo.conflicts  # noqa: F401
+    import planmap.geo.crs  # noqa: F401
+    import planmap.geo.precedence  # noqa: F401
+    import planmap.geo.sitecheck  # noqa: F401
+    import planmap.geo.tiers  # noqa: F401
+    import planmap.layers.builders.clauses  # noqa: F401
+    import planmap.layers.builders.common  # noqa: F401
+    import planmap.layers.export  # noqa: F401
+    import planmap.layers.loader  # noqa: F401
+    import planmap.layers.store  # noqa: F401
+    import planmap.server.i18n  # noqa: F401
+
+    from planmap import geo, layers, server
 
     assert geo.crs.SUPPORTED_CRS is vocab.SUPPORTED_CRS
     assert geo.sitecheck.EFFECTS is vocab.EFFECTS and geo.sitecheck.VERDICTS is vocab.VERDICTS

@@ -9,8 +9,7 @@ from html import escape as html_escape
 
 import pytest
 from markupsafe import escape as markup_escape
-
-from server import create_app, i18n
+from planmap.server import create_app, i18n
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_EN = "</script><script>alert(2)</script>"
@@ -54,7 +53,7 @@ def _asset_urls(html: str) -> list[str]:
 
 def test_map_page_registers_and_lists_every_catalog_layer(client, app):
     html, script = _page(client)
-    from server import services
+    from planmap.server import services
 
     with app.app_context():
         catalog = services().data.catalog
@@ -156,7 +155,7 @@ def test_basemap_setting_adds_tiles_and_widens_img_src_only_for_its_host(tmp_pat
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory):
 
-    import layers
+    from planmap import layers
 
     root = tmp_path_factory.mktemp("hostile")
     data_dir = layers.copy_data_dir(root / "data_dir")
@@ -197,7 +196,7 @@ def test_hostile_feature_name_is_never_markup(hostile_client):
 
 
 def test_planmap_js_never_writes_html():
-    from server.pages import STATIC_DIR
+    from planmap.server.pages import STATIC_DIR
 
     code = (STATIC_DIR / "planmap.js").read_text("utf-8")
     assert "innerHTML" not in code.replace("never with innerHTML", "")
@@ -207,7 +206,7 @@ def test_planmap_js_never_writes_html():
 # ---- plan text -------------------------------------------------------------------------------
 
 def test_plan_page_has_an_anchor_per_line_and_its_title(client, app):
-    from server import services
+    from planmap.server import services
 
     with app.app_context():
         plan = services().data.plans[PLAN]
@@ -224,7 +223,7 @@ def test_plan_page_highlights_the_requested_lines(client):
 
 
 def test_plan_page_highlights_cited_lines_by_default(client, app):
-    from server import services
+    from planmap.server import services
 
     with app.app_context():
         data = services().data
@@ -236,7 +235,7 @@ def test_plan_page_highlights_cited_lines_by_default(client, app):
 
 
 def test_plan_text_is_escaped(client, app):
-    from server import services
+    from planmap.server import services
 
     with app.app_context():
         plan = services().data.plans[PLAN]
@@ -294,8 +293,7 @@ def test_report_page_prints_the_site_check(client, stored_check):
 def test_display_collection_simplifies_rounds_orders_and_flags_wide_zones():
     import geopandas as gpd
     import shapely
-
-    from server import mapbuild
+    from planmap.server import mapbuild
 
     big = shapely.box(122.0, 45.0, 123.0, 46.0).buffer(0.1, quad_segs=64)
     small = shapely.Point(122.123456789, 45.987654321).buffer(0.01, quad_segs=64)
@@ -329,7 +327,7 @@ def test_tianditu_token_adds_its_tiles_and_hosts(tmp_path):
 
 
 def test_map_page_credits_every_layer_source(client, app):
-    from server import services
+    from planmap.server import services
 
     with app.app_context():
         catalog = services().data.catalog

@@ -131,14 +131,14 @@ def _deployment(url, mini_data_dir, tmp_path):
                      "PLANMAP_HOME": str(tmp_path / name / "home"),
                      "PLANMAP_CACHE_DIR": str(tmp_path / name / "cache")})
     ports = [_free_port(), _free_port()]
-    cmds = [[sys.executable, "-m", "server.cli", "serve", "--port", str(ports[0]),
+    cmds = [[sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(ports[0]),
              "--workers", "2"],
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(ports[1])]]
+            [sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(ports[1])]]
     logs = [open(tmp_path / f"serve-{i}.log", "w+b") for i in range(2)]  # noqa: SIM115
     procs = [subprocess.Popen(c, env=e, stdout=subprocess.DEVNULL, stderr=log)
              for c, e, log in zip(cmds, envs, logs, strict=True)]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
-    cli = [sys.executable, "-m", "server.cli"]
+    cli = [sys.executable, "-m", "planmap.server.cli"]
     try:
         for base, proc, log in zip(urls, procs, logs, strict=True):
             _wait_up(base, proc, log)

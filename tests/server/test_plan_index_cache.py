@@ -3,8 +3,10 @@ it was rebuilt at every start, ~25 s of a server's start-up on the shared machin
 
 from __future__ import annotations
 
-import geo.index
-from server import create_app
+import planmap.geo.index  # noqa: F401
+from planmap.server import create_app
+
+from planmap import geo
 
 
 def _config(tmp_path):

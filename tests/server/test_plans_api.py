@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from geo.index import ZoneIndex
+from planmap.geo.index import ZoneIndex
 
 JILIN_CITY = (126.55, 43.84)
 MEIHEKOU = (125.68, 42.53)

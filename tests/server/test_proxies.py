@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from server import create_app
-from server.proxies import client_address, parse_trusted
+from planmap.server import create_app
+from planmap.server.proxies import client_address, parse_trusted
 
 NETS = parse_trusted("10.0.0.5, 192.168.1.0/24")
 

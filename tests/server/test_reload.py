@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 import shapely
+from planmap.server import create_app, services
+from planmap.server.reload import signature, swap
 
-from server import create_app, services
-from server.reload import signature, swap
 from tests.conftest import MINI_SEED
 
 # The tests run on the tiny data set (tests/conftest.py): what they check is the switch,
@@ -52,7 +52,7 @@ QUERY = f"/api/v1/zones?lon={SITE.x}&lat={SITE.y}"
 
 
 def test_import_is_served_without_restart(mini_data_dir, tmp_path):
-    from layers.importer import import_layer
+    from planmap.layers.importer import import_layer
 
     app = create_app({"DATA_DIR": str(mini_data_dir), "DB_PATH": str(tmp_path / "c.db"),
                       "WORKERS": 0, "DATA_CHECK_S": 0.2})
@@ -128,9 +128,9 @@ def test_two_instances_share_store_and_see_an_import(mini_data_dir, tmp_path):
            "PLANMAP_DB_PATH": str(tmp_path / "shared.db"), "PLANMAP_WORKERS": "1",
            "PLANMAP_RATE_LIMIT_CHEAP": "0", "PLANMAP_RATE_LIMIT_EXPENSIVE": "0"}
     ports = [_free_port(), _free_port()]
-    cmds = [[sys.executable, "-m", "server.cli", "serve", "--port", str(ports[0]),
+    cmds = [[sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(ports[0]),
              "--workers", "2"],
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(ports[1])]]
+            [sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(ports[1])]]
     procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
              for c in cmds]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
@@ -167,7 +167,7 @@ def test_two_instances_share_store_and_see_an_import(mini_data_dir, tmp_path):
         for t in threads:
             t.start()
         time.sleep(1.0)
-        subprocess.run([sys.executable, "-m", "server.cli", "import", str(_redline(tmp_path)),
+        subprocess.run([sys.executable, "-m", "planmap.server.cli", "import", str(_redline(tmp_path)),
                         "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet",
                         "--data-dir", str(mini_data_dir)], env=env, check=True)
         imported = time.monotonic()

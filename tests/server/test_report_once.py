@@ -11,8 +11,7 @@ import re
 import sqlite3
 
 import pytest
-
-from server import create_app, reportview
+from planmap.server import create_app, reportview
 
 SITE = {"type": "Polygon", "coordinates": [[[122.80, 45.60], [122.88, 45.60], [122.88, 45.65],
                                             [122.80, 45.65], [122.80, 45.60]]]}

@@ -9,9 +9,9 @@ import time
 
 import numpy as np
 import pytest
+from planmap.geo import crs
+from planmap.server import create_app, workers
 
-from geo import crs
-from server import create_app, workers
 from tests.reliability.support import assert_error
 
 SPOT = (122.835, 45.615)  # main city: covered by several zones

@@ -8,11 +8,10 @@ import json
 
 import pytest
 import shapely
-
-from geo.index import ZoneIndex
-from geo.sitecheck import site_check
-from server import create_app
-from server.visibility import data_without
+from planmap.geo.index import ZoneIndex
+from planmap.geo.sitecheck import site_check
+from planmap.server import create_app
+from planmap.server.visibility import data_without
 
 RESTRICTED = "ecology"
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from planmap.server import search
 from pyproj import Transformer
-
-from server import search
 
 
 @pytest.fixture(scope="module")

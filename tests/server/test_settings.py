@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from server import settings
+from planmap.server import settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "SETTINGS.md"
 

@@ -5,9 +5,8 @@ import time
 
 import numpy as np
 import pytest
-
-from geo import crs
-from server import create_app, workers
+from planmap.geo import crs
+from planmap.server import create_app, workers
 
 
 def _ring(n, radius):

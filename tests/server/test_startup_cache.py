@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from geo import index as gindex
-from server import create_app
+from planmap.geo import index as gindex
+from planmap.server import create_app
 
 
 def _app(data_dir, tmp_path, **extra):

@@ -3,9 +3,8 @@
 import threading
 
 import pytest
-
-from geo.errors import NotFound
-from server.store import CheckStore
+from planmap.geo.errors import NotFound
+from planmap.server.store import CheckStore
 
 
 def test_save_then_get_round_trips_result_and_site(check_store):
@@ -85,7 +84,7 @@ def test_processes_starting_at_once_create_the_postgres_tables_once(pg_fresh_url
     import time
 
     code = ("import sys, time\n"
-            "from server.pgstate import PgAccountStore, PgCheckStore\n"
+            "from planmap.server.pgstate import PgAccountStore, PgCheckStore\n"
             "time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all at once\n"
             "s = PgCheckStore(sys.argv[1])\n"
             "assert s._open_problem is None, s._open_problem\n"
@@ -97,7 +96,7 @@ def test_processes_starting_at_once_create_the_postgres_tables_once(pg_fresh_url
                               cwd=os.getcwd(), stderr=subprocess.PIPE) for k in range(4)]
     for proc in procs:
         assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()[-1500:]
-    from server.pgstate import PgAccountStore, PgCheckStore
+    from planmap.server.pgstate import PgAccountStore, PgCheckStore
 
     assert PgCheckStore(pg_fresh_url).count() == 4
     rows = PgAccountStore(pg_fresh_url, argon2_memory_kib=1024).audit_rows()

@@ -19,9 +19,8 @@ import threading
 import time
 
 import pytest
-
-from server import create_app
-from server.store import CheckStore, StoreFull, StoreUnavailable
+from planmap.server import create_app
+from planmap.server.store import CheckStore, StoreFull, StoreUnavailable
 
 SITE = {"type": "Polygon", "coordinates": [[[122.80, 45.60], [122.81, 45.60], [122.81, 45.61],
                                             [122.80, 45.61], [122.80, 45.60]]]}
@@ -80,7 +79,9 @@ def test_check_quota_refuses_new_checks_with_503_and_keeps_old_ones(tmp_path):
 
 def test_a_full_store_refuses_before_computing_the_check(tmp_path, monkeypatch):
     """A flood past the quota must not still cost a site check (and a drawing) per POST."""
-    import geo.sitecheck
+    import planmap.geo.sitecheck  # noqa: F401
+
+    from planmap import geo
 
     client = _app(tmp_path, STORE_MAX_CHECKS=1).test_client()
     assert _post(client).status_code == 201
@@ -145,8 +146,8 @@ def test_expired_check_is_a_404_on_the_api_and_the_report(tmp_path):
 
 
 def test_purge_expired_deletes_in_batches(check_store, monkeypatch):
-    from server import pgstate
-    from server import store as store_mod
+    from planmap.server import pgstate
+    from planmap.server import store as store_mod
 
     monkeypatch.setattr(store_mod, "PURGE_BATCH", 7)
     monkeypatch.setattr(pgstate, "PURGE_BATCH", 7)

@@ -10,10 +10,9 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-
-from layers.store import open_store
-from layers.storeimport import import_to_store
-from server import create_app
+from planmap.layers.store import open_store
+from planmap.layers.storeimport import import_to_store
+from planmap.server import create_app
 
 CIT = ("000_f32aaef515cfbb76", 849, "严格执行生态保护红线管理办法")
 

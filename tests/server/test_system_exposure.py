@@ -9,9 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from server import STATIC_DIR, create_app
-from server.security import static_allowed
+from planmap.server import STATIC_DIR, create_app
+from planmap.server.security import static_allowed
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import mapbox_vector_tile
 import numpy as np
 import pytest
 import shapely
+from planmap.geo.mvt import GENERALISATION, GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
+from planmap.server import create_app
 from pyproj import Transformer
 
 from bench.synth_parcels import catalog_entry, parcels
-from geo.mvt import GENERALISATION, GENERALISE_MAX_ZOOM, MIN_PIXEL_AREA
-from server import create_app
 
 N_PARCELS = 10_000
 LAYER = "parcels"
@@ -155,7 +155,7 @@ def test_an_empty_tile_is_a_valid_empty_answer(client):
 # --- caching -------------------------------------------------------------------------------
 
 def test_tiles_are_cached_and_revalidated(app, client):
-    from server import tiles
+    from planmap.server import tiles
 
     x, y = tile_xy(*CENTRE, 13)
     first = get_tile(client, 13, x, y)
@@ -199,7 +199,7 @@ def test_a_new_data_version_is_not_served_from_the_old_cache(app, client, gdf):
 
 
 def test_the_cache_keeps_to_its_byte_budget():
-    from server.tiles import TileCache
+    from planmap.server.tiles import TileCache
 
     cache = TileCache(1000)
     for i in range(10):

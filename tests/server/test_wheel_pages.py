@@ -28,13 +28,13 @@ pytestmark = pytest.mark.slow
 
 SERVE_CHECK = textwrap.dedent("""
     import re, sys, tempfile
-    import server, geo, layers, static
+    from planmap import server, geo, layers, static
     for pkg in (server, geo, layers, static):
         # the installed copy in this venv, not the repository or an editable finder
         where = pkg.__file__
         assert where.startswith(sys.prefix + "/") and "site-packages" in where, where
     assert not any(m.startswith("__editable__") for m in sys.modules), "editable finder loaded"
-    from server import create_app
+    from planmap.server import create_app
     app = create_app({"DB_PATH": tempfile.mkdtemp() + "/c.sqlite3"})
     client = app.test_client()
     page = client.get("/")

@@ -20,8 +20,7 @@ import zipfile
 import numpy as np
 import pyogrio
 import shapely
-
-from geo.crs import to_wgs84
+from planmap.geo.crs import to_wgs84
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -137,7 +136,7 @@ def amap() -> None:
     """amap_gcj02.geojson: a made-up 200 m × 180 m site inside 洮北东湖湿地 (near its east
     edge), exported as an AMap/Gaode file would be — GCJ-02 coordinates (≈ 500 m off WGS 84
     here), a property naming 高德地图.  Read as WGS 84 it falls outside the wetland."""
-    from geo.crs import wgs84_to_gcj02
+    from planmap.geo.crs import wgs84_to_gcj02
 
     cx, cy = 122.975644 - 0.003, (45.602005 + 45.637995) / 2
     ring = np.array([(cx - 0.0012, cy - 0.0008), (cx + 0.0012, cy - 0.0008),
