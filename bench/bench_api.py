@@ -168,7 +168,8 @@ def main(argv=None) -> int:
     port = _free_port()
     tmp = tempfile.mkdtemp(prefix="planmap-bench-api-")
     env = dict(os.environ, PLANMAP_DB_PATH=os.path.join(tmp, "c.db"))
-    cmd = [sys.executable, "-m", "planmap.server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "planmap.server.cli", "serve", "--host", "127.0.0.1",
+           "--port", str(port)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

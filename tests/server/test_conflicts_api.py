@@ -75,8 +75,8 @@ def test_page_escapes_feature_text(client, monkeypatch):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "planmap.server.cli", "conflicts", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "planmap.server.cli", "conflicts", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_json_and_text():

@@ -167,7 +167,8 @@ def test_two_instances_share_store_and_see_an_import(mini_data_dir, tmp_path):
         for t in threads:
             t.start()
         time.sleep(1.0)
-        subprocess.run([sys.executable, "-m", "planmap.server.cli", "import", str(_redline(tmp_path)),
+        subprocess.run([sys.executable, "-m", "planmap.server.cli", "import",
+                        str(_redline(tmp_path)),
                         "--layer", "eco_redline", "--crs", "EPSG:4326", "--quiet",
                         "--data-dir", str(mini_data_dir)], env=env, check=True)
         imported = time.monotonic()

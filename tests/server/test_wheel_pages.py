@@ -81,9 +81,10 @@ def test_wheel_contains_the_page_assets_templates_and_data(wheel):
                      "static/planmap.css", "server/templates/map.html",
                      "server/templates/plan.html", "server/templates/report.html",
                      "layers/catalog.json", "layers/plans/index.json"):
+        required = "planmap/" + required  # the one installed namespace
         assert required in names, required
     for layer in ("admin", "ecology", "urban", "parks", "water"):
-        assert f"layers/data/{layer}.geojson" in names
+        assert f"planmap/layers/data/{layer}.geojson" in names
     assert not any("node_modules" in n for n in names), "node_modules leaked into the wheel"
 
 
