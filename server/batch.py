@@ -383,6 +383,50 @@ def empty_output_frame():
     return _rows_frame([], [])
 
 
+def parquet_table(frame):
+    """The GeoParquet table (WKB, CRS84) of a checked partition, as the output file holds it."""
+    import pyarrow as pa
+    import shapely
+    from planmap.geo.batch import COLUMNS, FLOAT_COLUMNS
+
+    fields = [(c, pa.float64() if c in FLOAT_COLUMNS else
+               pa.bool_() if c == "in_service_area" else pa.string()) for c in COLUMNS]
+    schema = pa.schema(fields + [("geometry", pa.binary())])
+    geo = {"version": "1.0.0", "primary_column": "geometry",
+           "columns": {"geometry": {"encoding": "WKB", "geometry_types": []}}}
+    schema = schema.with_metadata({"geo": json.dumps(geo)})  # no crs: OGC:CRS84
+    arrays = [pa.array(frame[c].tolist(), type=t) for c, t in fields]
+    geoms = np.array(list(frame.geometry.array), dtype=object)
+    arrays.append(pa.array(list(shapely.to_wkb(geoms)), type=pa.binary()))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+PART_FILE_META = {"part": "int64", "path": "object", "rows": "int64", "errors": "int64"}
+
+
+def check_part_to_file(frame, spec: tuple, folder: str, partition_info=None):
+    """Check one partition on a worker and write it there as a GeoParquet part file.
+
+    Returns a one-row frame (part number, path, rows, rows with an error) instead of the
+    rows themselves: the client then only appends files, so it does not become the one
+    process that unpickles and re-encodes every checked row (on a 2-core machine it had
+    to share the cores with the workers, and 2 workers were barely faster than 1).
+    """
+    import os
+
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    out = check_part(frame, spec)
+    k = int((partition_info or {}).get("number", 0))
+    path = Path(folder) / f"part-{k:07d}.parquet"
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(parquet_table(out), tmp)
+    os.replace(tmp, path)  # a part file is whole or absent
+    return pd.DataFrame({"part": [k], "path": [str(path)], "rows": [len(out)],
+                         "errors": [int((out["error"] != "").sum())]}).astype(PART_FILE_META)
+
+
 # --------------------------------------------------------------------------- writing
 
 class RowWriter:
@@ -413,23 +457,24 @@ class RowWriter:
         self._started = True
 
     def _write_parquet(self, frame) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-        import shapely
-        from planmap.geo.batch import COLUMNS, FLOAT_COLUMNS
+        self._write_table(parquet_table(frame))
 
-        fields = [(c, pa.float64() if c in FLOAT_COLUMNS else
-                   pa.bool_() if c == "in_service_area" else pa.string()) for c in COLUMNS]
-        schema = pa.schema(fields + [("geometry", pa.binary())])
-        geo = {"version": "1.0.0", "primary_column": "geometry",
-               "columns": {"geometry": {"encoding": "WKB", "geometry_types": []}}}
-        schema = schema.with_metadata({"geo": json.dumps(geo)})  # no crs: OGC:CRS84
-        arrays = [pa.array(frame[c].tolist(), type=t) for c, t in fields]
-        geoms = np.array(list(frame.geometry.array), dtype=object)
-        arrays.append(pa.array(list(shapely.to_wkb(geoms)), type=pa.binary()))
+    def _write_table(self, table) -> None:
+        import pyarrow.parquet as pq
+
         if self._parquet is None:
-            self._parquet = pq.ParquetWriter(self.path, schema)
-        self._parquet.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            self._parquet = pq.ParquetWriter(self.path, table.schema)
+        self._parquet.write_table(table)
+
+    def append_part_file(self, path: str, rows: int, errors: int) -> None:
+        """Append a GeoParquet part a worker wrote (:func:`check_part_to_file`); remove it."""
+        import pyarrow.parquet as pq
+
+        self.rows += rows
+        self.errors += errors
+        self._write_table(pq.read_table(path))
+        self._started = True
+        Path(path).unlink(missing_ok=True)
 
     def close(self) -> None:
         if self._parquet is not None:
@@ -506,7 +551,8 @@ def _client(args):
     return Client(cluster), cluster
 
 
-def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client) -> None:
+def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client,
+             part_folder: str | None = None) -> None:
     """Check the partitions on ``client``'s cluster; write them in input order.
 
     The input is a dask-geopandas frame of the same partitions (``from_map`` over
@@ -519,8 +565,18 @@ def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client) -> 
 
     frame = dd.from_map(read_part, parts, meta=empty_input_frame(), enforce_metadata=False)
     assert isinstance(frame, dask_geopandas.GeoDataFrame)
-    checked = frame.map_partitions(check_part, spec, meta=empty_output_frame(),
-                                   enforce_metadata=False)
+    folder = None
+    if writer.fmt == "parquet" and part_folder is not None:
+        # the workers write GeoParquet parts beside the output; the client appends them
+        import pandas as pd
+
+        folder = part_folder
+        meta = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in PART_FILE_META.items()})
+        checked = frame.map_partitions(check_part_to_file, spec, folder, meta=meta,
+                                       enforce_metadata=False)
+    else:
+        checked = frame.map_partitions(check_part, spec, meta=empty_output_frame(),
+                                       enforce_metadata=False)
     delayed = checked.to_delayed()
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     window = 2 * workers + 1
@@ -548,8 +604,13 @@ def run_dask(parts: list[Part], spec: tuple, writer: RowWriter, bar, client) -> 
         fut.release()
         while out in done:
             result = done.pop(out)
-            writer.write(result)
-            bar.update(len(result))
+            if folder is not None and "path" in result.columns and "geometry" not in result:
+                row = result.iloc[0]
+                writer.append_part_file(row["path"], int(row["rows"]), int(row["errors"]))
+                bar.update(int(row["rows"]))
+            else:  # rows in hand: another format, or a failed partition's error rows
+                writer.write(result)
+                bar.update(len(result))
             out += 1
         submit()
 
@@ -623,7 +684,12 @@ def run_batch(args) -> int:
                         if not getattr(args, "quiet", False):
                             print(f"planmap: dask dashboard {client.dashboard_link}",
                                   file=sys.stderr)
-                        run_dask(parts, spec, writer, bar, client)
+                        # part files of a GeoParquet output: beside it (the workers of
+                        # a --scheduler cluster must reach the folder: a shared disk)
+                        with tempfile.TemporaryDirectory(
+                                prefix=".planmap-parts-",
+                                dir=str(Path(args.output).resolve().parent)) as part_folder:
+                            run_dask(parts, spec, writer, bar, client, part_folder)
                     finally:
                         client.close()
                         if cluster is not None:

@@ -356,7 +356,10 @@ def test_missing_official_layers_are_named_in_every_check(idx):
     index = ZoneIndex({"plan": _frame([("e", E_M, "official")])}, clauses=[RED_LINE_CLAUSE])
     res = site_check(index, wgs(E_M.centroid))
     note = res["official_layers_note"]
-    assert note["zh"].startswith("须核对官方三区三线") and "三区三线" in note["en"]
+    assert note["zh"].startswith("须核对官方三区三线")
+    # the English note names the same layers in English (no untranslated 三区三线)
+    assert "three zones and three lines" in note["en"] and "ecological protection red line" \
+        in note["en"]
     assert [x["id"] for x in note["layers"]] == ["eco_redline", "basic_farmland"]
     assert note["layers"][0]["name_zh"] == "生态保护红线" and note["clauses"] == ["c_red"]
     assert res["verdict"] == "none"  # the red line is not loaded, so it cannot bind

@@ -189,3 +189,5 @@ def test_dask_engine_equals_the_serial_run(sample_gpkg, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
     assert all(x.equals_exact(y, 0) for x, y in zip(a.geometry, b.geometry, strict=True))
     assert (a["error"] != "").sum() == 1  # the bow-tie, on both
+    # the workers' GeoParquet parts were appended and their folder removed
+    assert not list(tmp_path.glob(".planmap-parts-*"))
