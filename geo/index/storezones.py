@@ -88,7 +88,7 @@ class _Keys(dict):
 
     def __missing__(self, key):
         layer, fid = key
-        for s, src in enumerate(self._index._sources):
+        for s, src in enumerate(self._index._store_sources):
             if src.layer_id == layer:
                 o = src.find(fid)
                 if o is not None:
@@ -155,7 +155,7 @@ class StoreZoneIndex(ZoneIndex):
     def _remember(self, s: int, ords, geoms, props) -> np.ndarray:
         """Cache rows of source ``s``; return their feature indices."""
         base = int(self._src_base[s])
-        layer = self._sources[s].layer_id
+        layer = self._store_sources[s].layer_id
         fs = ords + base
         if len(fs) == 0:
             return fs
@@ -186,7 +186,7 @@ class StoreZoneIndex(ZoneIndex):
         row = self._rows.get(f)
         if row is None:
             s = self._source_of(f)
-            ords, geoms, props = self._sources[s].fetch([f - int(self._src_base[s])])
+            ords, geoms, props = self._store_sources[s].fetch([f - int(self._src_base[s])])
             self._remember(s, ords, geoms, props)
             row = self._rows.get(f)
             if row is None:
@@ -199,11 +199,11 @@ class StoreZoneIndex(ZoneIndex):
         n0, n = self._n0, self._n_all
         self._src_base_list = self._src_base.tolist()
         layer_no = self._layer_no
-        src_layer = np.array([layer_no[s.layer_id] for s in self._sources], dtype=np.int64)
+        src_layer = np.array([layer_no[s.layer_id] for s in self._store_sources], dtype=np.int64)
         self._src_layer = src_layer
 
         def layer_of(f):
-            return self._sources[self._source_of(f)].layer_id
+            return self._store_sources[self._source_of(f)].layer_id
 
         base = self._own
         self._entries = _Tail(base["_entries"], n0, n, lambda f: self._row(f)[0])
@@ -254,7 +254,7 @@ class StoreZoneIndex(ZoneIndex):
 
     def _bulk_cover(self, lon, lat):
         found = self._with_mem(ZoneIndex._bulk_cover, lon, lat) if self._mem() else []
-        for s, src in enumerate(self._sources):
+        for s, src in enumerate(self._store_sources):
             ords, geoms, props = src.candidates(lon, lat, lon, lat)
             if len(ords) == 0:
                 continue
@@ -299,7 +299,7 @@ class StoreZoneIndex(ZoneIndex):
             fs.append(np.asarray(f, np.int64))
         for i in np.flatnonzero(np.isfinite(lon) & np.isfinite(lat)).tolist():
             x, y = float(lon[i]), float(lat[i])
-            for s, src in enumerate(self._sources):
+            for s, src in enumerate(self._store_sources):
                 ords, geoms, _ = src.candidates(x, y, x, y)
                 if len(ords):
                     hit = shapely.intersects_xy(geoms, x, y)
@@ -317,7 +317,7 @@ class StoreZoneIndex(ZoneIndex):
         if self._mem():
             parts.append(np.asarray(self._with_mem(ZoneIndex._bulk_in_box, minx, miny,
                                                    maxx, maxy), dtype=np.int64))
-        for s, src in enumerate(self._sources):
+        for s, src in enumerate(self._store_sources):
             ords, geoms, props = src.candidates(minx, miny, maxx, maxy)
             if len(ords):
                 self._remember(s, ords, geoms, props)
@@ -405,7 +405,7 @@ def attach(index: ZoneIndex, sources) -> ZoneIndex:
     for k in ("_sitecheck_clause_cache", "_bulk_layers_cache"):
         out.__dict__.pop(k, None)
     out._own = {k: index.__dict__[k] for k in _OWN_ALL if k in index.__dict__}
-    out._sources = list(sources)
+    out._store_sources = list(sources)
     out.layer_ids = list(index.layer_ids) + [s.layer_id for s in sources]
     out._layer_no = {lid: k for k, lid in enumerate(out.layer_ids)}
     n0 = len(index._fid)

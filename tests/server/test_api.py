@@ -354,12 +354,13 @@ def test_sitecheck_and_report_say_the_official_lines_must_be_checked(client):
     r = client.post("/api/v1/sitecheck", json={"geometry": SITE, "crs": "EPSG:4326"})
     body = r.get_json()
     note = body["official_layers_note"]
-    assert note["zh"].startswith("须核对官方三区三线") and "三区三线" in note["en"]
+    assert note["zh"].startswith("须核对官方三区三线")
+    assert note["en"].startswith("Check the official three zones and three lines")
     assert {x["id"] for x in note["layers"]} == {"eco_redline", "basic_farmland",
                                                  "urban_growth_boundary", "basic_grassland"}
     zh = client.get(body["report_url"]).get_data(as_text=True)
     en = client.get(body["report_url"] + "?lang=en").get_data(as_text=True)
-    assert "须核对官方三区三线" in zh and "Check the official 三区三线" in en
+    assert "须核对官方三区三线" in zh and "Check the official three zones and three lines" in en
     # the main city's water-supply programme is listed as a programme, not a verdict
     assert "pol_surface_water_switch" not in body["verdict_basis"]
     assert {"id": "pol_surface_water_switch", "scope": "programme"}.items() <= {
