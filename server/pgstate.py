@@ -21,7 +21,6 @@ call. Error texts never carry the URL (it may hold a password).
 
 from __future__ import annotations
 
-import hmac
 import json
 import re
 import secrets
@@ -43,6 +42,8 @@ from planmap.server.store import (
     _not_found,
     _token_hash,
     _unavailable,
+    check_delete_token,
+    expired,
 )
 
 _LOCK_KEY = 8150413  # pg_advisory_xact_lock key of the shared-state schema (layer store: 8150412)
@@ -431,14 +432,7 @@ class PgCheckStore:
                                "FOR UPDATE", (check_id,)).fetchone()
             if row is None or self._expired(row[1]):
                 raise _not_found(check_id)
-            if not token or row[0] is None or not hmac.compare_digest(
-                    row[0], _token_hash(str(token))):
-                raise DeleteForbidden(
-                    "invalid_delete_token",
-                    "deleting a stored check needs the delete_token returned when it was "
-                    "stored (header X-Delete-Token)",
-                    "删除选址检查记录需要保存时返回的 delete_token（请求头 X-Delete-Token）",
-                    param="X-Delete-Token")
+            check_delete_token(row[0], token)
             conn.execute("DELETE FROM planmap_check WHERE id = %s", (check_id,))
 
         self._do(remove)
@@ -446,8 +440,7 @@ class PgCheckStore:
     # ------------------------------------------------------------------ reading
 
     def _expired(self, created) -> bool:
-        return bool(self.max_age_s) and isinstance(created, (int, float)) and \
-            created < time.time() - self.max_age_s
+        return expired(created, self.max_age_s)
 
     def get(self, check_id: str) -> dict:
         """See :meth:`server.store.CheckStore.get`."""

@@ -423,14 +423,7 @@ class CheckStore:
                                (check_id,)).fetchone()
             if row is None or self._expired(row[1]):
                 raise _not_found(check_id)
-            if not token or row[0] is None or not hmac.compare_digest(
-                    row[0], _token_hash(str(token))):
-                raise DeleteForbidden(
-                    "invalid_delete_token",
-                    "deleting a stored check needs the delete_token returned when it was "
-                    "stored (header X-Delete-Token)",
-                    "删除选址检查记录需要保存时返回的 delete_token（请求头 X-Delete-Token）",
-                    param="X-Delete-Token")
+            check_delete_token(row[0], token)
             conn.execute("DELETE FROM checks WHERE id = ?", (check_id,))
 
         self._write(remove)
@@ -438,8 +431,7 @@ class CheckStore:
     # ------------------------------------------------------------------ reading
 
     def _expired(self, created) -> bool:
-        return bool(self.max_age_s) and isinstance(created, (int, float)) and \
-            created < time.time() - self.max_age_s
+        return expired(created, self.max_age_s)
 
     def get(self, check_id: str) -> dict:
         """Return ``{"id", "created", "result", "site", "report"}`` of a stored check.
@@ -549,6 +541,24 @@ def _unavailable(problem: str) -> StoreUnavailable:
         "(the map, layers, OGC API and exports are not affected)",
         f"选址检查存储不可用：{problem}；暂时无法保存选址检查"
         "（地图、图层、OGC 服务和导出不受影响）")
+
+
+def check_delete_token(stored_hash, token) -> None:
+    """Raise :class:`DeleteForbidden` unless ``token`` hashes to the stored delete hash."""
+    if not token or stored_hash is None or not hmac.compare_digest(
+            stored_hash, _token_hash(str(token))):
+        raise DeleteForbidden(
+            "invalid_delete_token",
+            "deleting a stored check needs the delete_token returned when it was "
+            "stored (header X-Delete-Token)",
+            "删除选址检查记录需要保存时返回的 delete_token（请求头 X-Delete-Token）",
+            param="X-Delete-Token")
+
+
+def expired(created, max_age_s) -> bool:
+    """Whether a check created at ``created`` (epoch s) is past ``max_age_s`` (0: never)."""
+    return bool(max_age_s) and isinstance(created, (int, float)) and \
+        created < time.time() - max_age_s
 
 
 def _not_found(check_id) -> NotFound:
