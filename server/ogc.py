@@ -698,6 +698,32 @@ def collection(cid):
     return _json(body)
 
 
+def _page_links(cid: str, offset: int, limit: int, matched: int) -> list[dict]:
+    """self/alternate/collection links of an items page, plus next/prev where they exist.
+
+    Only parameters ``check_params`` accepted reach here; they go into the query string only.
+    """
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
+    args["limit"] = str(limit)
+
+    def page_url(start: int, **extra) -> str:
+        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
+
+    links = [
+        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
+        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
+         "title": "this page as HTML"},
+        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
+    ]
+    if offset + limit < matched:
+        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
+                      "title": "next page"})
+    if offset > 0:
+        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
+                      "type": GEOJSON, "title": "previous page"})
+    return links
+
+
 @bp.get("/collections/<cid>/items", strict_slashes=False)
 def items(cid):
     queryable = queryables(_get(cid))  # 404/503 first: the parameters depend on it
@@ -732,25 +758,7 @@ def items(cid):
     page = _project(c, selected[offset: offset + limit])
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
-    # only parameters check_params accepted reach here; they go into the query string only
-    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
-    args["limit"] = str(limit)
-
-    def page_url(start: int, **extra) -> str:
-        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
-
-    links = [
-        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
-        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
-         "title": "this page as HTML"},
-        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
-    ]
-    if offset + limit < matched:
-        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
-                      "title": "next page"})
-    if offset > 0:
-        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
-                      "type": GEOJSON, "title": "previous page"})
+    links = _page_links(cid, offset, limit, matched)
     body = {
         "type": "FeatureCollection",
         "features": page,
@@ -813,24 +821,7 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
     page = _project_known(page, set(kinds) | {"id"})
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
-    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
-    args["limit"] = str(limit)
-
-    def page_url(start: int, **extra) -> str:
-        return _url("ogc.items", dict(args, offset=str(start), **extra), cid=cid)
-
-    links = [
-        {"href": page_url(offset), "rel": "self", "type": GEOJSON, "title": "this page"},
-        {"href": page_url(offset, f="html"), "rel": "alternate", "type": HTML,
-         "title": "this page as HTML"},
-        {"href": _url("ogc.collection", cid=cid), "rel": "collection", "type": JSON},
-    ]
-    if offset + limit < matched:
-        links.append({"href": page_url(offset + limit), "rel": "next", "type": GEOJSON,
-                      "title": "next page"})
-    if offset > 0:
-        links.append({"href": page_url(max(0, offset - limit)), "rel": "prev",
-                      "type": GEOJSON, "title": "previous page"})
+    links = _page_links(cid, offset, limit, matched)
     body = {"type": "FeatureCollection", "features": page, "links": links,
             "numberMatched": matched, "numberReturned": len(page), "timeStamp": _stamp()}
     if html:
