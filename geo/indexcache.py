@@ -20,6 +20,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 import zlib
 from pathlib import Path
 
@@ -177,34 +178,60 @@ def load(path: Path, key: str):
         return None
 
 
+LOCK_WAIT_S = 60.0
+"""Seconds a process waits for another one building the same cache file (then builds too)."""
+
+
 class building:
-    """Hold the cache folder's lock while one process builds the cache file ``path``.
+    """Hold the lock of the cache file ``path`` while one process builds it.
 
     Several processes needing the same index at once (the web workers after an import,
     an import and a serving worker) take turns: the first builds and saves it, the
-    others find it saved once they hold the lock. POSIX ``flock`` on the folder itself
-    (no lock file beside the caches); where it is missing (Windows) or the folder cannot
+    others find it saved once they hold the lock. The lock is POSIX ``flock`` on a lock
+    file beside the cache (``<name>.lock``), one per cache file: a build of another data
+    folder's index, or of another object, never waits for this one. The wait is bounded
+    (``wait_s``): a builder that hangs or takes longer costs the others a build of their
+    own, never a stuck reload. Where ``flock`` is missing (Windows) or the lock file cannot
     be opened, nothing is locked (each one builds).
 
     Parameters
     ----------
     path : Path
         The cache file (its folder is created, mode 0700).
+    wait_s : float, optional
+        Longest wait for the lock, in seconds (default :data:`LOCK_WAIT_S`).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, wait_s: float | None = None):
         self.path, self._fd = Path(path), None
+        self.wait_s = LOCK_WAIT_S if wait_s is None else float(wait_s)
+        self.locked = False
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file of ``path``."""
+        return self.path.with_name(self.path.name + ".lock")
 
     def __enter__(self):
         try:
             import fcntl
 
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fd = os.open(self.path.parent, os.O_RDONLY)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            deadline = time.monotonic() + self.wait_s
+            while True:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self.locked = True
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        break  # build without the lock rather than wait on
+                    time.sleep(0.05)
         except (ImportError, OSError):
-            if self._fd is not None:
-                os.close(self._fd)
+            pass
+        if not self.locked and self._fd is not None:
+            os.close(self._fd)
             self._fd = None
         return self
 
@@ -212,3 +239,4 @@ class building:
         if self._fd is not None:
             os.close(self._fd)  # closing releases the lock
             self._fd = None
+        self.locked = False

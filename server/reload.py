@@ -13,7 +13,8 @@ The layer store counts as a data file: its version token (:func:`store_token`: t
 GeoPackage ``state.json`` files or the PostGIS pointer table) is part of the signature, so
 an import into a shared PostGIS store from any machine reaches every worker the same way.
 While a new version builds, requests past ``RELOAD_REQUEST_SLOTS`` wait for a slot
-(:func:`_enter_gate`) so that the build is not starved of the GIL by many request threads.
+(:func:`_enter_gate`, at most ``RELOAD_WAIT_S``) so that the build is not starved of the GIL
+by many request threads.
 
 The stored checks and the accounts need no reload: every worker opens the same SQLite
 files (WAL), or the same PostgreSQL database when ``DATABASE_URL`` is set.
@@ -151,16 +152,18 @@ def _enter_gate(watch: _Watch) -> None:
     The build runs in a thread of this process and needs the GIL; 8 (or 32) request threads
     would each get as large a share, and the build took up to a minute under load. Requests
     past the slots wait here (not counted as CPU) until a slot frees, the build finishes, or
-    ``REQUEST_TIME_LIMIT_S`` has passed (then they run anyway: never an error for a wait).
+    ``RELOAD_WAIT_S`` has passed (then they run anyway: never an error for a wait). The wait
+    is short on purpose: a build that waits for another process (the index cache's lock) or
+    hangs must slow requests by at most that, never hold them until their clients give up.
     """
     from flask import g
 
     if watch.gate is None or not watch.building:
         return
-    limit = float(current_app.config.get("REQUEST_TIME_LIMIT_S", 30) or 30)
+    limit = float(current_app.config.get("RELOAD_WAIT_S", 1.0) or 0)
     deadline = time.monotonic() + limit
     while watch.building and time.monotonic() < deadline:
-        if watch.gate.acquire(timeout=0.05):
+        if watch.gate.acquire(timeout=min(0.05, max(deadline - time.monotonic(), 0.001))):
             g.planmap_reload_slot = watch.gate
             return
 

@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
             "web worker; a changed file (an import) is loaded and swapped in without a "
             "restart; 0 = never"),
     Setting("RELOAD_REQUEST_SLOTS", 1, "Requests a web worker runs at once while it builds "
-            "a new data version (the others wait, at most REQUEST_TIME_LIMIT_S), so that the "
+            "a new data version (the others wait, at most RELOAD_WAIT_S), so that the "
             "build is not starved by request threads; 0 = no limit"),
     # -- issue 14 (rest): proxies, web import
     Setting("TRUSTED_PROXIES", "", "Comma-separated addresses/CIDRs of reverse proxies "
@@ -166,6 +166,9 @@ SETTINGS: tuple[Setting, ...] = (
             "deleted and its confirm answers 404 `unknown_import`"),
     Setting("ADMIN_IMPORT_PREVIEW_ROWS", 50, "Repaired/refused rows listed by a web import's "
             "preview (all of them are counted)"),
+    Setting("RELOAD_WAIT_S", 1.0, "Longest wait of a request for one of RELOAD_REQUEST_SLOTS "
+            "while a new data version builds; then it runs anyway (a slow or stuck build never "
+            "holds requests longer)"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

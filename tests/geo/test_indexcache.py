@@ -112,7 +112,7 @@ def test_import_and_restore_make_the_next_command_rebuild(mini_data_dir, tmp_pat
     assert "zone index built" in err and ("a", "zone_core") in first
     again, err = _zones(pts, mini_data_dir, capsys)
     assert "zone index cache" in err and again == first
-    assert len(list(cache.iterdir())) == 1
+    assert len(list(cache.glob("*.pickle"))) == 1
 
     imp = ["import", "--layer", "parcels", "--data-dir", str(mini_data_dir), "--crs",
            "EPSG:4326", "--quiet"]
@@ -130,7 +130,7 @@ def test_import_and_restore_make_the_next_command_rebuild(mini_data_dir, tmp_pat
     capsys.readouterr()
     back, err = _zones(pts, mini_data_dir, capsys)
     assert "zone index cache" in err and back == v1
-    assert len(list(cache.iterdir())) == 1  # one file per data folder, replaced
+    assert len(list(cache.glob("*.pickle"))) == 1  # one file per data folder, replaced
 
 
 def test_a_corrupt_cache_file_is_rebuilt_and_replaced(mini_data_dir, tmp_path, capsys,
@@ -140,7 +140,7 @@ def test_a_corrupt_cache_file_is_rebuilt_and_replaced(mini_data_dir, tmp_path, c
     pts = tmp_path / "p.csv"
     pts.write_text("id,lon,lat\na,122.205,45.205\n", "utf-8")
     want, _ = _zones(pts, mini_data_dir, capsys)
-    (cached_file,) = cache.iterdir()
+    (cached_file,) = cache.glob("*.pickle")
     cached_file.write_bytes(cached_file.read_bytes()[:100])
     got, err = _zones(pts, mini_data_dir, capsys)
     assert got == want and "zone index built" in err

@@ -126,7 +126,9 @@ def _wait_up(url: str, proc, seconds=120) -> None:
 def test_two_instances_share_store_and_see_an_import(mini_data_dir, tmp_path):
     env = {**os.environ, "PLANMAP_DATA_DIR": str(mini_data_dir),
            "PLANMAP_DB_PATH": str(tmp_path / "shared.db"), "PLANMAP_WORKERS": "1",
-           "PLANMAP_RATE_LIMIT_CHEAP": "0", "PLANMAP_RATE_LIMIT_EXPENSIVE": "0"}
+           "PLANMAP_RATE_LIMIT_CHEAP": "0", "PLANMAP_RATE_LIMIT_EXPENSIVE": "0",
+           # this test's own index cache: no other test's builder in the folder
+           "PLANMAP_CACHE_DIR": str(tmp_path / "cache")}
     ports = [_free_port(), _free_port()]
     cmds = [[sys.executable, "-m", "planmap.server.cli", "serve", "--port", str(ports[0]),
              "--workers", "2"],

@@ -118,9 +118,10 @@ def _concurrency(app, n_clients: int) -> int:
     return state["most"]
 
 
-def _probed_app(tmp_path, data_dir, slots):
+def _probed_app(tmp_path, data_dir, slots, wait_s=60.0):
     app = create_app({"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0, "DATA_CHECK_S": 3600,
-                      "RELOAD_REQUEST_SLOTS": slots, "DATA_DIR": str(data_dir)})
+                      "RELOAD_REQUEST_SLOTS": slots, "RELOAD_WAIT_S": wait_s,
+                      "DATA_DIR": str(data_dir)})
 
     @app.before_request
     def enter():  # registered after the reload hook: counts the requests it let in
@@ -146,6 +147,26 @@ def test_while_a_version_builds_requests_take_turns(tmp_path, mini_data_dir):
     assert _concurrency(app, 4) == 1  # every request answered, one at a time
     app.extensions["planmap_reload"].building = False
     assert _concurrency(app, 4) > 1
+
+
+def test_a_stuck_build_holds_a_request_at_most_reload_wait_s(tmp_path, mini_data_dir):
+    # the CI failure this guards against: a reload waiting on another process's lock kept
+    # every request in the gate until its client timed out
+    app = create_app({"DB_PATH": str(tmp_path / "c.db"), "WORKERS": 0, "DATA_CHECK_S": 3600,
+                      "RELOAD_REQUEST_SLOTS": 1, "RELOAD_WAIT_S": 0.5,
+                      "REQUEST_TIME_LIMIT_S": 120, "DATA_DIR": str(mini_data_dir)})
+    watch = app.extensions["planmap_reload"]
+    watch.building = True  # a build that never ends
+    assert watch.gate.acquire(timeout=1)  # and a request holding the one slot
+    try:
+        started = time.monotonic()
+        response = app.test_client().get("/api/v1/zones?lon=122.2&lat=45.2")
+        waited = time.monotonic() - started
+    finally:
+        watch.gate.release()
+        watch.building = False
+    assert response.status_code == 200
+    assert 0.5 <= waited < 30  # RELOAD_WAIT_S, not REQUEST_TIME_LIMIT_S (120 s)
 
 
 def test_no_slots_means_no_gate(tmp_path, mini_data_dir):
