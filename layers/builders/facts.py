@@ -19,7 +19,15 @@ text by :func:`layers.builders.common.cite`) and extra properties.  Only the geo
 code: ``geometry.rule`` names a function of :data:`GEOMETRY_RULES` that returns the
 EPSG:4550 geometry and the stated ``rule`` text from the fact's parameters.  ``county``
 is ``context_units`` (the Baicheng counties and context units the geometry lies in) or
-``counties`` (the Baicheng counties, the default of :func:`~layers.builders.common.feature`).
+``counties`` (the Baicheng counties, the default of :func:`~layers.builders.common.feature`)
+or an explicit list of adcodes.
+
+A layer of another plan (``p001_`` … ``p004_``) says ``"frame": "plan"`` in its defaults:
+its rules (the ``plan_`` ones) work in EPSG:4551 (:mod:`layers.builders.plan_layers`), its
+``county`` defaults to the prefecture-level units the geometry touches, and a rule's
+``clip``/``units`` is a string adcode (that unit's boundary) or a list (their union).
+Rule texts may name ``{town}``/``{towns}`` (where each town's position comes from) and
+``{units}`` (the units' Chinese names).
 """
 
 from __future__ import annotations
@@ -168,6 +176,41 @@ def _disc_in_core(p: dict):
     return centre.buffer(float(p["radius_m"]), 16).intersection(cores[p["core"]]()), p["text"]
 
 
+# --------------------------------------------------- rules of the other plans (EPSG:4551)
+def _plan_area(spec):
+    """Boundary of one unit (a string adcode) or the union of several (a list), EPSG:4551."""
+    from .plan_layers import unit_m, units_m
+
+    return unit_m(spec) if isinstance(spec, str) else units_m(tuple(spec))
+
+
+def _plan_text(p: dict) -> str:
+    """Fill a plan rule's text: ``{town}``, ``{towns}`` (positions' sources), ``{units}``."""
+    from .plan_layers import town_src, unit_name
+
+    units = p.get("units", p.get("clip"))
+    units = [units] if isinstance(units, str) else units or []
+    return p["text"].format(
+        town=town_src(p["town"]) if "town" in p else "",
+        towns=", ".join(town_src(t) for t in p.get("towns", [])),
+        units="、".join(unit_name(c) for c in units))
+
+
+def _plan_town_point(p: dict):
+    """Place a point at a named town of the province (GeoNames, else the reference catalog)."""
+    from .plan_layers import to_m, town
+
+    return to_m(town(p["town"])), _plan_text(p)
+
+
+def _plan_towns_polyline(p: dict):
+    """Draw straight segments through named towns, clipped to ``clip`` (EPSG:4551)."""
+    from .plan_layers import polyline_m, polyline_rule
+
+    return (polyline_m(p["towns"], _plan_area(p["clip"])),
+            polyline_rule(p["towns"], p["what"], p["clip_name"]) + p.get("note", ""))
+
+
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
 # stated rule text).  A new kind of geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
@@ -183,6 +226,8 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "ecology_union": _ecology_union,
     "anchor_line": _anchor_line,
     "disc_in_core": _disc_in_core,
+    "plan_town_point": _plan_town_point,
+    "plan_towns_polyline": _plan_towns_polyline,
 }
 
 
@@ -205,6 +250,7 @@ def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
     list of dict
         GeoJSON-like features (WGS84 shapely geometry) with the contract properties.
     """
+    from . import plan_layers
     from .context import units_of
 
     path = Path(facts_dir or FACTS) / f"{layer_id}.json"
@@ -221,13 +267,22 @@ def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
             raise ValueError(f"{path}: {f['id']}: unknown geometry rule {rule_name!r} "
                              f"(known: {', '.join(sorted(GEOMETRY_RULES))})")
         geom_m, rule_text = GEOMETRY_RULES[rule_name](geom_spec)
-        county_mode = f.get("county", "counties")
-        if county_mode not in ("counties", "context_units"):
-            raise ValueError(f"{path}: {f['id']}: county must be counties or context_units")
+        plan_frame = f.get("frame", "baicheng") == "plan"
+        county_mode = f.get("county", "plan_units" if plan_frame else "counties")
+        if isinstance(county_mode, list):
+            county = county_mode
+        elif county_mode == "plan_units" and plan_frame:
+            county = plan_layers.units_touched(geom_m)
+        elif county_mode in ("counties", "context_units") and not plan_frame:
+            county = units_of(geom_m) if county_mode == "context_units" else None
+        else:
+            raise ValueError(f"{path}: {f['id']}: county must be a list of adcodes, "
+                             "counties or context_units (plan_units in the plan frame)")
         out.append(feature(
-            f["id"], f["name_zh"], f["name_en"], layer_id, f["kind"], to_wgs84(geom_m),
+            f["id"], f["name_zh"], f["name_en"], layer_id, f["kind"],
+            plan_layers.to_w(geom_m) if plan_frame else to_wgs84(geom_m),
             f["accuracy"], f["source"], _cite(f["citation"]),
-            county=units_of(geom_m) if county_mode == "context_units" else None,
+            county=county,
             rule=rule_text,
             extra_citations=[_cite(c) for c in f.get("extra_citations") or []] or None,
             **(f.get("properties") or {}),

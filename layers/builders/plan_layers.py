@@ -518,23 +518,8 @@ def _points(layer, items, seed, rule_what):
     return out
 
 
-# ============================================================ 001 三区三带多点
-def build_agriculture_001() -> list[dict]:
-    """Build the “多点” of “三区三带多点”: the named modern-agriculture demonstration zones."""
-    items = [
-        ("p001_agri_demo_changchun", "长春市国家现代农业示范区", "Changchun demonstration zone",
-         "agri_demo", "长春", 3018, "建设长春市和公主"),
-        ("p001_agri_demo_gongzhuling", "公主岭国家现代农业示范区", "Gongzhuling demonstration zone",
-         "agri_demo", "公主岭", 3018, "建设长春市和公主"),
-        ("p001_agri_demo_lishu", "梨树国家现代农业示范区", "Lishu demonstration zone",
-         "agri_demo", "梨树", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-        ("p001_agri_demo_meihekou", "梅河口国家现代农业示范区", "Meihekou demonstration zone",
-         "agri_demo", "梅河口", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-        ("p001_agri_demo_dunhua", "敦化国家现代农业示范区", "Dunhua demonstration zone",
-         "agri_demo", "敦化", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-    ]
-    return _points("p001_agriculture", items, S001,
-                   "the plan names the place, not the zone's extent (not drawn).")
+# p001_agriculture (the “多点” of “三区三带多点”) is built from its fact file alone
+# (layers/facts/p001_agriculture.json).
 
 
 # ============================================================ 004 长吉一体化
