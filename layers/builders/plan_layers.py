@@ -333,31 +333,8 @@ def build_ecology_001() -> list[dict]:
     return out
 
 
-# ==================================================== 001 大十字轴 rail + hydrogen
-def build_transport_001() -> list[dict]:
-    """Build the 大十字轴 rail axes and the 长春—白城 hydrogen corridor (001 l.4259, l.1406)."""
-    layer = "p001_transport"
-    out = []
-    rails = [
-        ("p001_rail_hada", "哈大线（“大十字轴”）", "Harbin–Dalian railway (great cross)",
-         ["哈尔滨", "德惠", "长春", "公主岭", "四平", "沈阳"]),
-        ("p001_rail_hunwu", "珲乌线（“大十字轴”）", "Hunchun–Ulanhot railway (great cross)",
-         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"]),
-    ]
-    for fid, zh, en, towns in rails:
-        out.append(feat(
-            fid, zh, en, layer, "rail_axis", polyline_m(towns, _province_m()), "schematic", S001,
-            4259, "完善以哈大、珲乌线为 “大十字轴”",
-            rule=polyline_rule(towns, "the line's main stations.", PROVINCE_CLIP)))
-    towns = ["长春", "农安", "松原", "白城"]
-    out.append(feat(
-        "p001_hydrogen_corridor", "长春—白城氢能走廊", "Changchun–Baicheng hydrogen corridor",
-        layer, "hydrogen_corridor", polyline_m(towns, _province_m()), "schematic", S001, 1406,
-        "长春－白城氢能走廊新能源制氢示范",
-        rule=polyline_rule(towns, "the corridor's end cities, through 松原 as the 长白 railway "
-                           "runs.", PROVINCE_CLIP),
-        extra=[(S004, 299, "长（春）松（原）白（城）发展带")]))
-    return out
+# p001_transport (the 大十字轴 rail axes and the 长春—白城 hydrogen corridor) is built from
+# its fact file alone (layers/facts/p001_transport.json).
 
 
 # ================================================================ 002 一核一带四城
