@@ -627,36 +627,5 @@ def build_corridor_004() -> list[dict]:
     return out
 
 
-# ============================================================ 004 长吉珲 + east loop
-def build_channels_004() -> list[dict]:
-    """Build the 长吉珲大通道 (004 l.2439) and the east tourism loop (004 l.1897, l.1889)."""
-    layer = "p004_east"
-    towns = ["长春", "九台", "吉林", "蛟河", "敦化", "安图", "延吉", "图们", "珲春"]
-    out = [feat(
-        "p004_channel_changjihun", "长吉珲大通道", "Changchun–Jilin–Hunchun channel", layer,
-        "channel", polyline_m(towns, _province_m()), "schematic", S004, 2439,
-        "长吉琿大通道串联长春市、吉林市、延边州等市（州）和九台、双阳、蛟河、敦化、安图、延吉、龙井、图们、琿春等县（市、区）",
-        rule=polyline_rule(towns, "the cities and counties the plan strings together (双阳 and 龙井, "
-                           "off the line, left out).", PROVINCE_CLIP))]
-    skeleton = [
-        ("p004_east_loop_g12", "东部环线骨架：G12珲乌高速", "East loop skeleton: G12",
-         ["长春", "吉林", "蛟河", "敦化", "延吉"]),
-        ("p004_east_loop_g11", "东部环线骨架：G11鹤大高速", "East loop skeleton: G11",
-         ["敦化", "抚松", "白山", "通化"]),
-        ("p004_east_loop_s1", "东部环线骨架：S1长长高速", "East loop skeleton: S1",
-         ["长春", "桦甸", "抚松", "松江河"]),
-    ]
-    for fid, zh, en, t in skeleton:
-        out.append(feat(
-            fid, zh, en, layer, "tourism_route", polyline_m(t, _province_m()), "schematic", S004,
-            1897, "以 G12 珲乌高速 + S1 长长高速 + G11 鹤大高速为骨架",
-            rule=polyline_rule(t, "the towns the expressway passes are general knowledge, not "
-                               "the plan's.", PROVINCE_CLIP), placement_confidence="low"))
-    nodes = [("changchun", "长春"), ("jilin", "吉林"), ("siping", "四平"), ("tonghua", "通化"),
-             ("liaoyuan", "辽源"), ("baishan", "白山"), ("yanji", "延吉"), ("dunhua", "敦化"),
-             ("meihekou", "梅河口"), ("erdaobaihe", "二道白河"), ("songjianghe", "松江河")]
-    out += _points(layer, [
-        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {place_en(n)}", "tourism_node",
-         n, 1889, "重点建设旅游节点城市体系") for k, n in nodes],
-        S004, "a tourism node city or town the plan names.")
-    return out
+# p004_east (the 长吉珲大通道 and the east tourism loop) is built from its fact file alone
+# (layers/facts/p004_east.json).
