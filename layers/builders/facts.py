@@ -26,8 +26,8 @@ A layer of another plan (``p001_`` … ``p004_``) says ``"frame": "plan"`` in it
 its rules (the ``plan_`` ones) work in EPSG:4551 (:mod:`layers.builders.plan_layers`), its
 ``county`` defaults to the prefecture-level units the geometry touches, and a rule's
 ``clip``/``units`` is a string adcode (that unit's boundary) or a list (their union).
-Rule texts may name ``{town}``/``{towns}`` (where each town's position comes from) and
-``{units}`` (the units' Chinese names).
+Rule texts may name ``{town}``/``{towns}`` (where each town's position comes from),
+``{units}`` (the units' Chinese names) and ``{radius_km}``/``{width_km}``.
 """
 
 from __future__ import annotations
@@ -190,10 +190,11 @@ def _plan_text(p: dict) -> str:
 
     units = p.get("units", p.get("clip"))
     units = [units] if isinstance(units, str) else units or []
+    km = {f"{k[:-2]}_km": f"{float(p[k]) / 1000:g}" for k in ("radius_m", "width_m") if k in p}
     return p["text"].format(
         town=town_src(p["town"]) if "town" in p else "",
         towns=", ".join(town_src(t) for t in p.get("towns", [])),
-        units="、".join(unit_name(c) for c in units))
+        units="、".join(unit_name(c) for c in units), **km)
 
 
 def _plan_town_point(p: dict):
@@ -209,6 +210,47 @@ def _plan_towns_polyline(p: dict):
 
     return (polyline_m(p["towns"], _plan_area(p["clip"])),
             polyline_rule(p["towns"], p["what"], p["clip_name"]) + p.get("note", ""))
+
+
+def _plan_town_disc(p: dict):
+    """Draw a disc of ``radius_m`` around a town, clipped to ``clip`` (optionally simplified)."""
+    from .plan_layers import simplified, to_m, town
+
+    disc = to_m(town(p["town"])).buffer(float(p["radius_m"]), int(p.get("resolution", 16)))
+    zone = disc.intersection(_plan_area(p["clip"]))
+    return (simplified(zone) if p.get("simplify") else zone), _plan_text(p)
+
+
+def _plan_units_union(p: dict):
+    """Draw the union of official unit boundaries (optionally simplified 300 m inward).
+
+    ``baicheng_counties`` adds Baicheng counties from the Baicheng boundary file (finer than
+    the province's), before ``units``.
+    """
+    from shapely.ops import unary_union
+
+    from .plan_layers import _baicheng_county_m, simplified, unit_m
+
+    if p.get("baicheng_counties"):
+        units = [p["units"]] if isinstance(p["units"], str) else p["units"]
+        zone = unary_union([_baicheng_county_m(c) for c in p["baicheng_counties"]]
+                           + [unit_m(c) for c in units])
+    else:
+        zone = _plan_area(p["units"])
+    return (simplified(zone) if p.get("simplify") else zone), _plan_text(p)
+
+
+def _plan_towns_band(p: dict):
+    """Draw a band of ``width_m`` around the line through towns (or one town), within units."""
+    from shapely.geometry import LineString
+
+    from .common import polygonal
+    from .plan_layers import to_m, town
+
+    pts = [to_m(town(t)) for t in p["towns"]]
+    core = LineString(pts) if len(pts) > 1 else pts[0]
+    zone = core.buffer(float(p["width_m"]), 16).intersection(_plan_area(p["units"]))
+    return polygonal(zone), _plan_text(p)
 
 
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
@@ -228,6 +270,9 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "disc_in_core": _disc_in_core,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
+    "plan_town_disc": _plan_town_disc,
+    "plan_units_union": _plan_units_union,
+    "plan_towns_band": _plan_towns_band,
 }
 
 

@@ -543,42 +543,8 @@ def build_changji_004() -> list[dict]:
     return out
 
 
-# ============================================================ 004 长平一体化
-def build_changping_004() -> list[dict]:
-    """长平一体化 “双核一区、三轴一带” (004 l.5246–5269)."""
-    layer = "p004_changping"
-    out = _points(layer, [
-        ("p004_changping_core_changchun", "长春中心城区（双核之一）", "Changchun central city (core)",
-         "core", "长春", 5253, "长春中心城区。增强长春核心竞争力"),
-        ("p004_changping_core_siping", "四平中心城区（双核之一）", "Siping central city (core)",
-         "core", "四平", 5255, "四平中心城区。拉开四平城区发展框架"),
-    ], S004, "the core is the city's central area, drawn as a point.")
-    codes = ("220184", "220122", "220183", "220182", "220113", "220112", "220323", "220322",
-             "220382")
-    out.append(feat(
-        "p004_changping_agri_zone", "现代农业协同发展区（一区）", "Modern-agriculture cooperation zone",
-        layer, "zone", simplified(units_m(codes)), "schematic", S004, 5259,
-        "辐射带动公主岭、农安、德惠、榆树、九台、双阳、伊通、梨树、双辽等区域",
-        rule="Union of the official boundaries of the nine units the plan lists (公主岭、农安、德惠、"
-             "榆树、九台、双阳、伊通、梨树、双辽; simplified 300 m inward): the zone 'radiates to' "
-             "them ('等' — the list may not be complete).",
-        county=["220100", "220300"]))
-    axes = [
-        ("p004_changping_axis_main", "长平先进制造发展主轴", "Changchun–Siping manufacturing axis",
-         ["长春", "公主岭", "四平"], 5261, "长平先进制造发展主轴", "along the 京哈 line."),
-        ("p004_changping_axis_shuang", "长双现代农业发展次轴", "Changchun–Shuangliao farming axis",
-         ["长春", "公主岭", "双辽"], 5265, "长双现代农业发展次轴", "via 公主岭 (怀德) as the plan names."),
-        ("p004_changping_axis_yi", "长伊生态旅游发展次轴", "Changchun–Yitong eco-tourism axis",
-         ["长春", "双阳", "伊通"], 5267, "长伊生态旅游发展次轴", "via 双阳 as the plan names."),
-        ("p004_changping_belt_south", "东西方向南部开放发展带", "Southern east–west opening belt",
-         ["通辽", "双辽", "四平", "梅河口", "通化"], 5269, "东西方向南部开放发展带",
-         "the 通辽—双辽—四平—通化—丹东 corridor; 梅河口 is the 四梅 railway's end (our reading)."),
-    ]
-    for fid, zh, en, towns, line, quote, what in axes:
-        out.append(feat(
-            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S004,
-            line, quote, rule=polyline_rule(towns, what, PROVINCE_CLIP)))
-    return out
+# p004_changping (长平一体化 “双核一区、三轴一带”) is built from its fact file alone
+# (layers/facts/p004_changping.json).
 
 
 # ============================================================ 004 一核双廊八通道
