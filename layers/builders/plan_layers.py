@@ -499,48 +499,8 @@ def _points(layer, items, seed, rule_what):
 # (layers/facts/p001_agriculture.json).
 
 
-# ============================================================ 004 长吉一体化
-def build_changji_004() -> list[dict]:
-    """长吉一体化 “一区、双极、三带、四节点” (004 l.4666–4682)."""
-    layer = "p004_changji"
-    out = [feat(
-        "p004_changji_region", "长吉大都市区（一区）", "Changchun–Jilin metropolitan region",
-        layer, "region", simplified(units_m(("220100", "220200"))), "derived", S004, 4668,
-        "加快长吉大都市区建设",
-        rule="Union of the official boundaries of 长春市 and 吉林市 (simplified 300 m inward): "
-             "the plan builds the region on the two cities.", county=["220100", "220200"])]
-    out += _points(layer, [
-        ("p004_changji_pole_changchun", "长春（双极之一）", "Changchun (pole)", "pole", "长春",
-         4670, "打造一体化协同发展“新双极”格局"),
-        ("p004_changji_pole_jilin", "吉林（双极之一）", "Jilin (pole)", "pole", "吉林", 4670,
-         "打造一体化协同发展“新双极”格局"),
-        ("p004_changji_node_jiutai", "九台（节点）", "Jiutai (node)", "node", "九台", 4682,
-         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_shuangyang", "双阳（节点）", "Shuangyang (node)", "node", "双阳", 4682,
-         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_food_zone", "吉林（中新）食品区（节点）", "Jilin (Sino-Singapore) food zone (node)",
-         "node", "吉林（中新）食品区", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_kouqian", "永吉（口前）（节点）", "Yongji (Kouqian) (node)", "node",
-         "永吉", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-    ], S004, "the plan names the city or town; it is drawn as a point.")
-    clip = units_m(("220100", "220200"))
-    belts = [
-        ("p004_changji_belt_north", "长吉北部现代经济产业带", "Northern modern-economy belt",
-         ["长春", "九台", "吉林"], 4676, "长吉北部现代经济产业带。依托长吉北线公路、铁路",
-         "the belt follows the 长吉北线 road and railway; 九台 is our reading of its route."),
-        ("p004_changji_belt_middle", "长吉中部绿色休闲与现代农业产业带", "Middle green-leisure and farming belt",
-         ["长春", "吉林（中新）食品区", "吉林"], 4678, "长吉中部绿色休闲与现代农业产业带。依托长吉南线",
-         "the belt follows the 长吉南线 road past the 中新 food zone the plan names."),
-        ("p004_changji_belt_south", "长吉南部生态旅游产业带", "Southern eco-tourism belt",
-         ["长春", "净月潭", "双阳", "北大湖", "松花湖"], 4680, "长吉南部生态旅游产业带。依托长吉南部交通轴线",
-         "through the scenic areas the plan lists (净月潭, 神鹿峰 at 双阳, 北大湖, 松花湖)."),
-    ]
-    for fid, zh, en, towns, line, quote, what in belts:
-        out.append(feat(
-            fid, zh, en, layer, "belt", polyline_m(towns, clip), "schematic", S004, line, quote,
-            rule=polyline_rule(towns, what, "长春市 ∪ 吉林市"),
-            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
-    return out
+# p004_changji (长吉一体化 “一区、双极、三带、四节点”) is built from its fact file alone
+# (layers/facts/p004_changji.json).
 
 
 # p004_changping (长平一体化 “双核一区、三轴一带”) is built from its fact file alone
