@@ -21,7 +21,7 @@ from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from .common import cite, feature, lineal, place_en, polygonal, source_features
+from .common import cite, feature, lineal, polygonal, source_features
 
 S001 = "001_9a974351a9e73ab7"
 S002 = "002_fdf47785ab26ae24"
@@ -507,50 +507,8 @@ def _points(layer, items, seed, rule_what):
 # (layers/facts/p004_changping.json).
 
 
-# ============================================================ 004 一核双廊八通道
-def build_corridor_004() -> list[dict]:
-    """环长春四辽吉松工业走廊 “一核双廊八通道” (004 l.981–993)."""
-    layer = "p004_industrial_corridor"
-    cc = unit_m("220100")
-    out = [feat(
-        "p004_corridor_core", "长春创新发展核心区（一核）", "Changchun innovation core", layer,
-        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 989,
-        "“一核”：长春创新发展核心区。主要涵盖长春市绕城高速以内区域",
-        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: stands for the "
-             f"area inside the ring expressway (not in our sources).", county=["220100"])]
-    rings = [
-        ("p004_corridor_inner_ring", "工业走廊内廊协同区（高速环线）", "Inner corridor ring",
-         ["农安", "德惠", "九台", "吉林（中新）食品区", "双阳", "伊通", "公主岭", "农安"], 981,
-         "以构建农安、公主岭、伊通、双阳、九台、德惠、吉林（中新）食品区高速公路环线为依托"),
-        ("p004_corridor_outer_ring", "工业走廊外廊联动区（高速环线）", "Outer corridor ring",
-         ["松原", "榆树", "吉林", "梅河口", "辽源", "四平", "松原"], 981, "以构建吉林、榆树、松"),
-    ]
-    for fid, zh, en, towns, line, quote in rings:
-        out.append(feat(
-            fid, zh, en, layer, "corridor_ring", polyline_m(towns, _province_m()), "schematic",
-            S004, line, quote,
-            rule=polyline_rule(towns, "a closed ring through the towns the plan lists, in "
-                               "geographic order (ours).", PROVINCE_CLIP),
-            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
-    radials = [("songyuan", "松原"), ("fuyu", "扶余"), ("jiaohe", "蛟河"), ("huadian", "桦甸"),
-               ("meihekou", "梅河口"), ("siping", "四平"), ("shuangliao", "双辽"),
-               ("changling", "长岭")]
-    for key, name in radials:
-        towns = ["长春", name]
-        # The plan names channel 5 twice, differently (catalog disagreement): cite both.
-        alt = [(S004, 1040, "长春至辽源市和梅河口市"), (S004, 1123, "长春至辽源市和磐石市")] \
-            if key == "meihekou" else []
-        out.append(feat(
-            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{place_en(name)}",
-            layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
-            "打造工业走廊内部核心辐射产业八通道",
-            rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
-                               "reference catalog's reading of the plan's 专栏 (two are named "
-                               "differently in the plan itself).", PROVINCE_CLIP)
-            + (" The plan ends this channel at 梅河口 (line 1040) and at 磐石 (line 1123); "
-               "drawn to 梅河口." if alt else ""),
-            extra=alt, placement_confidence="low"))
-    return out
+# p004_industrial_corridor (环长春四辽吉松工业走廊 “一核双廊八通道”) is built from its fact
+# file alone (layers/facts/p004_industrial_corridor.json).
 
 
 # p004_east (the 长吉珲大通道 and the east tourism loop) is built from its fact file alone
