@@ -416,68 +416,8 @@ def build_urban_003() -> list[dict]:
     return out
 
 
-# ============================================================ 004 一核两翼三圈多带
-def build_metro_004() -> list[dict]:
-    """Build the Changchun metropolitan area's “一核、两翼、三圈、多带” (004 l.269–299)."""
-    layer = "p004_metro"
-    cc = unit_m("220100")
-    out = [feat(
-        "p004_core_changchun", "长春特大型中心城市（一核）", "Changchun megacity (the core)", layer,
-        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 271,
-        "“一核”：以长春特大型中心城市为核心",
-        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: a schematic "
-             f"core, not the central city's boundary.", county=["220100"])]
-    out.append(feat(
-        "p004_circle_half_hour", "半小时生活圈", "Half-hour living circle", layer, "circle",
-        to_m(town("长春")).buffer(40_000, 32).intersection(cc), "schematic", S004, 279,
-        "半小时生活圈", rule=f"Disc of 40 km radius (the plan's '约 40 公里为半径') around "
-        f"{town_src('长春')}, clipped to 长春市.", county=["220100"]))
-    one_hour = to_m(town("长春")).buffer(100_000, 32).intersection(
-        units_m(("220100", "220323")))
-    out.append(feat(
-        "p004_circle_1h", "1小时通勤圈", "One-hour commuting circle", layer, "circle",
-        simplified(one_hour), "schematic", S004, 281, "以 100 公里为半径",
-        rule=f"Disc of 100 km radius (line 281) around {town_src('长春')}, clipped to the "
-             f"units the plan lists (长春市 and 伊通县; simplified 300 m inward). Not the "
-             f"ring-expressway outline the plan also mentions.", county=["220100", "220300"]))
-    out.append(feat(
-        "p004_circle_2h", "2小时通达圈（都市圈范围）", "Two-hour circle (the metropolitan area)",
-        layer, "circle", simplified(units_m(METRO_MEMBERS)), "derived", S004, 283,
-        "涵盖长春市、吉林市、四平市、辽源市、松原市、梅河口市全域",
-        rule="Union of the official boundaries of the six cities the plan lists, simplified 300 "
-             "m inward.", county=list(METRO_MEMBERS)))
-    for fid, zh, en, codes, quote in (
-            ("p004_wing_changji", "长吉一体化（两翼之一）", "Changchun–Jilin integration wing",
-             ("220100", "220200"), "长吉一体化、长平一体化协同发展"),
-            ("p004_wing_changping", "长平一体化（两翼之一）", "Changchun–Siping integration wing",
-             ("220100", "220300"), "长吉一体化、长平一体化协同发展")):
-        out.append(feat(
-            fid, zh, en, layer, "wing", simplified(units_m(codes)), "schematic", S004, 275,
-            quote, rule=f"Union of the official boundaries of "
-                        f"{'、'.join(unit_name(c) for c in codes)} (simplified 300 m inward): the "
-                        f"wing is named after the two cities; its own plan narrows it (not drawn).",
-            county=list(codes)))
-    belts = [
-        ("p004_belt_changjitu", "长吉图发展带", "Changchun–Jilin–Tumen belt",
-         ["长春", "九台", "吉林", "蛟河", "敦化", "延吉", "图们", "珲春"], 287, "发展带**。沿国家长吉图开发开放轴线"),
-        ("p004_belt_changpingshen", "长平沈发展带", "Changchun–Siping–Shenyang belt",
-         ["长春", "公主岭", "四平", "沈阳"], 291, "发展带**。沿哈大发展轴"),
-        ("p004_belt_changha", "长哈发展带", "Changchun–Harbin belt",
-         ["长春", "德惠", "榆树", "哈尔滨"], 293, "发展带**。沿哈长发展主轴"),
-        ("p004_belt_changtongchi", "长通赤发展带", "Changchun–Tongliao–Chifeng belt",
-         ["长春", "公主岭", "双辽", "通辽"], 295, "发展带**。沿长春、双辽、通辽、赤峰"),
-        ("p004_belt_changliaotong", "长辽通发展带", "Changchun–Liaoyuan–Tonghua belt",
-         ["长春", "伊通", "辽源", "东丰", "梅河口", "通化"], 297, "发展带**。沿长白通（丹）大通道"),
-        ("p004_belt_changsongbai", "长松白发展带", "Changchun–Songyuan–Baicheng belt",
-         ["长春", "农安", "松原", "白城"], 299, "长（春）松（原）白（城）发展带"),
-    ]
-    for fid, zh, en, towns, line, quote in belts:
-        out.append(feat(
-            fid, zh, en, layer, "belt", polyline_m(towns, _province_m()), "schematic", S004,
-            line, quote, rule=polyline_rule(towns, "the belt's cities and nodes as the plan "
-                                            "lists them (赤峰 lies outside the map).",
-                                            PROVINCE_CLIP)))
-    return out
+# p004_metro (the Changchun metropolitan area's “一核、两翼、三圈、多带”) is built from its
+# fact file alone (layers/facts/p004_metro.json).
 
 
 # ================================================================ catalog entries
