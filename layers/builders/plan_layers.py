@@ -392,28 +392,7 @@ def build_urban_002() -> list[dict]:
     return out
 
 
-# ================================================================ 003 一主两翼
-def build_urban_003() -> list[dict]:
-    """“一主两翼”和“两城三区” (003 l.608)."""
-    layer = "p003_urban"
-    mhk = unit_m(MEIHEKOU)
-    out = [feat(
-        "p003_main_city", "梅河口中心城区（一主）", "Meihekou central city (the main)", layer,
-        "main_city", to_m(town("梅河口")).buffer(5000, 16).intersection(mhk), "schematic", S003,
-        608, "要突出“一主”中心城区的发展龙头作用",
-        rule=f"Disc of 5 km radius around {town_src('梅河口')}, clipped to 梅河口市: a "
-             f"schematic central-city zone, not the urban development boundary.",
-        county=[MEIHEKOU])]
-    for fid, name, en in (("p003_wing_hailong", "海龙镇", "Hailong (north wing)"),
-                          ("p003_wing_shancheng", "山城镇", "Shancheng (south wing)")):
-        out.append(feat(
-            fid, f"{name}（两翼·卫星城）", en, layer, "wing_town",
-            to_m(town(name)).buffer(2000, 16).intersection(mhk), "schematic", S003, 608,
-            "要加快北部海龙镇和南部山城镇发展建设",
-            rule=f"Disc of 2 km radius around {town_src(name)}, clipped to 梅河口市. Not in "
-                 f"GeoNames: position not confirmed (may be off by several km).",
-            county=[MEIHEKOU], placement_confidence="low"))
-    return out
+# p003_urban (梅河口 “一主两翼”) is built from its fact file alone (layers/facts/p003_urban.json).
 
 
 # p004_metro (the Changchun metropolitan area's “一核、两翼、三圈、多带”) is built from its
