@@ -337,59 +337,7 @@ def build_ecology_001() -> list[dict]:
 # its fact file alone (layers/facts/p001_transport.json).
 
 
-# ================================================================ 002 一核一带四城
-def build_urban_002() -> list[dict]:
-    """“一核一带四城” (002 l.198–238): core, its four blocks, the belt, four towns."""
-    layer = "p002_urban"
-    city = unit_m(JILIN_CITY)
-    districts = units_m(("220202", "220203", "220204", "220211"))
-    out = [feat(
-        "p002_core_central_city", "吉林市中心城区（一核）", "Jilin central city (the core)",
-        layer, "core", districts, "derived", S002, 208, "一核：即将吉林市中心城区打造为区域发展核心",
-        rule="Union of the official boundaries of the four districts 昌邑区、龙潭区、船营区、丰满区 "
-             "(the central city's districts; the urban area proper is smaller).",
-        county=["220202", "220203", "220204", "220211"])]
-    blocks = [
-        ("p002_block_north", "北部老工业基地转型发展样板区", "Northern old-industry transformation block",
-         ("220202", "220203"), 210, "北部老工业基地转型发展样板区。主要包括昌邑区、高新北区、经开区、龙潭区"),
-        ("p002_block_west", "西部城乡融合发展示范区", "Western urban–rural integration block",
-         ("220202", "220204", "220211", "220221"), 212, "西部城乡融合发展示范区。主要包括中新食品区、船营区、昌邑区、丰满区、永吉县"),
-        ("p002_block_central", "中部现代服务业发展集聚区", "Central modern-services block",
-         ("220202", "220204"), 214, "中部现代服务业发展集聚区。主要包括昌邑区和船营区"),
-        ("p002_block_south", "南部宜居宜游引领区", "Southern liveable-and-tourism block",
-         ("220211", "220221"), 218, "南部宜居宜游引领区。主要包括丰满区、高新南区、永吉县"),
-    ]
-    for fid, zh, en, codes, line, quote in blocks:
-        out.append(feat(
-            fid, zh, en, layer, "core_block", units_m(codes), "schematic", S002, line, quote,
-            rule=f"Union of the official boundaries of the districts/county the plan lists "
-                 f"({'、'.join(unit_name(c) for c in codes)}); it names development zones "
-                 f"(高新区, 经开区 …) and only 'the core area' of some districts, which we cannot "
-                 f"delimit, so the whole units are drawn: an over-estimate.",
-            county=list(codes)))
-    out.append(feat(
-        "p002_yongji_tongcheng", "永吉县城（吉林—永吉同城化）", "Yongji county seat (twin-city)",
-        layer, "town", to_m(town("永吉")).buffer(3000, 16).intersection(city), "schematic",
-        S002, 220, "实现吉林—永吉同城化发展",
-        rule=f"Disc of 3 km radius around {town_src('永吉')} (口前镇, the county seat), clipped "
-             f"to Jilin City: a schematic seat zone, not the built-up boundary.",
-        county=["220221"]))
-    belt = ["长春", "吉林", "蛟河", "敦化", "延吉", "珲春"]
-    out.append(feat(
-        "p002_belt_changjitu", "长吉图发展带（一带）", "Changchun–Jilin–Tumen development belt",
-        layer, "belt", polyline_m(belt, city), "schematic", S002, 226,
-        "一带：即集中力量推动长吉图发展带建设",
-        rule=polyline_rule(belt, "the belt follows the 珲乌 expressway and the 长吉/长珲 lines "
-                           "(line 226).", "Jilin City (plan 002's area)")))
-    for name, code, line in (("舒兰", "220283", 238), ("磐石", "220284", 238),
-                             ("蛟河", "220281", 238), ("桦甸", "220282", 238)):
-        out.append(feat(
-            f"p002_town_{GEONAMES[name].lower()}", f"{name}市城区（四城）", f"{GEONAMES[name]} city",
-            layer, "county_town", to_m(town(name)).buffer(3000, 16).intersection(unit_m(code)),
-            "schematic", S002, line, "四城：即稳步建设舒兰、磐石、蛟河、桦甸四个县（市）城区",
-            rule=f"Disc of 3 km radius around {town_src(name)}, clipped to {unit_name(code)}: a "
-                 f"schematic seat zone, not the built-up boundary.", county=[code]))
-    return out
+# p002_urban (吉林市 “一核一带四城”) is built from its fact file alone (layers/facts/p002_urban.json).
 
 
 # p003_urban (梅河口 “一主两翼”) is built from its fact file alone (layers/facts/p003_urban.json).
