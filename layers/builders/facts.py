@@ -176,6 +176,29 @@ def _disc_in_core(p: dict):
     return centre.buffer(float(p["radius_m"]), 16).intersection(cores[p["core"]]()), p["text"]
 
 
+def _counties_zone(p: dict):
+    """Draw the union of Baicheng county boundaries, simplified at ``tolerance_m``."""
+    from .context import counties_rule, counties_zone
+
+    tol = float(p.get("tolerance_m", 400.0))
+    return (counties_zone(tuple(p["counties"]), tol),
+            counties_rule(tuple(p["counties"]), p.get("what", ""), tol))
+
+
+def _county_seat_point(p: dict):
+    """Place a point at a Baicheng county's seat (GeoNames)."""
+    from .context import seat_metric, seat_rule
+
+    return seat_metric(p["county"]), seat_rule(p["county"], p.get("what", ""))
+
+
+def _lonlat_point(p: dict):
+    """Place a point at a stated position ``lonlat`` (e.g. a reference-catalog estimate)."""
+    from shapely.geometry import Point
+
+    return to_metric(Point(*p["lonlat"])), p["text"]
+
+
 # --------------------------------------------------- rules of the other plans (EPSG:4551)
 def _plan_area(spec):
     """Boundary of one unit (a string adcode) or the union of several (a list), EPSG:4551."""
@@ -268,6 +291,9 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "ecology_union": _ecology_union,
     "anchor_line": _anchor_line,
     "disc_in_core": _disc_in_core,
+    "counties_zone": _counties_zone,
+    "county_seat_point": _county_seat_point,
+    "lonlat_point": _lonlat_point,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
     "plan_town_disc": _plan_town_disc,
