@@ -66,9 +66,11 @@ def _town_disc(p: dict):
 def _anchor(name: str):
     """Return the EPSG:4550 anchor point a fact file names."""
     from .context import momoge_metric, yueliang_point
+    from .ecology import nenjiangwan_metric
 
     anchors = {"momoge_core_centroid": lambda: momoge_metric().centroid,
-               "yueliangpao_centroid": lambda: yueliang_point().centroid}
+               "yueliangpao_centroid": lambda: yueliang_point().centroid,
+               "nenjiangwan_centroid": lambda: nenjiangwan_metric().centroid}
     if name not in anchors:
         raise ValueError(f"unknown anchor {name!r} (known: {', '.join(sorted(anchors))})")
     return anchors[name]()
@@ -104,14 +106,42 @@ def _point_of(spec: dict):
 
 
 def _points_polyline(p: dict):
-    """Draw straight segments through towns or given points, clipped to the context extent."""
+    """Draw straight segments through towns or given points, clipped to the context extent.
+
+    ``"clip": "baicheng"`` clips to Baicheng City instead.
+    """
     from shapely.geometry import LineString
 
-    from .common import lineal
+    from .common import CITY, county_metric, lineal
     from .context import extent_metric
 
+    clip = county_metric(CITY) if p.get("clip") == "baicheng" else extent_metric()
     line = LineString([_point_of(q) for q in p["points"]])
-    return lineal(line.intersection(extent_metric())), p["text"]
+    return lineal(line.intersection(clip)), p["text"]
+
+
+def _anchor_point(p: dict):
+    """Place a point at a named anchor (e.g. the centroid of a schematic ecology zone)."""
+    return _anchor(p["anchor"]), p["text"]
+
+
+def _river_bank_toward_town(p: dict):
+    """Place a point ``distance_m`` from a river's centreline towards a GeoNames place.
+
+    On the shortest line from the river to the place (e.g. a site known to lie on the
+    place's bank of the river).
+    """
+    from shapely.geometry import LineString
+    from shapely.ops import nearest_points
+
+    from .common import geonames_point
+    from .water import taoer_metric
+
+    rivers = {"taoer": taoer_metric}
+    place = to_metric(geonames_point(p["geonames"]))
+    bank = nearest_points(rivers[p["river"]](), place)[0]
+    d = float(p["distance_m"])
+    return LineString([bank, place]).interpolate(d), p["text"].format(distance_km=f"{d / 1000:g}")
 
 
 def _river_band(p: dict):
@@ -294,6 +324,8 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "counties_zone": _counties_zone,
     "county_seat_point": _county_seat_point,
     "lonlat_point": _lonlat_point,
+    "anchor_point": _anchor_point,
+    "river_bank_toward_town": _river_bank_toward_town,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
     "plan_town_disc": _plan_town_disc,
