@@ -120,6 +120,15 @@ def _points_polyline(p: dict):
     return lineal(line.intersection(clip)), p["text"]
 
 
+def _branches(p: dict):
+    """Draw straight branches from one town or point to several (a MultiLineString, unclipped)."""
+    from shapely.geometry import MultiLineString
+
+    start = _point_of(p["from"])
+    return MultiLineString([[(start.x, start.y), tuple(_point_of(q).coords[0])]
+                            for q in p["to"]]), p["text"]
+
+
 def _anchor_point(p: dict):
     """Place a point at a named anchor (e.g. the centroid of a schematic ecology zone)."""
     return _anchor(p["anchor"]), p["text"]
@@ -325,6 +334,7 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "county_seat_point": _county_seat_point,
     "lonlat_point": _lonlat_point,
     "anchor_point": _anchor_point,
+    "branches": _branches,
     "river_bank_toward_town": _river_bank_toward_town,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
