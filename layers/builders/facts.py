@@ -232,10 +232,78 @@ def _county_seat_point(p: dict):
 
 
 def _lonlat_point(p: dict):
-    """Place a point at a stated position ``lonlat`` (e.g. a reference-catalog estimate)."""
+    """Place a point at a stated position ``lonlat`` (e.g. a reference-catalog estimate).
+
+    The text may name ``{lon}`` and ``{lat}``.
+    """
     from shapely.geometry import Point
 
-    return to_metric(Point(*p["lonlat"])), p["text"]
+    lon, lat = p["lonlat"]
+    return to_metric(Point(lon, lat)), p["text"].format(lon=lon, lat=lat)
+
+
+def _filled(p: dict, where=None) -> str:
+    """Fill a rule text: the scalar parameters, ``<x>_km`` for each ``<x>_m`` and ``{lonlat}``."""
+    args = {k: v for k, v in p.items() if isinstance(v, (int, float, str))}
+    args.update({f"{k[:-2]}_km": f"{float(v) / 1000:g}" for k, v in p.items()
+                 if k.endswith("_m") and isinstance(v, (int, float))})
+    if where is not None:
+        args["lonlat"] = f"{where.x:.4f}E {where.y:.4f}N"
+    return p["text"].format(**args)
+
+
+def _geonames_point(p: dict):
+    """Place a point at a GeoNames place (the gazetteer position)."""
+    from .common import geonames_point
+
+    return to_metric(geonames_point(p["geonames"])), _filled(p)
+
+
+def _geonames_disc(p: dict):
+    """Draw a disc of ``radius_m`` around a GeoNames place, within a Baicheng county.
+
+    ``with_centre`` adds the place's WGS84 position as the ``centre`` property.
+    """
+    from .common import county_metric, geonames_point, polygonal
+
+    where = geonames_point(p["geonames"])
+    disc = to_metric(where).buffer(float(p["radius_m"]), int(p.get("resolution", 16)))
+    zone = polygonal(disc.intersection(county_metric(p["county"])))
+    extra = {"centre": [round(where.x, 6), round(where.y, 6)]} if p.get("with_centre") else {}
+    return zone, _filled(p, where), extra
+
+
+def _geonames_band(p: dict):
+    """Draw a band of ``width_m`` around the segment between two GeoNames places, in counties."""
+    from functools import reduce
+
+    from shapely.geometry import LineString
+
+    from .common import county_metric, geonames_point, polygonal
+
+    band = LineString([to_metric(geonames_point(n)) for n in p["geonames"]])
+    clip = reduce(lambda a, b: a.union(b), [county_metric(c) for c in p["counties"]])
+    return polygonal(band.buffer(float(p["width_m"]), 16).intersection(clip)), _filled(p)
+
+
+def _main_city_sector(p: dict):
+    """Draw a ring sector around the main-city centre (GeoNames 白城), within a county."""
+    from .common import county_metric, polygonal
+    from .urban import sector_metric
+
+    ring = sector_metric(float(p["r_in_m"]) / 1000, float(p["r_out_m"]) / 1000,
+                         p["az_from"], p["az_to"])
+    return polygonal(ring.intersection(county_metric(p["county"]))), _filled(p)
+
+
+def _main_city_azimuth_disc(p: dict):
+    """Draw a disc at a distance and compass azimuth from the main-city centre, in a county."""
+    from .common import county_metric, polygonal
+    from .urban import at_azimuth
+
+    centre = at_azimuth(float(p["distance_m"]) / 1000, p["azimuth"])
+    disc = centre.buffer(float(p["radius_m"]), 16)
+    return polygonal(disc.intersection(county_metric(p["county"]))), _filled(p)
 
 
 # --------------------------------------------------- rules of the other plans (EPSG:4551)
@@ -316,7 +384,8 @@ def _plan_towns_band(p: dict):
 
 
 # The geometry rules a fact file may name: rule name → f(params) → (EPSG:4550 geometry,
-# stated rule text).  A new kind of geometry is one new function here.
+# stated rule text[, properties derived from the geometry's sources]).  A new kind of
+# geometry is one new function here.
 GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "towns_polyline": _towns_polyline,
     "town_point": _town_point,
@@ -335,6 +404,11 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "lonlat_point": _lonlat_point,
     "anchor_point": _anchor_point,
     "branches": _branches,
+    "geonames_point": _geonames_point,
+    "geonames_disc": _geonames_disc,
+    "geonames_band": _geonames_band,
+    "main_city_sector": _main_city_sector,
+    "main_city_azimuth_disc": _main_city_azimuth_disc,
     "river_bank_toward_town": _river_bank_toward_town,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
@@ -379,7 +453,7 @@ def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
         if rule_name not in GEOMETRY_RULES:
             raise ValueError(f"{path}: {f['id']}: unknown geometry rule {rule_name!r} "
                              f"(known: {', '.join(sorted(GEOMETRY_RULES))})")
-        geom_m, rule_text = GEOMETRY_RULES[rule_name](geom_spec)
+        geom_m, rule_text, *derived = GEOMETRY_RULES[rule_name](geom_spec)
         plan_frame = f.get("frame", "baicheng") == "plan"
         county_mode = f.get("county", "plan_units" if plan_frame else "counties")
         if isinstance(county_mode, list):
@@ -399,6 +473,7 @@ def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
             rule=rule_text,
             extra_citations=[_cite(c) for c in f.get("extra_citations") or []] or None,
             **(f.get("properties") or {}),
+            **(derived[0] if derived else {}),
         ))
     return out
 
