@@ -97,11 +97,17 @@ def _river_point_near_town(p: dict):
 
 
 def _point_of(spec: dict):
-    """Return the EPSG:4550 point of ``{"town": name}`` or ``{"lonlat": [lon, lat]}``."""
+    """Return the EPSG:4550 point of a town, a GeoNames place or a position.
+
+    ``{"town": name}``, ``{"geonames": name}`` or ``{"lonlat": [lon, lat]}``.
+    """
     from shapely.geometry import Point
 
+    from .common import geonames_point
     from .context import town
 
+    if "geonames" in spec:
+        return to_metric(geonames_point(spec["geonames"]))
     return to_metric(town(spec["town"]) if "town" in spec else Point(*spec["lonlat"]))
 
 
@@ -286,6 +292,43 @@ def _geonames_band(p: dict):
     return polygonal(band.buffer(float(p["width_m"]), 16).intersection(clip)), _filled(p)
 
 
+def _lonlat_disc(p: dict):
+    """Draw a disc of ``radius_m`` around a stated position ``lonlat``, within a county."""
+    from shapely.geometry import Point
+
+    from .common import county_metric, polygonal
+
+    disc = to_metric(Point(*p["lonlat"])).buffer(float(p["radius_m"]), 16)
+    return polygonal(disc.intersection(county_metric(p["county"]))), _filled(p)
+
+
+def _river_link_band(p: dict):
+    """Draw a band of ``width_m`` around the straight link from a river's nearest point to a place.
+
+    Clipped to a Baicheng county.
+    """
+    from shapely.geometry import LineString
+    from shapely.ops import nearest_points
+
+    from .common import county_metric, polygonal
+    from .water import taoer_metric
+
+    rivers = {"taoer": taoer_metric}
+    place = _point_of(p["to"])
+    link = LineString([nearest_points(rivers[p["river"]](), place)[0], place])
+    band = link.buffer(float(p["width_m"]), 8).intersection(county_metric(p["county"]))
+    return polygonal(band), _filled(p)
+
+
+def _ecology_zone(p: dict):
+    """Draw a named schematic zone of the ecology layer unchanged (a park on that zone)."""
+    from . import ecology
+
+    zones = {"taobei_donghu": ecology.taobei_donghu_metric,
+             "nenjiangwan": ecology.nenjiangwan_metric}
+    return zones[p["zone"]](), p["text"]
+
+
 def _main_city_sector(p: dict):
     """Draw a ring sector around the main-city centre (GeoNames 白城), within a county."""
     from .common import county_metric, polygonal
@@ -409,6 +452,9 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "geonames_band": _geonames_band,
     "main_city_sector": _main_city_sector,
     "main_city_azimuth_disc": _main_city_azimuth_disc,
+    "lonlat_disc": _lonlat_disc,
+    "river_link_band": _river_link_band,
+    "ecology_zone": _ecology_zone,
     "river_bank_toward_town": _river_bank_toward_town,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
