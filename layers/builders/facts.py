@@ -96,16 +96,52 @@ def _river_point_near_town(p: dict):
     return nearest_points(rivers[p["river"]](), to_metric(town(p["town"])))[0], p["text"]
 
 
+def _river(name: str):
+    """Return a river's EPSG:4550 centreline (nen, taoer: GSHHG; jiaoliu: hand-placed)."""
+    from . import water
+
+    rivers = {"nen": water.nen_metric, "taoer": water.taoer_metric,
+              "jiaoliu": water.jiaoliu_metric}
+    if name not in rivers:
+        raise ValueError(f"unknown river {name!r} (known: {', '.join(sorted(rivers))})")
+    return rivers[name]()
+
+
+def _water_body(p: dict):
+    """Draw a river centreline (``river``) or the GSHHG 月亮泡 polygon (``lake: yueliang``).
+
+    The text may name ``{nen_border_km}`` (how far from Baicheng the 嫩江 reach is kept).
+    """
+    from . import water
+
+    geom = water.yueliang_metric() if p.get("lake") == "yueliang" else _river(p["river"])
+    return geom, p["text"].format(nen_border_km=f"{water.NEN_BORDER_M / 1000:g}")
+
+
+def _river_zone(p: dict):
+    """Draw ``width_m`` each side of a river's centreline, clipped to Baicheng City."""
+    from .common import CITY, county_metric, polygonal
+
+    zone = _river(p["river"]).buffer(float(p["width_m"]), 8).intersection(county_metric(CITY))
+    return polygonal(zone), _filled(p)
+
+
 def _point_of(spec: dict):
     """Return the EPSG:4550 point of a town, a GeoNames place or a position.
 
-    ``{"town": name}``, ``{"geonames": name}`` or ``{"lonlat": [lon, lat]}``.
+    ``{"town": name}``, ``{"geonames": name}``, ``{"lonlat": [lon, lat]}`` or
+    ``{"river": name, "near": <point>}`` (the river's point nearest another).
     """
     from shapely.geometry import Point
 
     from .common import geonames_point
     from .context import town
 
+    if "river" in spec:
+        # the point of a river's centreline nearest another point: {"river", "near": {...}}
+        from shapely.ops import nearest_points
+
+        return nearest_points(_river(spec["river"]), _point_of(spec["near"]))[0]
     if "geonames" in spec:
         return to_metric(geonames_point(spec["geonames"]))
     return to_metric(town(spec["town"]) if "town" in spec else Point(*spec["lonlat"]))
@@ -455,6 +491,8 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "lonlat_disc": _lonlat_disc,
     "river_link_band": _river_link_band,
     "ecology_zone": _ecology_zone,
+    "water_body": _water_body,
+    "river_zone": _river_zone,
     "river_bank_toward_town": _river_bank_toward_town,
     "plan_town_point": _plan_town_point,
     "plan_towns_polyline": _plan_towns_polyline,
