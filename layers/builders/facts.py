@@ -357,12 +357,40 @@ def _river_link_band(p: dict):
 
 
 def _ecology_zone(p: dict):
-    """Draw a named schematic zone of the ecology layer unchanged (a park on that zone)."""
-    from . import ecology
+    """Draw a named schematic zone of :mod:`layers.builders.ecology` (its rule is there).
 
-    zones = {"taobei_donghu": ecology.taobei_donghu_metric,
-             "nenjiangwan": ecology.nenjiangwan_metric}
-    return zones[p["zone"]](), p["text"]
+    The zones whose shape is a computation on published figures (the 向海 and 莫莫格 cores
+    from their coordinate ranges and areas, the windbreak band along the Inner Mongolia
+    border, the eastern wetland belt, the 洮儿河–蛟流河 corridor) keep their parameters in
+    ``ecology.py``; the text may name them: ``{area_km2}`` (of the drawn zone),
+    ``{xianghai_box}``, ``{xianghai_km2}``, ``{momoge_km2}``, ``{windbreak_km}``,
+    ``{east_nen_km}``, ``{east_lake_km}``, ``{corridor_km}``.
+    """
+    from . import ecology as e
+
+    zones = {"xianghai_core": e.xianghai_core, "momoge_core": e.momoge_core,
+             "west_windbreak_belt": e.west_windbreak_belt,
+             "east_wetland_belt": e.east_wetland_belt, "corridor": e.corridor,
+             "taobei_donghu": e.taobei_donghu_metric, "nenjiangwan": e.nenjiangwan_metric,
+             "niuxintaobao": e.niuxintaobao_metric}
+    if p["zone"] not in zones:
+        raise ValueError(f"unknown ecology zone {p['zone']!r} (known: {', '.join(sorted(zones))})")
+    geom = zones[p["zone"]]()
+    w, s, east, n = e.XIANGHAI_BOX
+    return geom, p["text"].format(
+        area_km2=f"{geom.area / 1e6:,.0f}", xianghai_box=f"{w:.4f}–{east:.4f}E, {s:.4f}–{n:.4f}N",
+        xianghai_km2=f"{e.XIANGHAI_AREA_KM2:,.2f}", momoge_km2=f"{e.MOMOGE_AREA_KM2:,.0f}",
+        windbreak_km=f"{e.WINDBREAK_KM:g}", east_nen_km=f"{e.EAST_NEN_KM:g}",
+        east_lake_km=f"{e.EAST_LAKE_KM:g}", corridor_km=f"{e.CORRIDOR_KM:g}")
+
+
+def _river_county_band(p: dict):
+    """Draw ``width_m`` each side of the part of a river's centreline within a county."""
+    from .common import county_metric, polygonal
+
+    county = county_metric(p["county"])
+    reach = _river(p["river"]).intersection(county)
+    return polygonal(reach.buffer(float(p["width_m"]), 8).intersection(county)), _filled(p)
 
 
 def _main_city_sector(p: dict):
@@ -491,6 +519,7 @@ GEOMETRY_RULES: dict[str, Callable[[dict], tuple]] = {
     "lonlat_disc": _lonlat_disc,
     "river_link_band": _river_link_band,
     "ecology_zone": _ecology_zone,
+    "river_county_band": _river_county_band,
     "water_body": _water_body,
     "river_zone": _river_zone,
     "river_bank_toward_town": _river_bank_toward_town,
