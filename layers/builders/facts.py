@@ -20,7 +20,10 @@ code: ``geometry.rule`` names a function of :data:`GEOMETRY_RULES` that returns 
 EPSG:4550 geometry and the stated ``rule`` text from the fact's parameters.  ``county``
 is ``context_units`` (the Baicheng counties and context units the geometry lies in) or
 ``counties`` (the Baicheng counties, the default of :func:`~layers.builders.common.feature`)
-or an explicit list of adcodes.
+or an explicit list of adcodes.  A rule may also return properties its sources give (the
+GeoNames ``centre`` of a ``geonames_disc`` with ``with_centre``), written after the fact's
+``properties``.  Points in parameters are ``{"town"}``, ``{"geonames"}``, ``{"lonlat"}`` or
+``{"river", "near"}`` (see :func:`_point_of`).
 
 A layer of another plan (``p001_`` … ``p004_``) says ``"frame": "plan"`` in its defaults:
 its rules (the ``plan_`` ones) work in EPSG:4551 (:mod:`layers.builders.plan_layers`), its
@@ -90,10 +93,8 @@ def _river_point_near_town(p: dict):
     from shapely.ops import nearest_points
 
     from .context import town
-    from .water import nen_metric
 
-    rivers = {"nen": nen_metric}
-    return nearest_points(rivers[p["river"]](), to_metric(town(p["town"])))[0], p["text"]
+    return nearest_points(_river(p["river"]), to_metric(town(p["town"])))[0], p["text"]
 
 
 def _river(name: str):
@@ -186,11 +187,9 @@ def _river_bank_toward_town(p: dict):
     from shapely.ops import nearest_points
 
     from .common import geonames_point
-    from .water import taoer_metric
 
-    rivers = {"taoer": taoer_metric}
     place = to_metric(geonames_point(p["geonames"]))
-    bank = nearest_points(rivers[p["river"]](), place)[0]
+    bank = nearest_points(_river(p["river"]), place)[0]
     d = float(p["distance_m"])
     return LineString([bank, place]).interpolate(d), p["text"].format(distance_km=f"{d / 1000:g}")
 
@@ -199,10 +198,8 @@ def _river_band(p: dict):
     """Draw a band of ``width_m`` each side of a river within counties, simplified."""
     from .common import counties_metric, polygonal
     from .context import simplified
-    from .water import taoer_metric
 
-    rivers = {"taoer": taoer_metric}
-    band = rivers[p["river"]]().buffer(float(p["width_m"]), 8)
+    band = _river(p["river"]).buffer(float(p["width_m"]), 8)
     zone = polygonal(band.intersection(counties_metric(tuple(p["counties"]))))
     return simplified(zone, float(p["simplify_m"])), p["text"]
 
@@ -347,11 +344,9 @@ def _river_link_band(p: dict):
     from shapely.ops import nearest_points
 
     from .common import county_metric, polygonal
-    from .water import taoer_metric
 
-    rivers = {"taoer": taoer_metric}
     place = _point_of(p["to"])
-    link = LineString([nearest_points(rivers[p["river"]](), place)[0], place])
+    link = LineString([nearest_points(_river(p["river"]), place)[0], place])
     band = link.buffer(float(p["width_m"]), 8).intersection(county_metric(p["county"]))
     return polygonal(band), _filled(p)
 
