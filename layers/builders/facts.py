@@ -561,8 +561,12 @@ def build_layer(layer_id: str, facts_dir: Path | None = None) -> list[dict]:
         if rule_name not in GEOMETRY_RULES:
             raise ValueError(f"{path}: {f['id']}: unknown geometry rule {rule_name!r} "
                              f"(known: {', '.join(sorted(GEOMETRY_RULES))})")
-        geom_m, rule_text, *derived = GEOMETRY_RULES[rule_name](geom_spec)
         plan_frame = f.get("frame", "baicheng") == "plan"
+        if plan_frame != rule_name.startswith("plan_"):
+            # the plan_ rules draw in EPSG:4551, the others in EPSG:4550: never mix them
+            raise ValueError(f"{path}: {f['id']}: rule {rule_name!r} does not belong to the "
+                             f"{'plan' if plan_frame else 'Baicheng'} frame")
+        geom_m, rule_text, *derived = GEOMETRY_RULES[rule_name](geom_spec)
         county_mode = f.get("county", "plan_units" if plan_frame else "counties")
         if isinstance(county_mode, list):
             county = county_mode

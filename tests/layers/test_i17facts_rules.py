@@ -155,3 +155,17 @@ def test_plan_frame_refuses_a_baicheng_county_mode(tmp_path):
     (feat,) = build_layer("t_layer", facts)
     assert feat["properties"]["county"] == ["220100"]
     assert feat["properties"]["rule"] == "Point at 长春 (GeoNames Changchun)."
+
+
+def test_rules_of_one_frame_are_refused_in_the_other(tmp_path):
+    """A plan_ rule draws in EPSG:4551: used in the Baicheng frame (EPSG:4550) it is refused."""
+    from planmap.layers.builders.facts import build_layer
+
+    facts = _one_feature_layer(tmp_path, {"rule": "plan_town_point", "town": "长春",
+                                          "text": "Point at {town}."})
+    with pytest.raises(ValueError, match="does not belong to the Baicheng frame"):
+        build_layer("t_layer", facts)
+    facts = _one_feature_layer(tmp_path, {"rule": "town_point", "town": "白城",
+                                          "text": "Point ({source})."}, frame="plan")
+    with pytest.raises(ValueError, match="does not belong to the plan frame"):
+        build_layer("t_layer", facts)
