@@ -121,7 +121,7 @@ def build(out_dir: Path | None = None, source: Path | None = None) -> dict[str, 
     built: dict[str, list[dict]] = {}
     for layer_id in build_order:
         mod_name, func = builders.get(layer_id, (layer_id, "build"))
-        module = importlib.import_module(f"layers.builders.{mod_name}")
+        module = importlib.import_module(f".builders.{mod_name}", __package__)
         if mod_name == "facts":
             feats = module.build_layer(layer_id, facts_dir)
         else:
