@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import test_map_browser as base
-from tests.browser.test_map_browser import SHOTS, SITE, _draw_polygon, screen_xy, serve_app
+from tests.browser.test_map_browser import SHOTS, SITE, _draw_polygon, screen_xy, serve_app, wait_js
 
 pytestmark = pytest.mark.external
 browser = base.browser  # the shared chromium fixture
@@ -51,7 +51,7 @@ def test_login_site_check_and_the_admin_sees_it_in_the_audit_log(browser, server
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(base + "/")
-    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
     badge = page.locator("#pm-auth-badge")
     badge.wait_for(timeout=10000)
     assert badge.inner_text().strip() == "登录"
@@ -59,7 +59,7 @@ def test_login_site_check_and_the_admin_sees_it_in_the_audit_log(browser, server
     page.wait_for_selector("form.pm-auth-form")
     assert "用户名" in page.content()
     _login(page, "planner")
-    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
     page.locator("#pm-auth-badge .pm-auth-user").wait_for(timeout=10000)
     assert page.locator("#pm-auth-badge .pm-auth-user").inner_text() == \
         f"张规划 · {ORG} · 规划人员"
@@ -72,8 +72,8 @@ def test_login_site_check_and_the_admin_sees_it_in_the_audit_log(browser, server
     # the report of the planner's check: share a read-only link, open it without a login
     page.goto(base + href)
     page.locator("#pm-share").click()
-    page.wait_for_function("document.getElementById('pm-share-url').value.includes('share=')",
-                           timeout=60000)
+    wait_js(page, "() => document.getElementById('pm-share-url').value.includes('share=')",
+            timeout_s=60)
     link = page.locator("#pm-share-url").input_value().split()[0]
     page.screenshot(path=str(SHOTS / "auth_share_link.png"))
     assert errors == []
@@ -153,7 +153,7 @@ def test_admin_imports_a_layer_with_preview_and_it_appears_on_the_map(browser, s
                           ".then(b => b.features.length)")
     assert count == 6
     page.goto(base_url + "/")
-    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
     listed = page.evaluate("fetch('/api/v1/layers').then(r => r.json())"
                            ".then(b => b.layers.map(l => l.id))")
     assert "web_parcels" in listed

@@ -153,7 +153,7 @@ def test_a_phone_can_click_and_read_a_result(browser, server):  # noqa: F811
     with viewport_page(browser, PHONE, "layout_phone_result") as page:
         open_map(page, server)
         page.mouse.click(*screen_xy(page, *BAICHENG, zoom=10))
-        page.wait_for_selector("#pm-panel .pm-zones", timeout=15000)
+        page.wait_for_selector("#pm-panel .pm-zones", timeout=45000)
         panel = page.locator("#pm-panel").bounding_box()
         # the answer is a full-width sheet inside the screen, below the map
         assert panel["width"] >= PHONE[0] - 2

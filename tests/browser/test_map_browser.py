@@ -101,9 +101,23 @@ def page(browser, server, request):
         context.close()
 
 
+
+def wait_js(page, fn, arg=None, timeout_s=45.0):
+    """Poll ``fn`` (a JS function) until truthy. ``page.wait_for_function`` re-evaluates its
+    predicate with ``eval`` once the first try is false, which the page's CSP (script-src
+    'self', no unsafe-eval) refuses: under load that turned a slow page into an EvalError."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if page.evaluate(fn, arg):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"not true within {timeout_s} s: {fn}")
+
 def open_map(page, server, query=""):
     page.goto(server["base"] + "/" + query)
-    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
 
 
 def screen_xy(page, lon, lat, zoom=None):
@@ -182,7 +196,7 @@ def _draw_polygon(page, points):
 
 
 def _assert_site_check_result(page):
-    page.wait_for_selector("#pm-verdict", timeout=15000)
+    page.wait_for_selector("#pm-verdict", timeout=45000)
     assert page.locator("#pm-verdict").inner_text().startswith("结论")
     rows = page.locator("#pm-overlap tbody tr")
     assert rows.count() >= 1
@@ -227,7 +241,7 @@ def test_drawing_a_point_checks_the_point(page, server):
     open_map(page, server)
     page.click("button[data-tool=draw-point]")
     page.mouse.click(*screen_xy(page, *BAICHENG, zoom=11))
-    page.wait_for_selector("#pm-verdict", timeout=15000)
+    page.wait_for_selector("#pm-verdict", timeout=45000)
     assert "洮北区" in page.locator("#pm-overlap").inner_text()
 
 

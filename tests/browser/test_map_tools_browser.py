@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 from pyproj import Transformer
@@ -17,20 +16,9 @@ from tests.browser import test_map_browser as base
 
 # the same waitress server, chromium and per-test page (with its screenshot) as the map tests
 server, browser, page = base.server, base.browser, base.page
-open_map, screen_xy = base.open_map, base.screen_xy
+open_map, screen_xy, wait_js = base.open_map, base.screen_xy, base.wait_js
 
 pytestmark = pytest.mark.external
-
-
-def wait_js(page, fn, arg=None, timeout_s=15.0):
-    """Poll ``fn`` (a JS function) until truthy: wait_for_function evaluates a string, which
-    the page's CSP (script-src 'self', no unsafe-eval) refuses."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if page.evaluate(fn, arg):
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"not true within {timeout_s} s: {fn}")
 
 
 def popup_name(page):
@@ -40,7 +28,7 @@ def popup_name(page):
 
 def ready(page, server, query=""):
     open_map(page, server, query)
-    page.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=45000)
 
 
 def view(page):
@@ -72,7 +60,7 @@ def test_permalink_restores_view_layers_and_selection_in_a_new_page(page, server
     other = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     try:
         other.goto(url)
-        other.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=15000)
+        other.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=45000)
         after = view(other)
         assert after["zoom"] == before["zoom"] and after["on"] == before["on"]
         assert abs(after["lat"] - before["lat"]) < 1e-4 and abs(after["lon"] - before["lon"]) < 1e-4
@@ -98,7 +86,7 @@ def test_citation_opens_beside_the_map_and_back_restores_after_following_it(page
     before = view(page)
     page.goto(server["base"] + href)
     page.go_back()
-    page.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-tools]", state="attached", timeout=45000)
     page.wait_for_selector(".leaflet-popup .pm-pop-name")
     after = view(page)
     assert after["zoom"] == before["zoom"] and after["on"] == before["on"]

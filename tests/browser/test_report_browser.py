@@ -23,7 +23,7 @@ from tests.external import need_program
 
 pytestmark = pytest.mark.external
 browser = base.browser  # the shared chromium fixture
-serve_app = base.serve_app
+serve_app, wait_js = base.serve_app, base.wait_js
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -57,7 +57,7 @@ def page(browser):
 
 def open_map(page, server):
     page.goto(server["base"] + "/")
-    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+    page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
     page.wait_for_selector("#pm-case-type option[value=wind_solar]", state="attached",
                            timeout=10000)
 
@@ -134,9 +134,8 @@ def test_crs_picker_changes_the_result_for_a_gcj02_file(page, server, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#pm-panel").screenshot(path=str(SHOTS / "report_panel_gcj02_warning.png"))
     warn.locator("button.pm-case-use-crs").click()
-    page.wait_for_function(
-        "() => { const n = document.getElementById('pm-case-crs-used');"
-        " return n && n.textContent.indexOf('GCJ-02') >= 0; }", timeout=20000)
+    wait_js(page, "() => { const n = document.getElementById('pm-case-crs-used');"
+                  " return n && n.textContent.indexOf('GCJ-02') >= 0; }", timeout_s=45)
     assert page.locator("#pm-case-crs").input_value() == "gcj02"
     assert page.locator(".pm-case-warn[data-code=looks_gcj02]").count() == 0
     after = page.locator("#pm-verdict").inner_text()

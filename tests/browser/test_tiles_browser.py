@@ -51,7 +51,7 @@ def test_large_layer_is_drawn_from_tiles_and_a_click_shows_its_land_class(browse
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
         page.goto(server["base"] + "/")
-        page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=15000)
+        page.wait_for_selector("html[data-planmap-ready]", state="attached", timeout=45000)
         page.evaluate("([lat, lon]) => window.planmapMap.setView([lat, lon], 12, {animate: false})",
                       [spot.y, spot.x])
         page.wait_for_load_state("networkidle")
