@@ -166,6 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
             "deleted and its confirm answers 404 `unknown_import`"),
     Setting("ADMIN_IMPORT_PREVIEW_ROWS", 50, "Repaired/refused rows listed by a web import's "
             "preview (all of them are counted)"),
+    Setting("TILE_SEED_MAX_ZOOM", 12, "Highest zoom whose tiles an import into the layer store "
+            "cuts once and keeps in the version (`TILE_MIN_ZOOM`..this, gzip'd, empty tiles "
+            "left out; layers/tileseed.py): those tiles of an in-place store layer are one "
+            "indexed lookup; -1 = no seeding (every tile cut when asked). Read by `planmap "
+            "import` from `PLANMAP_TILE_SEED_MAX_ZOOM`"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}
