@@ -233,3 +233,17 @@ def test_tiles_covering_is_every_tile_meeting_the_box():
                 t = (x + dx, y + dy)
                 if t not in got and 0 <= t[0] < n and 0 <= t[1] < n:
                     assert not box(*tile_lonlat_bounds(z, *t)).intersects(box(*bounds))
+
+
+def test_seeds_from_a_lower_min_zoom_equal_the_cut_at_every_zoom(store):
+    """TILE_MIN_ZOOM below the block zoom: those zooms are cut tile by tile, the rest by
+    block; every seeded zoom still equals the cut."""
+    source = store_layer(store, LAYER)
+    meta = tileseed.seed_source(store, source, range(7, 13))
+    assert (meta["min_zoom"], meta["max_zoom"]) == ("7", "12")
+    seeds = tileseed.seeds_of(store_layer(store, LAYER))
+    assert seeds.covers(7) and not seeds.covers(13)
+    for z, x, y in _all_tiles(source, range(7, 13)):
+        packed = seeds.get(z, x, y)
+        assert _features(gzip.decompress(packed) if packed else b"") == \
+            _features(tileseed.cut_tile(source, z, x, y)), (z, x, y)
