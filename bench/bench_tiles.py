@@ -4,6 +4,15 @@ Run from the repository root:
 
     python bench/bench_tiles.py                 # 100,000 parcels, print the figures (markdown)
     python bench/bench_tiles.py --n 20000 --samples 30
+    python bench/bench_tiles.py --store /work/data/b/home_100000/store   # an in-place store layer
+
+With ``--store`` (a GeoPackage store folder, read-only: it is copied first), the store's
+bulk layer is served in place (``server/tiles.py store_tile``) and its tiles are timed twice
+through the app, cache off: **cut** (every tile cut from the store's R-tree when asked) and
+**seeded** (after ``layers/tileseed.py`` seeded the copy's version with z10-z12, as an import
+does; the time seeding took is printed).  Per request: wall time and the process's CPU time
+(``time.process_time``, robust to the load of a shared machine), p50 and p99.  Tiles are
+drawn (seeded) under random parcels, so they hold parcels.
 
 The layer (``bench/synth_parcels.py``, seeded) is added to the built-in data as an import
 would, and its tiles are requested through the app (Flask test client, in-process:
@@ -67,13 +76,111 @@ def pct(values, q):
     return values[min(len(values) - 1, int(math.ceil(q / 100 * len(values))) - 1)]
 
 
+def _store_tiles(client, layer, z, sample):
+    """Time each tile of ``sample`` once: (wall ms, cpu ms, gzip bytes, raw bytes) lists."""
+    wall, cpu, sizes, raws = [], [], [], []
+    for x, y in sample:
+        t, c = time.perf_counter(), time.process_time()
+        r = client.get(f"/tiles/{layer}/{z}/{x}/{y}.mvt", headers={"Accept-Encoding": "gzip"})
+        cpu.append((time.process_time() - c) * 1000)
+        wall.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, r.data
+        sizes.append(len(r.data))
+        raws.append(gzip.decompress(r.data) if r.headers.get("Content-Encoding") == "gzip"
+                    else r.data)
+    return wall, cpu, sizes, raws
+
+
+def main_store(args) -> int:
+    """The ``--store`` mode (see the module docstring)."""
+    import random
+    import shutil
+
+    import mapbox_vector_tile
+    import shapely
+    from planmap.layers.store import open_store
+    from planmap.layers.storequery import store_layer
+    from planmap.layers.tileseed import seed_version, seeds_of
+    from planmap.server import create_app
+
+    src = Path(args.store)
+    layer = args.layer or open_store(src).layers()[0]
+    tmp = Path(tempfile.mkdtemp(prefix="bench_tiles_store_"))
+    try:
+        t = time.perf_counter()
+        shutil.copytree(src, tmp / "home" / "store")
+        copy_s = time.perf_counter() - t
+        store = open_store(tmp / "home" / "store")
+        source = store_layer(store, layer)
+        if seeds_of(source) is not None:
+            print("the store's version is seeded already: 'cut' would read the seeds")
+            return 1
+        rng = random.Random(args.seed)
+        ords = sorted(rng.sample(range(1, source.size()), min(args.samples, source.size() - 1)))
+        _o, geoms, _p = source.fetch(ords)
+        pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
+
+        def tile_of(lon, lat, z):
+            n = 1 << z
+            return (int((lon + 180) / 360 * n),
+                    int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+        samples = {z: [tile_of(lon, lat, z) for lon, lat in pts] for z in ZOOMS}
+        results = {}
+        for mode in ("cut", "seeded"):
+            if mode == "seeded":
+                t, c = time.perf_counter(), time.process_time()
+                meta = seed_version(store, layer, source.version, source.count)
+                seed_wall, seed_cpu = time.perf_counter() - t, time.process_time() - c
+            app = create_app({"HOME": str(tmp / "home"), "DB_PATH": str(tmp / f"{mode}.db"),
+                              "WORKERS": 0, "TILE_CACHE_BYTES": 0,
+                              "TILE_MIN_ZOOM": min(ZOOMS)})
+            client = app.test_client()
+            client.get(f"/tiles/{layer}/16/0/0.mvt")  # first request: the app's lazy state
+            for z in ZOOMS:
+                results[(mode, z)] = _store_tiles(client, layer, z, samples[z])
+        load = os.getloadavg()
+        print(f"Machine: {cpu_model()}, {os.cpu_count()} CPUs, Python "
+              f"{platform.python_version()}; `uptime` load average {load[0]:.2f}, "
+              f"{load[1]:.2f}, {load[2]:.2f} at the end (shared machine).")
+        print(f"Store layer {layer!r}: {source.count:,} features ({src}, copied in "
+              f"{copy_s:.1f} s); seeding z{meta['min_zoom']}-z{meta['max_zoom']}: "
+              f"{meta['tiles']} tiles in {seed_wall:.1f} s wall / {seed_cpu:.1f} s CPU.\n")
+        print("| zoom | tiles | parcels/tile median (max) | gzip KB median (max) | cut p50 / p99 "
+              "wall | cut p50 / p99 CPU | seeded p50 / p99 wall | seeded p50 / p99 CPU |")
+        print("|---|---|---|---|---|---|---|---|")
+        worst = {}
+        for z in ZOOMS:
+            cw, cc, sizes, raws = results[("cut", z)]
+            sw, sc, _s2, raws2 = results[("seeded", z)]
+            counts = [len(mapbox_vector_tile.decode(r)[layer]["features"]) if r else 0
+                      for r in raws]
+            assert [len(r) > 0 for r in raws] == [len(r) > 0 for r in raws2]
+            worst[z] = (pct(cw, 99), pct(sw, 99))
+            print(f"| {z} | {len(cw)} | {statistics.median(counts):.0f} ({max(counts)}) | "
+                  f"{statistics.median(sizes) / 1024:.1f} ({max(sizes) / 1024:.1f}) | "
+                  f"{pct(cw, 50):.1f} / {pct(cw, 99):.1f} ms | {pct(cc, 50):.1f} / "
+                  f"{pct(cc, 99):.1f} ms | {pct(sw, 50):.1f} / {pct(sw, 99):.1f} ms | "
+                  f"{pct(sc, 50):.1f} / {pct(sc, 99):.1f} ms |")
+        print(f"\nWorst wall p99: cut {max(w[0] for w in worst.values()):.1f} ms, seeded "
+              f"{max(w[1] for w in worst.values()):.1f} ms (target {TARGET_P99_MS} ms).")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000, help="parcels (default 100,000)")
     ap.add_argument("--samples", type=int, default=60, help="tiles per zoom")
     ap.add_argument("--baseline-samples", type=int, default=10, help="baseline tiles per zoom")
     ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--store", help="a GeoPackage store folder: time its bulk layer's tiles "
+                    "cut in place and seeded (the folder is copied, not written)")
+    ap.add_argument("--layer", help="the store layer (default: its first)")
     args = ap.parse_args(argv)
+    if args.store:
+        return main_store(args)
 
     import random
 

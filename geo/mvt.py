@@ -95,6 +95,35 @@ def tile_lonlat_bounds(z: int, x: int, y: int) -> tuple[float, float, float, flo
     return (math.degrees(minx / EARTH_R), south, math.degrees(maxx / EARTH_R), north)
 
 
+def tiles_covering(bounds, z: int) -> list[tuple[int, int]]:
+    """Tiles ``(x, y)`` of zoom ``z`` whose square meets the lon/lat ``bounds``.
+
+    ``bounds`` is ``(west, south, east, north)``; a box on a tile edge takes both tiles
+    (a feature touching the edge is in both, see :meth:`TileIndex.select`).
+    """
+    n = 1 << z
+    west, south, east, north = (float(v) for v in bounds)
+
+    def col(lon):
+        return min(n - 1, max(0, math.floor((lon + 180.0) / 360.0 * n)))
+
+    def row(lat):
+        lat = math.radians(min(MAX_LAT, max(-MAX_LAT, lat)))
+        return min(n - 1, max(0, math.floor((1 - math.asinh(math.tan(lat)) / math.pi) / 2 * n)))
+
+    # one tile of slack each way: the floor above and the tile's own bounds may round
+    # differently on an edge; tiles that do not meet the box are dropped exactly below
+    xs = range(max(0, col(west) - 1), min(n - 1, col(east) + 1) + 1)
+    ys = range(max(0, row(north) - 1), min(n - 1, row(south) + 1) + 1)
+    out = []
+    for x in xs:
+        for y in ys:
+            w, s, e, nn = tile_lonlat_bounds(z, x, y)
+            if w <= east and e >= west and s <= north and nn >= south:
+                out.append((x, y))
+    return out
+
+
 def check_tile(z: int, x: int, y: int, min_zoom: int, max_zoom: int) -> None:
     """Raise :class:`TileError` unless ``z/x/y`` is a tile of the served zoom range."""
     if not min_zoom <= z <= max_zoom:

@@ -642,6 +642,8 @@ def import_to_store(path, layer_id: str, store: LayerStore, crs: str | None = No
     }
     meta["geometry_types"] = sorted(conv.types)
     meta.pop("store_version", None)
+    from planmap.layers.tileseed import seed_version  # the low-zoom tiles, before the switch
+    seed_version(store, layer_id, version, result.features)
     result.previous = store.activate(layer_id, version, meta)
     result.version = version
     return result

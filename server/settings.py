@@ -169,6 +169,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RELOAD_WAIT_S", 1.0, "Longest wait of a request for one of RELOAD_REQUEST_SLOTS "
             "while a new data version builds; then it runs anyway (a slow or stuck build never "
             "holds requests longer)"),
+    Setting("TILE_SEED_MAX_ZOOM", 12, "Highest zoom whose tiles an import into the layer store "
+            "cuts once and keeps in the version (`TILE_MIN_ZOOM`..this, gzip'd, empty tiles "
+            "left out; layers/tileseed.py): those tiles of an in-place store layer are one "
+            "indexed lookup; -1 = no seeding (every tile cut when asked). Read by `planmap "
+            "import` from `PLANMAP_TILE_SEED_MAX_ZOOM`"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

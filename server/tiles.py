@@ -3,8 +3,10 @@
 A layer with more than ``TILE_THRESHOLD_FEATURES`` features is not embedded in the map
 script (``/map/<lang>.js``): the page draws it from these tiles (``static/planmap-tiles.js``),
 so the page's weight does not grow with the data.  Tiles come from a *tile source*, one
-small object with ``tile(layer_id, z, x, y) -> bytes``; :class:`MemoryTileSource` cuts
-them from the loaded layers (``geo.mvt.TileIndex``, built per layer on first use).  A store
+small object with ``encoded(layer_id, z, x, y) -> (raw, gzip)``; :class:`MemoryTileSource`
+cuts them from the loaded layers (``geo.mvt.TileIndex``, built per layer on first use), and
+those of an in-place store layer from the store's index, or reads the low zooms seeded at
+import (``layers/tileseed.py``: one indexed lookup).  A store
 with its own tiler (PostGIS ``ST_AsMVT``) can stand in its place by offering the same method.
 
 Tiles at ``z <= geo.mvt.GENERALISE_MAX_ZOOM`` are generalised (polygons under
@@ -27,8 +29,8 @@ from planmap.geo.mvt import (
     GENERALISE_MAX_ZOOM,
     TileIndex,
     check_tile,
-    tile_lonlat_bounds,
 )
+from planmap.layers.tileseed import GZIP_LEVEL, cut_tile, seeds_of
 from planmap.server import services
 from planmap.server.args import tile_number as _int
 
@@ -73,22 +75,35 @@ class MemoryTileSource:
         return found
 
     def tile(self, layer_id: str, z: int, x: int, y: int) -> bytes:
+        """Return the MVT bytes of tile ``z/x/y`` of a tiled layer."""
+        return self.encoded(layer_id, z, x, y)[0]
+
+    def encoded(self, layer_id: str, z: int, x: int, y: int) -> tuple[bytes, bytes]:
+        """Return tile ``z/x/y`` as ``(raw MVT, gzip'd MVT)``.
+
+        An in-place store layer's seeded low zooms (``layers/tileseed.py``) are read
+        gzip'd from the version, other tiles are cut and compressed here.
+        """
         in_store = getattr(self.data, "store_layers", None) or {}
         if layer_id not in self.data.layers and layer_id in in_store:
-            return store_tile(in_store[layer_id], layer_id, z, x, y)
-        return self.index(layer_id).tile(z, x, y)
+            seeds = seeds_of(in_store[layer_id])
+            if seeds is not None and seeds.covers(z):
+                packed = seeds.get(z, x, y)
+                return (gzip.decompress(packed) if packed else b""), packed
+            raw = store_tile(in_store[layer_id], layer_id, z, x, y)
+        else:
+            raw = self.index(layer_id).tile(z, x, y)
+        return raw, (gzip.compress(raw, GZIP_LEVEL, mtime=0) if raw else b"")
 
 
 def store_tile(source, layer_id: str, z: int, x: int, y: int) -> bytes:
     """Cut tile ``z/x/y`` of an in-place store layer from the store's spatial index.
 
     Only the features whose box meets the tile are read (GeoPackage R-tree / PostGIS
-    GiST); the MVT feature id is the store row's ordinal, the same in every tile.
+    GiST); the MVT feature id is the store row's ordinal, the same in every tile.  A
+    seeded tile (``layers.tileseed``) is this same cut, made at import.
     """
-    ordinals, geoms, props = source.candidates(*tile_lonlat_bounds(z, x, y))
-    if not len(ordinals):
-        return b""
-    return TileIndex.from_records(geoms, props, layer_id, feature_ids=ordinals).tile(z, x, y)
+    return cut_tile(source, z, x, y)
 
 
 class TileCache:
@@ -168,8 +183,7 @@ def tile(layer_id: str, z: str, x: str, y: str):
     key = (st.version, layer_id, zi, xi, yi)
     found = st.cache.get(key)
     if found is None:
-        raw = st.source.tile(layer_id, zi, xi, yi)
-        found = (raw, gzip.compress(raw, 6, mtime=0))
+        found = st.source.encoded(layer_id, zi, xi, yi)
         st.cache.put(key, found)
     raw, packed = found
     use_gz = bool(raw) and request.accept_encodings.quality("gzip") > 0
