@@ -14,8 +14,9 @@ requests) at 1 and 32 connections for
 
 Per run: answers, errors, req/s, wrk's latency p50/p90/p99 (every request, HdrHistogram),
 the server process tree's CPU per answer (user + system from ``/proc``, robust to the
-machine's load) and the 1-minute load average.  Only loopback traffic; every process it
-starts is stopped.  Prints a JSON document.
+machine's load; ``web_…`` without the site-check workers) and the 1-minute load average.
+Measuring starts once the tree is idle (the site-check workers have loaded).  Only
+loopback traffic; every process it starts is stopped.  Prints a JSON document.
 """
 
 from __future__ import annotations
@@ -54,12 +55,18 @@ end
 """
 
 
-def _tree_cpu_s(pid: int) -> float:
-    """User + system seconds of ``pid`` and its live descendants."""
+def _tree_cpu_s(pid: int, web_only: bool = False) -> float:
+    """User + system seconds of ``pid`` and its live descendants.
+
+    ``web_only``: without the site-check worker processes (multiprocessing spawn children),
+    i.e. the processes answering HTTP (waitress; gunicorn master and web workers).
+    """
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
         try:
+            if web_only and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes():
+                continue
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / _TICK
             for t in Path(f"/proc/{p}/task").iterdir():
@@ -68,6 +75,18 @@ def _tree_cpu_s(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def _settle(pid: int, timeout: float = 180.0) -> float:
+    """Wait until the server tree is idle (site-check workers done loading); seconds waited."""
+    t = time.monotonic()
+    last, quiet = _tree_cpu_s(pid), 0
+    while quiet < 2 and time.monotonic() - t < timeout:
+        time.sleep(1.0)
+        now = _tree_cpu_s(pid)
+        quiet = quiet + 1 if now - last < 0.05 else 0
+        last = now
+    return time.monotonic() - t
 
 
 def _load_avg() -> float:
@@ -138,15 +157,18 @@ def main(argv=None) -> int:
                 "bbox": [f"/ogc/collections/{cid}/items?bbox={x:.5f},{y:.5f},{x + 0.02:.5f},"
                          f"{y + 0.015:.5f}&limit=100&f=json" for x, y in pts]}
             row = {"server": server, "start_to_health_s": round(start_s, 2),
-                   "load_avg_at_start": _load_avg()}
+                   "load_avg_at_start": _load_avg(),
+                   "workers_settled_after_s": round(_settle(proc.pid), 1)}
             for kind in args.kinds.split(","):
                 wrk(port, paths[kind], 32, min(args.seconds, 5))  # warm-up: threads, rows
                 for c in (int(v) for v in args.connections.split(",")):
-                    cpu0 = _tree_cpu_s(proc.pid)
+                    cpu0, web0 = _tree_cpu_s(proc.pid), _tree_cpu_s(proc.pid, True)
                     got = wrk(port, paths[kind], c, args.seconds)
-                    cpu = _tree_cpu_s(proc.pid) - cpu0
-                    got["server_cpu_ms_per_answer"] = round(1000 * cpu / max(got["answers"], 1),
-                                                            3)
+                    n = max(got["answers"], 1)
+                    got["server_cpu_ms_per_answer"] = round(
+                        1000 * (_tree_cpu_s(proc.pid) - cpu0) / n, 3)
+                    got["web_cpu_ms_per_answer"] = round(
+                        1000 * (_tree_cpu_s(proc.pid, True) - web0) / n, 3)
                     got["load_avg"] = _load_avg()
                     row[f"{kind}_{c}"] = got
                     print(server, kind, c, got, file=sys.stderr, flush=True)
