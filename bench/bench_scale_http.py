@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     p.add_argument("--home", type=Path, required=True, help="PLANMAP_HOME holding store/")
     p.add_argument("--servers", default="waitress,gunicorn2",
                    help="comma list of waitress, gunicorn1, gunicorn2")
-    p.add_argument("--kinds", default="point,bbox")
+    p.add_argument("--kinds", default="point,bbox", help='"" for start-up only')
     p.add_argument("--connections", default="1,32")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=16)
@@ -157,9 +157,10 @@ def main(argv=None) -> int:
                 "bbox": [f"/ogc/collections/{cid}/items?bbox={x:.5f},{y:.5f},{x + 0.02:.5f},"
                          f"{y + 0.015:.5f}&limit=100&f=json" for x, y in pts]}
             row = {"server": server, "start_to_health_s": round(start_s, 2),
+                   "start_cpu_s": round(_tree_cpu_s(proc.pid, True), 2),
                    "load_avg_at_start": _load_avg(),
                    "workers_settled_after_s": round(_settle(proc.pid), 1)}
-            for kind in args.kinds.split(","):
+            for kind in [k for k in args.kinds.split(",") if k]:
                 wrk(port, paths[kind], 32, min(args.seconds, 5))  # warm-up: threads, rows
                 for c in (int(v) for v in args.connections.split(",")):
                     cpu0, web0 = _tree_cpu_s(proc.pid), _tree_cpu_s(proc.pid, True)
