@@ -91,10 +91,64 @@ def answer_tiers_json(index, features, clause_list=None) -> str:
         A JSON object with the keys ``tiers``, ``verdict``, ``deciding_clause``,
         ``conflicts`` (UTF-8 text, no ASCII escapes).
     """
+    clause_list = index.clauses if clause_list is None else clause_list
+    split = _plain_tail(index, tuple(features), clause_list)
+    if split is not None:
+        return split
     entry = _cached(index, features, clause_list)
     if entry[1] is None:
         entry[1] = json.dumps(entry[0], ensure_ascii=False, separators=(",", ":"))
     return entry[1]
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _plain_tail(index, features: tuple, clause_list) -> str | None:
+    """:func:`answer_tiers_json` of a set ending in *plain* features, from the rest's answer.
+
+    A plain feature (no clause, not area-wide, not a county) adds only its entry at the end
+    of ``designations``: no verdict, binding zone, county or conflict comes from it.  When
+    every plain feature sorts after the others (a store layer's parcels do: their layer
+    comes last), the answer is the cached answer of the others with those entries spliced
+    in — a bureau's parcels are each a new feature set, which missed the cache every time.
+    None when the set has no such tail (the caller builds the answer whole).
+    """
+    held = index_clauses(index, clause_list)
+    templates_of = held.templates_of
+    table = index.feature_table
+    order, area_wide, entries = table.sort_key, table.area_wide, table.entries
+    ranked = sorted(set(features), key=lambda x: order[x])
+    cut = len(ranked)
+    while cut > 0:
+        f = ranked[cut - 1]
+        if templates_of(f) or area_wide[f] or (is_admin_layer(table.layer_list[f])
+                                               and entries[f]["kind"] in COUNTY_KINDS):
+            break
+        cut -= 1
+    if cut == len(ranked):
+        return None
+    key = ("plain-tail", tuple(ranked[:cut]))
+    cache = held.tiers
+    parts = cache.get(key)
+    if parts is None:
+        a = _cached(index, ranked[:cut], clause_list)[0]
+        t = a["tiers"]
+        inner = _dumps(t["designations"])[1:-1]
+        parts = ('{"tiers":{"binding":' + _dumps(t["binding"]) + ',"designations":[' + inner,
+                 bool(inner),
+                 '],"area_wide":' + _dumps(t["area_wide"]) + ',"area_wide_title":'
+                 + _dumps(t["area_wide_title"]) + ',"counties":' + _dumps(t["counties"])
+                 + '},"verdict":' + _dumps(a["verdict"]) + ',"deciding_clause":'
+                 + _dumps(a["deciding_clause"]) + ',"conflicts":' + _dumps(a["conflicts"])
+                 + "}")
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[key] = parts
+    head, nonempty, tail = parts
+    extra = ",".join(_dumps({**_entry(table, f), "clauses": []}) for f in ranked[cut:])
+    return head + ("," if nonempty else "") + extra + tail
 
 
 def _cached(index, features, clause_list) -> list:

@@ -383,6 +383,68 @@ def geojson_features(ords, geoms, props) -> list[dict]:
     return out
 
 
+def _ragged_texts(geoms, out, at, kind: str) -> None:
+    """GeoJSON texts of Polygons or MultiPolygons ``geoms`` into ``out[at[j]]``.
+
+    Coordinates written with ``float.__repr__`` (what ``json.dumps`` writes), nested by the
+    ragged offsets: no list per vertex is made (they cost more than the text and fed the GC).
+    """
+    _, coords, offsets = shapely.to_ragged_array(geoms)
+    r = list(map(float.__repr__, coords.ravel().tolist()))
+    text = ["[" + r[i] + "," + r[i + 1] + "]" for i in range(0, len(r), 2)]
+    for off in offsets:  # rings, then polygons (then multipolygons): one level each
+        o = off.tolist()
+        text = ["[" + ",".join(text[o[k]:o[k + 1]]) + "]" for k in range(len(o) - 1)]
+    head = '{"type":"' + kind + '","coordinates":'
+    for j, k in enumerate(at):
+        out[k] = head + text[j] + "}"
+
+
+def _geometry_texts(geoms) -> list:
+    """``json.dumps(json.loads(shapely.to_geojson(g)), separators=(",", ":"))`` per geometry.
+
+    GEOS writes some coordinates with 17 digits where ``json.dumps`` writes the shortest
+    repr, so polygons are written here from their coordinates; other types (and 3D or
+    non-finite coordinates) go through the GEOS text.
+    """
+    out: list = [None] * len(geoms)
+    if len(geoms) == 0:
+        return out
+    tid = shapely.get_type_id(geoms)
+    plain = ~shapely.has_z(geoms) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    coords = shapely.get_coordinates(geoms)
+    if not np.isfinite(coords).all():
+        plain[:] = False
+    for type_id, kind in ((3, "Polygon"), (6, "MultiPolygon")):
+        at = np.flatnonzero(plain & (tid == type_id))
+        if len(at):
+            _ragged_texts(geoms[at], out, at.tolist(), kind)
+    rest = [k for k, t in enumerate(out) if t is None and geoms[k] is not None]
+    if rest:
+        for k, t in zip(rest, shapely.to_geojson(geoms[rest]).tolist(), strict=True):
+            out[k] = None if t is None else json.dumps(json.loads(t), separators=(",", ":"))
+    return out
+
+
+def geojson_texts(ords, geoms, props) -> list[str]:
+    """Return the JSON text of each of :func:`geojson_features`' Features, without dicts.
+
+    Each equals ``json.dumps(feature, ensure_ascii=False, separators=(",", ":"))`` (the OGC
+    items page writes it as is; tests/layers/test_i12http_geojson_text.py compares).
+    """
+    from planmap.layers.export import _plain
+
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    out = []
+    for p, g in zip(props, _geometry_texts(geoms), strict=True):
+        properties = {str(k): v if type(v) is str or v is None or type(v) is int else _plain(v)
+                      for k, v in p.items()}
+        out.append('{"type":"Feature","id":' + dumps(str(properties.get("id")))
+                   + ',"geometry":' + ("null" if g is None else g)
+                   + ',"properties":' + dumps(properties) + "}")
+    return out
+
+
 def accuracy_counts(source) -> dict:
     """``{"official", "derived", "schematic"}`` counts of a store layer (one SQL, cached)."""
     found = getattr(source, "_accuracy_counts", None)

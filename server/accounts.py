@@ -119,14 +119,29 @@ class AccountStore:
         self._shared = None
         self.hasher = PasswordHasher(time_cost=3, memory_cost=int(argon2_memory_kib),
                                      parallelism=1)
-        # a hash to verify against for unknown users, so their answer takes as long
-        self._dummy = self.hasher.hash(secrets.token_hex(8))
+        self._start_dummy()
         if not self._memory:
             Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
         conn = self._conn()
         with self._lock:
             for statement in _SCHEMA:
                 conn.execute(statement)
+
+    def _start_dummy(self) -> None:
+        """Hash the dummy password in the background (~0.25-0.75 s of CPU: not at start-up)."""
+        self._dummy_hash = None
+        self._dummy_lock = threading.Lock()
+        threading.Thread(target=lambda: self._dummy, name="planmap-dummy-hash",
+                         daemon=True).start()
+
+    @property
+    def _dummy(self) -> str:
+        """A hash to verify against for unknown users, so their answer takes as long."""
+        if self._dummy_hash is None:
+            with self._dummy_lock:
+                if self._dummy_hash is None:
+                    self._dummy_hash = self.hasher.hash(secrets.token_hex(8))
+        return self._dummy_hash
 
     # ------------------------------------------------------------------ connection
 

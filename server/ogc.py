@@ -296,7 +296,9 @@ def _wants_html() -> bool:
 
 
 def _json(body, media=JSON, status=200, headers=None):
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    """``body`` as JSON (a ``str`` is taken as JSON text already)."""
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False,
+                                                         separators=(",", ":"))
     response = Response(text, status=status, mimetype=media)
     if media == GEOJSON or media == JSON:
         response.headers["Content-Type"] = media
@@ -787,11 +789,14 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
     metadata).  Filters and sorting need a ``bbox`` (a 400 otherwise): they are applied to
     its features, not to the whole layer.
     """
-    from planmap.layers.storequery import geojson_features
+    from planmap.layers.storequery import geojson_features, geojson_texts
 
     kinds = queryables(c)
     narrowing = (request.args.get("filter") or request.args.get("sortby")
                  or any(k in kinds and k not in RESERVED for k in request.args))
+    # the common page (JSON, CRS84, every property) is written as text, Feature by Feature
+    as_text = not html and crs_uri == CRS84 and not request.args.get("properties")
+    features = geojson_texts if as_text else geojson_features
     if raw_bbox is not None and raw_bbox.strip() != "":
         box = parse_bbox(raw_bbox, bbox_crs)
         ords, geoms, props = source.candidates(*box.bounds)
@@ -801,12 +806,13 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
             _parse_crs("filter-crs")
             matched = len(k)
             k = k[offset: offset + limit]
-            page = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+            page = features(ords[k], geoms[k], [props[i] for i in k.tolist()])
         else:
-            features = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
-            positions = _filtered(c, features, geoms[k], list(range(len(features))))
-            positions = _sorted(c, features, positions)
-            selected = [features[i] for i in positions]
+            as_text = False
+            found = geojson_features(ords[k], geoms[k], [props[i] for i in k.tolist()])
+            positions = _filtered(c, found, geoms[k], list(range(len(found))))
+            positions = _sorted(c, found, positions)
+            selected = [found[i] for i in positions]
             matched = len(selected)
             page = selected[offset: offset + limit]
     elif narrowing:
@@ -817,11 +823,19 @@ def _store_items(cid, c, source, raw_bbox, bbox_crs, crs_uri, offset, limit, htm
     else:
         _parse_crs("filter-crs")
         matched = source.count
-        page = geojson_features(*source.page(offset, limit))
+        page = features(*source.page(offset, limit))
+    links = _page_links(cid, offset, limit, matched)
+    if as_text:
+        rest = json.dumps({"links": links, "numberMatched": matched,
+                           "numberReturned": len(page), "timeStamp": _stamp()},
+                          ensure_ascii=False, separators=(",", ":"))
+        response = _json('{"type":"FeatureCollection","features":[' + ",".join(page) + "],"
+                         + rest[1:], media=GEOJSON)
+        response.headers.update(_content_crs(crs_uri))
+        return response
     page = _project_known(page, set(kinds) | {"id"})
     if crs_uri != CRS84:
         page = [dict(f, geometry=_to_crs(f["geometry"], crs_uri)) for f in page]
-    links = _page_links(cid, offset, limit, matched)
     body = {"type": "FeatureCollection", "features": page, "links": links,
             "numberMatched": matched, "numberReturned": len(page), "timeStamp": _stamp()}
     if html:

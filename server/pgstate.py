@@ -535,7 +535,7 @@ class PgAccountStore(AccountStore):
         self._memory = False
         self.hasher = PasswordHasher(time_cost=3, memory_cost=int(argon2_memory_kib),
                                      parallelism=1)
-        self._dummy = self.hasher.hash(secrets.token_hex(8))
+        self._start_dummy()
         self._db = _Connections(url, search_path=AUTH_SCHEMA)
         psycopg = _psycopg()
         try:
