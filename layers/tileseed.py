@@ -54,6 +54,7 @@ SEED_FORMAT = f"planmap-mvt 1; extent {EXTENT}; buffer {BUFFER_UNITS}; {GENERALI
 # runs outside the app, so it reads them from the environment
 MIN_ZOOM_ENV = "PLANMAP_TILE_MIN_ZOOM"
 SEED_MAX_ZOOM_ENV = "PLANMAP_TILE_SEED_MAX_ZOOM"
+SEED_WORKERS_ENV = "PLANMAP_TILE_SEED_WORKERS"
 DEFAULT_MIN_ZOOM = 10
 DEFAULT_SEED_MAX_ZOOM = 12
 # the least features of a layer worth seeding: the layers cut from the store per tile
@@ -108,27 +109,87 @@ def cut_tiles(source, zooms: range) -> Iterator[tuple[int, int, int, bytes]]:
     if not len(zooms) or not source.count:
         return
     bounds = source.bounds
-    block = max(zooms.start, zooms.stop - 1 - BLOCK_DEPTH)
+    block = _block_zoom(zooms)
     for z in range(zooms.start, block):
         for x, y in tiles_covering(bounds, z):
             raw = cut_tile(source, z, x, y)
             if raw:
                 yield z, x, y, raw
     for bx, by in tiles_covering(bounds, block):
-        ordinals, geoms, props = source.candidates(*tile_lonlat_bounds(block, bx, by))
-        if not len(ordinals):
-            continue
-        # every feature meeting a child tile meets its block: the block's candidates are a
-        # superset, and TileIndex.tile selects each tile's own features exactly
-        index = TileIndex.from_records(geoms, props, source.layer_id, feature_ids=ordinals)
-        for z in range(block, zooms.stop):
-            k = 1 << (z - block)
-            for x in range(bx * k, (bx + 1) * k):
-                for y in range(by * k, (by + 1) * k):
-                    raw = index.tile(z, x, y)
-                    if raw:
-                        yield z, x, y, raw
-        del index
+        yield from _block_tiles(source, block, bx, by, zooms.stop)
+
+
+def _block_zoom(zooms: range) -> int:
+    return max(zooms.start, zooms.stop - 1 - BLOCK_DEPTH)
+
+
+def _block_tiles(source, block: int, bx: int, by: int, stop: int) -> list:
+    """Cut block tile ``block/bx/by`` and its children up to zoom ``stop - 1``.
+
+    One read of the block's candidates; returns the non-empty ``(z, x, y, mvt bytes)``.
+    """
+    ordinals, geoms, props = source.candidates(*tile_lonlat_bounds(block, bx, by))
+    if not len(ordinals):
+        return []
+    # every feature meeting a child tile meets its block: the block's candidates are a
+    # superset, and TileIndex.tile selects each tile's own features exactly
+    index = TileIndex.from_records(geoms, props, source.layer_id, feature_ids=ordinals)
+    out = []
+    for z in range(block, stop):
+        k = 1 << (z - block)
+        for x in range(bx * k, (bx + 1) * k):
+            for y in range(by * k, (by + 1) * k):
+                raw = index.tile(z, x, y)
+                if raw:
+                    out.append((z, x, y, raw))
+    return out
+
+
+def _gzip(raw: bytes) -> bytes:
+    return gzip.compress(raw, GZIP_LEVEL, mtime=0)
+
+
+def _gzipped_block(task) -> list:
+    """Cut and gzip one block's tiles (a worker process's task).
+
+    The cutting and the gzip are the CPU of seeding.
+    """
+    source, block, bx, by, stop = task
+    return [(z, x, y, _gzip(raw)) for z, x, y, raw in _block_tiles(source, block, bx, by, stop)]
+
+
+def seed_workers() -> int:
+    """Return how many processes cut the seeds (``TILE_SEED_WORKERS``; 0 = one per CPU)."""
+    n = _env_int(SEED_WORKERS_ENV, 0)
+    return n if n > 0 else (os.cpu_count() or 1)
+
+
+def gzipped_tiles(source, zooms: range, workers: int = 1) -> Iterator[tuple]:
+    """Yield ``(z, x, y, gzip'd mvt bytes)`` of every non-empty tile of ``zooms``.
+
+    The tiles of :func:`cut_tiles`, in the same order. With ``workers`` > 1 the blocks are
+    cut and compressed by that many spawned processes (each block is independent: one
+    read of its candidates), so seeding takes about 1/``workers`` of the wall time; the
+    tiles below the block zoom are few and cut here.
+    """
+    if not len(zooms) or not source.count:
+        return
+    block = _block_zoom(zooms)
+    blocks = list(tiles_covering(source.bounds, block))
+    if workers <= 1 or len(blocks) < 2:
+        for z, x, y, raw in cut_tiles(source, zooms):
+            yield z, x, y, _gzip(raw)
+        return
+    for z, x, y, raw in cut_tiles(source, range(zooms.start, block)):
+        yield z, x, y, _gzip(raw)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = [(source, block, bx, by, zooms.stop) for bx, by in blocks]
+    with ProcessPoolExecutor(min(workers, len(blocks)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        for rows in pool.map(_gzipped_block, tasks):
+            yield from rows
 
 
 def _meta(zooms: range, tiles: int, seconds: float) -> dict:
@@ -200,7 +261,8 @@ def _pg_names(table: str) -> tuple[str, str]:
     return f"{table}_tiles", f"{table}_tiles_meta"
 
 
-def seed_source(store, source, zooms: range | None = None) -> dict | None:
+def seed_source(store, source, zooms: range | None = None,
+                workers: int | None = None) -> dict | None:
     """Cut and store the low-zoom tiles of one store layer version (see the module docstring).
 
     Parameters
@@ -211,6 +273,8 @@ def seed_source(store, source, zooms: range | None = None) -> dict | None:
         The version, read in place (need not be active).
     zooms : range, optional
         Default :func:`seed_zooms` (from the settings).
+    workers : int, optional
+        Processes cutting the tiles; default :func:`seed_workers` (from the settings).
 
     Returns
     -------
@@ -224,8 +288,7 @@ def seed_source(store, source, zooms: range | None = None) -> dict | None:
     if not len(zooms):
         return None
     t0 = time.perf_counter()
-    rows = ((z, x, y, gzip.compress(raw, GZIP_LEVEL, mtime=0))
-            for z, x, y, raw in cut_tiles(source, zooms))
+    rows = gzipped_tiles(source, zooms, seed_workers() if workers is None else workers)
     if isinstance(source, GpkgLayer):
         return _gpkg_write(Path(source.path), rows,
                            lambda n: _meta(zooms, n, time.perf_counter() - t0))

@@ -174,6 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
             "left out; layers/tileseed.py): those tiles of an in-place store layer are one "
             "indexed lookup; -1 = no seeding (every tile cut when asked). Read by `planmap "
             "import` from `PLANMAP_TILE_SEED_MAX_ZOOM`"),
+    Setting("TILE_SEED_WORKERS", 0, "Processes that cut and compress an import's seeded tiles "
+            "(TILE_SEED_MAX_ZOOM), one block of tiles each at a time; 0 = one per CPU, 1 = in "
+            "the import process. Read by `planmap import` from `PLANMAP_TILE_SEED_WORKERS`"),
 )
 
 DEFAULTS = {s.name: s.default for s in SETTINGS}

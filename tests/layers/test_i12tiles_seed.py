@@ -247,3 +247,15 @@ def test_seeds_from_a_lower_min_zoom_equal_the_cut_at_every_zoom(store):
         packed = seeds.get(z, x, y)
         assert _features(gzip.decompress(packed) if packed else b"") == \
             _features(tileseed.cut_tile(source, z, x, y)), (z, x, y)
+
+
+def test_seeding_in_worker_processes_gives_the_same_tiles_as_in_process(store):
+    """TILE_SEED_WORKERS: blocks cut and compressed by two spawned processes give the very
+    bytes of the in-process run, tile for tile (z12 blocks: several over the layer)."""
+    source = store_layer(store, LAYER)
+    zooms = range(11, 16)  # blocks of z12, tiles of z11 below them cut in process
+    assert len(list(tiles_covering(source.bounds, 12))) >= 2
+    serial = list(tileseed.gzipped_tiles(source, zooms, workers=1))
+    parallel = list(tileseed.gzipped_tiles(source, zooms, workers=2))
+    assert {z for z, *_ in serial} == set(zooms)
+    assert parallel == serial
