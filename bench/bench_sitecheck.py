@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -51,6 +52,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1000000)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=None, help="index cache folder to keep")
+    ap.add_argument("--freeze", action="store_true", help="gc.freeze() after start")
     ap.add_argument("--profile", action="store_true", help="cProfile the measured requests")
     args = ap.parse_args(argv)
 
@@ -72,6 +74,9 @@ def main(argv=None) -> int:
                       "DB_PATH": str(tmp / "checks.sqlite3"), "RATE_LIMIT_EXPENSIVE": 0,
                       "RATE_LIMIT_CHEAP": 0})
     out["create_app_s"] = round(time.perf_counter() - t, 1)
+    out["gc_tracked_after_start"] = len(gc.get_objects())
+    if args.freeze:
+        gc.freeze()
     client = app.test_client()
     pts = _points(args.sites + args.warm, args.seed)
     bodies = [_site_body(x, y) for x, y in pts]
@@ -79,6 +84,15 @@ def main(argv=None) -> int:
         r = client.post("/api/v1/sitecheck", data=body, content_type="application/json")
         assert r.status_code == 201, r.get_data(as_text=True)[:500]
     wall, cpu, rings = [], [], []
+    pauses, started = [], []
+
+    def on_gc(phase, info):  # the collector's pauses, a source of tail latency
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            pauses.append((info.get("generation"), time.perf_counter() - started.pop()))
+
+    gc.callbacks.append(on_gc)
     prof = cProfile.Profile() if args.profile else None
     for body in bodies[args.warm:]:
         if prof:
@@ -91,6 +105,14 @@ def main(argv=None) -> int:
             prof.disable()
         assert r.status_code == 201, r.get_data(as_text=True)[:500]
         rings.append(sum(len(g.get("zones") or []) for g in r.get_json().get("rings") or []))
+    gc.callbacks.remove(on_gc)
+    out["gc_tracked_after"] = len(gc.get_objects())
+    slow = sorted(range(len(cpu)), key=lambda i: -cpu[i])[:3]
+    out.update({"slowest_cpu_ms": [(round(cpu[i] * 1000, 1), rings[i]) for i in slow],
+                "gc": {"collections": len(pauses),
+                       "gen2": sum(1 for g, _ in pauses if g == 2),
+                       "max_pause_ms": round(max([p for _, p in pauses] or [0]) * 1000, 1),
+                       "total_ms": round(sum(p for _, p in pauses) * 1000, 1)}})
     out.update({"sites": args.sites, "site_deg": SITE_DEG, "workers": args.workers,
                 "wall": _pcts(wall), "cpu": _pcts(cpu),
                 "ring_entries_mean": round(sum(rings) / max(1, len(rings))),

@@ -316,6 +316,17 @@ def valid_rendering(rendering) -> bool:
         and isinstance(rendering.get("svg"), str) and isinstance(rendering.get("legend"), list)
 
 
+def sketch_input(result: dict) -> dict:
+    """The part of a site-check ``result`` that :func:`render_map` reads: zones, tiers and
+    the ring distances (the rings' feature lists are left out; the drawing is the same)."""
+    out = {k: result[k] for k in ("zones", "tiers") if k in result}
+    if "rings" in result:
+        rings = result["rings"]
+        out["rings"] = [{"distance_m": r.get("distance_m")} if isinstance(r, dict) else r
+                        for r in rings] if isinstance(rings, list) else rings
+    return out
+
+
 def render_map(record: dict, data, features: dict | None = None) -> dict:
     """The report's map of a stored check, drawn once: ``{"v", "svg", "legend"}``.
 
