@@ -86,11 +86,11 @@ def main(argv=None) -> int:
     wall, cpu, rings = [], [], []
     pauses, started = [], []
 
-    def on_gc(phase, info):  # the collector's pauses, a source of tail latency
+    def on_gc(phase, info):  # the collector's pauses (CPU time), a source of tail latency
         if phase == "start":
-            started.append(time.perf_counter())
+            started.append(time.process_time())
         elif started:
-            pauses.append((info.get("generation"), time.perf_counter() - started.pop()))
+            pauses.append((info.get("generation"), time.process_time() - started.pop()))
 
     gc.callbacks.append(on_gc)
     prof = cProfile.Profile() if args.profile else None
