@@ -39,6 +39,7 @@ Rules (decided here, relied on by the API, the CLI and the reports):
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import shapely
@@ -267,15 +268,20 @@ def site_check(index: ZoneIndex, geom_wgs84, *, rings=DEFAULT_RINGS, clauses=Non
                                   radius_m, per_layer, exclude_layers=touched_layers,
                                   exclude_features=touched_idx)
     fids, flayers = table.id_list, table.layer_list
+    # Rings are cumulative and near_sorted is sorted by distance: ring r lists a prefix of
+    # it.  Each feature's fields are read once (a store feature's come from its row), not
+    # once per ring.
+    reach = [(fids[f], flayers[f], entries[f]["name_zh"], shown[f])
+             for d, f in near_sorted if d <= rings[-1]]
+    near_d = [d for d, _ in near_sorted[:len(reach)]]
     ring_out = []
     for r in rings:
-        within = [(d, f) for d, f in near_sorted if d <= r]
+        within = reach[:bisect.bisect_right(near_d, r)]
         ring_out.append({
             "distance_m": r,
-            "zones": [fids[f] for _, f in within],
-            "features": [{"id": fids[f], "layer": flayers[f],
-                          "name_zh": entries[f]["name_zh"], "distance_m": shown[f]}
-                         for d, f in within],
+            "zones": [fid for fid, _, _, _ in within],
+            "features": [{"id": fid, "layer": layer, "name_zh": name, "distance_m": d}
+                         for fid, layer, name, d in within],
         })
 
     clause_list = index.clauses if clauses is None else list(clauses)

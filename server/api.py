@@ -568,8 +568,10 @@ def _render_report(result: dict, site_geojson) -> dict | None:
     from planmap.server import reportview, workers
 
     try:
+        # only what the sketch reads (zones, tiers, ring distances): the ring feature lists
+        # (~1,000 entries over a parcel layer) need not travel to the worker and back
         return workers.run(reportview.render_map_task,
-                           {"result": result, "site": site_geojson})
+                           {"result": reportview.sketch_input(result), "site": site_geojson})
     except Exception:  # the check itself is answered; the report page draws it on first view
         current_app.logger.exception("report map could not be rendered at save time")
         return None

@@ -16,18 +16,19 @@ def production_app(config: dict | None = None):
     app.testing = False
     app.config["DEBUG"] = False
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    settle_gc()
+    if app.config.get("GC_FREEZE", True):
+        freeze_start_objects()
     return app
 
 
-def settle_gc() -> None:
-    """Keep what start-up built out of the cyclic garbage collector's full passes.
+def freeze_start_objects() -> None:
+    """Exclude the objects built at start from later cyclic garbage collections.
 
-    A full (generation 2) pass walks every tracked object: with the data, the indexes and
-    the imports (~155,000 objects) plus the store rows cached since, one pass took 50-300 ms
-    and stalled every request thread at once (the p99 of point queries and OGC pages).
-    ``gc.freeze`` moves the objects alive now to a generation that is never walked (they
-    are still freed by reference counting); later objects are collected as before.
+    The zone indexes hold ~10^5 shapely geometries (tracked objects); every full collection
+    walked them all, a pause of 100–250 ms in the middle of a request.  Frozen objects are
+    still freed by reference counting; cycles among them are not: a data reload's old
+    index (its lazy store tables refer to it) stays until ``gc.unfreeze()``: a reload
+    unfreezes and freezes again once the old version is retired (server/reload.py).
     """
     import gc
 

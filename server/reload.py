@@ -335,7 +335,32 @@ def swap(app: Flask, changed: set | None = None) -> None:
         app.extensions.pop(key, None)
     app.extensions["planmap_pool"] = pool
     app.extensions["planmap"] = fresh
+    limit = float(app.config.get("REQUEST_TIME_LIMIT_S", 30)) + 5
     if old_pool is not None and old_pool is not pool:
         # requests already holding the old services finish on the old pool first
-        limit = float(app.config.get("REQUEST_TIME_LIMIT_S", 30)) + 5
         threading.Timer(limit, workers.retire, (old_pool,)).start()
+    _refreeze_later(limit)
+
+
+def _refreeze_later(delay: float) -> None:
+    """Let the old version be collected, then freeze the new one (``GC_FREEZE``).
+
+    ``planmap serve`` froze the start-up objects (server/commands.py): frozen cycles are
+    never collected, and the old index is one (its lazy store tables refer back to it).
+    Unfrozen now, the old objects are freed by the next collection once the last request
+    holding them has finished; after ``delay`` (those requests' time limit) what is alive,
+    the new version, is frozen again.
+    """
+    import gc
+
+    if not gc.get_freeze_count():
+        return  # nothing was frozen (tests, GC_FREEZE off)
+    gc.unfreeze()
+
+    def refreeze():
+        gc.collect()
+        gc.freeze()
+
+    timer = threading.Timer(delay, refreeze)
+    timer.daemon = True
+    timer.start()

@@ -7,6 +7,8 @@ The SVG holds only numbers and escaped text, so it is safe to embed.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from html import escape
 
 import shapely
@@ -68,13 +70,57 @@ def _site_geometry(site):
         return None
 
 
+def _data_cache(data) -> dict | None:
+    """Read-only values derived from ``data`` for the report, kept per data object.
+
+    Every report drawing needs the feature index (one pandas row per feature, ~60 ms for
+    the built-in data) and the context layers in metres; they are made once per ``data``
+    and its ``layers`` — a reload or a visibility view is a new object, hence new values.
+    None when ``data`` cannot be referenced weakly (nothing is then cached).
+    """
+    layers_of = getattr(data, "layers", {})
+    ident = tuple((lid, id(gdf), len(gdf)) for lid, gdf in layers_of.items())
+    found = _PER_DATA.get(id(data))
+    if found is not None and found[0]() is data and found[1] is layers_of \
+            and found[2] == ident:
+        return found[3]
+    try:
+        ref = weakref.ref(data)
+    except TypeError:
+        return None
+    values: dict = {}
+    with _PER_DATA_LOCK:
+        for k in [k for k, v in _PER_DATA.items() if v[0]() is None]:
+            del _PER_DATA[k]  # data objects gone (reloads)
+        _PER_DATA[id(data)] = (ref, layers_of, ident, values)
+    return values
+
+
+_PER_DATA: dict = {}  # id(data) → (weakref to data, its layers dict, their identity, values)
+_PER_DATA_LOCK = threading.Lock()
+
+
+def _cached(data, key: str, make):
+    """``make()`` once per data object (see :func:`_data_cache`)."""
+    values = _data_cache(data)
+    if values is None:
+        return make()
+    got = values.get(key)
+    if got is None:
+        got = values[key] = make()
+    return got
+
+
 def _feature_index(data) -> dict:
-    """Feature id → (layer id, row) across all layers."""
-    out = {}
-    for lid, gdf in getattr(data, "layers", {}).items():
-        for fid in gdf.index:
-            out[str(fid)] = (lid, gdf.loc[fid])
-    return out
+    """Feature id → (layer id, row) across all layers (read-only: cached per data object)."""
+    def make():
+        out = {}
+        for lid, gdf in getattr(data, "layers", {}).items():
+            for fid in gdf.index:
+                out[str(fid)] = (lid, gdf.loc[fid])
+        return out
+
+    return _cached(data, "features", make)
 
 
 def build(record: dict, data, lang: str, config) -> dict:
@@ -270,6 +316,17 @@ def valid_rendering(rendering) -> bool:
         and isinstance(rendering.get("svg"), str) and isinstance(rendering.get("legend"), list)
 
 
+def sketch_input(result: dict) -> dict:
+    """The part of a site-check ``result`` that :func:`render_map` reads: zones, tiers and
+    the ring distances (the rings' feature lists are left out; the drawing is the same)."""
+    out = {k: result[k] for k in ("zones", "tiers") if k in result}
+    if "rings" in result:
+        rings = result["rings"]
+        out["rings"] = [{"distance_m": r.get("distance_m")} if isinstance(r, dict) else r
+                        for r in rings] if isinstance(rings, list) else rings
+    return out
+
+
 def render_map(record: dict, data, features: dict | None = None) -> dict:
     """The report's map of a stored check, drawn once: ``{"v", "svg", "legend"}``.
 
@@ -325,6 +382,26 @@ def _verdict_text(verdict, lang: str) -> str:
     return i18n.verdict_label(lang, verdict)
 
 
+def _context(data, layer_id: str) -> list:
+    """``[(metric geometry, row)]`` of a context layer (``water``, ``admin``) in row order,
+    projected once per data object; rows that cannot be projected are left out."""
+    def make():
+        gdf = getattr(data, "layers", {}).get(layer_id)
+        out = []
+        if gdf is None:
+            return out
+        from planmap.geo import crs
+
+        for _fid, row in gdf.iterrows():
+            try:
+                out.append((crs.to_metric(row.geometry), row))
+            except Exception:  # a sketch must never break the report
+                continue
+        return out
+
+    return _cached(data, f"context:{layer_id}", make)
+
+
 CONTEXT_RIVER = "#4a90c8"
 MIN_SITE_PX = 8.0  # a site smaller than this on the drawing also gets a marker
 
@@ -356,12 +433,19 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh",
     margin = max(reach, span * 0.25, 300.0) * 1.08
     minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
     metric = {}
+    projected = _cached(data, "metric", dict)  # fid → metric geometry (None: failed)
     for fid in dict.fromkeys(zone_ids):
         if fid in features and features[fid][0] != "admin":
-            try:
-                metric[fid] = crs.to_metric(features[fid][1].geometry)
-            except Exception:
-                continue
+            if fid in projected:
+                g = projected[fid]
+            else:
+                try:
+                    g = crs.to_metric(features[fid][1].geometry)
+                except Exception:
+                    g = None
+                projected[fid] = g
+            if g is not None:
+                metric[fid] = g
     for fid in deciding:
         g = metric.get(fid)
         if g is not None and not g.is_empty and g.geom_type not in ("Point", "MultiPoint"):
@@ -412,51 +496,38 @@ def render_svg(site, zone_ids, data, features, rings_m=(), lang="zh",
            f'width="{SVG_W}" height="{SVG_H}" class="pm-report-svg" role="img">',
            f'<rect x="0" y="0" width="{SVG_W}" height="{SVG_H}" fill="#fbfaf7" stroke="#999"/>']
     legend = []
-    layers_of = getattr(data, "layers", {})
     # context: rivers and lakes, then county boundaries with their names
-    water = layers_of.get("water")
     river_shown = False
-    if water is not None:
-        for _fid, row in water.iterrows():
-            if row.get("kind") not in ("river", "lake"):
-                continue
-            try:
-                g = crs.to_metric(row.geometry)
-            except Exception:
-                continue
-            if not g.intersects(frame):
-                continue
-            d = path(g.boundary if g.geom_type in ("Polygon", "MultiPolygon") and
-                     row.get("kind") == "river" else g)
-            if not d:
-                continue
-            river_shown = True
-            if g.geom_type in ("Polygon", "MultiPolygon"):
-                out.append(f'<path d="{d}" fill="{CONTEXT_RIVER}" fill-opacity="0.18" '
-                           f'stroke="{CONTEXT_RIVER}" stroke-width="0.8"/>')
-            else:
-                out.append(f'<path d="{d}" fill="none" stroke="{CONTEXT_RIVER}" '
-                           f'stroke-width="1.6"/>')
-    admin = layers_of.get("admin")
+    for g, row in _context(data, "water"):
+        if row.get("kind") not in ("river", "lake"):
+            continue
+        if not g.intersects(frame):
+            continue
+        d = path(g.boundary if g.geom_type in ("Polygon", "MultiPolygon") and
+                 row.get("kind") == "river" else g)
+        if not d:
+            continue
+        river_shown = True
+        if g.geom_type in ("Polygon", "MultiPolygon"):
+            out.append(f'<path d="{d}" fill="{CONTEXT_RIVER}" fill-opacity="0.18" '
+                       f'stroke="{CONTEXT_RIVER}" stroke-width="0.8"/>')
+        else:
+            out.append(f'<path d="{d}" fill="none" stroke="{CONTEXT_RIVER}" '
+                       f'stroke-width="1.6"/>')
     county_shown = False
     labels = []
-    if admin is not None:
-        for _fid, row in admin.iterrows():
-            try:
-                g = crs.to_metric(row.geometry)
-            except Exception:
-                continue
-            if not g.intersects(frame) or g.contains(frame) and row.get("kind") == "city":
-                continue
-            if g.boundary.intersects(frame):
-                county_shown = True
-                out.append(f'<path d="{path(g.boundary)}" fill="none" stroke="#777" '
-                           f'stroke-width="1" stroke-dasharray="8 3 2 3"/>')
-            if row.get("kind") == "county":
-                inner = shapely.clip_by_rect(g, minx, miny, maxx, maxy)
-                if not inner.is_empty and inner.area > frame.area * 0.04:
-                    lx, ly = px(*inner.representative_point().coords[0])
-                    labels.append((lx, ly, row))
+    for g, row in _context(data, "admin"):
+        if not g.intersects(frame) or g.contains(frame) and row.get("kind") == "city":
+            continue
+        if g.boundary.intersects(frame):
+            county_shown = True
+            out.append(f'<path d="{path(g.boundary)}" fill="none" stroke="#777" '
+                       f'stroke-width="1" stroke-dasharray="8 3 2 3"/>')
+        if row.get("kind") == "county":
+            inner = shapely.clip_by_rect(g, minx, miny, maxx, maxy)
+            if not inner.is_empty and inner.area > frame.area * 0.04:
+                lx, ly = px(*inner.representative_point().coords[0])
+                labels.append((lx, ly, row))
     for lx, ly, row in labels:
         # both names, one per language: the report keeps the page's (:func:`svg_for_lang`)
         zh = escape(str(row.get("name_zh") or ""))
