@@ -824,9 +824,16 @@ class PostgisStore(LayerStore):
                 cur.execute(sql.SQL("CREATE TABLE {} (fid text NOT NULL, ord bigint NOT NULL, "
                                     "props jsonb NOT NULL, geom geometry(Geometry, 4326) "
                                     "NOT NULL)").format(ident))
+                # props are read, never filtered in SQL: no statistics (half of ANALYZE)
+                cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN props SET STATISTICS 0")
+                            .format(ident))
+                # room for the key and GiST builds to sort in memory (this transaction only)
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 written = 0
-                with cur.copy(sql.SQL("COPY {} (fid, ord, props, geom) FROM STDIN")
-                              .format(ident)) as copy:
+                # FREEZE: the table is new in this transaction, so its rows need no later
+                # visibility pass (no other transaction can see the table before commit)
+                with cur.copy(sql.SQL("COPY {} (fid, ord, props, geom) FROM STDIN "
+                                      "(FREEZE)").format(ident)) as copy:
                     for chunk in chunks:
                         written = self._copy_chunk(copy, chunk, written)
                 if not written:
