@@ -395,6 +395,11 @@ class _ArrowChunks:
                 arrays.append(pa.nulls(len(chunk), fld.type))
                 continue
             values = chunk[col].tolist()
+            try:  # plain values straight in: a list/object value fails at once
+                arrays.append(pa.array(values, type=fld.type, from_pandas=True))
+                continue
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                pass
             if chunk[col].dtype == object:
                 values = _encode_column(values)
             try:
