@@ -147,6 +147,8 @@ def run(sizes, files=()) -> list[dict]:
             row["ogr2ogr"] = _timed(["ogr2ogr", "-f", "PostgreSQL", dsn, str(src), "-nln",
                                      table, "-lco", "SPATIAL_INDEX=NONE", "-overwrite"])
             with psycopg.connect(url, autocommit=True) as conn:
+                # the same sort memory as the PostGIS store's own index builds
+                conn.execute("SET maintenance_work_mem = '256MB'")
                 t0 = time.perf_counter()
                 conn.execute(f"CREATE INDEX ON {table} USING gist (geom)")
                 conn.execute(f"ANALYZE {table}")
