@@ -660,7 +660,7 @@ def _json_fragments(key: str, values: list):
 
 
 def _copy_lines(ids: list[str], values: dict, geoms: np.ndarray, start: int) -> bytes:
-    """COPY text rows ``fid, ord, props, geom`` (hex EWKB) of one slice of a chunk."""
+    """COPY text rows ``fid, ord, props, geom`` (hex WKB) of one slice of a chunk."""
     import binascii
 
     import pyarrow as pa
@@ -685,9 +685,9 @@ def _copy_lines(ids: list[str], values: dict, geoms: np.ndarray, start: int) -> 
     body = pc.binary_join_element_wise(pa.scalar("{", text), body, pa.scalar("}", text), empty)
     if pc.any(pc.match_substring(body, "\\")).as_py():  # COPY text doubles backslashes
         body = pc.replace_substring(body, "\\", "\\\\")
-    # the WKB of the slice hexed at once (hexlify of one buffer), offsets doubled
-    wkb = pa.array(shapely.to_wkb(shapely.set_srid(geoms, 4326), include_srid=True),
-                   type=pa.large_binary())
+    # the WKB of the slice hexed at once (hexlify of one buffer), offsets doubled; no
+    # SRID in it: PostGIS gives a geometry without one the column's 4326
+    wkb = pa.array(shapely.to_wkb(geoms), type=pa.large_binary())
     offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int64)[wkb.offset:wkb.offset + n + 1]
     blob = memoryview(wkb.buffers()[2])[offsets[0]:offsets[-1]]
     hexes = pa.LargeStringArray.from_buffers(
