@@ -95,7 +95,12 @@ def _timed(cmd, env=None) -> dict:
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", out.stderr)
     h, m, s = (float(g) if g else 0.0 for g in wall.groups())
-    return {"s": round(h * 3600 + m * 60 + s, 1), "rss_mb": round(rss / 1024)}
+    # user + system CPU of the process and its threads (not of the PostgreSQL server):
+    # less sensitive than wall time to other work on a shared machine
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", out.stderr).group(1))
+              for k in ("User", "System"))
+    return {"s": round(h * 3600 + m * 60 + s, 1), "cpu_s": round(cpu, 1),
+            "rss_mb": round(rss / 1024)}
 
 
 def _pg():
