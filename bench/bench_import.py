@@ -95,7 +95,12 @@ def _timed(cmd, env=None) -> dict:
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", out.stderr)
     h, m, s = (float(g) if g else 0.0 for g in wall.groups())
-    return {"s": round(h * 3600 + m * 60 + s, 1), "rss_mb": round(rss / 1024)}
+    # user + system CPU of the process and its threads (not of the PostgreSQL server):
+    # less sensitive than wall time to other work on a shared machine
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", out.stderr).group(1))
+              for k in ("User", "System"))
+    return {"s": round(h * 3600 + m * 60 + s, 1), "cpu_s": round(cpu, 1),
+            "rss_mb": round(rss / 1024)}
 
 
 def _pg():
@@ -147,6 +152,8 @@ def run(sizes, files=()) -> list[dict]:
             row["ogr2ogr"] = _timed(["ogr2ogr", "-f", "PostgreSQL", dsn, str(src), "-nln",
                                      table, "-lco", "SPATIAL_INDEX=NONE", "-overwrite"])
             with psycopg.connect(url, autocommit=True) as conn:
+                # the same sort memory as the PostGIS store's own index builds
+                conn.execute("SET maintenance_work_mem = '256MB'")
                 t0 = time.perf_counter()
                 conn.execute(f"CREATE INDEX ON {table} USING gist (geom)")
                 conn.execute(f"ANALYZE {table}")

@@ -698,12 +698,42 @@ def _geometry_json(geom) -> dict:
 
 
 def _counties(geoms: np.ndarray, admin) -> list[list[str]]:
+    combos, which = _county_codes(geoms, admin)
+    return [list(combos[k]) for k in which]
+
+
+def _county_codes(geoms: np.ndarray, admin) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    """Return the county combinations met and, per geometry, the index of its own.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely geometries
+    admin : GeoDataFrame or None
+        The admin layer (``kind == "county"`` rows with an ``adcode``).
+
+    Returns
+    -------
+    combos : list of tuple of str
+        Distinct sorted adcode tuples (``()`` for none).
+    which : numpy.ndarray of int
+        ``combos[which[i]]`` is the counties of ``geoms[i]``.
+    """
+    geoms = np.asarray(geoms, dtype=object)
     if admin is None or "adcode" not in admin:
-        return [[] for _ in geoms]
+        return [()], np.zeros(len(geoms), dtype=np.intp)
     units = admin[(admin["kind"] == "county") & admin["adcode"].notna()]
-    out = [[] for _ in geoms]
+    codes = units["adcode"].astype(str).tolist()
+    shapes = list(units.geometry.values)
+    # unit j gets bit rank[j], ranks in code order: a mask's bits read low to high are
+    # its sorted codes (one mask per geometry instead of a Python list per row)
+    order = sorted(range(len(codes)), key=codes.__getitem__)
+    if len(order) > 62:
+        masks = np.zeros((len(geoms), len(order)), dtype=bool)
+    else:
+        masks = np.zeros(len(geoms), dtype=np.int64)
     tree = shapely.STRtree(geoms)
-    for code, unit in zip(units["adcode"].astype(str), units.geometry.values, strict=True):
+    for rank, j in enumerate(order):
+        unit = shapes[j]
         # Meeting the interior, not just the border (a polygon on a county line is in one):
         # intersects and not touches. The tree finds what intersects; what the county
         # contains properly cannot touch it, so touches is computed only for the rest.
@@ -711,10 +741,19 @@ def _counties(geoms: np.ndarray, admin) -> list[list[str]]:
         shapely.prepare(unit)  # a cache inside the geometry; the answer is the same
         inside = shapely.contains_properly(unit, geoms[hit])
         rest = hit[~inside]
-        keep = np.sort(np.concatenate([hit[inside], rest[~shapely.touches(geoms[rest], unit)]]))
-        for i in keep:
-            out[i].append(code)
-    return [sorted(c) for c in out]
+        keep = np.concatenate([hit[inside], rest[~shapely.touches(geoms[rest], unit)]])
+        if masks.ndim == 2:
+            masks[keep, rank] = True
+        else:
+            masks[keep] |= np.int64(1) << rank
+    if masks.ndim == 2:
+        uniq, which = np.unique(masks, axis=0, return_inverse=True)
+        combos = [tuple(codes[order[r]] for r in np.flatnonzero(m)) for m in uniq]
+    else:
+        uniq, which = np.unique(masks, return_inverse=True)
+        combos = [tuple(codes[order[r]] for r in range(len(order)) if int(m) >> r & 1)
+                  for m in uniq]
+    return combos, np.asarray(which, dtype=np.intp).reshape(-1)
 
 
 # ------------------------------------------------------------------ features

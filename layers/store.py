@@ -395,6 +395,11 @@ class _ArrowChunks:
                 arrays.append(pa.nulls(len(chunk), fld.type))
                 continue
             values = chunk[col].tolist()
+            try:  # plain values straight in: a list/object value fails at once
+                arrays.append(pa.array(values, type=fld.type, from_pandas=True))
+                continue
+            except (pa.ArrowException, TypeError, ValueError, OverflowError):
+                pass
             if chunk[col].dtype == object:
                 values = _encode_column(values)
             try:
@@ -615,6 +620,85 @@ def _copy_text(text: str) -> str:
     return text
 
 
+_COPY_SLICE = 10_000
+# what json.dumps(..., ensure_ascii=False) escapes in a string: none of it, and the
+# string's JSON text is the string in quotes
+_JSON_ESCAPED = r'[\x00-\x1f"\\]'
+
+
+def _json_fragments(key: str, values: list):
+    """``key`` + the JSON text of each value, None for a missing value (an Arrow array)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    if all(type(v) is str for v in values):
+        arr = pa.array(values, type=text)
+        if not pc.any(pc.match_substring_regex(arr, _JSON_ESCAPED)).as_py():
+            return pc.binary_join_element_wise(pa.scalar(key + '"', text), arr,
+                                               pa.scalar('"', text), pa.scalar("", text))
+    memo: dict[int, tuple] = {}
+
+    def one(v):
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return None
+        if isinstance(v, (list, dict)):
+            hit = memo.get(id(v))
+            if hit is None:  # the same citation/county object recurs on most rows
+                hit = memo[id(v)] = (v, key + json.dumps(v, ensure_ascii=False,
+                                                         separators=(",", ":")))
+            return hit[1]
+        if type(v) is str and v.isprintable() and '"' not in v and "\\" not in v:
+            return f'{key}"{v}"'  # what json.dumps gives, without its cost per call
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        return key + json.dumps(v, ensure_ascii=False, default=str)
+
+    return pa.array([one(v) for v in values], type=text)
+
+
+def _copy_lines(ids: list[str], values: dict, geoms: np.ndarray, start: int) -> bytes:
+    """COPY text rows ``fid, ord, props, geom`` (hex WKB) of one slice of a chunk."""
+    import binascii
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    empty, tab = pa.scalar("", text), pa.scalar("\t", text)
+    n = len(ids)
+    fid = pa.array(ids, type=text)
+    if pc.any(pc.match_substring_regex(fid, r"[\\\t\n\r]")).as_py():
+        fid = pa.array([_copy_text(f) for f in ids], type=text)
+    order = pa.array(np.arange(start, start + n, dtype=np.int64)).cast(text)
+    # each property as ",key:value" ("" when missing), joined, the first comma dropped
+    frags = [pc.fill_null(pc.binary_join_element_wise(
+        pa.scalar(",", text), _json_fragments(json.dumps(str(c), ensure_ascii=False) + ":",
+                                              v), empty), empty) for c, v in values.items()]
+    if frags:
+        body = pc.binary_join_element_wise(*frags, empty)
+        body = pc.utf8_slice_codeunits(body, 1)
+    else:
+        body = pa.array([""] * n, type=text)
+    body = pc.binary_join_element_wise(pa.scalar("{", text), body, pa.scalar("}", text), empty)
+    if pc.any(pc.match_substring(body, "\\")).as_py():  # COPY text doubles backslashes
+        body = pc.replace_substring(body, "\\", "\\\\")
+    # the WKB of the slice hexed at once (hexlify of one buffer), offsets doubled; no
+    # SRID in it: PostGIS gives a geometry without one the column's 4326
+    wkb = pa.array(shapely.to_wkb(geoms), type=pa.large_binary())
+    offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int64)[wkb.offset:wkb.offset + n + 1]
+    blob = memoryview(wkb.buffers()[2])[offsets[0]:offsets[-1]]
+    hexes = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer((offsets - offsets[0]) * 2), pa.py_buffer(binascii.hexlify(blob)))
+    lines = pc.binary_join_element_wise(fid, order, body, hexes, tab)
+    lines = pc.binary_join_element_wise(lines, empty, pa.scalar("\n", text))
+    ends = np.frombuffer(lines.buffers()[1], dtype=np.int64)[lines.offset:lines.offset + n + 1]
+    return bytes(memoryview(lines.buffers()[2])[ends[0]:ends[-1]])
+
+
+
 class PostgisStore(LayerStore):
     """Layer store in a PostGIS database (see the module docstring).
 
@@ -745,9 +829,16 @@ class PostgisStore(LayerStore):
                 cur.execute(sql.SQL("CREATE TABLE {} (fid text NOT NULL, ord bigint NOT NULL, "
                                     "props jsonb NOT NULL, geom geometry(Geometry, 4326) "
                                     "NOT NULL)").format(ident))
+                # props are read, never filtered in SQL: no statistics (half of ANALYZE)
+                cur.execute(sql.SQL("ALTER TABLE {} ALTER COLUMN props SET STATISTICS 0")
+                            .format(ident))
+                # room for the key and GiST builds to sort in memory (this transaction only)
+                cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 written = 0
-                with cur.copy(sql.SQL("COPY {} (fid, ord, props, geom) FROM STDIN")
-                              .format(ident)) as copy:
+                # FREEZE: the table is new in this transaction, so its rows need no later
+                # visibility pass (no other transaction can see the table before commit)
+                with cur.copy(sql.SQL("COPY {} (fid, ord, props, geom) FROM STDIN "
+                                      "(FREEZE)").format(ident)) as copy:
                     for chunk in chunks:
                         written = self._copy_chunk(copy, chunk, written)
                 if not written:
@@ -763,42 +854,18 @@ class PostgisStore(LayerStore):
 
     @staticmethod
     def _copy_chunk(copy, chunk, start: int) -> int:
-        # COPY text rows built here in bulk: psycopg's per-row adaptation and one
-        # json.dumps per feature doubled the import time of 10^5 parcels.
-        geoms = np.asarray(chunk.geometry.values, dtype=object)
-        # binary WKB, hexed by Python's bytes.hex: GEOS's own hex writer was 5x slower
-        hexes = [b.hex() for b in shapely.to_wkb(shapely.set_srid(geoms, 4326),
-                                                 include_srid=True)]
+        # COPY text rows assembled column-wise by Arrow kernels: per-row Python (one
+        # json.dumps per value, one join per row) was most of the PostGIS store's import.
+        ids = [str(f) for f in chunk["id"].tolist()]
         columns = [c for c in chunk.columns if c not in ("geometry", "id")]
-        ids = chunk["id"].tolist()
-        memo: dict[int, tuple] = {}
-
-        def fragment(key: str, v):
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                return None
-            if isinstance(v, (list, dict)):
-                hit = memo.get(id(v))
-                if hit is None:  # the same citation/county object recurs on most rows
-                    hit = memo[id(v)] = (v, json.dumps(v, ensure_ascii=False,
-                                                       separators=(",", ":")))
-                return key + hit[1]
-            if type(v) is str and v.isprintable() and '"' not in v and "\\" not in v:
-                return f'{key}"{v}"'  # what json.dumps gives, without its cost per call
-            if isinstance(v, np.generic):
-                v = v.item()
-            if isinstance(v, float) and not math.isfinite(v):
-                return None
-            return key + json.dumps(v, ensure_ascii=False, default=str)
-
-        parts = [[fragment(json.dumps(str(c), ensure_ascii=False) + ":", v)
-                  for v in chunk[c].tolist()] for c in columns]
-        lines = []
-        for i, fid in enumerate(ids):
-            body = ",".join(f for f in (p[i] for p in parts) if f is not None)
-            lines.append(f"{_copy_text(str(fid))}\t{start + i}\t{_copy_text('{' + body + '}')}"
-                         f"\t{hexes[i]}\n")
-        copy.write("".join(lines))
-        return start + len(ids)
+        values = {c: chunk[c].tolist() for c in columns}
+        geoms = np.asarray(chunk.geometry.values, dtype=object)
+        n = len(ids)
+        for lo in range(0, n, _COPY_SLICE):  # bounded text per slice (hex doubles the WKB)
+            hi = min(n, lo + _COPY_SLICE)
+            copy.write(_copy_lines(ids[lo:hi], {c: v[lo:hi] for c, v in values.items()},
+                                   geoms[lo:hi], start + lo))
+        return start + n
 
     def activate(self, layer_id, version, meta):
         """See :meth:`LayerStore.activate`."""

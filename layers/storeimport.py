@@ -233,21 +233,27 @@ class _Converter:
         broken = ~shapely.is_valid(wgs)
         if broken.any():
             wgs[broken] = shapely.set_precision(wgs[broken], 1e-6)
-        wgs = shapely.orient_polygons(wgs, exterior_cw=False)
+        # a polygon without holes whose exterior already runs counter-clockwise is what
+        # orient_polygons would return: orient only the others (most input is oriented)
+        done = shapely.get_type_id(wgs) == 3
+        done[done] = shapely.get_num_interior_rings(wgs[done]) == 0
+        done[done] = shapely.is_ccw(shapely.get_exterior_ring(wgs[done]))
+        if not done.all():
+            wgs[~done] = shapely.orient_polygons(wgs[~done], exterior_cw=False)
         idx = np.flatnonzero(ok)
         inside = shapely.intersects(wgs, self.box)
-        for k, i in enumerate(idx):
-            if wgs[k].is_empty:
+        empty = shapely.is_empty(wgs)
+        out[idx] = wgs
+        for k in np.flatnonzero(empty | ~inside):  # only the refused rows one by one
+            i = idx[k]
+            if empty[k]:
                 self.note(row0 + i + 1, "refused",
                           "collapsed_geometry: collapses at 6-decimal precision")
-            elif not inside[k]:
+            else:
                 c = shapely.get_coordinates(wgs[k])[0]
                 self.note(row0 + i + 1, "refused",
                           f"outside_service_area: lands at lon {c[0]:.4f}, lat {c[1]:.4f}, "
                           f"outside Baicheng: wrong CRS? (read as {self.src})")
-            else:
-                out[i] = wgs[k]
-                continue
             out[i] = None
         return out
 
@@ -291,7 +297,10 @@ class _Converter:
         kept_geoms = np.asarray([geoms[i] for i in keep], dtype=object)
         counties = None
         if county_col is None:
-            counties = imp._counties(kept_geoms, self.admin)
+            combos, which = imp._county_codes(kept_geoms, self.admin)
+            # one shared list per county combination (the store encodes each once)
+            shared = [self._county(c) for c in combos]
+            counties = [shared[k] for k in which]
         fast = self._fast_rows(row0, keep, kept_geoms, values, id_col, name_col, county_col,
                                cit_col, cols, extra_col, name_en_col, kind_col, source_col,
                                extras, counties)
@@ -433,12 +442,7 @@ class _Converter:
                     c = [p.strip() for p in str(text).split(",") if p.strip()] if text else []
                 county.append(self._county(c))
         else:
-            shared = self.county_lists
-            county = []
-            for k in live:
-                key = tuple(str(c) for c in counties[k])
-                found = shared.get(key)
-                county.append(found if found is not None else shared.setdefault(key, list(key)))
+            county = [counties[k] for k in live]
         if self.source:
             sources = [str(self.source)] * len(rows)
         else:
@@ -535,6 +539,60 @@ class _Converter:
         return rec
 
 
+_DONE = object()
+
+
+def _read_ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """Yield ``items`` produced by a thread, up to ``depth`` ahead of the consumer.
+
+    Reading and converting the next batch (GDAL, GEOS, numpy: they let go of the GIL)
+    overlaps with writing the last one, on another core.  An exception of the producer is
+    raised here, in order; when the consumer stops early the producer stops too, and the
+    thread has ended before this generator does.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # noqa: BLE001 - re-raised by the consumer
+            put((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=run, name="planmap-import-read", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = box.get()
+            if exc is not None:
+                raise exc
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def import_to_store(path, layer_id: str, store: LayerStore, crs: str | None = None,
                     source: str | None = None, data_dir=None, *,
                     chunk_size: int = CHUNK_FEATURES, skip_refused: bool = False,
@@ -598,16 +656,21 @@ def import_to_store(path, layer_id: str, store: LayerStore, crs: str | None = No
                       lambda *n: pending.append(n))
     labels: dict = {}
 
-    def chunks():
+    def converted():  # runs in the read-ahead thread: no notes reported from there
         for row0, frame in batches:
             imp._chunk_written()  # hooks a test installs (none in production)
             if not labels:
                 for name in ("source", "licence", "attribution"):
                     labels[name] = imp._uniform(frame, name)
             chunk = conv.convert(row0, frame)
-            for n in sorted(pending, key=lambda n: n[0]):  # in row order within the batch
-                note(*n)
+            notes = sorted(pending, key=lambda n: n[0])  # in row order within the batch
             pending.clear()
+            yield notes, chunk
+
+    def chunks():
+        for notes, chunk in _read_ahead(converted()):
+            for n in notes:
+                note(*n)
             if chunk is not None:
                 result.features += len(chunk)
                 yield chunk
