@@ -915,7 +915,9 @@ class PostgisStore(LayerStore):
         with self._connect() as conn, conn.cursor() as cur:
             cur.execute("SELECT tbl FROM planmap_version WHERE layer = %s", (layer_id,))
             for (table,) in cur.fetchall():
-                cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+                # with the version's seeded tiles (layers/tileseed.py names them so)
+                for name in (table, f"{table}_tiles", f"{table}_tiles_meta"):
+                    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
             cur.execute("DELETE FROM planmap_version WHERE layer = %s", (layer_id,))
             cur.execute("DELETE FROM planmap_layer WHERE layer = %s", (layer_id,))
             conn.commit()

@@ -259,3 +259,22 @@ def test_seeding_in_worker_processes_gives_the_same_tiles_as_in_process(store):
     parallel = list(tileseed.gzipped_tiles(source, zooms, workers=2))
     assert {z for z, *_ in serial} == set(zooms)
     assert parallel == serial
+
+
+def test_dropping_a_layer_drops_its_seeded_tiles(store):
+    """No seed table outlives its layer (PostGIS: tables of their own beside the version's)."""
+    if not isinstance(store, layer_store.PostgisStore):
+        store.drop_layer(LAYER)
+        assert not list(Path(store.root).glob(f"{LAYER}/*.gpkg"))  # they live in the version
+        return
+    with store._connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT tbl FROM planmap_version WHERE layer = %s", (LAYER,))
+        (table,) = cur.fetchone()
+        names = (f"{table}_tiles", f"{table}_tiles_meta")
+        cur.execute("SELECT count(*) FROM pg_tables WHERE tablename = ANY(%s)", (list(names),))
+        assert cur.fetchone()[0] == 2
+    store.drop_layer(LAYER)
+    with store._connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE %s",
+                    (table.replace("_", r"\_") + "%",))
+        assert cur.fetchone()[0] == 0
