@@ -20,6 +20,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -192,7 +193,8 @@ class building:
     folder's index, or of another object, never waits for this one. The wait is bounded
     (``wait_s``): a builder that hangs or takes longer costs the others a build of their
     own, never a stuck reload. Where ``flock`` is missing (Windows) or the lock file cannot
-    be opened, nothing is locked (each one builds).
+    be opened, nothing is locked (each one builds). Re-entrant in one thread: ``planmap
+    import`` holds the lock for the whole import, its cache refresh inside it.
 
     Parameters
     ----------
@@ -206,6 +208,7 @@ class building:
         self.path, self._fd = Path(path), None
         self.wait_s = LOCK_WAIT_S if wait_s is None else float(wait_s)
         self.locked = False
+        self._nested = False
 
     @property
     def lock_path(self) -> Path:
@@ -213,6 +216,11 @@ class building:
         return self.path.with_name(self.path.name + ".lock")
 
     def __enter__(self):
+        held = _held()
+        if self.lock_path in held:  # this thread holds it already (an import around its
+            self.locked, self._nested = True, True  # cache refresh): nothing more to take
+            return self
+        self._nested = False
         try:
             import fcntl
 
@@ -233,10 +241,25 @@ class building:
         if not self.locked and self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self.locked:
+            held.add(self.lock_path)
         return self
 
     def __exit__(self, *exc):
+        if self._nested:
+            return
         if self._fd is not None:
+            _held().discard(self.lock_path)
             os.close(self._fd)  # closing releases the lock
             self._fd = None
         self.locked = False
+
+
+_HELD = threading.local()
+
+
+def _held() -> set:
+    """Lock files this thread holds (:class:`building` is re-entrant per thread)."""
+    if not hasattr(_HELD, "paths"):
+        _HELD.paths = set()
+    return _HELD.paths

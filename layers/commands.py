@@ -117,8 +117,12 @@ def run_import(args) -> int:
     with contextlib.suppress(ValueError):  # not the main thread: keep the default
         previous = signal.signal(signal.SIGTERM, _exit_on_term)
     try:
-        status = _run_import(args)
-        _warm_index_cache(args)
+        # the zone-index cache's lock for the whole import: a serving worker that notices
+        # the first written file waits for it (server/reload.py) and then loads the
+        # finished data and the index refreshed below, not a half-written state
+        with _import_lock(args):
+            status = _run_import(args)
+            _warm_index_cache(args)
         return status
     finally:
         if previous is not None:
@@ -171,6 +175,21 @@ def _run_store_import(args, target) -> int:
         print(f"planmap: imported {result.features:,} features into {result.layer_id} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _import_lock(args):
+    """Return the data folder's zone-index cache lock, or a no-op when it has no cache."""
+    if not getattr(args, "cache_dir", None):
+        return contextlib.nullcontext()
+    from planmap.geo import indexcache
+    from planmap.layers.zonecommands import cache_file
+
+    where = cache_file(args, "zoneindex")
+    if where is None:
+        return contextlib.nullcontext()
+    return indexcache.building(where[0])
+
+
 def _warm_index_cache(args) -> None:
     """Build the new data's zone index into the command line's cache (``CACHE_DIR``).
 

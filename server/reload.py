@@ -223,17 +223,38 @@ def _maybe_reload() -> None:
                      name="planmap-reload").start()
 
 
+def _wait_for_import(app: Flask) -> None:
+    """Wait while ``planmap import`` holds this data folder's index-cache lock.
+
+    The import holds it from its first written file until its cache refresh is saved
+    (layers/commands.py): loading after it means the finished data and an index from the
+    cache, instead of a half-written state, an index built here under load, and a second
+    reload for the rest.
+    """
+    from planmap.geo import indexcache
+    from planmap.layers.zonecommands import cache_file
+
+    try:
+        where = cache_file(_cache_args(app), "zoneindex")
+    except OSError:
+        return
+    if where is not None:
+        with indexcache.building(where[0]):
+            pass
+
+
 def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
     started = time.monotonic()
     try:
+        _wait_for_import(app)
+        sig = watch.signature()
         while True:  # an import writes the layer, then the catalog: wait until both are there
             time.sleep(SETTLE_S)
             again = watch.signature()
             if again == sig:
                 break
             sig = again
-        changed = {a[0] for a, b in zip(watch.current, sig, strict=False) if a != b}
-        changed |= {e[0] for e in watch.current[len(sig):] + sig[len(watch.current):]}
+        changed = changed_files(watch.current, sig)
         swap(app, changed)
         watch.current = sig
         watch.swaps += 1
@@ -246,6 +267,15 @@ def _rebuild(app: Flask, watch: _Watch, sig: tuple) -> None:
     finally:
         watch.checked = time.monotonic()
         watch.building = False
+
+
+def changed_files(before: tuple, after: tuple) -> set:
+    """Names whose entry differs between two :func:`signature` tuples (added, removed or
+    changed files), matched by name: a new layer's file in the middle of the catalog
+    must not make every file after it look changed (and the other plans' index rebuilt)."""
+    old = {e[0]: e for e in before}
+    new = {e[0]: e for e in after}
+    return {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
 
 
 def _cache_args(app: Flask):
@@ -305,9 +335,8 @@ def swap(app: Flask, changed: set | None = None) -> None:
         The data files that changed (names relative to the data folder); when none of
         the other plans' files is among them, their index is kept. None: rebuild all.
     """
-    from planmap.geo.index import ZoneIndex
     from planmap.geo.plans import other_plan_ids, scope_from_plan_data
-    from planmap.server import Services, workers
+    from planmap.server import Services, startup, workers
 
     from planmap import layers
 
@@ -320,7 +349,8 @@ def swap(app: Flask, changed: set | None = None) -> None:
     if _reusable_plan_index(old, data, scope, changed):
         plan_index = old.plan_index
     else:
-        plan_index = (ZoneIndex.from_plan_data(data, plan_ids=other_plan_ids(scope))
+        # from the index cache when another process (an import, a worker) built it
+        plan_index = (startup.plan_index(app.config, data, other_plan_ids(scope))
                       if scope is not None else None)
     fresh = Services(data=data, index=index, store=old.store, limits=old.limits,
                      plan_index=plan_index, scope=scope)

@@ -16,9 +16,12 @@ from planmap.geo import indexcache
 
 
 def _hold(path):
-    """Lock ``path``'s lock file the way another process's builder does (own open file)."""
+    """Lock ``path``'s lock file the way another process's builder does (its own open
+    file, taken in another thread: the lock is re-entrant within one thread)."""
     lock = indexcache.building(path, wait_s=0)
-    lock.__enter__()
+    taker = threading.Thread(target=lock.__enter__)
+    taker.start()
+    taker.join()
     assert lock.locked
     return lock
 
@@ -74,3 +77,19 @@ def test_the_lock_is_released_when_the_builder_exits(tmp_path):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if still held
     finally:
         os.close(fd)
+
+
+def test_the_lock_is_reentrant_in_one_thread(tmp_path):
+    # planmap import holds it for the whole import and refreshes the cache inside it
+    path = tmp_path / "zoneindex-aaaa.pickle"
+    with indexcache.building(path, wait_s=30) as outer:
+        started = time.monotonic()
+        with indexcache.building(path, wait_s=30) as inner:
+            assert inner.locked
+        assert time.monotonic() - started < 5  # no wait for itself
+        other = indexcache.building(path, wait_s=0)  # still held after the inner exit
+        holder = threading.Thread(target=lambda: other.__enter__())
+        holder.start()
+        holder.join()
+        assert not other.locked
+        assert outer.locked

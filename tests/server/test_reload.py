@@ -195,3 +195,16 @@ def test_two_instances_share_store_and_see_an_import(mini_data_dir, tmp_path):
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_a_new_layer_file_changes_only_its_own_entry():
+    # signatures list the files in catalog order: a layer added in the middle shifted every
+    # later file, so the other plans' files looked changed and their index was rebuilt
+    from planmap.server.reload import changed_files
+
+    before = (("catalog.json", 1, 10, 1), ("data/a.geojson", 1, 5, 2),
+              ("data/p002_admin.geojson", 1, 7, 3))
+    after = (("catalog.json", 2, 12, 4), ("data/a.geojson", 1, 5, 2),
+             ("data/new.geojson", 3, 9, 5), ("data/p002_admin.geojson", 1, 7, 3))
+    assert changed_files(before, after) == {"catalog.json", "data/new.geojson"}
+    assert changed_files(after, before) == {"catalog.json", "data/new.geojson"}
