@@ -7,11 +7,9 @@ missing or of another format."""
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import math
 from pathlib import Path
 
-import geopandas as gpd
 import mapbox_vector_tile
 import numpy as np
 import pyogrio
@@ -20,40 +18,26 @@ import shapely
 from planmap.geo.mvt import MIN_PIXEL_AREA, TILE_PIXELS, tile_lonlat_bounds, tiles_covering
 from planmap.layers import store as layer_store
 from planmap.layers import tileseed
-from planmap.layers.store import open_store
 from planmap.layers.storeimport import import_to_store
 from planmap.layers.storequery import GpkgLayer, store_layer
 from planmap.server import create_app
 from pyproj import Transformer
 from shapely.geometry import box
 
-_BENCH = Path(__file__).resolve().parents[2] / "bench" / "make_parcels.py"
+from tests.layers.conftest import import_parcels, synthetic_parcels
+
 N = 2400
 AREA = box(122.80, 45.50, 123.00, 45.64)
-CIT = ("000_f32aaef515cfbb76", 1173, "全面落实永久基本农田特殊保护制度，严守耕地红线")
 LAYER = "seedlayer"
 
 
 @pytest.fixture(scope="module")
 def parcels():
-    spec = importlib.util.spec_from_file_location("make_parcels", _BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    wkb, codes, names = mod.make_parcels(N, seed=12, boundary=AREA)
-    return gpd.GeoDataFrame(
-        {"id": [f"sd_{i:05d}" for i in range(N)], "dlbm": codes, "dlmc": names,
-         "citation_seed": CIT[0], "citation_line": CIT[1], "citation_quote": CIT[2]},
-        geometry=shapely.from_wkb(wkb), crs="EPSG:4326")
+    return synthetic_parcels(N, 12, AREA, "sd", name_zh=False)
 
 
 def _import(store_url, tmp_path, parcels):
-    if not store_url.startswith("postgresql"):
-        store_url = str(tmp_path / "home" / "store")
-    src = tmp_path / "sd.gpkg"
-    pyogrio.write_dataframe(parcels, src)
-    target = open_store(store_url)
-    import_to_store(src, LAYER, target)
-    return target
+    return import_parcels(store_url, tmp_path, parcels, LAYER)
 
 
 @pytest.fixture

@@ -4,53 +4,33 @@ backends (GeoPackage R-tree, PostGIS GiST)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pyogrio
 import pytest
 import shapely
 from planmap.geo import crs as gcrs
 from planmap.geo.index import ZoneIndex
 from planmap.geo.sitecheck import site_check
 from planmap.layers import store as layer_store
-from planmap.layers.store import open_store
-from planmap.layers.storeimport import import_to_store
 from planmap.server import create_app
 from shapely.geometry import box
 
 from planmap import layers
+from tests.layers.conftest import import_parcels, synthetic_parcels
 
-_BENCH = Path(__file__).resolve().parents[2] / "bench" / "make_parcels.py"
 N = 2400
 AREA = box(122.80, 45.50, 123.00, 45.64)
-CIT = ("000_f32aaef515cfbb76", 1173, "全面落实永久基本农田特殊保护制度，严守耕地红线")
 
 
 @pytest.fixture(scope="module")
 def parcels():
-    spec = importlib.util.spec_from_file_location("make_parcels", _BENCH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    wkb, codes, names = mod.make_parcels(N, seed=7, boundary=AREA)
-    return gpd.GeoDataFrame(
-        {"id": [f"tb_{i:05d}" for i in range(N)], "dlbm": codes, "dlmc": names,
-         "name_zh": names, "citation_seed": CIT[0], "citation_line": CIT[1],
-         "citation_quote": CIT[2]},
-        geometry=shapely.from_wkb(wkb), crs="EPSG:4326")
+    return synthetic_parcels(N, 7, AREA, "tb")
 
 
 @pytest.fixture
 def store(store_url, tmp_path, parcels):
-    if not store_url.startswith("postgresql"):
-        store_url = str(tmp_path / "home" / "store")
-    src = tmp_path / "tb.gpkg"
-    pyogrio.write_dataframe(parcels, src)
-    target = open_store(store_url)
-    import_to_store(src, "tubanlayer", target)
-    return target
+    return import_parcels(store_url, tmp_path, parcels, "tubanlayer")
 
 
 def _no_reads(monkeypatch):
