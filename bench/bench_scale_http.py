@@ -35,25 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_load import _free_port, _wait_ready  # noqa: E402
 from bench_scale import _get, _points  # noqa: E402
+from bench_scale_out import run_wrk  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
-
-_WRK_LUA = """
-local paths, i = {}, 0
-for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
-request = function()
-  i = i + 1
-  if i > #paths then i = 1 end
-  return wrk.format("GET", paths[i])
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("WRK %%d %%d %%.4f %%.1f %%.1f %%.1f %%.1f\\n", summary.requests,
-    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
-end
-"""
-
 
 def _tree_cpu_s(pid: int, web_only: bool = False) -> float:
     """User + system seconds of ``pid`` and its live descendants.
@@ -91,23 +75,6 @@ def _settle(pid: int, timeout: float = 180.0) -> float:
 
 def _load_avg() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
-
-
-def wrk(port: int, paths: list[str], connections: int, seconds: float) -> dict:
-    """One ``wrk`` run; latency figures in ms."""
-    with tempfile.TemporaryDirectory() as tmp:
-        listing = Path(tmp) / "paths.txt"
-        listing.write_text("\n".join(paths) + "\n")
-        script = Path(tmp) / "paths.lua"
-        script.write_text(_WRK_LUA % {"paths": listing})
-        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds))}s", "--timeout",
-               "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    line = next(x for x in out.splitlines() if x.startswith("WRK "))
-    done, errors, secs, p50, p90, p99, worst = line.split()[1:]
-    return {"answers": int(done), "errors": int(errors), "req_s": round(int(done) / float(secs)),
-            "p50_ms": round(float(p50) / 1000, 2), "p90_ms": round(float(p90) / 1000, 2),
-            "p99_ms": round(float(p99) / 1000, 2), "max_ms": round(float(worst) / 1000, 1)}
 
 
 def serve(home: Path, tmp: Path, workers: int | None, threads: int) -> tuple:
@@ -161,10 +128,10 @@ def main(argv=None) -> int:
                    "load_avg_at_start": _load_avg(),
                    "workers_settled_after_s": round(_settle(proc.pid), 1)}
             for kind in [k for k in args.kinds.split(",") if k]:
-                wrk(port, paths[kind], 32, min(args.seconds, 5))  # warm-up: threads, rows
+                run_wrk(port, paths[kind], 32, min(args.seconds, 5))  # warm-up: threads, rows
                 for c in (int(v) for v in args.connections.split(",")):
                     cpu0, web0 = _tree_cpu_s(proc.pid), _tree_cpu_s(proc.pid, True)
-                    got = wrk(port, paths[kind], c, args.seconds)
+                    got = run_wrk(port, paths[kind], c, args.seconds)
                     n = max(got["answers"], 1)
                     got["server_cpu_ms_per_answer"] = round(
                         1000 * (_tree_cpu_s(proc.pid) - cpu0) / n, 3)

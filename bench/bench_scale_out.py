@@ -167,8 +167,9 @@ request = function()
 end
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("WRK %%d %%d %%.4f\\n", summary.requests,
-    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6))
+  io.write(string.format("WRK %%d %%d %%.4f %%.1f %%.1f %%.1f %%.1f\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, summary.duration / 1e6,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
 end
 """
 
@@ -176,19 +177,29 @@ WRK_SECONDS = 15
 """Length of one wrk run (wrk runs for a time, cycling through the same query list)."""
 
 
-def _load_wrk(port: int, paths: list[str], connections: int = 32, seconds: float = 0):
-    """``wrk``: one C thread, ``connections`` keep-alive connections, the queries in turn."""
+def run_wrk(port: int, paths: list[str], connections: int = 32, seconds: float = 0) -> dict:
+    """One ``wrk`` run: one C thread, ``connections`` keep-alive connections, the queries in
+    turn for ``seconds`` (default :data:`WRK_SECONDS`); latency figures in ms."""
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "paths.txt"
         listing.write_text("\n".join(paths) + "\n")
         script = Path(tmp) / "paths.lua"
         script.write_text(_WRK_LUA % {"paths": listing})
-        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds or WRK_SECONDS)}s",
+        cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, int(seconds or WRK_SECONDS))}s",
                "--timeout", "30s", "-s", str(script), f"http://127.0.0.1:{port}"]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
-    done, errors, seconds = line.split()[1:]
-    return int(done), int(errors), float(seconds)
+    done, errors, secs, p50, p90, p99, worst = line.split()[1:]
+    return {"answers": int(done), "errors": int(errors), "seconds": float(secs),
+            "req_s": round(int(done) / float(secs)),
+            "p50_ms": round(float(p50) / 1000, 2), "p90_ms": round(float(p90) / 1000, 2),
+            "p99_ms": round(float(p99) / 1000, 2), "max_ms": round(float(worst) / 1000, 1)}
+
+
+def _load_wrk(port: int, paths: list[str], connections: int = 32, seconds: float = 0):
+    """:func:`run_wrk` as ``(answers, errors, seconds)``, the shape of :func:`_load`."""
+    got = run_wrk(port, paths, connections, seconds)
+    return got["answers"], got["errors"], got["seconds"]
 
 
 def _load(port: int, paths: list[str], procs: int = 4, threads: int = 8):
