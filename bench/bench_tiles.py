@@ -7,7 +7,8 @@ Run from the repository root:
     python bench/bench_tiles.py --store /work/data/b/home_100000/store   # an in-place store layer
 
 With ``--store`` (a GeoPackage store folder, read-only: it is copied first), the store's
-bulk layer is served in place (``server/tiles.py store_tile``) and its tiles are timed twice
+bulk layer is served in place (``server/tiles.py`` calling ``layers/tileseed.py cut_tile``)
+and its tiles are timed twice
 through the app, cache off: **cut** (every tile cut from the store's R-tree when asked) and
 **seeded** (after ``layers/tileseed.py`` seeded the copy's version with z10-z12, as an import
 does; the time seeding took is printed).  Per request: wall time and the process's CPU time

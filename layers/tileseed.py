@@ -19,7 +19,8 @@ tile is cut instead.  Change :data:`SEED_FORMAT` with any change to what
 ``geo.mvt.TileIndex.tile`` or ``geo.mvt.popup_properties`` answer.
 
 A seeded tile is the tile ``geo.mvt`` cuts from the store's candidates (the server's
-``store_tile``): the same features, ids (row ordinals), properties and geometries
+``MemoryTileSource``, which calls :func:`cut_tile`): the same features, ids (row
+ordinals), properties and geometries
 (``tests/layers/test_i12tiles_seed.py`` decodes both and compares).  Seeding reads the
 layer once per block of zoom ``max(TILE_MIN_ZOOM, max_zoom - 3)`` (a z10 tile and its
 4 z11 and 16 z12 tiles are cut from one read), so it costs about one pass over the layer.

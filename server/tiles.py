@@ -90,20 +90,11 @@ class MemoryTileSource:
             if seeds is not None and seeds.covers(z):
                 packed = seeds.get(z, x, y)
                 return (gzip.decompress(packed) if packed else b""), packed
-            raw = store_tile(in_store[layer_id], layer_id, z, x, y)
+            # cut from the store's spatial index: the MVT id is the row's ordinal
+            raw = cut_tile(in_store[layer_id], z, x, y)
         else:
             raw = self.index(layer_id).tile(z, x, y)
         return raw, (gzip.compress(raw, GZIP_LEVEL, mtime=0) if raw else b"")
-
-
-def store_tile(source, layer_id: str, z: int, x: int, y: int) -> bytes:
-    """Cut tile ``z/x/y`` of an in-place store layer from the store's spatial index.
-
-    Only the features whose box meets the tile are read (GeoPackage R-tree / PostGIS
-    GiST); the MVT feature id is the store row's ordinal, the same in every tile.  A
-    seeded tile (``layers.tileseed``) is this same cut, made at import.
-    """
-    return cut_tile(source, z, x, y)
 
 
 class TileCache:
